@@ -1,0 +1,90 @@
+//! The tutorial's `client.py`, with this crate: connect, send a greeting, print the answer.
+//!
+//! Start the server first, in another terminal:
+//!
+//! ```text
+//! cargo run --example server
+//! ```
+//!
+//! then:
+//!
+//! ```text
+//! cargo run --example client
+//! ```
+//!
+//! Options:
+//!
+//! ```text
+//! cargo run --example client -- [--udp] [ADDRESS [MESSAGE]]
+//! ```
+//!
+//! ADDRESS defaults to `localhost:9999` and MESSAGE to `Hola, soy el cliente`. The reply is
+//! printed only if it is exactly the message sent; anything else (nothing listening, a short
+//! or different echo, no answer in time) is reported as an error with a non-zero exit status.
+
+use std::process::ExitCode;
+
+use socket_echo::{EchoClient, Tcp, Transport, Udp};
+
+/// The tutorial's address and greeting.
+const ADDRESS: &str = "localhost:9999";
+const MESSAGE: &str = "Hola, soy el cliente";
+
+fn main() -> ExitCode {
+    let mut udp = false;
+    let mut positional = Vec::new();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--udp" => udp = true,
+            "-h" | "--help" => {
+                println!("usage: client [--udp] [ADDRESS [MESSAGE]]   (default {ADDRESS} {MESSAGE:?})");
+                return ExitCode::SUCCESS;
+            }
+            flag if flag.starts_with('-') && flag.len() > 1 => {
+                eprintln!("unknown option {flag}; usage: client [--udp] [ADDRESS [MESSAGE]]");
+                return ExitCode::FAILURE;
+            }
+            _ => positional.push(arg),
+        }
+    }
+    if positional.len() > 2 {
+        eprintln!("too many arguments; usage: client [--udp] [ADDRESS [MESSAGE]]");
+        return ExitCode::FAILURE;
+    }
+    let address = positional.first().map_or(ADDRESS, String::as_str);
+    let message = positional.get(1).map_or(MESSAGE, String::as_str);
+    let result = if udp {
+        run(Udp, address, message)
+    } else {
+        run(Tcp, address, message)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {}", report(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run<T: Transport>(transport: T, address: &str, message: &str) -> socket_echo::Result<()> {
+    // 1. Connect to the server.
+    let mut client = EchoClient::connect_on(transport, address)?;
+    // 2. Send the message and wait for the echo; it is returned only if it matches.
+    let reply = client.echo(message.as_bytes())?;
+    println!("Respuesta del servidor: {}", String::from_utf8_lossy(&reply));
+    // 3. Dropping the client closes the connection, which ends the server's exchange.
+    Ok(())
+}
+
+/// The error and each of its causes, on one line.
+fn report(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

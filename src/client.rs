@@ -1,0 +1,251 @@
+//! `EchoClient`: connects to an echo server over any transport and checks what comes back.
+
+use std::fmt::Debug;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use bytes::Bytes;
+
+use crate::addr;
+use crate::error::{Error, Result};
+use crate::options::Options;
+use crate::transport::{self, Tcp, Transport};
+
+/// A client of an echo server, over TCP unless another transport is chosen.
+///
+/// Every wait is bounded by the [`Options`] timeouts (10 seconds by default), so a silent or
+/// broken server gives an error, never a hang.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{EchoClient, EchoServer};
+///
+/// let server = EchoServer::bind("127.0.0.1:0")?;
+/// let addr = server.local_addr();
+/// std::thread::spawn(move || server.serve_once());
+///
+/// let mut client = EchoClient::connect(addr)?;
+/// let reply = client.echo(b"Hola, soy el cliente")?;
+/// println!("Respuesta del servidor: {}", String::from_utf8_lossy(&reply));
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct EchoClient<T: Transport = Tcp> {
+    connection: T::Connection,
+    peer: SocketAddr,
+    options: Options,
+}
+
+impl EchoClient<Tcp> {
+    /// Connects to a TCP echo server at `addr` with the default [`Options`].
+    ///
+    /// Each address `addr` resolves to is tried in turn, each for at most the
+    /// [`connect_timeout`](Options::with_connect_timeout).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Resolve`] or [`Error::NoAddress`] if `addr` does not resolve;
+    /// [`Error::Connect`] naming the address if no server accepts (nothing listening gives
+    /// `ConnectionRefused` at once).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, Error};
+    ///
+    /// // Bind a port, then free it: nothing listens there any more.
+    /// let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    /// match EchoClient::connect(addr) {
+    ///     Err(Error::Connect { addr: refused, .. }) => assert_eq!(refused, addr),
+    ///     other => panic!("expected a connect error, got {other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn connect<A: ToSocketAddrs + Debug>(addr: A) -> Result<Self> {
+        Self::connect_on_with(Tcp, addr, Options::default())
+    }
+
+    /// Connects to a TCP echo server at `addr` with the given [`Options`].
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect), and [`Error::InvalidOption`] for a refused value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::{EchoClient, EchoServer, Options};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?;
+    /// let options = Options::new().with_read_timeout(Some(Duration::from_secs(2)));
+    /// let client = EchoClient::connect_with(server.local_addr(), options)?;
+    /// assert_eq!(client.peer_addr(), server.local_addr());
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn connect_with<A: ToSocketAddrs + Debug>(addr: A, options: Options) -> Result<Self> {
+        Self::connect_on_with(Tcp, addr, options)
+    }
+}
+
+impl<T: Transport> EchoClient<T> {
+    /// Connects to an echo server of the given transport at `addr`, with the default
+    /// [`Options`].
+    ///
+    /// For UDP, "connecting" fixes the server's address on the socket: nothing is sent yet,
+    /// and datagrams from any other address are dropped by the system.
+    ///
+    /// # Errors
+    ///
+    /// As [`EchoClient::connect`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, Udp};
+    ///
+    /// let client = EchoClient::connect_on(Udp, "127.0.0.1:7")?;
+    /// assert_eq!(client.peer_addr().port(), 7);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn connect_on<A: ToSocketAddrs + Debug>(transport: T, addr: A) -> Result<Self> {
+        Self::connect_on_with(transport, addr, Options::default())
+    }
+
+    /// Connects to an echo server of the given transport at `addr`, with the given
+    /// [`Options`].
+    ///
+    /// # Errors
+    ///
+    /// As [`EchoClient::connect_with`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::{EchoClient, Options, Udp};
+    ///
+    /// let options = Options::new()
+    ///     .with_read_timeout(Some(Duration::from_millis(200)))
+    ///     .with_retries(4);
+    /// let client = EchoClient::connect_on_with(Udp, "[::1]:7", options)?;
+    /// assert_eq!(client.options().retries(), 4);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn connect_on_with<A: ToSocketAddrs + Debug>(
+        transport: T,
+        addr: A,
+        options: Options,
+    ) -> Result<Self> {
+        let _ = transport;
+        options.validate()?;
+        addr::first_ok(&addr, |candidate| {
+            Ok(EchoClient {
+                connection: T::connect(candidate, &options)?,
+                peer: candidate,
+                options: options.clone(),
+            })
+        })
+    }
+
+    /// Sends `message` and returns the server's echo, only if it equals `message`.
+    ///
+    /// - TCP: writes and reads at the same time, so a message of any size (16 MiB in one call
+    ///   is tested) goes through without either side blocking on a full buffer. An empty
+    ///   message sends nothing and returns at once.
+    /// - UDP: sends one datagram and waits [`read_timeout`](Options::with_read_timeout) for
+    ///   its echo, sending again up to [`retries`](Options::with_retries) times. A reply that
+    ///   differs (a late answer to an earlier send) is skipped while waiting.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Mismatch`]: the reply differs from `message`, at the offset it names.
+    /// - [`Error::ShortEcho`]: the server closed the connection before echoing everything
+    ///   (both counts given).
+    /// - [`Error::Timeout`]: no (complete) reply in time.
+    /// - [`Error::DatagramTooLarge`]: a UDP message over 65,507 bytes (IPv4) or 65,527 (IPv6).
+    /// - [`Error::Connect`]: for UDP, the system reported that nothing listens at the server's
+    ///   address.
+    /// - [`Error::Send`], [`Error::Receive`]: other failures of the socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?;
+    /// let addr = server.local_addr();
+    /// std::thread::spawn(move || server.serve_once());
+    ///
+    /// let mut client = EchoClient::connect(addr)?;
+    /// let big = vec![7u8; 1 << 20];
+    /// assert_eq!(client.echo(&big)?.len(), big.len());
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn echo(&mut self, message: &[u8]) -> Result<Bytes> {
+        T::echo(&mut self.connection, self.peer, message, &self.options)
+    }
+
+    /// The server's address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?;
+    /// let client = EchoClient::connect(server.local_addr())?;
+    /// assert_eq!(client.peer_addr(), server.local_addr());
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The client's own address, as the server sees it on loopback.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Receive`] if the system cannot report the address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?;
+    /// let client = EchoClient::connect(server.local_addr())?;
+    /// assert_ne!(client.local_addr()?.port(), 0);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        transport::local_addr(&self.connection).map_err(|source| Error::Receive {
+            addr: self.peer,
+            source,
+        })
+    }
+
+    /// The options the client was connected with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer, Options};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?;
+    /// let client = EchoClient::connect(server.local_addr())?;
+    /// assert_eq!(client.options(), &Options::default());
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+}
+
+#[cfg(unix)]
+impl<T: Transport> std::os::fd::AsFd for EchoClient<T> {
+    /// The client socket, for reading its options with socket2 or `getsockopt`.
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.connection.as_fd()
+    }
+}

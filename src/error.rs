@@ -1,0 +1,165 @@
+//! The crate's one error type.
+//!
+//! Every variant names what it concerns (an address, an option, the byte counts) and, where an
+//! operating-system call failed, carries that `io::Error` as its [`source`](std::error::Error::source),
+//! never repeated in the message.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while binding, connecting, serving or echoing.
+///
+/// The enum is `#[non_exhaustive]`: match the variants you handle and keep a `_` arm.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{EchoServer, Error};
+///
+/// let first = EchoServer::bind("127.0.0.1:0")?;
+/// match EchoServer::bind(first.local_addr()) {
+///     Err(Error::Bind { addr, source, .. }) => {
+///         assert_eq!(addr, first.local_addr());
+///         assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
+///     }
+///     other => panic!("expected a bind error, got {other:?}"),
+/// }
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An address could not be resolved (a bad host name or port).
+    #[error("failed to resolve address {addr}")]
+    Resolve {
+        /// The address as the caller gave it.
+        addr: String,
+        /// The resolver's error.
+        #[source]
+        source: io::Error,
+    },
+    /// An address resolved, but to no socket address at all.
+    #[error("address {addr} resolved to no socket address")]
+    NoAddress {
+        /// The address as the caller gave it.
+        addr: String,
+    },
+    /// A server socket could not be created or bound (for example, the port is in use).
+    #[error("failed to bind {transport} socket to {addr}")]
+    Bind {
+        /// `"tcp"` or `"udp"`.
+        transport: &'static str,
+        /// The address that could not be bound.
+        addr: SocketAddr,
+        /// The operating system's error (`AddrInUse`, `PermissionDenied`, …).
+        #[source]
+        source: io::Error,
+    },
+    /// A client could not connect (for example, nothing listens there).
+    #[error("failed to connect to {addr}")]
+    Connect {
+        /// The address that refused or could not be reached.
+        addr: SocketAddr,
+        /// The operating system's error (`ConnectionRefused`, `TimedOut`, …).
+        #[source]
+        source: io::Error,
+    },
+    /// Accepting a connection on a listening socket failed.
+    #[error("failed to accept a connection on {addr}")]
+    Accept {
+        /// The listening address.
+        addr: SocketAddr,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A value given to [`Options`](crate::Options) is invalid (a zero timeout, a zero buffer).
+    #[error("invalid value for option `{option}`: {reason}")]
+    InvalidOption {
+        /// The option's name, as in the `with_*` method that sets it.
+        option: &'static str,
+        /// Why the value was refused.
+        reason: &'static str,
+    },
+    /// The operating system refused a socket option.
+    #[error("failed to set socket option `{option}`")]
+    SetOption {
+        /// The option's name, as in the `with_*` method that sets it.
+        option: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// Sending to the peer failed.
+    #[error("failed to send to {addr}")]
+    Send {
+        /// The peer's address.
+        addr: SocketAddr,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// Receiving from the peer failed.
+    #[error("failed to receive from {addr}")]
+    Receive {
+        /// The peer's address.
+        addr: SocketAddr,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The peer did not answer in time.
+    #[error("timed out waiting for {addr} after {attempts} attempt(s) of {timeout:?}")]
+    Timeout {
+        /// The peer's address.
+        addr: SocketAddr,
+        /// How long each attempt waited.
+        timeout: Duration,
+        /// How many times the message was sent (1 for TCP; 1 + retries for UDP).
+        attempts: u32,
+    },
+    /// A datagram was larger than the receive buffer and would have been cut short.
+    #[error("datagram from {addr} is larger than the {capacity}-byte buffer")]
+    Truncated {
+        /// Who sent it.
+        addr: SocketAddr,
+        /// The buffer size it did not fit in ([`Options::with_buffer_size`](crate::Options::with_buffer_size)).
+        capacity: usize,
+    },
+    /// A message is larger than one datagram can carry.
+    #[error("message of {len} bytes does not fit in one datagram to {addr} (at most {max})")]
+    DatagramTooLarge {
+        /// The destination.
+        addr: SocketAddr,
+        /// The message's length.
+        len: usize,
+        /// The largest payload for this address family.
+        max: usize,
+    },
+    /// The peer answered with bytes that differ from what was sent.
+    #[error("echo from {addr} differs from what was sent at byte {offset} (sent {sent} bytes)")]
+    Mismatch {
+        /// The peer's address.
+        addr: SocketAddr,
+        /// The offset of the first differing byte (or the length sent, if the reply was longer).
+        offset: usize,
+        /// How many bytes were sent.
+        sent: usize,
+    },
+    /// The peer closed (or reset) the connection before echoing everything.
+    #[error(
+        "short echo from {addr}: sent {sent} bytes, received {received} before the connection closed"
+    )]
+    ShortEcho {
+        /// The peer's address.
+        addr: SocketAddr,
+        /// How many bytes were sent.
+        sent: usize,
+        /// How many bytes came back, all of them equal to what was sent.
+        received: usize,
+    },
+}

@@ -1,0 +1,80 @@
+//! The Echo service of [RFC 862] over real sockets: a server you can drop into a test or leave
+//! running, and a client that checks every byte it gets back.
+//!
+//! Everything is blocking and runtime-free. A server is bound (and, for TCP, listening) as
+//! soon as its constructor returns, so a test can connect to it at once on the port the
+//! system chose.
+//!
+//! # Serving one client
+//!
+//! ```
+//! use socket_echo::{EchoClient, EchoServer};
+//!
+//! let server = EchoServer::bind("127.0.0.1:0")?;
+//! let addr = server.local_addr();
+//! let served = std::thread::spawn(move || server.serve_once());
+//!
+//! let mut client = EchoClient::connect(addr)?;
+//! assert_eq!(&client.echo(b"Hola, soy el cliente")?[..], b"Hola, soy el cliente");
+//! drop(client); // closing ends the TCP exchange
+//!
+//! let exchange = served.join().expect("server thread")?;
+//! assert_eq!(exchange.bytes_echoed(), 20);
+//! # Ok::<(), socket_echo::Error>(())
+//! ```
+//!
+//! # Choosing a transport and options
+//!
+//! `bind` and `connect` mean TCP with the default [`Options`]. The other constructors take
+//! the transport as a value, so the type is inferred from it, and `_with` adds options:
+//!
+//! | | default options | with [`Options`] |
+//! |---|---|---|
+//! | TCP | [`EchoServer::bind(addr)`](EchoServer::bind) | [`EchoServer::bind_with(addr, options)`](EchoServer::bind_with) |
+//! | any transport | [`EchoServer::bind_on(Udp, addr)`](EchoServer::bind_on) | [`EchoServer::bind_on_with(Udp, addr, options)`](EchoServer::bind_on_with) |
+//!
+//! and the same four for [`EchoClient`]: `connect`, `connect_with`, `connect_on`,
+//! `connect_on_with`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use socket_echo::{EchoClient, EchoServer, Options, Udp};
+//!
+//! let server = EchoServer::bind_on(Udp, "127.0.0.1:0")?;
+//! let addr = server.local_addr();
+//! std::thread::spawn(move || server.serve_once());
+//!
+//! let options = Options::new()
+//!     .with_read_timeout(Some(Duration::from_millis(500)))
+//!     .with_retries(3);
+//! let mut client = EchoClient::connect_on_with(Udp, addr, options)?;
+//! assert_eq!(&client.echo(b"datagram")?[..], b"datagram");
+//! # Ok::<(), socket_echo::Error>(())
+//! ```
+//!
+//! # Errors
+//!
+//! Every fallible call returns [`Result`], whose [`Error`] names the address or option
+//! concerned and carries the system's `io::Error` as its source. The client never returns an
+//! echo that differs from what it sent: see [`EchoClient::echo`].
+//!
+//! [RFC 862]: https://www.rfc-editor.org/rfc/rfc862
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![doc(test(attr(deny(warnings))))]
+
+mod addr;
+mod client;
+mod error;
+mod options;
+mod server;
+mod stream;
+mod transport;
+
+pub use client::EchoClient;
+pub use error::{Error, Result};
+pub use options::{DEFAULT_BUFFER_SIZE, DEFAULT_TIMEOUT, Keepalive, Options};
+pub use server::{EchoServer, Exchange};
+pub use transport::{Tcp, Transport, Udp};

@@ -1,0 +1,424 @@
+//! Socket options: one value type holding every knob, applied to real sockets in one place.
+//!
+//! This module is the only code that calls socket2's setters. It never opens a connection or
+//! reads a byte; it only validates values and configures sockets handed to it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use socket2::{Domain, Socket, TcpKeepalive};
+
+use crate::error::{Error, Result};
+
+/// The default size of the server's receive buffer and of the client's read chunks.
+///
+/// 65,536 bytes holds any UDP datagram (at most 65,507 bytes of payload over IPv4 and 65,527
+/// over IPv6), so by default no datagram is ever truncated.
+pub const DEFAULT_BUFFER_SIZE: usize = 64 * 1024;
+
+/// The default read, write and connect timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TCP keepalive settings: when to start probing an idle connection, how often, how many times.
+///
+/// Each part left unset keeps the operating system's default.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_echo::{Keepalive, Options};
+///
+/// let keepalive = Keepalive::new()
+///     .with_time(Duration::from_secs(60))
+///     .with_interval(Duration::from_secs(10))
+///     .with_retries(5);
+/// let options = Options::new().with_keepalive(Some(keepalive));
+/// assert_eq!(options.keepalive(), Some(keepalive));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Keepalive {
+    time: Option<Duration>,
+    interval: Option<Duration>,
+    retries: Option<u32>,
+}
+
+impl Keepalive {
+    /// Keepalive on, with the operating system's timings.
+    pub const fn new() -> Self {
+        Keepalive {
+            time: None,
+            interval: None,
+            retries: None,
+        }
+    }
+
+    /// Idle time before the first probe (`TCP_KEEPIDLE`). Whole seconds on Linux.
+    pub const fn with_time(self, time: Duration) -> Self {
+        Keepalive {
+            time: Some(time),
+            ..self
+        }
+    }
+
+    /// Time between probes (`TCP_KEEPINTVL`). Whole seconds on Linux.
+    pub const fn with_interval(self, interval: Duration) -> Self {
+        Keepalive {
+            interval: Some(interval),
+            ..self
+        }
+    }
+
+    /// Unanswered probes before the connection is dropped (`TCP_KEEPCNT`).
+    pub const fn with_retries(self, retries: u32) -> Self {
+        Keepalive {
+            retries: Some(retries),
+            ..self
+        }
+    }
+
+    /// The idle time before the first probe, if set.
+    pub const fn time(&self) -> Option<Duration> {
+        self.time
+    }
+
+    /// The time between probes, if set.
+    pub const fn interval(&self) -> Option<Duration> {
+        self.interval
+    }
+
+    /// The number of probes, if set.
+    pub const fn retries(&self) -> Option<u32> {
+        self.retries
+    }
+}
+
+/// Every socket option the crate tunes, for servers and clients alike.
+///
+/// Build it with the `const fn with_*` chain and pass it to
+/// [`EchoServer::bind_with`](crate::EchoServer::bind_with),
+/// [`EchoServer::bind_on_with`](crate::EchoServer::bind_on_with),
+/// [`EchoClient::connect_with`](crate::EchoClient::connect_with) or
+/// [`EchoClient::connect_on_with`](crate::EchoClient::connect_on_with). Values are checked when
+/// the socket is made: a zero timeout or a zero buffer is refused with
+/// [`Error::InvalidOption`], never taken to mean "forever" or "nothing". Options that do not
+/// apply to a transport (nodelay, keepalive and linger for UDP) are ignored by it.
+///
+/// | option | default | applies to |
+/// |---|---|---|
+/// | [`reuse_address`](Self::with_reuse_address) | `true` | TCP listeners (Unix) |
+/// | [`reuse_port`](Self::with_reuse_port) | `false` | listening sockets (Unix) |
+/// | [`nodelay`](Self::with_nodelay) | `true` | TCP connections |
+/// | [`keepalive`](Self::with_keepalive) | off | TCP connections |
+/// | [`linger`](Self::with_linger) | OS default | TCP connections |
+/// | [`recv_buffer_size`](Self::with_recv_buffer_size), [`send_buffer_size`](Self::with_send_buffer_size) | OS default | all sockets |
+/// | [`ttl`](Self::with_ttl) | OS default | all sockets |
+/// | [`only_v6`](Self::with_only_v6) | `true` | IPv6 sockets |
+/// | [`read_timeout`](Self::with_read_timeout), [`write_timeout`](Self::with_write_timeout) | 10 s | connections, client sockets |
+/// | [`connect_timeout`](Self::with_connect_timeout) | 10 s | TCP clients |
+/// | [`backlog`](Self::with_backlog) | 1024 | TCP listeners |
+/// | [`buffer_size`](Self::with_buffer_size) | 65,536 B | server receive buffer |
+/// | [`retries`](Self::with_retries) | 2 | UDP clients |
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_echo::{EchoServer, Options};
+///
+/// let options = Options::new()
+///     .with_nodelay(true)
+///     .with_read_timeout(Some(Duration::from_secs(5)))
+///     .with_recv_buffer_size(Some(256 * 1024));
+/// let server = EchoServer::bind_with("127.0.0.1:0", options)?;
+/// assert_eq!(server.options().read_timeout(), Some(Duration::from_secs(5)));
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    reuse_address: bool,
+    reuse_port: bool,
+    nodelay: bool,
+    keepalive: Option<Keepalive>,
+    linger: Option<Duration>,
+    recv_buffer_size: Option<usize>,
+    send_buffer_size: Option<usize>,
+    ttl: Option<u32>,
+    only_v6: bool,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    backlog: u32,
+    buffer_size: usize,
+    retries: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options::new()
+    }
+}
+
+/// Generates the `const fn` setter and getter of one option.
+macro_rules! option {
+    ($(#[$doc:meta])* $field:ident, $with:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub const fn $with(mut self, $field: $ty) -> Self {
+            self.$field = $field;
+            self
+        }
+
+        #[doc = concat!("The value set by [`", stringify!($with), "`](Self::", stringify!($with), ").")]
+        pub const fn $field(&self) -> $ty {
+            self.$field
+        }
+    };
+}
+
+impl Options {
+    /// The defaults listed in the table above.
+    pub const fn new() -> Self {
+        Options {
+            reuse_address: true,
+            reuse_port: false,
+            nodelay: true,
+            keepalive: None,
+            linger: None,
+            recv_buffer_size: None,
+            send_buffer_size: None,
+            ttl: None,
+            only_v6: true,
+            read_timeout: Some(DEFAULT_TIMEOUT),
+            write_timeout: Some(DEFAULT_TIMEOUT),
+            connect_timeout: Some(DEFAULT_TIMEOUT),
+            backlog: 1024,
+            buffer_size: DEFAULT_BUFFER_SIZE,
+            retries: 2,
+        }
+    }
+
+    option!(
+        /// `SO_REUSEADDR` on listening sockets, so a restarted server can bind a port whose old
+        /// connections are still in `TIME_WAIT`. Unix only: on Windows the same flag would let
+        /// another process steal the port, so it is not set there.
+        reuse_address, with_reuse_address: bool
+    );
+    option!(
+        /// `SO_REUSEPORT` on listening sockets: several sockets may bind the same address and
+        /// port, and the kernel spreads connections or datagrams between them. Unix only.
+        reuse_port, with_reuse_port: bool
+    );
+    option!(
+        /// `TCP_NODELAY`: send small writes at once instead of waiting to coalesce them (Nagle).
+        /// On by default, since an echo is a request and its answer.
+        nodelay, with_nodelay: bool
+    );
+    option!(
+        /// `SO_KEEPALIVE` with its timings; `None` leaves keepalive off.
+        keepalive, with_keepalive: Option<Keepalive>
+    );
+    option!(
+        /// `SO_LINGER`: how long `close` waits for unsent data. `Some(Duration::ZERO)` makes
+        /// `close` reset the connection at once; `None` leaves the system default.
+        linger, with_linger: Option<Duration>
+    );
+    option!(
+        /// `SO_RCVBUF` in bytes. Linux doubles the value it is given and caps it at
+        /// `net.core.rmem_max`, so the size read back may differ. Zero is refused.
+        recv_buffer_size, with_recv_buffer_size: Option<usize>
+    );
+    option!(
+        /// `SO_SNDBUF` in bytes, with the same caveats as
+        /// [`with_recv_buffer_size`](Self::with_recv_buffer_size). Zero is refused.
+        send_buffer_size, with_send_buffer_size: Option<usize>
+    );
+    option!(
+        /// `IP_TTL` (IPv4) or `IPV6_UNICAST_HOPS` (IPv6): the hop limit of outgoing packets,
+        /// 1 to 255.
+        ttl, with_ttl: Option<u32>
+    );
+    option!(
+        /// `IPV6_V6ONLY`, always set explicitly on IPv6 sockets since its default differs
+        /// between systems. With `false`, a server bound to `[::]` also serves IPv4 clients.
+        only_v6, with_only_v6: bool
+    );
+    option!(
+        /// How long one receive may wait (`SO_RCVTIMEO`) on a client socket or a served
+        /// connection; `None` waits forever. For a UDP client it is the wait per attempt.
+        /// Zero is refused. It never applies to waiting for the next connection or datagram.
+        read_timeout, with_read_timeout: Option<Duration>
+    );
+    option!(
+        /// How long one send may wait (`SO_SNDTIMEO`); `None` waits forever. Zero is refused.
+        write_timeout, with_write_timeout: Option<Duration>
+    );
+    option!(
+        /// How long a TCP client waits for the connection to be established; `None` waits as
+        /// long as the operating system does. Zero is refused.
+        connect_timeout, with_connect_timeout: Option<Duration>
+    );
+    option!(
+        /// The length of the queue of connections a TCP listener holds before they are
+        /// accepted (`listen(2)`); the kernel caps it at `net.core.somaxconn`. Zero is refused.
+        backlog, with_backlog: u32
+    );
+    option!(
+        /// The size in bytes of the buffer a server receives into, and of a client's read
+        /// chunks. A UDP datagram larger than this is reported as truncated, never echoed
+        /// short. Zero is refused.
+        buffer_size, with_buffer_size: usize
+    );
+    option!(
+        /// How many times a UDP client sends a message again after a read timeout before it
+        /// gives up with [`Error::Timeout`].
+        retries, with_retries: u32
+    );
+
+    /// Checks every value, naming the first one that is refused.
+    ///
+    /// Binding and connecting call this first; call it yourself to check options early.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] for a zero timeout, a zero buffer or backlog, or a TTL outside
+    /// 1 to 255.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::{Error, Options};
+    ///
+    /// let options = Options::new().with_read_timeout(Some(Duration::ZERO));
+    /// assert!(matches!(
+    ///     options.validate(),
+    ///     Err(Error::InvalidOption { option: "read_timeout", .. })
+    /// ));
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        let zero_timeout = "a zero timeout would wait forever on some systems and fail at once on others; use None to wait forever";
+        for (option, value) in [
+            ("read_timeout", self.read_timeout),
+            ("write_timeout", self.write_timeout),
+            ("connect_timeout", self.connect_timeout),
+        ] {
+            if value == Some(Duration::ZERO) {
+                return Err(invalid(option, zero_timeout));
+            }
+        }
+        if let Some(keepalive) = self.keepalive {
+            if keepalive.time == Some(Duration::ZERO) {
+                return Err(invalid("keepalive.time", "must be at least one second"));
+            }
+            if keepalive.interval == Some(Duration::ZERO) {
+                return Err(invalid("keepalive.interval", "must be at least one second"));
+            }
+            if keepalive.retries == Some(0) {
+                return Err(invalid("keepalive.retries", "must be at least 1"));
+            }
+        }
+        if self.recv_buffer_size == Some(0) {
+            return Err(invalid("recv_buffer_size", "must be at least 1 byte"));
+        }
+        if self.send_buffer_size == Some(0) {
+            return Err(invalid("send_buffer_size", "must be at least 1 byte"));
+        }
+        if let Some(ttl) = self.ttl
+            && !(1..=255).contains(&ttl)
+        {
+            return Err(invalid("ttl", "must be between 1 and 255"));
+        }
+        if self.backlog == 0 {
+            return Err(invalid("backlog", "must be at least 1"));
+        }
+        if self.buffer_size == 0 {
+            return Err(invalid("buffer_size", "must be at least 1 byte"));
+        }
+        Ok(())
+    }
+
+    /// Options that must be set before `bind`, for any socket of any transport.
+    pub(crate) fn apply_before_bind(&self, socket: &Socket, addr: &SocketAddr) -> Result<()> {
+        if addr.is_ipv6() {
+            set("only_v6", socket.set_only_v6(self.only_v6))?;
+        }
+        if let Some(size) = self.recv_buffer_size {
+            set("recv_buffer_size", socket.set_recv_buffer_size(size))?;
+        }
+        if let Some(size) = self.send_buffer_size {
+            set("send_buffer_size", socket.set_send_buffer_size(size))?;
+        }
+        if let Some(ttl) = self.ttl {
+            let result = match Domain::for_address(*addr) {
+                Domain::IPV6 => socket.set_unicast_hops_v6(ttl),
+                _ => socket.set_ttl_v4(ttl),
+            };
+            set("ttl", result)?;
+        }
+        Ok(())
+    }
+
+    /// Options of a server socket, set before `bind`. `SO_REUSEADDR` is only for stream
+    /// listeners: on a UDP socket it would let two servers bind the same port silently.
+    pub(crate) fn apply_listener(
+        &self,
+        socket: &Socket,
+        addr: &SocketAddr,
+        stream: bool,
+    ) -> Result<()> {
+        #[cfg(unix)]
+        {
+            if stream {
+                set(
+                    "reuse_address",
+                    socket.set_reuse_address(self.reuse_address),
+                )?;
+            }
+            set("reuse_port", socket.set_reuse_port(self.reuse_port))?;
+        }
+        #[cfg(not(unix))]
+        let _ = stream;
+        self.apply_before_bind(socket, addr)
+    }
+
+    /// The timeouts of a socket that exchanges data (a client, or a served connection).
+    pub(crate) fn apply_timeouts(&self, socket: &Socket) -> Result<()> {
+        set("read_timeout", socket.set_read_timeout(self.read_timeout))?;
+        set(
+            "write_timeout",
+            socket.set_write_timeout(self.write_timeout),
+        )
+    }
+
+    /// The options of a TCP connection: on a client before `connect`, or on an accepted one.
+    pub(crate) fn apply_tcp_connection(&self, socket: &Socket) -> Result<()> {
+        set("nodelay", socket.set_tcp_nodelay(self.nodelay))?;
+        if let Some(keepalive) = self.keepalive {
+            let mut params = TcpKeepalive::new();
+            if let Some(time) = keepalive.time {
+                params = params.with_time(time);
+            }
+            #[cfg(not(any(target_os = "openbsd", target_os = "haiku")))]
+            if let Some(interval) = keepalive.interval {
+                params = params.with_interval(interval);
+            }
+            #[cfg(not(any(target_os = "openbsd", target_os = "haiku", target_os = "windows")))]
+            if let Some(retries) = keepalive.retries {
+                params = params.with_retries(retries);
+            }
+            set("keepalive", socket.set_tcp_keepalive(&params))?;
+        }
+        if self.linger.is_some() {
+            set("linger", socket.set_linger(self.linger))?;
+        }
+        self.apply_timeouts(socket)
+    }
+}
+
+fn invalid(option: &'static str, reason: &'static str) -> Error {
+    Error::InvalidOption { option, reason }
+}
+
+fn set(option: &'static str, result: std::io::Result<()>) -> Result<()> {
+    result.map_err(|source| Error::SetOption { option, source })
+}

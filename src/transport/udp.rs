@@ -1,0 +1,221 @@
+//! UDP: a datagram transport over `std::net` sockets made and tuned through socket2.
+
+use std::io::{self, ErrorKind};
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Instant;
+
+use bytes::Bytes;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::Transport;
+use super::sealed::Sealed;
+use crate::error::{Error, Result};
+use crate::options::Options;
+use crate::server::Exchange;
+use crate::stream::{first_difference, is_timeout};
+
+/// The largest UDP payload over IPv4: 65,535 − 20 (IP header) − 8 (UDP header).
+pub const MAX_DATAGRAM_V4: usize = 65_507;
+/// The largest UDP payload over IPv6 without jumbograms: 65,535 − 8 (UDP header).
+pub const MAX_DATAGRAM_V6: usize = 65_527;
+
+/// The UDP transport: one reply per datagram, to its source, of the same length.
+///
+/// A client waits [`read_timeout`](crate::Options::with_read_timeout) for each reply and sends
+/// again up to [`retries`](crate::Options::with_retries) times; its socket is connected, so
+/// datagrams from any other address never reach it.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{EchoClient, EchoServer, Udp};
+///
+/// let server = EchoServer::bind_on(Udp, "127.0.0.1:0")?;
+/// let addr = server.local_addr();
+/// let served = std::thread::spawn(move || server.serve_once());
+/// let mut client = EchoClient::connect_on(Udp, addr)?;
+/// assert_eq!(&client.echo(b"")?[..], b"");
+/// assert_eq!(served.join().unwrap()?.bytes_echoed(), 0);
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Udp;
+
+impl Transport for Udp {}
+
+fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
+    Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
+}
+
+/// True for the errors a UDP socket reports when an earlier datagram drew an ICMP "port
+/// unreachable": they concern that earlier peer, not the next receive.
+pub(crate) fn is_icmp_echo(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset
+    )
+}
+
+/// The largest payload one datagram to `addr` can carry.
+pub(crate) fn max_payload(addr: &SocketAddr) -> usize {
+    if addr.is_ipv4() {
+        MAX_DATAGRAM_V4
+    } else {
+        MAX_DATAGRAM_V6
+    }
+}
+
+impl Sealed for Udp {
+    type Listener = UdpSocket;
+    type Connection = UdpSocket;
+
+    const NAME: &'static str = "udp";
+
+    fn bind(addr: SocketAddr, options: &Options) -> Result<UdpSocket> {
+        let bind_error = |source| Error::Bind {
+            transport: Self::NAME,
+            addr,
+            source,
+        };
+        let socket = new_socket(addr).map_err(bind_error)?;
+        options.apply_listener(&socket, &addr, false)?;
+        socket.bind(&addr.into()).map_err(bind_error)?;
+        Ok(socket.into())
+    }
+
+    fn serve_once(socket: &UdpSocket, local: SocketAddr, options: &Options) -> Result<Exchange> {
+        // One byte more than the configured size: a datagram that fills it did not fit.
+        let capacity = options.buffer_size();
+        let mut buffer = vec![0; capacity + 1];
+        let (n, peer) = loop {
+            match socket.recv_from(&mut buffer) {
+                Ok(received) => break received,
+                Err(e) if e.kind() == ErrorKind::Interrupted || is_icmp_echo(&e) => {}
+                Err(source) => {
+                    return Err(Error::Receive {
+                        addr: local,
+                        source,
+                    });
+                }
+            }
+        };
+        if n > capacity {
+            return Err(Error::Truncated {
+                addr: peer,
+                capacity,
+            });
+        }
+        socket
+            .send_to(&buffer[..n], peer)
+            .map_err(|source| Error::Send { addr: peer, source })?;
+        Ok(Exchange::new(
+            peer,
+            n as u64,
+            Bytes::copy_from_slice(&buffer[..n]),
+        ))
+    }
+
+    fn connect(addr: SocketAddr, options: &Options) -> Result<UdpSocket> {
+        let connect_error = |source| Error::Connect { addr, source };
+        let socket = new_socket(addr).map_err(connect_error)?;
+        options.apply_before_bind(&socket, &addr)?;
+        options.apply_timeouts(&socket)?;
+        socket.connect(&addr.into()).map_err(connect_error)?;
+        Ok(socket.into())
+    }
+
+    fn echo(
+        socket: &mut UdpSocket,
+        peer: SocketAddr,
+        message: &[u8],
+        options: &Options,
+    ) -> Result<Bytes> {
+        let max = max_payload(&peer);
+        if message.len() > max {
+            return Err(Error::DatagramTooLarge {
+                addr: peer,
+                len: message.len(),
+                max,
+            });
+        }
+        // One byte more than the message, so a longer reply shows as a difference.
+        let mut buffer = vec![0; message.len() + 1];
+        let limit = options.read_timeout();
+        let attempts = options.retries().saturating_add(1);
+        let mut mismatch = None;
+        let mut shortened = false;
+        for _ in 0..attempts {
+            match socket.send(message) {
+                Ok(_) => {}
+                Err(e) if is_icmp_echo(&e) => {
+                    return Err(Error::Connect {
+                        addr: peer,
+                        source: e,
+                    });
+                }
+                Err(source) => return Err(Error::Send { addr: peer, source }),
+            }
+            let deadline = limit.map(|limit| Instant::now() + limit);
+            loop {
+                let n = match socket.recv(&mut buffer) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) if is_timeout(&e) => break,
+                    Err(e) if is_icmp_echo(&e) => {
+                        return Err(Error::Connect {
+                            addr: peer,
+                            source: e,
+                        });
+                    }
+                    Err(source) => return Err(Error::Receive { addr: peer, source }),
+                };
+                let reply = &buffer[..n];
+                match first_difference(reply, message) {
+                    None => {
+                        if shortened {
+                            restore_timeout(socket, limit)?;
+                        }
+                        return Ok(Bytes::copy_from_slice(reply));
+                    }
+                    // A late reply to an earlier send, or a wrong one: keep waiting for the
+                    // right reply until this attempt's time is up.
+                    Some(offset) => mismatch = Some(offset),
+                }
+                if let Some(deadline) = deadline {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    restore_timeout(socket, Some(left))?;
+                    shortened = true;
+                }
+            }
+            if shortened {
+                restore_timeout(socket, limit)?;
+                shortened = false;
+            }
+        }
+        Err(match mismatch {
+            Some(offset) => Error::Mismatch {
+                addr: peer,
+                offset,
+                sent: message.len(),
+            },
+            None => Error::Timeout {
+                addr: peer,
+                timeout: limit.unwrap_or_default(),
+                attempts,
+            },
+        })
+    }
+}
+
+/// Sets the wait of the next receive (the rest of an attempt, or the configured timeout).
+fn restore_timeout(socket: &UdpSocket, limit: Option<std::time::Duration>) -> Result<()> {
+    socket
+        .set_read_timeout(limit)
+        .map_err(|source| Error::SetOption {
+            option: "read_timeout",
+            source,
+        })
+}
