@@ -37,7 +37,9 @@ fn main() -> ExitCode {
         match arg.as_str() {
             "--udp" => udp = true,
             "-h" | "--help" => {
-                println!("usage: client [--udp] [ADDRESS [MESSAGE]]   (default {ADDRESS} {MESSAGE:?})");
+                println!(
+                    "usage: client [--udp] [ADDRESS [MESSAGE]]   (default {ADDRESS} {MESSAGE:?})"
+                );
                 return ExitCode::SUCCESS;
             }
             flag if flag.starts_with('-') && flag.len() > 1 => {
@@ -72,7 +74,10 @@ fn run<T: Transport>(transport: T, address: &str, message: &str) -> socket_echo:
     let mut client = EchoClient::connect_on(transport, address)?;
     // 2. Send the message and wait for the echo; it is returned only if it matches.
     let reply = client.echo(message.as_bytes())?;
-    println!("Respuesta del servidor: {}", String::from_utf8_lossy(&reply));
+    println!(
+        "Respuesta del servidor: {}",
+        String::from_utf8_lossy(&reply)
+    );
     // 3. Dropping the client closes the connection, which ends the server's exchange.
     Ok(())
 }

@@ -77,6 +77,16 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The event loop of [`EchoServer::serve`](crate::EchoServer::serve) could not be set up
+    /// or failed (no thread, no poll instance).
+    #[error("event loop of the server on {addr} failed")]
+    Serve {
+        /// The server's address.
+        addr: SocketAddr,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
     /// A value given to [`Options`](crate::Options) is invalid (a zero timeout, a zero buffer).
     #[error("invalid value for option `{option}`: {reason}")]
     InvalidOption {

@@ -67,14 +67,21 @@
 
 mod addr;
 mod client;
+mod engine;
 mod error;
+mod handle;
 mod options;
 mod server;
 mod stream;
 mod transport;
 
 pub use client::EchoClient;
+pub use engine::{ShutdownHandle, Stats};
 pub use error::{Error, Result};
-pub use options::{DEFAULT_BUFFER_SIZE, DEFAULT_TIMEOUT, Keepalive, Options};
+pub use handle::ServerHandle;
+pub use options::{
+    DEFAULT_BUFFER_SIZE, DEFAULT_DENIED_PORTS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_PENDING, DEFAULT_TIMEOUT, Keepalive, Options,
+};
 pub use server::{EchoServer, Exchange};
 pub use transport::{Tcp, Transport, Udp};

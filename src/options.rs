@@ -4,6 +4,7 @@
 //! reads a byte; it only validates values and configures sockets handed to it.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use socket2::{Domain, Socket, TcpKeepalive};
@@ -18,6 +19,22 @@ pub const DEFAULT_BUFFER_SIZE: usize = 64 * 1024;
 
 /// The default read, write and connect timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default cap on connections served at once by [`EchoServer::serve`](crate::EchoServer::serve).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
+
+/// The default time after which [`EchoServer::serve`](crate::EchoServer::serve) closes a
+/// connection that has neither sent nor taken a byte.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The default number of echoed bytes a connection may leave untaken before the server stops
+/// reading from it.
+pub const DEFAULT_MAX_PENDING: usize = 64 * 1024;
+
+/// The UDP source ports [`EchoServer::serve`](crate::EchoServer::serve) never answers by
+/// default: echo (7), discard (9), daytime (13), chargen (19) and time (37). A reply to one of
+/// these services could start an endless exchange between the two servers.
+pub const DEFAULT_DENIED_PORTS: [u16; 5] = [7, 9, 13, 19, 37];
 
 /// TCP keepalive settings: when to start probing an idle connection, how often, how many times.
 ///
@@ -119,6 +136,12 @@ impl Keepalive {
 /// | [`backlog`](Self::with_backlog) | 1024 | TCP listeners |
 /// | [`buffer_size`](Self::with_buffer_size) | 65,536 B | server receive buffer |
 /// | [`retries`](Self::with_retries) | 2 | UDP clients |
+/// | [`workers`](Self::with_workers) | one per core | `serve` |
+/// | [`max_connections`](Self::with_max_connections) | 16,384 | `serve`, TCP |
+/// | [`idle_timeout`](Self::with_idle_timeout) | 300 s | `serve`, TCP |
+/// | [`max_pending`](Self::with_max_pending) | 64 KiB | `serve`, TCP |
+/// | [`shutdown_grace`](Self::with_shutdown_grace) | 1 s | `serve`, TCP |
+/// | [`denied_ports`](Self::with_denied_ports) | 7, 9, 13, 19, 37 | `serve`, UDP |
 ///
 /// # Examples
 ///
@@ -151,6 +174,13 @@ pub struct Options {
     backlog: u32,
     buffer_size: usize,
     retries: u32,
+    workers: Option<NonZeroUsize>,
+    max_connections: usize,
+    idle_timeout: Option<Duration>,
+    max_pending: usize,
+    shutdown_grace: Duration,
+    /// `None` stands for [`DEFAULT_DENIED_PORTS`], so `new` stays `const`.
+    denied_ports: Option<Vec<u16>>,
 }
 
 impl Default for Options {
@@ -194,6 +224,12 @@ impl Options {
             backlog: 1024,
             buffer_size: DEFAULT_BUFFER_SIZE,
             retries: 2,
+            workers: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            max_pending: DEFAULT_MAX_PENDING,
+            shutdown_grace: Duration::from_secs(1),
+            denied_ports: None,
         }
     }
 
@@ -274,6 +310,69 @@ impl Options {
         retries, with_retries: u32
     );
 
+    option!(
+        /// How many worker threads [`EchoServer::serve`](crate::EchoServer::serve) runs, each
+        /// with its own event loop; `None` (the default) means one per available core.
+        workers, with_workers: Option<NonZeroUsize>
+    );
+    option!(
+        /// The most connections [`EchoServer::serve`](crate::EchoServer::serve) serves at
+        /// once (default 16,384). A connection beyond it is closed as soon as it is accepted,
+        /// and counted in [`Stats::refused`](crate::Stats::refused). Zero is refused.
+        max_connections, with_max_connections: usize
+    );
+    option!(
+        /// How long [`EchoServer::serve`](crate::EchoServer::serve) keeps a connection that
+        /// neither sends nor takes a byte (default 300 s); `None` keeps it forever. A client
+        /// that sends but never reads its echo counts as idle once the server has stopped
+        /// reading from it. Zero is refused.
+        idle_timeout, with_idle_timeout: Option<Duration>
+    );
+    option!(
+        /// How many echoed bytes a connection of
+        /// [`EchoServer::serve`](crate::EchoServer::serve) may leave untaken (default 64 KiB).
+        /// While that many wait, the server stops reading from it, so a client that never
+        /// reads costs at most this much memory. Zero is refused.
+        max_pending, with_max_pending: usize
+    );
+    option!(
+        /// How long a graceful shutdown of [`EchoServer::serve`](crate::EchoServer::serve)
+        /// waits for live connections to take their pending bytes before closing them
+        /// (default 1 s).
+        shutdown_grace, with_shutdown_grace: Duration
+    );
+
+    /// The UDP source ports [`EchoServer::serve`](crate::EchoServer::serve) never answers
+    /// (default [`DEFAULT_DENIED_PORTS`]).
+    ///
+    /// Datagrams from these ports, and from multicast, broadcast or unspecified addresses, are
+    /// dropped and counted in [`Stats`](crate::Stats), so the server cannot be tied into an
+    /// endless exchange with another small service. An empty list answers every port.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{Options, DEFAULT_DENIED_PORTS};
+    ///
+    /// assert_eq!(Options::new().denied_ports(), DEFAULT_DENIED_PORTS);
+    /// let open = Options::new().with_denied_ports([]);
+    /// assert!(open.denied_ports().is_empty());
+    /// ```
+    pub fn with_denied_ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
+        let mut ports: Vec<u16> = ports.into_iter().collect();
+        ports.sort_unstable();
+        ports.dedup();
+        self.denied_ports = Some(ports);
+        self
+    }
+
+    /// The ports set by [`with_denied_ports`](Self::with_denied_ports), sorted.
+    pub fn denied_ports(&self) -> &[u16] {
+        self.denied_ports
+            .as_deref()
+            .unwrap_or(&DEFAULT_DENIED_PORTS)
+    }
+
     /// Checks every value, naming the first one that is refused.
     ///
     /// Binding and connecting call this first; call it yourself to check options early.
@@ -334,6 +433,18 @@ impl Options {
         if self.buffer_size == 0 {
             return Err(invalid("buffer_size", "must be at least 1 byte"));
         }
+        if self.max_connections == 0 {
+            return Err(invalid("max_connections", "must be at least 1"));
+        }
+        if self.idle_timeout == Some(Duration::ZERO) {
+            return Err(invalid(
+                "idle_timeout",
+                "a zero idle timeout would close every connection at once; use None to keep idle connections",
+            ));
+        }
+        if self.max_pending == 0 {
+            return Err(invalid("max_pending", "must be at least 1 byte"));
+        }
         Ok(())
     }
 
@@ -390,8 +501,16 @@ impl Options {
         )
     }
 
-    /// The options of a TCP connection: on a client before `connect`, or on an accepted one.
+    /// The options of a blocking TCP connection: on a client before `connect`, or on a
+    /// connection accepted by `serve_once`.
     pub(crate) fn apply_tcp_connection(&self, socket: &Socket) -> Result<()> {
+        self.apply_tcp_connection_nonblocking(socket)?;
+        self.apply_timeouts(socket)
+    }
+
+    /// The options of a TCP connection served by the event loop, where socket timeouts have
+    /// no effect.
+    pub(crate) fn apply_tcp_connection_nonblocking(&self, socket: &Socket) -> Result<()> {
         set("nodelay", socket.set_tcp_nodelay(self.nodelay))?;
         if let Some(keepalive) = self.keepalive {
             let mut params = TcpKeepalive::new();
@@ -411,7 +530,7 @@ impl Options {
         if self.linger.is_some() {
             set("linger", socket.set_linger(self.linger))?;
         }
-        self.apply_timeouts(socket)
+        Ok(())
     }
 }
 

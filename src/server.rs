@@ -4,11 +4,16 @@
 
 use std::fmt::Debug;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::thread;
 
 use bytes::Bytes;
 
 use crate::addr;
+use crate::engine::{Control, ShutdownHandle, Stats, Worker};
 use crate::error::{Error, Result};
+use crate::handle::ServerHandle;
 use crate::options::Options;
 use crate::transport::{self, Tcp, Transport};
 
@@ -41,6 +46,7 @@ pub struct EchoServer<T: Transport = Tcp> {
     listener: T::Listener,
     local_addr: SocketAddr,
     options: Options,
+    control: Arc<Control>,
 }
 
 impl EchoServer<Tcp> {
@@ -154,6 +160,7 @@ impl<T: Transport> EchoServer<T> {
                 listener,
                 local_addr,
                 options: options.clone(),
+                control: Arc::default(),
             })
         })
     }
@@ -218,6 +225,173 @@ impl<T: Transport> EchoServer<T> {
     /// ```
     pub fn serve_once(&self) -> Result<Exchange> {
         T::serve_once(&self.listener, self.local_addr, &self.options)
+    }
+
+    /// Serves every client, on an event loop per worker thread, until the server is shut
+    /// down through a [`ShutdownHandle`]; then returns the final [`Stats`].
+    ///
+    /// [`workers`](Options::with_workers) threads (one per core by default, this one among
+    /// them) each run a `mio` poll over the one server socket.
+    ///
+    /// - TCP: each worker accepts connections and echoes them. An idle connection owns no
+    ///   buffer; echoed bytes the peer does not take are kept, at most
+    ///   [`max_pending`](Options::with_max_pending) per connection, and while they wait the
+    ///   connection is not read. A connection beyond
+    ///   [`max_connections`](Options::with_max_connections) is closed at once; one idle for
+    ///   [`idle_timeout`](Options::with_idle_timeout) is closed. A half-close is answered by
+    ///   echoing the rest and shutting the server's write side. Failing accepts (out of
+    ///   descriptors) pause accepting for 100 ms and never stop the server.
+    /// - UDP: each datagram is sent back to its source, whole, unless it is larger than the
+    ///   [`buffer_size`](Options::with_buffer_size) or comes from a
+    ///   [denied port](Options::with_denied_ports) or a multicast, broadcast or unspecified
+    ///   address; those are dropped and counted.
+    ///
+    /// Shutting down stops accepting at once, gives live connections up to
+    /// [`shutdown_grace`](Options::with_shutdown_grace) to take their pending bytes, shuts
+    /// their write side and closes them. After `serve` returns, the socket is back in blocking
+    /// mode; dropping the server releases the port. A server that was shut down stays shut
+    /// down: calling `serve` again returns at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Serve`] if a worker thread or its poll cannot be created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?;
+    /// let addr = server.local_addr();
+    /// let shutdown = server.shutdown_handle();
+    /// let clients = std::thread::spawn(move || -> socket_echo::Result<()> {
+    ///     for _ in 0..3 {
+    ///         EchoClient::connect(addr)?.echo(b"hi")?;
+    ///     }
+    ///     shutdown.shutdown();
+    ///     Ok(())
+    /// });
+    /// let stats = server.serve()?;
+    /// clients.join().unwrap()?;
+    /// assert_eq!(stats.accepted, 3);
+    /// assert_eq!(stats.bytes_out, 6);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn serve(&self) -> Result<Stats> {
+        let serve_error = |source| Error::Serve {
+            addr: self.local_addr,
+            source,
+        };
+        let workers = self
+            .options
+            .workers()
+            .or_else(|| thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get);
+        T::set_nonblocking(&self.listener, true).map_err(serve_error)?;
+        let worker = Worker {
+            control: &self.control,
+            options: &self.options,
+            local: self.local_addr,
+        };
+        let run = || {
+            let result = T::run_worker(&self.listener, worker);
+            if result.is_err() {
+                // One worker failing stops the others, so `serve` never half-runs.
+                self.control.stop();
+            }
+            result
+        };
+        let result = thread::scope(|scope| {
+            let mut others = Vec::with_capacity(workers - 1);
+            for index in 1..workers {
+                let spawned = thread::Builder::new()
+                    .name(format!("echo-worker-{index}"))
+                    .spawn_scoped(scope, run);
+                match spawned {
+                    Ok(handle) => others.push(handle),
+                    Err(source) => {
+                        self.control.stop();
+                        return Err(serve_error(source));
+                    }
+                }
+            }
+            let mut result = run();
+            for handle in others {
+                let joined = handle
+                    .join()
+                    .unwrap_or_else(|_| Err(serve_error(std::io::Error::other("worker panicked"))));
+                result = result.and(joined);
+            }
+            result
+        });
+        let restored = T::set_nonblocking(&self.listener, false).map_err(serve_error);
+        result?;
+        restored?;
+        Ok(self.control.stats())
+    }
+
+    /// Runs [`serve`](Self::serve) on a background thread and returns a handle to it.
+    ///
+    /// The socket is already listening, so clients can connect as soon as this returns.
+    /// Dropping the handle shuts the server down, waits for it and releases the port.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Serve`] if the thread cannot be started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer, Udp};
+    ///
+    /// let handle = EchoServer::bind_on(Udp, "127.0.0.1:0")?.spawn()?;
+    /// let mut client = EchoClient::connect_on(Udp, handle.local_addr())?;
+    /// assert_eq!(&client.echo(b"ping")?[..], b"ping");
+    /// handle.shutdown();
+    /// let stats = handle.join()?;
+    /// assert_eq!(stats.datagrams_echoed, 1);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn spawn(self) -> Result<ServerHandle> {
+        let local_addr = self.local_addr;
+        let control = Arc::clone(&self.control);
+        let thread = thread::Builder::new()
+            .name("echo-server".into())
+            .spawn(move || self.serve())
+            .map_err(|source| Error::Serve {
+                addr: local_addr,
+                source,
+            })?;
+        Ok(ServerHandle::new(local_addr, control, thread))
+    }
+
+    /// A switch that stops [`serve`](Self::serve) from another thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = socket_echo::EchoServer::bind("127.0.0.1:0")?;
+    /// let shutdown = server.shutdown_handle();
+    /// shutdown.shutdown();
+    /// assert!(shutdown.is_shutdown());
+    /// assert_eq!(server.serve()?.accepted, 0); // returns at once
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle::new(Arc::clone(&self.control))
+    }
+
+    /// What [`serve`](Self::serve) has done so far (all zero before it runs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = socket_echo::EchoServer::bind("127.0.0.1:0")?;
+    /// assert_eq!(server.stats(), socket_echo::Stats::default());
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.control.stats()
     }
 }
 

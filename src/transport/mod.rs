@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
+use crate::engine::Worker;
 use crate::error::Result;
 use crate::options::Options;
 use crate::server::Exchange;
@@ -73,6 +74,13 @@ pub(crate) mod sealed {
 
         /// Creates, tunes and connects a client socket to exactly `addr`.
         fn connect(addr: SocketAddr, options: &Options) -> Result<Self::Connection>;
+
+        /// Switches the server socket between blocking (`serve_once`) and non-blocking
+        /// (`serve`) mode.
+        fn set_nonblocking(listener: &Self::Listener, nonblocking: bool) -> std::io::Result<()>;
+
+        /// Runs one worker of `serve` on the server socket until the server is shut down.
+        fn run_worker(listener: &Self::Listener, worker: Worker<'_>) -> Result<()>;
 
         /// Sends `message`, waits for its echo and returns it if it equals `message`.
         fn echo(

@@ -8,6 +8,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::Transport;
 use super::sealed::Sealed;
+use crate::engine::{self, Worker};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::server::Exchange;
@@ -118,6 +119,19 @@ impl Sealed for Tcp {
             _ => {}
         }
         Ok(Exchange::new(peer, bytes, first))
+    }
+
+    fn set_nonblocking(listener: &TcpListener, nonblocking: bool) -> io::Result<()> {
+        listener.set_nonblocking(nonblocking)
+    }
+
+    fn run_worker(listener: &TcpListener, worker: Worker<'_>) -> Result<()> {
+        // Each worker polls its own descriptor of the one listening socket.
+        let listener = listener.try_clone().map_err(|source| Error::Serve {
+            addr: worker.local,
+            source,
+        })?;
+        engine::stream::run(mio::net::TcpListener::from_std(listener), worker)
     }
 
     fn connect(addr: SocketAddr, options: &Options) -> Result<TcpConnection> {

@@ -9,6 +9,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::Transport;
 use super::sealed::Sealed;
+use crate::engine::{self, Worker};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::server::Exchange;
@@ -113,6 +114,20 @@ impl Sealed for Udp {
             n as u64,
             Bytes::copy_from_slice(&buffer[..n]),
         ))
+    }
+
+    fn set_nonblocking(socket: &UdpSocket, nonblocking: bool) -> io::Result<()> {
+        socket.set_nonblocking(nonblocking)
+    }
+
+    fn run_worker(socket: &UdpSocket, worker: Worker<'_>) -> Result<()> {
+        // Every worker polls its own descriptor of the one socket; whichever wakes first
+        // takes the datagrams waiting.
+        let socket = socket.try_clone().map_err(|source| Error::Serve {
+            addr: worker.local,
+            source,
+        })?;
+        engine::datagram::run(mio::net::UdpSocket::from_std(socket), worker)
     }
 
     fn connect(addr: SocketAddr, options: &Options) -> Result<UdpSocket> {

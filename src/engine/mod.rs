@@ -1,0 +1,217 @@
+//! The event loop behind [`EchoServer::serve`](crate::EchoServer::serve): worker threads, each
+//! with its own `mio` poll, the shared shutdown switch, and the counters.
+//!
+//! This module owns threads and readiness; it never makes or tunes sockets (the transports
+//! do) and never allocates per byte echoed.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use std::net::SocketAddr;
+
+use mio::{Poll, Token, Waker};
+
+use crate::options::Options;
+
+pub(crate) mod datagram;
+mod stats;
+pub(crate) mod stream;
+
+pub(crate) use stats::Counters;
+pub use stats::Stats;
+
+/// The token of each worker's waker; connections use slab keys, far below it.
+pub(crate) const WAKER: Token = Token(usize::MAX);
+/// The token of the listening or datagram socket.
+pub(crate) const SOCKET: Token = Token(usize::MAX - 1);
+
+/// What one worker is given: the server's shared state, its options, its address.
+#[derive(Debug, Clone, Copy)]
+pub struct Worker<'a> {
+    pub(crate) control: &'a Control,
+    pub(crate) options: &'a Options,
+    pub(crate) local: SocketAddr,
+}
+
+/// What every worker of one server shares: the shutdown switch, the wakers that carry it, the
+/// counters and the connection count the limit is checked against.
+#[derive(Debug, Default)]
+pub(crate) struct Control {
+    stopping: AtomicBool,
+    wakers: Mutex<Vec<Arc<Waker>>>,
+    /// Connections open right now, across workers.
+    pub(crate) active: AtomicUsize,
+    /// One set of counters per worker that ever ran, so no counter is shared between threads.
+    counters: Mutex<Vec<Arc<Counters>>>,
+}
+
+impl Control {
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Asks every worker to stop: sets the flag, then wakes each registered poll.
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::Release);
+        let wakers = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
+        for waker in wakers.iter() {
+            // A worker whose poll is gone has already stopped.
+            let _ = waker.wake();
+        }
+    }
+
+    /// Registers a worker: its waker (before it checks the flag, so no stop is missed) and a
+    /// fresh set of counters.
+    pub(crate) fn register(&self, poll: &Poll) -> io::Result<(Arc<Counters>, Arc<Waker>)> {
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        self.wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&waker));
+        let counters = Arc::new(Counters::default());
+        self.counters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&counters));
+        Ok((counters, waker))
+    }
+
+    /// Forgets a finished worker's waker; its counters stay, to keep totals cumulative.
+    pub(crate) fn unregister(&self, waker: &Arc<Waker>) {
+        self.wakers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|w| !Arc::ptr_eq(w, waker));
+    }
+
+    /// The sum of every worker's counters.
+    pub(crate) fn stats(&self) -> Stats {
+        let counters = self.counters.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut stats = Stats::default();
+        for c in counters.iter() {
+            c.add_to(&mut stats);
+        }
+        stats.active = self.active.load(Ordering::Relaxed) as u64;
+        stats
+    }
+}
+
+/// A cloneable, `Send` switch that stops a running [`EchoServer::serve`](crate::EchoServer::serve)
+/// gracefully, from any thread or a signal handler's thread.
+///
+/// Stopping is a one-way switch: a server that was shut down stays shut down, and `serve`
+/// returns at once if called again.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::EchoServer;
+///
+/// let server = EchoServer::bind("127.0.0.1:0")?;
+/// let shutdown = server.shutdown_handle();
+/// let stopper = std::thread::spawn(move || shutdown.shutdown());
+/// let stats = server.serve()?; // returns once the other thread has called `shutdown`
+/// stopper.join().unwrap();
+/// assert_eq!(stats.accepted, 0);
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    control: Arc<Control>,
+}
+
+impl ShutdownHandle {
+    pub(crate) fn new(control: Arc<Control>) -> Self {
+        ShutdownHandle { control }
+    }
+
+    /// Stops the server: it stops accepting at once, lets live connections take the bytes
+    /// already echoed to them (for at most the
+    /// [`shutdown_grace`](crate::Options::with_shutdown_grace)), closes them, and `serve`
+    /// returns its final [`Stats`]. Calling it again does nothing.
+    pub fn shutdown(&self) {
+        self.control.stop();
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) has been called.
+    pub fn is_shutdown(&self) -> bool {
+        self.control.is_stopping()
+    }
+}
+
+/// A millisecond clock on 32 bits, read once per loop turn, for idle times: a connection
+/// keeps four bytes of it rather than a sixteen-byte `Instant`. Differences are taken with
+/// wrapping arithmetic, which is exact for spans under 24 days.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    start: Instant,
+}
+
+impl Clock {
+    pub(crate) fn new() -> Self {
+        Clock {
+            start: Instant::now(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> u32 {
+        // Truncation is the point: the clock wraps every 49 days.
+        self.start.elapsed().as_millis() as u32
+    }
+}
+
+/// Milliseconds in `d`, saturated to the clock's range.
+pub(crate) fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX / 2)
+}
+
+/// True for errors that mean "try again later": nothing to read or no room to write.
+pub(crate) fn would_block(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::WouldBlock
+}
+
+/// True for an interrupted system call, which is simply repeated.
+pub(crate) fn interrupted(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::Interrupted
+}
+
+/// At most one message a second for each kind of event a peer can cause over and over; the
+/// count of those held back is given with the next one.
+#[derive(Debug, Default)]
+pub(crate) struct RateLimit {
+    #[cfg_attr(not(feature = "log"), allow(dead_code))]
+    last: Option<Instant>,
+    #[cfg_attr(not(feature = "log"), allow(dead_code))]
+    suppressed: u64,
+}
+
+impl RateLimit {
+    /// Logs `message` at warn level unless one was logged less than a second ago.
+    #[cfg(feature = "log")]
+    pub(crate) fn warn(&mut self, message: std::fmt::Arguments<'_>) {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < Duration::from_secs(1))
+        {
+            self.suppressed += 1;
+            return;
+        }
+        if self.suppressed > 0 {
+            log::warn!(
+                "{message} ({} similar messages suppressed)",
+                self.suppressed
+            );
+        } else {
+            log::warn!("{message}");
+        }
+        self.last = Some(now);
+        self.suppressed = 0;
+    }
+
+    /// Without the `log` feature there is nowhere to write to.
+    #[cfg(not(feature = "log"))]
+    pub(crate) fn warn(&mut self, _message: std::fmt::Arguments<'_>) {}
+}

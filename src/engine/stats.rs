@@ -1,0 +1,116 @@
+//! The server's counters: written by one worker each, summed on demand.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What a running or finished [`EchoServer::serve`](crate::EchoServer::serve) has done, summed
+/// over its workers.
+///
+/// Counts are cumulative from the start of `serve`, except [`active`](Self::active). Each
+/// worker keeps its own counters, written by it alone, so counting costs the hot path no
+/// contention; a snapshot read while the server runs may be a few events behind.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{EchoClient, EchoServer};
+///
+/// let handle = EchoServer::bind("127.0.0.1:0")?.spawn()?;
+/// let mut client = EchoClient::connect(handle.local_addr())?;
+/// client.echo(b"12345")?;
+/// drop(client);
+/// handle.shutdown();
+/// let stats = handle.join()?;
+/// assert_eq!(stats.accepted, 1);
+/// assert_eq!(stats.bytes_out, 5);
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// TCP connections accepted, including those refused by the limit.
+    pub accepted: u64,
+    /// TCP connections open right now.
+    pub active: u64,
+    /// TCP connections closed at once because [`max_connections`](crate::Options::with_max_connections) were open.
+    pub refused: u64,
+    /// TCP connections closed by the [`idle_timeout`](crate::Options::with_idle_timeout).
+    pub timed_out: u64,
+    /// TCP connections that ended with an error (a reset, a broken pipe).
+    pub errors: u64,
+    /// Accept calls that failed (out of descriptors, an aborted connection).
+    pub accept_errors: u64,
+    /// Times accepting paused because the process or system ran out of descriptors or memory.
+    pub accept_backoffs: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes echoed back.
+    pub bytes_out: u64,
+    /// UDP datagrams echoed.
+    pub datagrams_echoed: u64,
+    /// UDP datagrams not answered because they came from a denied port.
+    pub dropped_denied_port: u64,
+    /// UDP datagrams not answered because they came from a multicast, broadcast or
+    /// unspecified address.
+    pub dropped_bad_source: u64,
+    /// UDP datagrams not answered because they were larger than the
+    /// [`buffer_size`](crate::Options::with_buffer_size).
+    pub dropped_truncated: u64,
+    /// UDP replies the system would not send (a full send buffer, an unreachable peer).
+    pub dropped_send_failed: u64,
+}
+
+/// One worker's counters. Only the owning worker writes them, so an increment is a plain
+/// load and store rather than a locked read-modify-write.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) accepted: Counter,
+    pub(crate) refused: Counter,
+    pub(crate) timed_out: Counter,
+    pub(crate) errors: Counter,
+    pub(crate) accept_errors: Counter,
+    pub(crate) accept_backoffs: Counter,
+    pub(crate) bytes_in: Counter,
+    pub(crate) bytes_out: Counter,
+    pub(crate) datagrams_echoed: Counter,
+    pub(crate) dropped_denied_port: Counter,
+    pub(crate) dropped_bad_source: Counter,
+    pub(crate) dropped_truncated: Counter,
+    pub(crate) dropped_send_failed: Counter,
+}
+
+impl Counters {
+    pub(crate) fn add_to(&self, stats: &mut Stats) {
+        stats.accepted += self.accepted.get();
+        stats.refused += self.refused.get();
+        stats.timed_out += self.timed_out.get();
+        stats.errors += self.errors.get();
+        stats.accept_errors += self.accept_errors.get();
+        stats.accept_backoffs += self.accept_backoffs.get();
+        stats.bytes_in += self.bytes_in.get();
+        stats.bytes_out += self.bytes_out.get();
+        stats.datagrams_echoed += self.datagrams_echoed.get();
+        stats.dropped_denied_port += self.dropped_denied_port.get();
+        stats.dropped_bad_source += self.dropped_bad_source.get();
+        stats.dropped_truncated += self.dropped_truncated.get();
+        stats.dropped_send_failed += self.dropped_send_failed.get();
+    }
+}
+
+/// A counter with a single writer and any number of readers.
+#[derive(Debug, Default)]
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds `n`. Must only be called by the worker that owns the counter.
+    #[inline]
+    pub(crate) fn add(&self, n: u64) {
+        self.0.store(
+            self.0.load(Ordering::Relaxed).wrapping_add(n),
+            Ordering::Relaxed,
+        );
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}

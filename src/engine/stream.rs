@@ -1,0 +1,430 @@
+//! The stream engine: one worker's accept loop and the echo of its connections.
+//!
+//! A connection owns no buffer while it is idle. The worker reads into one scratch buffer and
+//! writes straight back; only the bytes the peer has not taken yet are copied out, at most
+//! [`max_pending`](crate::Options::with_max_pending) of them, and while they wait the
+//! connection is not read (backpressure). Sockets are registered once, for both directions,
+//! edge-triggered, and never re-registered.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::Shutdown;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use mio::event::Source;
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+use socket2::SockRef;
+
+use super::{Clock, Counters, RateLimit, SOCKET, WAKER, Worker, interrupted, millis, would_block};
+use crate::error::Result;
+use crate::options::Options;
+
+/// How long accepting pauses after the process or system ran out of descriptors or memory.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Reads one connection may make per turn before the others get theirs.
+const READS_PER_TURN: u32 = 16;
+
+/// A listening socket the stream engine can accept from. One implementation per stream
+/// transport.
+pub(crate) trait Acceptor: Source {
+    /// The accepted connection.
+    type Stream: Source;
+    /// Accepts one pending connection, non-blocking.
+    fn accept_one(&self) -> io::Result<Self::Stream>;
+    /// Applies the per-connection options to a new connection.
+    fn prepare(stream: &Self::Stream, options: &Options) -> Result<()>;
+    /// Reads, through a shared reference (sockets allow it).
+    fn read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize>;
+    /// Writes, through a shared reference.
+    fn write(stream: &Self::Stream, buf: &[u8]) -> io::Result<usize>;
+    /// Shuts down the write side, so the peer reads end-of-stream.
+    fn shutdown_write(stream: &Self::Stream);
+}
+
+impl Acceptor for TcpListener {
+    type Stream = TcpStream;
+
+    fn accept_one(&self) -> io::Result<TcpStream> {
+        self.accept().map(|(stream, _)| stream)
+    }
+
+    fn prepare(stream: &TcpStream, options: &Options) -> Result<()> {
+        let socket = SockRef::from(stream);
+        options.apply_tcp_connection_nonblocking(&socket)
+    }
+
+    fn read(mut stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+        stream.read(buf)
+    }
+
+    fn write(mut stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+        stream.write(buf)
+    }
+
+    fn shutdown_write(stream: &TcpStream) {
+        // A peer that has already gone leaves nothing to shut down.
+        let _ = stream.shutdown(Shutdown::Write);
+    }
+}
+
+/// One connection: 16 bytes while idle.
+struct Conn<S> {
+    stream: S,
+    /// Echoed bytes the peer has not taken yet; `None` (no allocation) almost always.
+    pending: Option<Box<Pending>>,
+    /// When the connection last moved a byte, on the worker's [`Clock`].
+    last_active: u32,
+}
+
+struct Pending {
+    data: Box<[u8]>,
+    sent: usize,
+}
+
+/// What became of a connection after it was driven.
+enum Drive {
+    /// Waiting for the next readiness event.
+    Wait,
+    /// Still readable, but its turn is over: drive it again after the others.
+    Again,
+    /// Done: the peer closed and everything was echoed.
+    Finished,
+    /// Failed: reset, broken pipe.
+    Failed,
+}
+
+/// Runs one worker until the server is shut down.
+pub(crate) fn run<A: Acceptor>(mut listener: A, worker: Worker<'_>) -> Result<()> {
+    let Worker {
+        control,
+        options,
+        local,
+    } = worker;
+    let io_error = |source| crate::Error::Serve {
+        addr: local,
+        source,
+    };
+    let mut poll = Poll::new().map_err(io_error)?;
+    let (counters, waker) = control.register(&poll).map_err(io_error)?;
+    let result = (|| {
+        poll.registry()
+            .register(&mut listener, SOCKET, Interest::READABLE)
+            .map_err(io_error)?;
+        let mut engine = Engine {
+            conns: Slab::new(),
+            scratch: vec![0; options.buffer_size().min(options.max_pending())].into_boxed_slice(),
+            again: Vec::new(),
+            counters: &counters,
+            options,
+            clock: Clock::new(),
+            accept_log: RateLimit::default(),
+            control,
+        };
+        engine.serve(&mut poll, &listener).map_err(io_error)?;
+        // Stop accepting before anything else, then let live connections finish.
+        let _ = poll.registry().deregister(&mut listener);
+        drop(listener);
+        engine.drain::<A>(&mut poll);
+        Ok(())
+    })();
+    control.unregister(&waker);
+    result
+}
+
+struct Engine<'a, S> {
+    conns: Slab<Conn<S>>,
+    scratch: Box<[u8]>,
+    /// Connections whose turn ended while they were still readable.
+    again: Vec<usize>,
+    counters: &'a Counters,
+    options: &'a Options,
+    clock: Clock,
+    accept_log: RateLimit,
+    control: &'a super::Control,
+}
+
+impl<S: Source> Engine<'_, S> {
+    fn serve<A: Acceptor<Stream = S>>(&mut self, poll: &mut Poll, listener: &A) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let idle = self.options.idle_timeout().map(millis);
+        let sweep_every = idle.map(|ms| (ms / 4).clamp(5, 1000));
+        let mut next_sweep = sweep_every.unwrap_or(0);
+        let mut accept_paused_until: Option<u32> = None;
+        let mut turn = Vec::new();
+        while !self.control.is_stopping() {
+            let now = self.clock.now();
+            let mut wait: Option<u32> = None;
+            if sweep_every.is_some() {
+                wait = Some(next_sweep.wrapping_sub(now).min(i32::MAX as u32));
+            }
+            if let Some(until) = accept_paused_until {
+                let left = until.wrapping_sub(now).min(i32::MAX as u32);
+                wait = Some(wait.map_or(left, |w| w.min(left)));
+            }
+            let timeout = if self.again.is_empty() {
+                wait.map(|ms| Duration::from_millis(u64::from(ms)))
+            } else {
+                Some(Duration::ZERO)
+            };
+            match poll.poll(&mut events, timeout) {
+                Ok(()) => {}
+                Err(e) if interrupted(&e) => continue,
+                Err(e) => return Err(e),
+            }
+            let now = self.clock.now();
+            let mut accept = false;
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => {}
+                    SOCKET => accept = true,
+                    Token(key) => self.drive_and_settle::<A>(key, now),
+                }
+            }
+            std::mem::swap(&mut turn, &mut self.again);
+            for key in turn.drain(..) {
+                self.drive_and_settle::<A>(key, now);
+            }
+            if let Some(until) = accept_paused_until {
+                // Signed difference: has the pause run out?
+                if (now.wrapping_sub(until) as i32) >= 0 {
+                    accept_paused_until = None;
+                    accept = true;
+                }
+            }
+            if accept && accept_paused_until.is_none() {
+                accept_paused_until = self.accept_all(poll, listener, now);
+            }
+            if let (Some(idle), Some(every)) = (idle, sweep_every)
+                && (now.wrapping_sub(next_sweep) as i32) >= 0
+            {
+                self.sweep(idle, now);
+                next_sweep = now.wrapping_add(every);
+            }
+        }
+        Ok(())
+    }
+
+    /// Accepts until the backlog is empty. Returns when to try again if accepting must pause.
+    fn accept_all<A: Acceptor<Stream = S>>(
+        &mut self,
+        poll: &Poll,
+        listener: &A,
+        now: u32,
+    ) -> Option<u32> {
+        loop {
+            let stream = match listener.accept_one() {
+                Ok(stream) => stream,
+                Err(e) if would_block(&e) => return None,
+                Err(e) if interrupted(&e) => continue,
+                // The peer gave up before we got to it: nothing to pause for.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    self.counters.accept_errors.add(1);
+                    continue;
+                }
+                // Out of descriptors (EMFILE, ENFILE) or memory: the connection stays queued;
+                // pause, let connections close, and try again.
+                Err(e) => {
+                    self.counters.accept_errors.add(1);
+                    self.counters.accept_backoffs.add(1);
+                    self.accept_log.warn(format_args!(
+                        "accept failed, pausing for {ACCEPT_BACKOFF:?}: {e}"
+                    ));
+                    return Some(now.wrapping_add(millis(ACCEPT_BACKOFF)));
+                }
+            };
+            self.counters.accepted.add(1);
+            if self.control.active.load(Ordering::Relaxed) >= self.options.max_connections() {
+                // Closed at once; the connections already served are not touched.
+                self.counters.refused.add(1);
+                continue;
+            }
+            if A::prepare(&stream, self.options).is_err() {
+                self.counters.errors.add(1);
+                continue;
+            }
+            let entry = self.conns.vacant_entry();
+            let mut stream = stream;
+            if poll
+                .registry()
+                .register(
+                    &mut stream,
+                    Token(entry.key()),
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+                .is_err()
+            {
+                self.counters.errors.add(1);
+                continue;
+            }
+            self.control.active.fetch_add(1, Ordering::Relaxed);
+            entry.insert(Conn {
+                stream,
+                pending: None,
+                last_active: now,
+            });
+        }
+    }
+
+    fn drive_and_settle<A: Acceptor<Stream = S>>(&mut self, key: usize, now: u32) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            // An event for a connection closed earlier in this turn.
+            return;
+        };
+        match drive::<A>(conn, &mut self.scratch, self.counters, now) {
+            Drive::Wait => {}
+            Drive::Again => self.again.push(key),
+            Drive::Finished => self.close(key),
+            Drive::Failed => {
+                self.counters.errors.add(1);
+                self.close(key);
+            }
+        }
+    }
+
+    fn close(&mut self, key: usize) {
+        if self.conns.try_remove(key).is_some() {
+            self.control.active.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Closes every connection idle for `idle` milliseconds or more.
+    fn sweep(&mut self, idle: u32, now: u32) {
+        let expired: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, conn)| now.wrapping_sub(conn.last_active) >= idle)
+            .map(|(key, _)| key)
+            .collect();
+        for key in expired {
+            self.counters.timed_out.add(1);
+            self.close(key);
+        }
+    }
+
+    /// After a shutdown: gives live connections their pending bytes for at most the grace
+    /// period, shuts down their write side, and closes them.
+    fn drain<A: Acceptor<Stream = S>>(&mut self, poll: &mut Poll) {
+        let grace = self.options.shutdown_grace();
+        let start = std::time::Instant::now();
+        let mut events = Events::with_capacity(1024);
+        let mut finished = Vec::new();
+        loop {
+            let now = self.clock.now();
+            for (key, conn) in self.conns.iter_mut() {
+                match write_pending::<A>(conn, self.counters, now) {
+                    Flush::Blocked => {}
+                    Flush::Done => {
+                        A::shutdown_write(&conn.stream);
+                        finished.push(key);
+                    }
+                    Flush::Failed => finished.push(key),
+                }
+            }
+            for key in finished.drain(..) {
+                self.close(key);
+            }
+            let left = grace.saturating_sub(start.elapsed());
+            if self.conns.is_empty() || left.is_zero() {
+                break;
+            }
+            if let Err(e) = poll.poll(&mut events, Some(left))
+                && !interrupted(&e)
+            {
+                break;
+            }
+        }
+        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            self.close(key);
+        }
+    }
+}
+
+/// How far writing a connection's pending bytes got.
+enum Flush {
+    /// Nothing is pending any more.
+    Done,
+    /// The peer's window is full; wait until it is writable.
+    Blocked,
+    /// The connection failed.
+    Failed,
+}
+
+/// Writes a connection's pending bytes until none are left or the socket would block.
+fn write_pending<A: Acceptor>(conn: &mut Conn<A::Stream>, counters: &Counters, now: u32) -> Flush {
+    while let Some(pending) = conn.pending.as_mut() {
+        match A::write(&conn.stream, &pending.data[pending.sent..]) {
+            Ok(n) => {
+                counters.bytes_out.add(n as u64);
+                conn.last_active = now;
+                pending.sent += n;
+                if pending.sent == pending.data.len() {
+                    conn.pending = None;
+                }
+            }
+            Err(e) if interrupted(&e) => {}
+            Err(e) if would_block(&e) => return Flush::Blocked,
+            Err(_) => return Flush::Failed,
+        }
+    }
+    Flush::Done
+}
+
+/// Echoes what one connection has to offer until it would block, fails, ends, or has had its
+/// turn.
+fn drive<A: Acceptor>(
+    conn: &mut Conn<A::Stream>,
+    scratch: &mut [u8],
+    counters: &Counters,
+    now: u32,
+) -> Drive {
+    let mut reads = 0;
+    loop {
+        // Bytes the peer has not taken come first: while they wait, nothing is read.
+        match write_pending::<A>(conn, counters, now) {
+            Flush::Done => {}
+            Flush::Blocked => return Drive::Wait,
+            Flush::Failed => return Drive::Failed,
+        }
+        if reads == READS_PER_TURN {
+            return Drive::Again;
+        }
+        reads += 1;
+        let n = match A::read(&conn.stream, scratch) {
+            // The peer shut its write side and everything it sent has been echoed.
+            Ok(0) => {
+                A::shutdown_write(&conn.stream);
+                return Drive::Finished;
+            }
+            Ok(n) => n,
+            Err(e) if interrupted(&e) => continue,
+            Err(e) if would_block(&e) => return Drive::Wait,
+            Err(_) => return Drive::Failed,
+        };
+        counters.bytes_in.add(n as u64);
+        conn.last_active = now;
+        let mut sent = 0;
+        while sent < n {
+            match A::write(&conn.stream, &scratch[sent..n]) {
+                Ok(m) => sent += m,
+                Err(e) if interrupted(&e) => {}
+                Err(e) if would_block(&e) => {
+                    conn.pending = Some(Box::new(Pending {
+                        data: scratch[sent..n].into(),
+                        sent: 0,
+                    }));
+                    break;
+                }
+                Err(_) => return Drive::Failed,
+            }
+        }
+        counters.bytes_out.add(sent as u64);
+    }
+}

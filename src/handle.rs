@@ -1,0 +1,152 @@
+//! `ServerHandle`: a server running on a background thread, stopped when dropped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::engine::{Control, ShutdownHandle, Stats};
+use crate::error::{Error, Result};
+
+/// A server started by [`EchoServer::spawn`](crate::EchoServer::spawn).
+///
+/// Dropping the handle shuts the server down and waits for it, so the port is free again
+/// once the drop returns. Use [`join`](Self::join) to get the final [`Stats`] and any error.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{EchoClient, EchoServer};
+///
+/// let handle = EchoServer::bind("127.0.0.1:0")?.spawn()?;
+/// let addr = handle.local_addr();
+/// EchoClient::connect(addr)?.echo(b"hello")?;
+/// drop(handle);
+/// // The port is free again.
+/// let again = EchoServer::bind(addr)?;
+/// assert_eq!(again.local_addr(), addr);
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    control: Arc<Control>,
+    thread: Option<JoinHandle<Result<Stats>>>,
+}
+
+impl ServerHandle {
+    pub(crate) fn new(
+        local_addr: SocketAddr,
+        control: Arc<Control>,
+        thread: JoinHandle<Result<Stats>>,
+    ) -> Self {
+        ServerHandle {
+            local_addr,
+            control,
+            thread: Some(thread),
+        }
+    }
+
+    /// The address the server is bound to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = socket_echo::EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// assert_ne!(handle.local_addr().port(), 0);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// What the server has done so far.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer};
+    ///
+    /// let handle = EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// let mut client = EchoClient::connect(handle.local_addr())?;
+    /// client.echo(b"abc")?;
+    /// assert_eq!(handle.stats().bytes_out, 3);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.control.stats()
+    }
+
+    /// Starts a graceful shutdown (see [`ShutdownHandle::shutdown`]) without waiting for it;
+    /// [`join`](Self::join) waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = socket_echo::EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// handle.shutdown();
+    /// handle.join()?;
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn shutdown(&self) {
+        self.control.stop();
+    }
+
+    /// A switch that stops this server, for another thread or a signal handler.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = socket_echo::EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// let switch = handle.shutdown_handle();
+    /// std::thread::spawn(move || switch.shutdown());
+    /// handle.join()?; // returns once the other thread has flipped the switch
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle::new(Arc::clone(&self.control))
+    }
+
+    /// Waits until the server has stopped (after [`shutdown`](Self::shutdown), a
+    /// [`ShutdownHandle`], or an error) and returns its final [`Stats`].
+    ///
+    /// # Errors
+    ///
+    /// The error that stopped the server ([`Error::Serve`]), or [`Error::Serve`] if its
+    /// thread panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer};
+    ///
+    /// let handle = EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// EchoClient::connect(handle.local_addr())?.echo(b"12345")?;
+    /// handle.shutdown();
+    /// let stats = handle.join()?;
+    /// assert_eq!((stats.accepted, stats.bytes_in, stats.bytes_out), (1, 5, 5));
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn join(mut self) -> Result<Stats> {
+        self.wait()
+    }
+
+    fn wait(&mut self) -> Result<Stats> {
+        match self.thread.take() {
+            Some(thread) => thread.join().unwrap_or_else(|_| {
+                Err(Error::Serve {
+                    addr: self.local_addr,
+                    source: std::io::Error::other("server thread panicked"),
+                })
+            }),
+            None => Ok(self.control.stats()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.control.stop();
+        // An error here was the caller's to see through `join`; a drop has no one to tell.
+        let _ = self.wait();
+    }
+}
