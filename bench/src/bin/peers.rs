@@ -1,0 +1,158 @@
+//! `peers`: runs every workload against every server in interleaved rounds and prints the
+//! side-by-side table of docs/performance.md.
+//!
+//! ```sh
+//! cargo run --release -p socket-echo-bench --bin peers                 # 3 rounds, ~5 min
+//! cargo run --release -p socket-echo-bench --bin peers -- --only tcp-50,cpu --rounds 5
+//! ```
+//!
+//! Each server runs in a child process: this same program, started again with
+//! `--serve-peer <kind> <tcp|udp> <addr>` (the `peer-server` binary's arguments), so the
+//! servers are always the build the harness was compiled with.
+
+use std::fs;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use socket_echo_bench::child::raise_file_limit;
+use socket_echo_bench::harness::{self, Config, Workload, render_markdown, summarize};
+use socket_echo_bench::peers::Kind;
+use socket_echo_bench::server_main;
+
+const SERVE_PEER: &str = "--serve-peer";
+
+/// Compare socket-echo's server with its peers, side by side.
+#[derive(Debug, Parser)]
+#[command(name = "peers")]
+struct Cli {
+    /// Interleaved rounds (each round starts one server further along).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Seconds of load per server per workload per round.
+    #[arg(long, default_value_t = 2.5)]
+    secs: f64,
+    /// Workloads to run, comma-separated: tcp-lat, udp-lat, tcp-50, tcp-1k, udp-50, bulk,
+    /// idle-10k, cpu (default: all).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<Workload>,
+    /// Servers to run, comma-separated: raw, naive, tokio, epoll, ours (default: all).
+    #[arg(long, value_delimiter = ',')]
+    servers: Vec<Kind>,
+    /// Client threads driving the many-connection workloads.
+    #[arg(long, default_value_t = 2)]
+    client_threads: usize,
+    /// Loopback address the servers bind: 127.0.0.1 or ::1.
+    #[arg(long, default_value = "127.0.0.1")]
+    ip: IpAddr,
+    /// Also write every figure of every round, and the table, as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(SERVE_PEER) {
+        return server_main::run(&args[2..]);
+    }
+    let cli = Cli::parse();
+    if !cli.ip.is_loopback() {
+        eprintln!(
+            "peers: {} is not a loopback address; load goes to this machine only",
+            cli.ip
+        );
+        return ExitCode::from(2);
+    }
+    if !(cli.secs > 0.0 && cli.secs <= 60.0) || cli.rounds == 0 {
+        eprintln!("peers: --secs must be in (0, 60] and --rounds at least 1");
+        return ExitCode::from(2);
+    }
+    let program = match std::env::current_exe() {
+        Ok(program) => program,
+        Err(e) => {
+            eprintln!("peers: cannot find my own executable: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let nofile = raise_file_limit();
+    let workloads = if cli.only.is_empty() {
+        Workload::ALL.to_vec()
+    } else {
+        cli.only.clone()
+    };
+    let mut servers = if cli.servers.is_empty() {
+        Kind::ALL.to_vec()
+    } else {
+        cli.servers.clone()
+    };
+    servers.sort();
+    servers.dedup();
+    let config = Config {
+        rounds: cli.rounds,
+        secs: Duration::from_secs_f64(cli.secs),
+        workloads,
+        servers: servers.clone(),
+        client_threads: cli.client_threads.max(1),
+        ip: cli.ip,
+        server_program: (program, vec![SERVE_PEER.to_string()]),
+    };
+    let names: Vec<&str> = servers.iter().map(|s| s.name()).collect();
+    eprintln!(
+        "peers: {} round(s) x {} s, servers {}, open-file limit {}",
+        config.rounds,
+        cli.secs,
+        names.join(" "),
+        nofile.map_or_else(|e| format!("unchanged ({e})"), |n| n.to_string()),
+    );
+    let started = Instant::now();
+    let results = harness::run_rounds(&config, |line| eprintln!("{line}"));
+    let rows = summarize(&results, &servers);
+    let table = render_markdown(&rows, &servers, &results);
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(
+        stdout,
+        "{} round(s), {} s per run, {} cpus, kernel {}, {:.0} s in all\n",
+        config.rounds,
+        cli.secs,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map_or_else(|_| "?".to_string(), |s| s.trim().to_string()),
+        started.elapsed().as_secs_f64(),
+    );
+    let _ = write!(stdout, "{table}");
+    if !results.failures.is_empty() {
+        let _ = writeln!(stdout, "\nFailed runs:");
+        for f in &results.failures {
+            let _ = writeln!(
+                stdout,
+                "- round {} {} {}: {}",
+                f.round, f.server, f.workload, f.error
+            );
+        }
+    }
+    if let Some(path) = &cli.json {
+        let json = serde_json::json!({
+            "command": std::env::args().collect::<Vec<_>>(),
+            "unix_time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            "rounds": config.rounds,
+            "secs": cli.secs,
+            "servers": servers,
+            "table": rows,
+            "records": results.records,
+            "failures": results.failures,
+        });
+        let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+        if let Err(e) = fs::write(path, text) {
+            eprintln!("peers: writing {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    if results.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,143 @@
+//! A server in a child process, and what /proc says about it.
+
+use std::fs;
+use std::io::{self, BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::Duration;
+
+use crate::peers::{Kind, Proto};
+
+/// A peer server running in its own process; killed when dropped.
+#[derive(Debug)]
+pub struct ServerChild {
+    child: Child,
+    // Held so that the child, which exits when its stdin closes, outlives no harness.
+    _stdin: Option<ChildStdin>,
+    addr: SocketAddr,
+}
+
+impl ServerChild {
+    /// Starts `program args.. <kind> <proto> <bind>` and waits for the address it prints.
+    ///
+    /// # Errors
+    ///
+    /// The program could not start, or exited (or printed something else) before printing
+    /// its address.
+    pub fn spawn(
+        program: &Path,
+        args: &[&str],
+        kind: Kind,
+        proto: Proto,
+        bind: SocketAddr,
+    ) -> io::Result<Self> {
+        let mut child = Command::new(program)
+            .args(args)
+            .args([kind.name(), proto.name(), &bind.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdin = child.stdin.take();
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| io::Error::other("no stdout"))?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let addr = match line.trim().parse() {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait()?;
+                return Err(io::Error::other(format!(
+                    "{kind} {} server did not start ({status}), printed {line:?}",
+                    proto.name()
+                )));
+            }
+        };
+        Ok(ServerChild {
+            child,
+            _stdin: stdin,
+            addr,
+        })
+    }
+
+    /// The address the server bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the server is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for ServerChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The resident set size of process `pid`, in bytes (VmRSS of /proc/<pid>/status).
+///
+/// # Errors
+///
+/// The file could not be read or has no VmRSS line.
+pub fn rss_bytes(pid: u32) -> io::Result<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map(|kb| kb * 1024)
+        .ok_or_else(|| io::Error::other(format!("no VmRSS in /proc/{pid}/status")))
+}
+
+/// Clock ticks per second of the times in /proc/<pid>/stat: USER_HZ, which Linux fixes at
+/// 100 for this interface on every architecture it exports it.
+const USER_HZ: u64 = 100;
+
+/// The CPU time (user + system, all threads, dead ones included) that process `pid` has
+/// used so far, from fields 14 and 15 of /proc/<pid>/stat (10 ms resolution).
+///
+/// # Errors
+///
+/// The file could not be read or parsed.
+pub fn cpu_time(pid: u32) -> io::Result<Duration> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces and parentheses: fields are counted from
+    // the last ')'. After it come field 3 (state) onwards, so utime is the 12th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(sys)) => Ok(Duration::from_millis((user + sys) * 1000 / USER_HZ)),
+        _ => Err(io::Error::other(format!("cannot parse /proc/{pid}/stat"))),
+    }
+}
+
+/// Raises this process's open-file limit to its hard limit (children inherit it).
+///
+/// # Errors
+///
+/// The limit could not be read or set.
+pub fn raise_file_limit() -> io::Result<u64> {
+    rlimit::increase_nofile_limit(u64::MAX)
+}

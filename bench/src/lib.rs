@@ -1,0 +1,16 @@
+//! Benchmarks of socket-echo's server against its peers (see docs/performance.md).
+//!
+//! - [`peers`]: the compared servers, each runnable with the `peer-server` binary;
+//! - [`load`]: closed-loop load clients that verify every echoed byte;
+//! - [`child`]: a server in a child process, and its memory and CPU from /proc;
+//! - [`harness`]: the workloads, the interleaved rounds and the table, run by the `peers`
+//!   binary.
+
+#![deny(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+#![forbid(unsafe_code)]
+
+pub mod child;
+pub mod harness;
+pub mod load;
+pub mod peers;
+pub mod server_main;

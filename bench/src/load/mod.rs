@@ -1,0 +1,172 @@
+//! Closed-loop load clients: send a message, read it back, verify every byte, repeat.
+//!
+//! Every client is bounded both in time and in count, and every wait has a timeout, so a
+//! server that stops answering ends a run with an error instead of hanging it. A wrong byte
+//! ends the run with [`LoadError::Mismatch`]: a fast server that corrupts is not fast.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+mod bulk;
+mod idle;
+mod lat;
+mod pattern;
+mod tcp_many;
+mod udp_many;
+
+pub use bulk::bulk;
+pub use idle::{IdleConnections, idle};
+pub use lat::{tcp_lat, udp_lat};
+pub use tcp_many::tcp_many;
+pub use udp_many::udp_many;
+
+/// How long a single wait for the server may last before the run is declared failed.
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// When to stop a run: whichever comes first.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Wall time of the measured part (connection setup excluded).
+    pub duration: Duration,
+    /// Echoed messages (bulk: echoed bytes) after which the run stops.
+    pub max_count: u64,
+}
+
+impl Limits {
+    /// A run of `duration` with no practical count bound.
+    pub fn secs(duration: Duration) -> Self {
+        Limits {
+            duration,
+            max_count: u64::MAX,
+        }
+    }
+
+    /// A run of at most `max_count` messages, bounded to a minute.
+    pub fn count(max_count: u64) -> Self {
+        Limits {
+            duration: Duration::from_secs(60),
+            max_count,
+        }
+    }
+}
+
+/// What a run measured.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Messages echoed and verified.
+    pub messages: u64,
+    /// Bytes echoed and verified.
+    pub bytes: u64,
+    /// Wall time of the measured part.
+    pub elapsed: Duration,
+    /// Round-trip times of the verified messages, in nanoseconds.
+    pub rtt: Histogram<u64>,
+    /// UDP datagrams sent whose echo did not come back in time.
+    pub lost: u64,
+}
+
+impl Outcome {
+    pub(crate) fn new() -> Self {
+        Outcome {
+            messages: 0,
+            bytes: 0,
+            elapsed: Duration::ZERO,
+            rtt: histogram(),
+            lost: 0,
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: &Outcome) {
+        self.messages += other.messages;
+        self.bytes += other.bytes;
+        self.elapsed = self.elapsed.max(other.elapsed);
+        self.lost += other.lost;
+        // Both histograms have the same bounds, so adding cannot fail.
+        let _ = self.rtt.add(&other.rtt);
+    }
+
+    pub(crate) fn record(&mut self, rtt: Duration, bytes: usize) {
+        self.messages += 1;
+        self.bytes += bytes as u64;
+        let ns = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX).max(1);
+        self.rtt.saturating_record(ns);
+    }
+
+    /// Messages per second.
+    pub fn rate(&self) -> f64 {
+        self.messages as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Bytes per second, in MB/s (10^6).
+    pub fn megabytes_per_sec(&self) -> f64 {
+        self.bytes as f64 / 1e6 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The round-trip time at `quantile` (0.5, 0.99), in microseconds.
+    pub fn rtt_micros(&self, quantile: f64) -> f64 {
+        self.rtt.value_at_quantile(quantile) as f64 / 1e3
+    }
+}
+
+/// Round trips from 1 ns to an hour, to 3 significant digits.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A socket call failed.
+    #[error("{what} failed")]
+    Io {
+        /// The call, with the address or connection it concerns.
+        what: String,
+        /// The system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The server sent back bytes that differ from those sent.
+    #[error("wrong echo on connection {conn}, message {seq}, at byte {offset}")]
+    Mismatch {
+        /// Which connection or socket of the run.
+        conn: usize,
+        /// Which message on that connection (bulk: 0).
+        seq: u64,
+        /// Offset of the first wrong byte in the message (bulk: in the stream).
+        offset: u64,
+    },
+    /// The server closed a connection in the middle of a run.
+    #[error("server closed connection {conn} after {echoed} bytes of message {seq}")]
+    Closed {
+        /// Which connection.
+        conn: usize,
+        /// Which message was in flight.
+        seq: u64,
+        /// Bytes of it echoed before the close.
+        echoed: usize,
+    },
+    /// Nothing was echoed for [`STALL_TIMEOUT`].
+    #[error("no echo for {0:?}")]
+    Stalled(Duration),
+}
+
+impl LoadError {
+    pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(io::Error) -> LoadError {
+        let what = what.into();
+        move |source| LoadError::Io { what, source }
+    }
+}
+
+/// The result of a run.
+pub type Result<T> = std::result::Result<T, LoadError>;
+
+/// A local address of the same family as `server`, port 0, for client UDP sockets.
+pub(crate) fn local_for(server: SocketAddr) -> SocketAddr {
+    match server {
+        SocketAddr::V4(_) => (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+        SocketAddr::V6(_) => (std::net::Ipv6Addr::LOCALHOST, 0).into(),
+    }
+}

@@ -1,0 +1,180 @@
+//! Many UDP sockets in a closed loop, driven by a few threads (one mio poll each).
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Barrier;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token};
+
+use super::lat::UDP_LOSS_TIMEOUT;
+use super::pattern::{datagram_seq, fill, first_difference};
+use super::{Limits, LoadError, Outcome, Result, STALL_TIMEOUT, local_for};
+
+struct Sock {
+    id: usize,
+    socket: UdpSocket,
+    msg: Vec<u8>,
+    seq: u64,
+    sent_at: Instant,
+}
+
+/// `sockets` connected UDP sockets, each echoing `size`-byte datagrams (at least 12 bytes)
+/// one at a time, spread over `threads` client threads. A datagram not echoed within
+/// [`UDP_LOSS_TIMEOUT`] is counted lost and the socket sends its next one.
+///
+/// # Errors
+///
+/// A socket call failed, an echo was wrong, or nothing came back for [`STALL_TIMEOUT`].
+pub fn udp_many(
+    addr: SocketAddr,
+    sockets: usize,
+    size: usize,
+    threads: usize,
+    limits: Limits,
+) -> Result<Outcome> {
+    let threads = threads.clamp(1, sockets.max(1));
+    let barrier = Barrier::new(threads);
+    let per_thread_max = limits.max_count.div_ceil(threads as u64);
+    thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let ids: Vec<usize> = (t..sockets).step_by(threads).collect();
+                let barrier = &barrier;
+                let limits = Limits {
+                    max_count: per_thread_max,
+                    ..limits
+                };
+                scope.spawn(move || {
+                    let socks = open(addr, &ids, size);
+                    barrier.wait();
+                    drive(socks?, limits)
+                })
+            })
+            .collect();
+        let mut total = Outcome::new();
+        let mut first_error = None;
+        for worker in workers {
+            match worker.join() {
+                Ok(Ok(out)) => total.merge(&out),
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        first_error.map_or(Ok(total), Err)
+    })
+}
+
+fn open(addr: SocketAddr, ids: &[usize], size: usize) -> Result<Vec<Sock>> {
+    ids.iter()
+        .map(|&id| {
+            let socket = UdpSocket::bind(local_for(addr))
+                .map_err(LoadError::io(format!("bind UDP socket {id}")))?;
+            socket
+                .connect(addr)
+                .map_err(LoadError::io(format!("connect UDP socket {id} to {addr}")))?;
+            Ok(Sock {
+                id,
+                socket,
+                msg: vec![0; size.max(12)],
+                seq: 0,
+                sent_at: Instant::now(),
+            })
+        })
+        .collect()
+}
+
+fn drive(mut socks: Vec<Sock>, limits: Limits) -> Result<Outcome> {
+    let mut poll = Poll::new().map_err(LoadError::io("create a poll"))?;
+    for (token, sock) in socks.iter_mut().enumerate() {
+        poll.registry()
+            .register(&mut sock.socket, Token(token), Interest::READABLE)
+            .map_err(LoadError::io("register a UDP socket"))?;
+    }
+    let mut out = Outcome::new();
+    let start = Instant::now();
+    let deadline = start + limits.duration;
+    for sock in &mut socks {
+        sock.send();
+    }
+    let mut events = Events::with_capacity(1024);
+    let mut back = vec![0u8; 64 * 1024];
+    let mut scratch = Vec::new();
+    let mut last_echo = Instant::now();
+    let mut stop = false;
+    while !stop {
+        match poll.poll(&mut events, Some(Duration::from_millis(10))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(LoadError::io("poll")(e)),
+        }
+        for event in &events {
+            let sock = &mut socks[event.token().0];
+            loop {
+                let n = match sock.socket.recv(&mut back) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        return Err(LoadError::io(format!("receive on UDP socket {}", sock.id))(
+                            e,
+                        ));
+                    }
+                };
+                match datagram_seq(&back[..n], sock.msg.len(), sock.id, &mut scratch) {
+                    Some(s) if s == sock.seq => {
+                        out.record(sock.sent_at.elapsed(), n);
+                        last_echo = Instant::now();
+                        if out.messages >= limits.max_count || last_echo >= deadline {
+                            stop = true;
+                            break;
+                        }
+                        sock.seq += 1;
+                        sock.send();
+                    }
+                    // A late echo of a datagram already counted lost.
+                    Some(s) if s < sock.seq => {}
+                    _ => {
+                        let offset = first_difference(&sock.msg, &back[..n]).unwrap_or(0);
+                        return Err(LoadError::Mismatch {
+                            conn: sock.id,
+                            seq: sock.seq,
+                            offset,
+                        });
+                    }
+                }
+            }
+            if stop {
+                break;
+            }
+        }
+        let now = Instant::now();
+        for sock in &mut socks {
+            if now.duration_since(sock.sent_at) > UDP_LOSS_TIMEOUT {
+                out.lost += 1;
+                sock.seq += 1;
+                sock.send();
+            }
+        }
+        if now.duration_since(last_echo) > STALL_TIMEOUT {
+            return Err(LoadError::Stalled(STALL_TIMEOUT));
+        }
+        stop |= now >= deadline;
+    }
+    out.elapsed = start.elapsed();
+    Ok(out)
+}
+
+impl Sock {
+    /// Sends the current message. A send that fails (a full socket buffer) is left to the
+    /// loss timeout, as a datagram dropped on the way would be.
+    fn send(&mut self) {
+        fill(&mut self.msg, self.id, self.seq);
+        self.sent_at = Instant::now();
+        let _ = self.socket.send(&self.msg);
+    }
+}
