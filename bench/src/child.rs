@@ -133,6 +133,58 @@ pub fn cpu_time(pid: u32) -> io::Result<Duration> {
     }
 }
 
+/// CPU time (user + system) used so far by this process and its waited-for children, from
+/// fields 14 to 17 of /proc/self/stat.
+///
+/// # Errors
+///
+/// The file could not be read or parsed.
+pub fn own_cpu_time() -> io::Result<Duration> {
+    let stat = fs::read_to_string("/proc/self/stat")?;
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .skip(11)
+                .take(4)
+                .filter_map(|f| f.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if fields.len() != 4 {
+        return Err(io::Error::other("cannot parse /proc/self/stat"));
+    }
+    Ok(Duration::from_millis(
+        fields.iter().sum::<u64>() * 1000 / USER_HZ,
+    ))
+}
+
+/// CPU time (everything but idle and iowait) that the whole machine has used since boot,
+/// from the first line of /proc/stat.
+///
+/// # Errors
+///
+/// The file could not be read or parsed.
+pub fn machine_cpu_time() -> io::Result<Duration> {
+    let stat = fs::read_to_string("/proc/stat")?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("cpu "))
+        .map(|rest| {
+            rest.split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if ticks.len() < 8 {
+        return Err(io::Error::other("cannot parse /proc/stat"));
+    }
+    // user nice system idle iowait irq softirq steal: guest time is already in user.
+    let busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + ticks[7];
+    Ok(Duration::from_millis(busy * 1000 / USER_HZ))
+}
+
 /// Raises this process's open-file limit to its hard limit (children inherit it).
 ///
 /// # Errors

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use socket_echo_bench::child::raise_file_limit;
+use socket_echo_bench::child::{machine_cpu_time, own_cpu_time, raise_file_limit};
 use socket_echo_bench::harness::{self, Config, Workload, render_markdown, summarize};
 use socket_echo_bench::peers::Kind;
 use socket_echo_bench::server_main;
@@ -108,19 +108,33 @@ fn main() -> ExitCode {
         nofile.map_or_else(|e| format!("unchanged ({e})"), |n| n.to_string()),
     );
     let started = Instant::now();
+    let cpu_before = (machine_cpu_time(), own_cpu_time());
     let results = harness::run_rounds(&config, |line| eprintln!("{line}"));
+    let elapsed = started.elapsed();
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // CPU the rest of the machine took meanwhile: the noise in this run's figures.
+    let others = match (cpu_before, (machine_cpu_time(), own_cpu_time())) {
+        ((Ok(m0), Ok(o0)), (Ok(m1), Ok(o1))) => {
+            let others = (m1 - m0).saturating_sub(o1 - o0).as_secs_f64();
+            format!(
+                "{:.0}% of the machine",
+                100.0 * others / (elapsed.as_secs_f64() * cpus as f64)
+            )
+        }
+        _ => "unknown".to_string(),
+    };
     let rows = summarize(&results, &servers);
     let table = render_markdown(&rows, &servers, &results);
     let mut stdout = std::io::stdout();
     let _ = writeln!(
         stdout,
-        "{} round(s), {} s per run, {} cpus, kernel {}, {:.0} s in all\n",
+        "{} round(s), {} s per run, {cpus} cpus, kernel {}, {:.0} s in all; \
+         other processes used {others} meanwhile\n",
         config.rounds,
         cli.secs,
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
         fs::read_to_string("/proc/sys/kernel/osrelease")
             .map_or_else(|_| "?".to_string(), |s| s.trim().to_string()),
-        started.elapsed().as_secs_f64(),
+        elapsed.as_secs_f64(),
     );
     let _ = write!(stdout, "{table}");
     if !results.failures.is_empty() {
@@ -138,6 +152,7 @@ fn main() -> ExitCode {
             "command": std::env::args().collect::<Vec<_>>(),
             "unix_time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
             "rounds": config.rounds,
+            "other_processes_cpu": others,
             "secs": cli.secs,
             "servers": servers,
             "table": rows,

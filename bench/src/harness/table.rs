@@ -201,7 +201,9 @@ pub fn render_markdown(rows: &[Row], servers: &[Kind], results: &Results) -> Str
 
 /// A ratio to two decimals, or three significant digits when it is small.
 fn ratio(r: f64) -> String {
-    if r.abs() >= 0.1 {
+    if r == 0.0 {
+        "0".to_string()
+    } else if r.abs() >= 0.1 {
         format!("{r:.2}")
     } else {
         format!("{r:.2e}")
