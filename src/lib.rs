@@ -85,3 +85,8 @@ pub use options::{
 };
 pub use server::{EchoServer, Exchange};
 pub use transport::{Tcp, Transport, Udp};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
