@@ -35,6 +35,25 @@ pub struct Worker<'a> {
     pub(crate) local: SocketAddr,
 }
 
+impl Worker<'_> {
+    /// Gives `body` a poll of its own and this worker's counters, registered with the
+    /// shutdown switch for as long as it runs.
+    pub(crate) fn run(
+        &self,
+        body: impl FnOnce(&mut Poll, &Counters) -> io::Result<()>,
+    ) -> crate::Result<()> {
+        let io_error = |source| crate::Error::Serve {
+            addr: self.local,
+            source,
+        };
+        let mut poll = Poll::new().map_err(io_error)?;
+        let (counters, waker) = self.control.register(&poll).map_err(io_error)?;
+        let result = body(&mut poll, &counters).map_err(io_error);
+        self.control.unregister(&waker);
+        result
+    }
+}
+
 /// What every worker of one server shares: the shutdown switch, the wakers that carry it, the
 /// counters and the connection count the limit is checked against.
 #[derive(Debug, Default)]

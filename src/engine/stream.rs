@@ -97,40 +97,27 @@ enum Drive {
 
 /// Runs one worker until the server is shut down.
 pub(crate) fn run<A: Acceptor>(mut listener: A, worker: Worker<'_>) -> Result<()> {
-    let Worker {
-        control,
-        options,
-        local,
-    } = worker;
-    let io_error = |source| crate::Error::Serve {
-        addr: local,
-        source,
-    };
-    let mut poll = Poll::new().map_err(io_error)?;
-    let (counters, waker) = control.register(&poll).map_err(io_error)?;
-    let result = (|| {
+    worker.run(|poll, counters| {
         poll.registry()
-            .register(&mut listener, SOCKET, Interest::READABLE)
-            .map_err(io_error)?;
+            .register(&mut listener, SOCKET, Interest::READABLE)?;
+        let options = worker.options;
         let mut engine = Engine {
             conns: Slab::new(),
             scratch: vec![0; options.buffer_size().min(options.max_pending())].into_boxed_slice(),
             again: Vec::new(),
-            counters: &counters,
+            counters,
             options,
             clock: Clock::new(),
             accept_log: RateLimit::default(),
-            control,
+            control: worker.control,
         };
-        engine.serve(&mut poll, &listener).map_err(io_error)?;
+        engine.serve(poll, &listener)?;
         // Stop accepting before anything else, then let live connections finish.
         let _ = poll.registry().deregister(&mut listener);
         drop(listener);
-        engine.drain::<A>(&mut poll);
+        engine.drain::<A>(poll);
         Ok(())
-    })();
-    control.unregister(&waker);
-    result
+    })
 }
 
 struct Engine<'a, S> {
