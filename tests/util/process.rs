@@ -22,26 +22,34 @@ use super::GENEROUS;
 pub fn examples_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--examples", "-q"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build --examples");
-        assert!(status.success(), "cargo build --examples failed");
         let exe = std::env::current_exe().expect("test binary path");
         let profile_dir = exe
             .parent()
             .and_then(Path::parent)
             .expect("test binary in target/<profile>/deps");
+        let mut build = Command::new(env!("CARGO"));
+        build
+            .args(["build", "--examples", "-q"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.ends_with("release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build --examples");
+        assert!(status.success(), "cargo build --examples failed");
         profile_dir.join("examples")
     })
 }
 
-/// A command running the example `name`.
-pub fn example(name: &str) -> Command {
+/// The path of the compiled example `name`.
+pub fn example_path(name: &str) -> PathBuf {
     let path = examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(path.exists(), "example binary {} not found", path.display());
-    Command::new(path)
+    path
+}
+
+/// A command running the example `name`.
+pub fn example(name: &str) -> Command {
+    Command::new(example_path(name))
 }
 
 /// True if `python3` runs; prints why a test is skipped otherwise.
