@@ -303,6 +303,14 @@ fn invalid_options_are_refused() {
             "keepalive.interval",
         ),
         (
+            keepalive(Keepalive::new().with_time(Duration::from_millis(999))),
+            "keepalive.time",
+        ),
+        (
+            keepalive(Keepalive::new().with_interval(Duration::from_millis(500))),
+            "keepalive.interval",
+        ),
+        (
             keepalive(Keepalive::new().with_retries(0)),
             "keepalive.retries",
         ),
