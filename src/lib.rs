@@ -68,6 +68,8 @@
 mod addr;
 mod client;
 mod error;
+#[cfg(feature = "measure")]
+mod measure;
 mod options;
 mod server;
 mod stream;
@@ -75,6 +77,9 @@ mod transport;
 
 pub use client::EchoClient;
 pub use error::{Error, Result};
+#[cfg(feature = "measure")]
+#[cfg_attr(docsrs, doc(cfg(feature = "measure")))]
+pub use measure::{Bulk, Latency, Load, LoadReport, Outcome, Ping, PingSummary, Probe, Progress};
 pub use options::{DEFAULT_BUFFER_SIZE, DEFAULT_TIMEOUT, Keepalive, Options};
 pub use server::{EchoServer, Exchange};
 pub use transport::{Tcp, Transport, Udp};
