@@ -351,9 +351,9 @@ struct Shared<'a> {
 }
 
 impl Shared<'_> {
-    fn done(&self, now: Instant, messages: u64) -> bool {
+    fn done(&self, now: Instant, sent: u64) -> bool {
         now >= self.deadline
-            || messages >= self.messages
+            || sent >= self.messages
             || self.abort.load(Ordering::Relaxed)
             || self.stop.is_some_and(|stop| stop.load(Ordering::Relaxed))
     }
@@ -423,9 +423,11 @@ fn stream_loop(stream: &mut TcpStream, shared: &Shared<'_>, counters: &Counters)
     let message = measure::pattern(size);
     let mut reply = vec![0; size];
     let mut batch = Batch::new(shared);
-    let mut messages = 0u64;
+    // Messages sent, echoed or not: the count bound applies to them.
+    let mut sent_count = 0u64;
     let mut sent = Instant::now();
-    while !shared.done(sent, messages) {
+    while !shared.done(sent, sent_count) {
+        sent_count += 1;
         if stream.write_all(&message).is_err() {
             bump(&counters.errors);
             return;
@@ -449,7 +451,6 @@ fn stream_loop(stream: &mut TcpStream, shared: &Shared<'_>, counters: &Counters)
         let now = Instant::now();
         if reply == message {
             batch.record(now - sent);
-            messages += 1;
             bump(&counters.messages);
         } else {
             bump(&counters.errors);
@@ -464,11 +465,11 @@ fn datagram_loop(socket: &mut UdpSocket, shared: &Shared<'_>, counters: &Counter
     // One byte more than a message, so a longer datagram shows as a difference.
     let mut reply = vec![0; size + 1];
     let mut batch = Batch::new(shared);
-    let mut messages = 0u64;
     let mut shortened = false;
+    // Also the number of messages sent, to which the count bound applies.
     let mut seq = 0u64;
     let mut sent = Instant::now();
-    while !shared.done(sent, messages) {
+    while !shared.done(sent, seq) {
         if shortened {
             if socket.set_read_timeout(Some(shared.timeout)).is_err() {
                 bump(&counters.errors);
@@ -496,7 +497,6 @@ fn datagram_loop(socket: &mut UdpSocket, shared: &Shared<'_>, counters: &Counter
                 Ok(n) if n == size && reply[..n] == message[..] => {
                     let now = Instant::now();
                     batch.record(now - sent);
-                    messages += 1;
                     bump(&counters.messages);
                     sent = now;
                     break;
