@@ -17,7 +17,10 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use socket2::SockRef;
 
-use super::{Clock, Counters, RateLimit, SOCKET, WAKER, Worker, interrupted, millis, would_block};
+use super::{
+    Clock, Counters, RateLimit, SOCKET, WAKER, Worker, interrupted, millis, millis_until,
+    would_block,
+};
 use crate::error::Result;
 use crate::options::Options;
 
@@ -157,10 +160,10 @@ impl<S: Source> Engine<'_, S> {
             let now = self.clock.now();
             let mut wait: Option<u32> = None;
             if sweep_every.is_some() {
-                wait = Some(next_sweep.wrapping_sub(now).min(i32::MAX as u32));
+                wait = Some(millis_until(next_sweep, now));
             }
             if let Some(until) = accept_paused_until {
-                let left = until.wrapping_sub(now).min(i32::MAX as u32);
+                let left = millis_until(until, now);
                 wait = Some(wait.map_or(left, |w| w.min(left)));
             }
             let timeout = if self.again.is_empty() {
