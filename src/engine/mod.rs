@@ -186,6 +186,14 @@ pub(crate) fn millis(d: Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX / 2)
 }
 
+/// Milliseconds from `now` until `deadline`, both on a [`Clock`]; zero once it has passed.
+///
+/// The difference is taken as signed: a deadline passed by a millisecond while a turn was
+/// being handled is due now, not in 49 days.
+pub(crate) fn millis_until(deadline: u32, now: u32) -> u32 {
+    (deadline.wrapping_sub(now) as i32).max(0) as u32
+}
+
 /// True for errors that mean "try again later": nothing to read or no room to write.
 pub(crate) fn would_block(error: &io::Error) -> bool {
     error.kind() == io::ErrorKind::WouldBlock
@@ -233,4 +241,20 @@ impl RateLimit {
     /// Without the `log` feature there is nowhere to write to.
     #[cfg(not(feature = "log"))]
     pub(crate) fn warn(&mut self, _message: std::fmt::Arguments<'_>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millis_until_is_zero_once_the_deadline_has_passed() {
+        assert_eq!(millis_until(100, 90), 10);
+        assert_eq!(millis_until(100, 100), 0);
+        assert_eq!(millis_until(100, 101), 0);
+        assert_eq!(millis_until(100, 5_000), 0);
+        // Across the clock's wrap.
+        assert_eq!(millis_until(5, u32::MAX - 4), 10);
+        assert_eq!(millis_until(u32::MAX - 4, 5), 0);
+    }
 }
