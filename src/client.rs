@@ -240,6 +240,12 @@ impl<T: Transport> EchoClient<T> {
     pub fn options(&self) -> &Options {
         &self.options
     }
+
+    /// The connection, the server's address and the options, for the measuring loops.
+    #[cfg(feature = "measure")]
+    pub(crate) fn parts(&mut self) -> (&mut T::Connection, SocketAddr, &Options) {
+        (&mut self.connection, self.peer, &self.options)
+    }
 }
 
 #[cfg(unix)]

@@ -172,4 +172,11 @@ pub enum Error {
         /// How many bytes came back, all of them equal to what was sent.
         received: usize,
     },
+    /// A thread of a load generator could not be started.
+    #[error("failed to start a load thread")]
+    Thread {
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
 }

@@ -59,7 +59,9 @@ impl ServerHandle {
         self.local_addr
     }
 
-    /// What the server has done so far.
+    /// What the server has done so far. Byte counts are added after each write, so a
+    /// client may hold its echo a moment before the count shows it; the stats returned by
+    /// [`join`](Self::join) are exact.
     ///
     /// # Examples
     ///
@@ -69,7 +71,9 @@ impl ServerHandle {
     /// let handle = EchoServer::bind("127.0.0.1:0")?.spawn()?;
     /// let mut client = EchoClient::connect(handle.local_addr())?;
     /// client.echo(b"abc")?;
-    /// assert_eq!(handle.stats().bytes_out, 3);
+    /// // Counted when accepted, before any byte could be echoed.
+    /// assert_eq!(handle.stats().accepted, 1);
+    /// assert_eq!(handle.stats().active, 1);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
     pub fn stats(&self) -> Stats {

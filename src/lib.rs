@@ -70,6 +70,8 @@ mod client;
 mod engine;
 mod error;
 mod handle;
+#[cfg(feature = "measure")]
+mod measure;
 mod options;
 mod server;
 mod stream;
@@ -79,9 +81,17 @@ pub use client::EchoClient;
 pub use engine::{ShutdownHandle, Stats};
 pub use error::{Error, Result};
 pub use handle::ServerHandle;
+#[cfg(feature = "measure")]
+#[cfg_attr(docsrs, doc(cfg(feature = "measure")))]
+pub use measure::{Bulk, Latency, Load, LoadReport, Outcome, Ping, PingSummary, Probe, Progress};
 pub use options::{
     DEFAULT_BUFFER_SIZE, DEFAULT_DENIED_PORTS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_PENDING, DEFAULT_TIMEOUT, Keepalive, Options,
 };
 pub use server::{EchoServer, Exchange};
 pub use transport::{Tcp, Transport, Udp};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -379,8 +379,8 @@ impl Options {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidOption`] for a zero timeout, a zero buffer or backlog, or a TTL outside
-    /// 1 to 255.
+    /// [`Error::InvalidOption`] for a zero timeout, a zero buffer or backlog, a TTL outside
+    /// 1 to 255, or a keepalive time or interval under one second.
     ///
     /// # Examples
     ///
@@ -406,10 +406,12 @@ impl Options {
             }
         }
         if let Some(keepalive) = self.keepalive {
-            if keepalive.time == Some(Duration::ZERO) {
+            // Linux takes whole seconds: anything shorter becomes 0, which it refuses.
+            let second = Duration::from_secs(1);
+            if keepalive.time.is_some_and(|time| time < second) {
                 return Err(invalid("keepalive.time", "must be at least one second"));
             }
-            if keepalive.interval == Some(Duration::ZERO) {
+            if keepalive.interval.is_some_and(|interval| interval < second) {
                 return Err(invalid("keepalive.interval", "must be at least one second"));
             }
             if keepalive.retries == Some(0) {

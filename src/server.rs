@@ -248,7 +248,9 @@ impl<T: Transport> EchoServer<T> {
     ///
     /// Shutting down stops accepting at once, gives live connections up to
     /// [`shutdown_grace`](Options::with_shutdown_grace) to take their pending bytes, shuts
-    /// their write side and closes them. After `serve` returns, the socket is back in blocking
+    /// their write side and closes them. A connection whose peer sent bytes the server has
+    /// not read yet is closed only once the peer closes too (within the same grace), its
+    /// further input dropped: closing it earlier would reset it and lose the echo in flight. After `serve` returns, the socket is back in blocking
     /// mode; dropping the server releases the port. A server that was shut down stays shut
     /// down: calling `serve` again returns at once.
     ///

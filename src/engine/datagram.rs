@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr};
 
 use mio::net::UdpSocket;
-use mio::{Events, Interest, Poll};
+use mio::{Events, Interest};
 
 use super::{Counters, RateLimit, SOCKET, Worker, interrupted, would_block};
 use crate::error::Result;
@@ -47,45 +47,30 @@ pub(crate) fn refusal(source: SocketAddr, denied: &[u16]) -> Option<Refusal> {
 
 /// Runs one worker until the server is shut down.
 pub(crate) fn run(mut socket: UdpSocket, worker: Worker<'_>) -> Result<()> {
-    let Worker {
-        control,
-        options,
-        local,
-    } = worker;
-    let io_error = |source| crate::Error::Serve {
-        addr: local,
-        source,
-    };
-    let mut poll = Poll::new().map_err(io_error)?;
-    let (counters, waker) = control.register(&poll).map_err(io_error)?;
-    let result = (|| {
+    worker.run(|poll, counters| {
         poll.registry()
-            .register(&mut socket, SOCKET, Interest::READABLE)
-            .map_err(io_error)?;
+            .register(&mut socket, SOCKET, Interest::READABLE)?;
         // One byte more than the configured size: a datagram that fills it did not fit.
-        let capacity = options.buffer_size();
+        let capacity = worker.options.buffer_size();
         let mut scratch = vec![0; capacity + 1].into_boxed_slice();
-        let denied = options.denied_ports();
+        let denied = worker.options.denied_ports();
         let mut log = RateLimit::default();
         let mut events = Events::with_capacity(64);
         let mut more = false;
-        while !control.is_stopping() {
+        while !worker.control.is_stopping() {
             let timeout = more.then_some(std::time::Duration::ZERO);
             match poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if interrupted(&e) => continue,
-                Err(e) => return Err(io_error(e)),
+                Err(e) => return Err(e),
             }
-            let ready = more || events.iter().any(|e| e.token() == SOCKET);
-            if ready {
-                more = echo_some(&socket, &mut scratch, capacity, denied, &counters, &mut log);
+            if more || events.iter().any(|e| e.token() == SOCKET) {
+                more = echo_some(&socket, &mut scratch, capacity, denied, counters, &mut log);
             }
         }
         let _ = poll.registry().deregister(&mut socket);
         Ok(())
-    })();
-    control.unregister(&waker);
-    result
+    })
 }
 
 /// Echoes datagrams until the socket has none left (returns false) or the turn is over

@@ -35,6 +35,25 @@ pub struct Worker<'a> {
     pub(crate) local: SocketAddr,
 }
 
+impl Worker<'_> {
+    /// Gives `body` a poll of its own and this worker's counters, registered with the
+    /// shutdown switch for as long as it runs.
+    pub(crate) fn run(
+        &self,
+        body: impl FnOnce(&mut Poll, &Counters) -> io::Result<()>,
+    ) -> crate::Result<()> {
+        let io_error = |source| crate::Error::Serve {
+            addr: self.local,
+            source,
+        };
+        let mut poll = Poll::new().map_err(io_error)?;
+        let (counters, waker) = self.control.register(&poll).map_err(io_error)?;
+        let result = body(&mut poll, &counters).map_err(io_error);
+        self.control.unregister(&waker);
+        result
+    }
+}
+
 /// What every worker of one server shares: the shutdown switch, the wakers that carry it, the
 /// counters and the connection count the limit is checked against.
 #[derive(Debug, Default)]
@@ -167,6 +186,14 @@ pub(crate) fn millis(d: Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX / 2)
 }
 
+/// Milliseconds from `now` until `deadline`, both on a [`Clock`]; zero once it has passed.
+///
+/// The difference is taken as signed: a deadline passed by a millisecond while a turn was
+/// being handled is due now, not in 49 days.
+pub(crate) fn millis_until(deadline: u32, now: u32) -> u32 {
+    (deadline.wrapping_sub(now) as i32).max(0) as u32
+}
+
 /// True for errors that mean "try again later": nothing to read or no room to write.
 pub(crate) fn would_block(error: &io::Error) -> bool {
     error.kind() == io::ErrorKind::WouldBlock
@@ -214,4 +241,20 @@ impl RateLimit {
     /// Without the `log` feature there is nowhere to write to.
     #[cfg(not(feature = "log"))]
     pub(crate) fn warn(&mut self, _message: std::fmt::Arguments<'_>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millis_until_is_zero_once_the_deadline_has_passed() {
+        assert_eq!(millis_until(100, 90), 10);
+        assert_eq!(millis_until(100, 100), 0);
+        assert_eq!(millis_until(100, 101), 0);
+        assert_eq!(millis_until(100, 5_000), 0);
+        // Across the clock's wrap.
+        assert_eq!(millis_until(5, u32::MAX - 4), 10);
+        assert_eq!(millis_until(u32::MAX - 4, 5), 0);
+    }
 }

@@ -17,7 +17,10 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use socket2::SockRef;
 
-use super::{Clock, Counters, RateLimit, SOCKET, WAKER, Worker, interrupted, millis, would_block};
+use super::{
+    Clock, Counters, RateLimit, SOCKET, WAKER, Worker, interrupted, millis, millis_until,
+    would_block,
+};
 use crate::error::Result;
 use crate::options::Options;
 
@@ -97,40 +100,27 @@ enum Drive {
 
 /// Runs one worker until the server is shut down.
 pub(crate) fn run<A: Acceptor>(mut listener: A, worker: Worker<'_>) -> Result<()> {
-    let Worker {
-        control,
-        options,
-        local,
-    } = worker;
-    let io_error = |source| crate::Error::Serve {
-        addr: local,
-        source,
-    };
-    let mut poll = Poll::new().map_err(io_error)?;
-    let (counters, waker) = control.register(&poll).map_err(io_error)?;
-    let result = (|| {
+    worker.run(|poll, counters| {
         poll.registry()
-            .register(&mut listener, SOCKET, Interest::READABLE)
-            .map_err(io_error)?;
+            .register(&mut listener, SOCKET, Interest::READABLE)?;
+        let options = worker.options;
         let mut engine = Engine {
             conns: Slab::new(),
             scratch: vec![0; options.buffer_size().min(options.max_pending())].into_boxed_slice(),
             again: Vec::new(),
-            counters: &counters,
+            counters,
             options,
             clock: Clock::new(),
             accept_log: RateLimit::default(),
-            control,
+            control: worker.control,
         };
-        engine.serve(&mut poll, &listener).map_err(io_error)?;
+        engine.serve(poll, &listener)?;
         // Stop accepting before anything else, then let live connections finish.
         let _ = poll.registry().deregister(&mut listener);
         drop(listener);
-        engine.drain::<A>(&mut poll);
+        engine.drain::<A>(poll);
         Ok(())
-    })();
-    control.unregister(&waker);
-    result
+    })
 }
 
 struct Engine<'a, S> {
@@ -157,10 +147,10 @@ impl<S: Source> Engine<'_, S> {
             let now = self.clock.now();
             let mut wait: Option<u32> = None;
             if sweep_every.is_some() {
-                wait = Some(next_sweep.wrapping_sub(now).min(i32::MAX as u32));
+                wait = Some(millis_until(next_sweep, now));
             }
             if let Some(until) = accept_paused_until {
-                let left = until.wrapping_sub(now).min(i32::MAX as u32);
+                let left = millis_until(until, now);
                 wait = Some(wait.map_or(left, |w| w.min(left)));
             }
             let timeout = if self.again.is_empty() {
@@ -310,21 +300,41 @@ impl<S: Source> Engine<'_, S> {
 
     /// After a shutdown: gives live connections their pending bytes for at most the grace
     /// period, shuts down their write side, and closes them.
+    ///
+    /// A connection whose peer has sent bytes the server never read is not closed at once:
+    /// closing a socket with unread input makes the system reset the connection and throw
+    /// away the echoed bytes still in its send queue. Such a connection lingers, its input
+    /// read and dropped, until the peer closes too or the grace period ends.
     fn drain<A: Acceptor<Stream = S>>(&mut self, poll: &mut Poll) {
         let grace = self.options.shutdown_grace();
         let start = std::time::Instant::now();
         let mut events = Events::with_capacity(1024);
         let mut finished = Vec::new();
+        // Slab keys are below its capacity, and no connection is added while draining.
+        let mut lingering = vec![false; self.conns.capacity()];
         loop {
             let now = self.clock.now();
+            let mut busy = false;
             for (key, conn) in self.conns.iter_mut() {
-                match write_pending::<A>(conn, self.counters, now) {
-                    Flush::Blocked => {}
-                    Flush::Done => {
-                        A::shutdown_write(&conn.stream);
-                        finished.push(key);
+                if !lingering[key] {
+                    match write_pending::<A>(conn, self.counters, now) {
+                        Flush::Blocked => continue,
+                        Flush::Failed => {
+                            finished.push(key);
+                            continue;
+                        }
+                        Flush::Done => A::shutdown_write(&conn.stream),
                     }
-                    Flush::Failed => finished.push(key),
+                }
+                match discard_input::<A>(conn, &mut self.scratch) {
+                    Discard::Closed => finished.push(key),
+                    // Nothing unread: closing now sends no reset.
+                    Discard::Quiet if !lingering[key] => finished.push(key),
+                    Discard::Quiet | Discard::Drained => lingering[key] = true,
+                    Discard::More => {
+                        lingering[key] = true;
+                        busy = true;
+                    }
                 }
             }
             for key in finished.drain(..) {
@@ -334,7 +344,8 @@ impl<S: Source> Engine<'_, S> {
             if self.conns.is_empty() || left.is_zero() {
                 break;
             }
-            if let Err(e) = poll.poll(&mut events, Some(left))
+            let timeout = if busy { Duration::ZERO } else { left };
+            if let Err(e) = poll.poll(&mut events, Some(timeout))
                 && !interrupted(&e)
             {
                 break;
@@ -345,6 +356,39 @@ impl<S: Source> Engine<'_, S> {
             self.close(key);
         }
     }
+}
+
+/// What reading and dropping a closing connection's input found.
+enum Discard {
+    /// The peer closed, or the connection failed: nothing left to wait for.
+    Closed,
+    /// Nothing to read.
+    Quiet,
+    /// Some input was dropped, and now there is nothing to read.
+    Drained,
+    /// Input is still coming after a turn's worth of reads.
+    More,
+}
+
+/// Reads and drops what the peer of a connection whose write side is shut still sends.
+fn discard_input<A: Acceptor>(conn: &Conn<A::Stream>, scratch: &mut [u8]) -> Discard {
+    let mut dropped = false;
+    for _ in 0..READS_PER_TURN {
+        match A::read(&conn.stream, scratch) {
+            Ok(0) => return Discard::Closed,
+            Ok(_) => dropped = true,
+            Err(e) if interrupted(&e) => {}
+            Err(e) if would_block(&e) => {
+                return if dropped {
+                    Discard::Drained
+                } else {
+                    Discard::Quiet
+                };
+            }
+            Err(_) => return Discard::Closed,
+        }
+    }
+    Discard::More
 }
 
 /// How far writing a connection's pending bytes got.

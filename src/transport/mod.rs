@@ -20,6 +20,8 @@ mod udp;
 
 pub use tcp::Tcp;
 pub use udp::Udp;
+#[cfg(feature = "measure")]
+pub(crate) use udp::{is_icmp_echo, max_payload};
 
 /// A kind of socket the echo service runs over: [`Tcp`] or [`Udp`].
 ///
@@ -89,6 +91,11 @@ pub(crate) mod sealed {
             message: &[u8],
             options: &Options,
         ) -> Result<Bytes>;
+
+        /// The socket under a client connection, for the measuring loops of
+        /// [`crate::measure`].
+        #[cfg(feature = "measure")]
+        fn socket(connection: &mut Self::Connection) -> crate::measure::Socket<'_>;
     }
 }
 

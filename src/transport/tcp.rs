@@ -165,4 +165,9 @@ impl Sealed for Tcp {
             connection.window,
         )
     }
+
+    #[cfg(feature = "measure")]
+    fn socket(connection: &mut TcpConnection) -> crate::measure::Socket<'_> {
+        crate::measure::Socket::Stream(&mut connection.stream)
+    }
 }

@@ -223,6 +223,11 @@ impl Sealed for Udp {
             },
         })
     }
+
+    #[cfg(feature = "measure")]
+    fn socket(connection: &mut UdpSocket) -> crate::measure::Socket<'_> {
+        crate::measure::Socket::Datagram(connection)
+    }
 }
 
 /// Sets the wait of the next receive (the rest of an attempt, or the configured timeout).

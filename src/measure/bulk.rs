@@ -1,0 +1,308 @@
+//! `Bulk`: one TCP connection streaming both ways at once, for throughput.
+
+use std::fmt::Debug;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::addr;
+use crate::error::{Error, Result};
+use crate::measure::load::{LoadReport, PROGRESS_EVERY, Progress};
+use crate::measure::summary::Latency;
+use crate::measure::{self, Socket};
+use crate::options::Options;
+use crate::transport::Tcp;
+use crate::transport::sealed::Sealed;
+
+/// The size of each read of the echo.
+const READ_SIZE: usize = 64 * 1024;
+
+/// A bulk transfer: one TCP connection, one thread writing `write_size`-byte chunks while
+/// another reads the echo back and verifies every byte, until the
+/// [`duration`](Self::with_duration) is over or [`bytes`](Self::with_bytes) are sent; then
+/// the write side is shut and the rest of the echo read.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`duration`](Self::with_duration) | 5 s |
+/// | [`write_size`](Self::with_write_size) | 65,536 bytes |
+/// | [`bytes`](Self::with_bytes) | no limit |
+/// | [`timeout`](Self::with_timeout) | 1 s without any echo is a stall (an error, and the run stops) |
+/// | [`options`](Self::with_options) | [`Options::default`] (its read timeout is replaced by the timeout above) |
+/// | [`stop`](Self::with_stop) | none |
+///
+/// The stream carries byte `i` = `i mod 256`, so the reader checks each byte against its
+/// position without keeping what was sent. The report's `messages` counts whole writes
+/// echoed, its `bytes` every verified byte, and its latency is empty.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_echo::{Bulk, EchoServer};
+///
+/// let server = EchoServer::bind("127.0.0.1:0")?;
+/// let addr = server.local_addr();
+/// std::thread::spawn(move || server.serve_once());
+///
+/// let report = Bulk::new()
+///     .with_duration(Duration::from_secs(5))
+///     .with_bytes(4 << 20)
+///     .run(addr)?;
+/// assert_eq!(report.bytes(), 4 << 20);
+/// assert_eq!(report.messages(), 64);
+/// assert_eq!(report.errors(), 0);
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Bulk {
+    duration: Duration,
+    write_size: usize,
+    bytes: Option<u64>,
+    timeout: Duration,
+    options: Options,
+    stop: Option<Arc<AtomicBool>>,
+}
+
+impl Default for Bulk {
+    fn default() -> Self {
+        Bulk::new()
+    }
+}
+
+impl Bulk {
+    /// The defaults in the table above.
+    pub const fn new() -> Self {
+        Bulk {
+            duration: Duration::from_secs(5),
+            write_size: 64 * 1024,
+            bytes: None,
+            timeout: Duration::from_secs(1),
+            options: Options::new(),
+            stop: None,
+        }
+    }
+
+    /// How long the writer sends.
+    pub const fn with_duration(mut self, duration: Duration) -> Self {
+        self.duration = duration;
+        self
+    }
+
+    /// The size of each write in bytes; at least 1.
+    pub const fn with_write_size(mut self, write_size: usize) -> Self {
+        self.write_size = write_size;
+        self
+    }
+
+    /// The most bytes to send; the run ends earlier once they are all echoed.
+    pub const fn with_bytes(mut self, bytes: u64) -> Self {
+        self.bytes = Some(bytes);
+        self
+    }
+
+    /// How long the reader waits for more echo before the run counts a stall. Zero is
+    /// refused.
+    pub const fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The socket options of the connection.
+    pub fn with_options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// A flag that ends the writing early when set.
+    pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// How long the writer sends.
+    pub const fn duration(&self) -> Duration {
+        self.duration
+    }
+
+    /// The size of each write.
+    pub const fn write_size(&self) -> usize {
+        self.write_size
+    }
+
+    /// The most bytes to send, if bounded.
+    pub const fn bytes(&self) -> Option<u64> {
+        self.bytes
+    }
+
+    /// How long the reader waits for more echo.
+    pub const fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Runs the transfer against the TCP echo server at `addr`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`] for a zero write size, a zero timeout or a refused option;
+    /// the errors of [`EchoClient::connect_with`](crate::EchoClient::connect_with);
+    /// [`Error::Thread`] if the writer thread cannot be started. Failures during the run
+    /// (a mismatch, a stall, a closed connection) are counted in the report and end it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{Bulk, EchoServer};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?;
+    /// let addr = server.local_addr();
+    /// std::thread::spawn(move || server.serve_once());
+    ///
+    /// let report = Bulk::new().with_write_size(1000).with_bytes(10_500).run(addr)?;
+    /// assert_eq!((report.bytes(), report.messages()), (10_500, 10));
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn run<A: ToSocketAddrs + Debug>(&self, addr: A) -> Result<LoadReport> {
+        self.run_with_progress(addr, |_| {})
+    }
+
+    /// As [`run`](Self::run), calling `on_progress` about every 200 ms while echo arrives.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::{Bulk, EchoServer};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?;
+    /// let addr = server.local_addr();
+    /// std::thread::spawn(move || server.serve_once());
+    ///
+    /// let bulk = Bulk::new().with_duration(Duration::from_millis(300));
+    /// let report = bulk.run_with_progress(addr, |progress| {
+    ///     println!("{} bytes", progress.bytes());
+    /// })?;
+    /// assert_eq!(report.errors(), 0);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn run_with_progress<A: ToSocketAddrs + Debug>(
+        &self,
+        addr: A,
+        mut on_progress: impl FnMut(&Progress),
+    ) -> Result<LoadReport> {
+        if self.write_size == 0 {
+            return Err(Error::InvalidOption {
+                option: "write_size",
+                reason: "must be at least 1 byte",
+            });
+        }
+        measure::check_timeout("timeout", self.timeout)?;
+        let options = self.options.clone().with_read_timeout(Some(self.timeout));
+        options.validate()?;
+        let (peer, mut connection) = addr::first_ok(&addr, |candidate| {
+            Ok((candidate, Tcp::connect(candidate, &options)?))
+        })?;
+        let Socket::Stream(reader) = Tcp::socket(&mut connection) else {
+            return Err(Error::InvalidOption {
+                option: "transport",
+                reason: "a bulk transfer needs a stream transport",
+            });
+        };
+        let mut writer = reader
+            .try_clone()
+            .map_err(|source| Error::Connect { addr: peer, source })?;
+
+        // Byte `i` of the stream is `i as u8`: any read or write starts `offset % 256` in.
+        let pattern = measure::pattern(self.write_size.max(READ_SIZE) + 256);
+        let limit = self.bytes.unwrap_or(u64::MAX);
+        let errors = AtomicU64::new(0);
+        let abort = AtomicBool::new(false);
+        let start = Instant::now();
+        let deadline = start + self.duration;
+        let stop = self.stop.as_deref();
+        let write_size = self.write_size;
+
+        let (received, elapsed) = std::thread::scope(|scope| -> Result<(u64, Duration)> {
+            let writing = std::thread::Builder::new()
+                .name("echo-bulk-writer".into())
+                .spawn_scoped(scope, || {
+                    let mut written = 0u64;
+                    while written < limit
+                        && Instant::now() < deadline
+                        && !abort.load(Ordering::Relaxed)
+                        && !stop.is_some_and(|stop| stop.load(Ordering::Relaxed))
+                    {
+                        let len = (limit - written).min(write_size as u64) as usize;
+                        let from = (written % 256) as usize;
+                        if writer.write_all(&pattern[from..from + len]).is_err() {
+                            if !abort.load(Ordering::Relaxed) {
+                                errors.fetch_add(1, Ordering::Relaxed);
+                            }
+                            break;
+                        }
+                        written += len as u64;
+                    }
+                    // End of stream: the server echoes what is left, then closes its side.
+                    let _ = writer.shutdown(Shutdown::Write);
+                })
+                .map_err(|source| Error::Thread { source })?;
+            let _ = writing;
+
+            let mut buffer = vec![0; READ_SIZE];
+            let mut received = 0u64;
+            let mut next = start + PROGRESS_EVERY;
+            loop {
+                let n = match reader.read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                };
+                let from = (received % 256) as usize;
+                if buffer[..n] != pattern[from..from + n] {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                received += n as u64;
+                let now = Instant::now();
+                if now >= next {
+                    on_progress(&Progress {
+                        elapsed: now - start,
+                        messages: received / write_size as u64,
+                        bytes: received,
+                        errors: errors.load(Ordering::Relaxed),
+                        lost: 0,
+                    });
+                    next = now + PROGRESS_EVERY;
+                }
+            }
+            let elapsed = start.elapsed();
+            if errors.load(Ordering::Relaxed) > 0 {
+                // Unblock the writer if it waits on a server that stopped reading.
+                abort.store(true, Ordering::Relaxed);
+                let _ = reader.shutdown(Shutdown::Both);
+            }
+            Ok((received, elapsed))
+        })?;
+        Ok(LoadReport {
+            transport: Tcp::NAME,
+            connections: 1,
+            size: write_size,
+            elapsed,
+            messages: received / write_size as u64,
+            bytes: received,
+            errors: errors.load(Ordering::Relaxed),
+            lost: 0,
+            latency: Latency::default(),
+        })
+    }
+}

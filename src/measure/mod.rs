@@ -1,0 +1,131 @@
+//! Measuring an echo server: round trips one at a time ([`Ping`], through
+//! [`EchoClient::ping`](crate::EchoClient::ping)) and under load ([`Load`], [`Bulk`]).
+//!
+//! Compiled only with the `measure` feature, so a plain echo user never builds hdrhistogram.
+//! Nothing here relaxes the client's promise: every reply is compared byte for byte with what
+//! was sent, and one that differs is counted as an error, never as a success. Every loop is
+//! bounded in time and in count, and ends by itself.
+
+use std::io;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+mod bulk;
+mod load;
+mod ping;
+mod summary;
+
+pub use bulk::Bulk;
+pub use load::{Load, LoadReport, Progress};
+pub use ping::{Outcome, Ping, PingSummary, Probe};
+pub use summary::Latency;
+
+/// The socket under a client connection, as each transport hands it to the measuring loops.
+///
+/// Public only so the sealed transport trait can name it; the crate does not export it.
+#[derive(Debug)]
+pub enum Socket<'a> {
+    /// A byte stream: replies come back in order on the one connection.
+    Stream(&'a mut TcpStream),
+    /// A connected datagram socket: one reply per datagram, in any order, or none.
+    Datagram(&'a mut UdpSocket),
+}
+
+impl Socket<'_> {
+    /// Sets how long one receive may wait.
+    pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        match self {
+            Socket::Stream(stream) => stream.set_read_timeout(timeout),
+            Socket::Datagram(socket) => socket.set_read_timeout(timeout),
+        }
+        .map_err(|source| Error::SetOption {
+            option: "read_timeout",
+            source,
+        })
+    }
+}
+
+/// The bytes of a probe that carry its sequence number (big-endian).
+pub(crate) const HEADER: usize = 8;
+
+/// A message of `size` bytes: byte `i` is `i as u8`; the first [`HEADER`] bytes are then
+/// overwritten with a sequence number where one is carried.
+pub(crate) fn pattern(size: usize) -> Vec<u8> {
+    (0..size).map(|i| i as u8).collect()
+}
+
+/// Writes `seq` into the header of `message` (which is at least [`HEADER`] bytes long).
+pub(crate) fn set_seq(message: &mut [u8], seq: u64) {
+    if let Some(header) = message.get_mut(..HEADER) {
+        header.copy_from_slice(&seq.to_be_bytes());
+    }
+}
+
+/// The sequence number in the header of `message`, if it is long enough to carry one.
+pub(crate) fn seq_of(message: &[u8]) -> Option<u64> {
+    let header: [u8; HEADER] = message.get(..HEADER)?.try_into().ok()?;
+    Some(u64::from_be_bytes(header))
+}
+
+/// Refuses a message size that cannot carry a sequence number.
+pub(crate) fn check_size(option: &'static str, size: usize) -> Result<()> {
+    if size < HEADER {
+        return Err(Error::InvalidOption {
+            option,
+            reason: "must be at least 8 bytes, the size of the sequence number a probe carries",
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a zero timeout, as [`Options`](crate::Options) does.
+pub(crate) fn check_timeout(option: &'static str, timeout: Duration) -> Result<()> {
+    if timeout.is_zero() {
+        return Err(Error::InvalidOption {
+            option,
+            reason: "a zero timeout would wait forever on some systems and fail at once on others",
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a datagram too large for `peer`'s address family.
+pub(crate) fn check_datagram(peer: SocketAddr, len: usize) -> Result<()> {
+    let max = crate::transport::max_payload(&peer);
+    if len > max {
+        return Err(Error::DatagramTooLarge {
+            addr: peer,
+            len,
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// The timeout error of a stream, or the error it is.
+pub(crate) fn stream_error(
+    peer: SocketAddr,
+    timeout: Duration,
+    error: io::Error,
+    send: bool,
+) -> Error {
+    if crate::stream::is_timeout(&error) {
+        Error::Timeout {
+            addr: peer,
+            timeout,
+            attempts: 1,
+        }
+    } else if send {
+        Error::Send {
+            addr: peer,
+            source: error,
+        }
+    } else {
+        Error::Receive {
+            addr: peer,
+            source: error,
+        }
+    }
+}

@@ -1,0 +1,760 @@
+//! `EchoClient::ping`: probes sent one after another, each timed and verified.
+//!
+//! The per-probe path does no allocation and no system call beyond the send and the receive:
+//! the probe and reply buffers are made once per run, the sequence number is written into the
+//! probe in place, and the receive timeout is set once and touched again only after a wait
+//! that was cut short.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::client::EchoClient;
+use crate::error::{Error, Result};
+use crate::measure::summary::{Latency, Recorder};
+use crate::measure::{self, HEADER, Socket};
+use crate::stream::{first_difference, is_timeout};
+use crate::transport::{Transport, is_icmp_echo};
+
+/// How many recent probes are remembered, so that a late reply can be matched to its probe.
+const WINDOW: usize = 1024;
+
+/// The longest a pause between probes sleeps before looking at the stop flag again.
+const STOP_CHECK: Duration = Duration::from_millis(50);
+
+/// What [`EchoClient::ping`] does: how many probes, how large, how often, how long each
+/// waits, and an optional flag that stops it early.
+///
+/// | setting | default |
+/// |---|---|
+/// | [`count`](Self::with_count) | 5 probes |
+/// | [`size`](Self::with_size) | 64 bytes (at least 8: the probe's sequence number) |
+/// | [`interval`](Self::with_interval) | 1 s from one send to the next |
+/// | [`timeout`](Self::with_timeout) | 1 s per probe |
+/// | [`stop`](Self::with_stop) | none |
+///
+/// Every probe starts with its sequence number (8 bytes, big-endian, from 0) followed by a
+/// fixed pattern, so a UDP reply that comes after its probe's timeout is recognised as late
+/// rather than taken as the answer to the probe being waited for.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_echo::Ping;
+///
+/// let ping = Ping::new()
+///     .with_count(10)
+///     .with_size(128)
+///     .with_interval(Duration::from_millis(200))
+///     .with_timeout(Duration::from_millis(500));
+/// assert_eq!(ping.count(), 10);
+/// assert_eq!(ping.size(), 128);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Ping {
+    count: u64,
+    size: usize,
+    interval: Duration,
+    timeout: Duration,
+    stop: Option<Arc<AtomicBool>>,
+}
+
+impl Default for Ping {
+    fn default() -> Self {
+        Ping::new()
+    }
+}
+
+impl Ping {
+    /// The defaults in the table above.
+    pub const fn new() -> Self {
+        Ping {
+            count: 5,
+            size: 64,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            stop: None,
+        }
+    }
+
+    /// How many probes to send.
+    pub const fn with_count(mut self, count: u64) -> Self {
+        self.count = count;
+        self
+    }
+
+    /// The size of each probe in bytes, at least 8 (its sequence number).
+    pub const fn with_size(mut self, size: usize) -> Self {
+        self.size = size;
+        self
+    }
+
+    /// The time from one send to the next. When a reply takes longer, the next probe goes
+    /// as soon as the reply (or the timeout) is in. Zero sends back to back.
+    pub const fn with_interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// How long each probe waits for its reply before it is reported [`Outcome::Lost`].
+    /// Zero is refused.
+    pub const fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// A flag that ends the run early when set (from a Ctrl-C handler, another thread…). It is
+    /// read before each probe and during the pause between probes; a probe already sent
+    /// still waits for its reply or its timeout.
+    pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+
+    /// The number of probes.
+    pub const fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The probe size in bytes.
+    pub const fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The time from one send to the next.
+    pub const fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// How long each probe waits.
+    pub const fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::Relaxed))
+    }
+}
+
+/// One event of a ping run, handed to the callback of [`EchoClient::ping`] as it happens.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{EchoClient, EchoServer, Outcome, Ping};
+///
+/// let server = EchoServer::bind("127.0.0.1:0")?;
+/// let mut client = EchoClient::connect(server.local_addr())?;
+/// std::thread::spawn(move || server.serve_once());
+///
+/// let mut seen = Vec::new();
+/// client.ping(&Ping::new().with_count(2).with_interval(std::time::Duration::ZERO), |probe| {
+///     seen.push((probe.seq(), probe.size(), matches!(probe.outcome(), Outcome::Reply { .. })));
+/// })?;
+/// assert_eq!(seen, [(0, 64, true), (1, 64, true)]);
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    seq: u64,
+    size: usize,
+    outcome: Outcome,
+}
+
+impl Probe {
+    /// The sequence number of the probe the event concerns, counted from 0. For
+    /// [`Outcome::Late`] and [`Outcome::Duplicate`] it is the earlier probe's; for
+    /// [`Outcome::Unexpected`], the probe being waited for.
+    pub const fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The probe size in bytes.
+    pub const fn size(&self) -> usize {
+        self.size
+    }
+
+    /// What happened.
+    pub const fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+}
+
+/// What happened to a probe, or what arrived while one was waited for.
+///
+/// Each probe gets exactly one of `Reply`, `Lost`, `Mismatch` or `Refused`; a `Lost` one may
+/// later get a `Late`. `Duplicate` and `Unexpected` are extra arrivals.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_echo::Outcome;
+///
+/// let outcome = Outcome::Reply { rtt: Duration::from_micros(70) };
+/// assert!(outcome.is_reply());
+/// assert!(!Outcome::Lost.is_reply());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The probe's echo came back in time and equals what was sent.
+    Reply {
+        /// From the send to the last byte of the echo.
+        rtt: Duration,
+    },
+    /// No verified reply within the timeout.
+    Lost,
+    /// The verified echo of a probe already reported [`Lost`](Self::Lost) arrived while a
+    /// later probe was waited for.
+    Late {
+        /// From the probe's send to its echo.
+        rtt: Duration,
+    },
+    /// The reply differs from the probe (a byte, or for UDP its length): an error, never a
+    /// success. It ends the probe's wait.
+    Mismatch {
+        /// The first differing byte (or the shorter length).
+        offset: usize,
+    },
+    /// UDP: a verified reply to a probe already answered, or older than the last 1,024.
+    Duplicate,
+    /// UDP: a datagram that names no probe sent (damaged in its sequence number, or too
+    /// short to carry one); an error. The wait for the current probe goes on.
+    Unexpected {
+        /// The datagram's length.
+        len: usize,
+    },
+    /// UDP: the system reported that nothing listens at the server's address (an ICMP port
+    /// unreachable). Counted as lost.
+    Refused,
+}
+
+impl Outcome {
+    /// True for [`Outcome::Reply`]: the only outcome counted as received.
+    pub const fn is_reply(&self) -> bool {
+        matches!(self, Outcome::Reply { .. })
+    }
+}
+
+/// The totals of a ping run, and its round-trip statistics.
+///
+/// `sent = received + lost + mismatched`, where `lost` counts timed-out and refused probes
+/// (including those whose reply came [`late`](Self::late)) and a mismatched probe is one of
+/// the [`errors`](Self::errors).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_echo::{EchoClient, EchoServer, Ping, Udp};
+///
+/// let server = EchoServer::bind_on(Udp, "127.0.0.1:0")?;
+/// let mut client = EchoClient::connect_on(Udp, server.local_addr())?;
+/// std::thread::spawn(move || {
+///     for _ in 0..4 {
+///         server.serve_once()?;
+///     }
+///     Ok::<_, socket_echo::Error>(())
+/// });
+///
+/// let summary = client.ping(&Ping::new().with_count(4).with_interval(Duration::ZERO), |_| {})?;
+/// assert_eq!((summary.sent(), summary.received(), summary.lost()), (4, 4, 0));
+/// assert_eq!(summary.loss_percent(), 0.0);
+/// assert!(summary.error().is_none() && !summary.stopped());
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct PingSummary {
+    sent: u64,
+    received: u64,
+    lost: u64,
+    late: u64,
+    errors: u64,
+    duplicates: u64,
+    latency: Latency,
+    elapsed: Duration,
+    stopped: bool,
+    error: Option<Error>,
+}
+
+impl PingSummary {
+    /// Probes sent.
+    pub const fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// Probes whose verified echo came back in time.
+    pub const fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Probes with no reply in time (timed out or refused).
+    pub const fn lost(&self) -> u64 {
+        self.lost
+    }
+
+    /// Lost probes whose verified echo arrived later.
+    pub const fn late(&self) -> u64 {
+        self.late
+    }
+
+    /// Replies that differed from what was sent, and datagrams that named no probe.
+    pub const fn errors(&self) -> u64 {
+        self.errors
+    }
+
+    /// UDP replies to probes already answered.
+    pub const fn duplicates(&self) -> u64 {
+        self.duplicates
+    }
+
+    /// The share of probes sent that got no verified reply in time, in percent (0 when none
+    /// was sent).
+    pub fn loss_percent(&self) -> f64 {
+        if self.sent == 0 {
+            return 0.0;
+        }
+        (self.sent - self.received) as f64 * 100.0 / self.sent as f64
+    }
+
+    /// Round-trip statistics of the replies received in time.
+    pub const fn latency(&self) -> Latency {
+        self.latency
+    }
+
+    /// From the first send to the end of the run.
+    pub const fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// True if the stop flag ended the run before every probe was sent.
+    pub const fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// The error that ended the run early (the connection closed, a send failed), if any.
+    /// Everything counted before it is kept.
+    pub fn error(&self) -> Option<&Error> {
+        self.error.as_ref()
+    }
+
+    /// Takes the error that ended the run early, if any.
+    pub fn take_error(&mut self) -> Option<Error> {
+        self.error.take()
+    }
+}
+
+impl<T: Transport> EchoClient<T> {
+    /// Sends [`Ping::count`] probes one after another, reports each event to `on_probe` as it
+    /// happens, and returns the totals.
+    ///
+    /// - TCP: each probe is written, then its echo read in full and compared; replies come in
+    ///   order on the connection, so an echo that misses its timeout is read (and reported
+    ///   [`Outcome::Late`]) before the next probe's.
+    /// - UDP: each probe is one datagram; replies are matched to probes by the sequence
+    ///   number they carry, so a late reply is never taken for the current probe's.
+    ///
+    /// The run ends after the last probe, when the [`stop`](Ping::with_stop) flag is seen, or
+    /// at an error that leaves nothing to measure (the server closed the connection, a send
+    /// failed, more than 1,024 TCP replies outstanding): the summary then holds that error
+    /// and everything counted before it. The client's read timeout is restored afterwards.
+    ///
+    /// After a TCP run with lost probes their echoes may still arrive; [`echo`](Self::echo)
+    /// on the same client would then report them as a mismatch, so connect anew.
+    ///
+    /// # Errors
+    ///
+    /// Returned only when the run cannot start or end cleanly: [`Error::InvalidOption`] for a
+    /// size under 8 bytes or a zero timeout, [`Error::DatagramTooLarge`] for a UDP probe over
+    /// the datagram limit, [`Error::SetOption`] if the receive timeout cannot be set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::{EchoClient, EchoServer, Ping};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?;
+    /// let addr = server.local_addr();
+    /// let mut client = EchoClient::connect(addr)?;
+    /// std::thread::spawn(move || server.serve_once());
+    ///
+    /// let ping = Ping::new().with_count(3).with_interval(Duration::from_millis(10));
+    /// let summary = client.ping(&ping, |probe| {
+    ///     if let socket_echo::Outcome::Reply { rtt } = probe.outcome() {
+    ///         println!("{} bytes from {addr}: seq={} time={:.3} ms",
+    ///                  probe.size(), probe.seq(), rtt.as_secs_f64() * 1e3);
+    ///     }
+    /// })?;
+    /// assert_eq!(summary.received(), 3);
+    /// println!("rtt {}", summary.latency());
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn ping(&mut self, ping: &Ping, on_probe: impl FnMut(&Probe)) -> Result<PingSummary> {
+        measure::check_size("size", ping.size)?;
+        measure::check_timeout("timeout", ping.timeout)?;
+        let (connection, peer, options) = self.parts();
+        let restore = options.read_timeout();
+        let mut socket = T::socket(connection);
+        if let Socket::Datagram(_) = socket {
+            measure::check_datagram(peer, ping.size)?;
+        }
+        socket.set_read_timeout(Some(ping.timeout))?;
+        let mut run = Run::new(ping, peer, on_probe);
+        let outcome = match &mut socket {
+            Socket::Stream(stream) => run.stream(stream),
+            Socket::Datagram(datagram) => run.datagram(datagram),
+        };
+        let mut summary = run.finish(outcome.err());
+        if let Err(error) = socket.set_read_timeout(restore) {
+            summary.error.get_or_insert(error);
+        }
+        Ok(summary)
+    }
+}
+
+/// A remembered probe: when it was sent, and whether it still waits for its reply.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    seq: u64,
+    sent: Instant,
+    waiting: bool,
+}
+
+/// The state of one ping run.
+struct Run<'p, F> {
+    ping: &'p Ping,
+    peer: SocketAddr,
+    on_probe: F,
+    probe: Vec<u8>,
+    reply: Vec<u8>,
+    slots: Vec<Slot>,
+    recorder: Recorder,
+    start: Instant,
+    /// The receive timeout was shortened for the rest of a wait and must be reset.
+    shortened: bool,
+    sent: u64,
+    received: u64,
+    lost: u64,
+    late: u64,
+    errors: u64,
+    duplicates: u64,
+    stopped: bool,
+}
+
+impl<'p, F: FnMut(&Probe)> Run<'p, F> {
+    fn new(ping: &'p Ping, peer: SocketAddr, on_probe: F) -> Self {
+        let start = Instant::now();
+        let empty = Slot {
+            seq: u64::MAX,
+            sent: start,
+            waiting: false,
+        };
+        Run {
+            ping,
+            peer,
+            on_probe,
+            probe: measure::pattern(ping.size),
+            // One byte more than a probe, so a longer datagram shows as a difference.
+            reply: vec![0; ping.size + 1],
+            slots: vec![empty; WINDOW],
+            recorder: Recorder::new(),
+            start,
+            shortened: false,
+            sent: 0,
+            received: 0,
+            lost: 0,
+            late: 0,
+            errors: 0,
+            duplicates: 0,
+            stopped: false,
+        }
+    }
+
+    fn finish(self, error: Option<Error>) -> PingSummary {
+        PingSummary {
+            sent: self.sent,
+            received: self.received,
+            lost: self.lost,
+            late: self.late,
+            errors: self.errors,
+            duplicates: self.duplicates,
+            latency: self.recorder.latency(),
+            elapsed: self.start.elapsed(),
+            stopped: self.stopped,
+            error,
+        }
+    }
+
+    fn report(&mut self, seq: u64, outcome: Outcome) {
+        match outcome {
+            Outcome::Reply { rtt } => {
+                self.received += 1;
+                self.recorder.record(rtt);
+            }
+            Outcome::Lost | Outcome::Refused => self.lost += 1,
+            Outcome::Late { .. } => self.late += 1,
+            Outcome::Mismatch { .. } | Outcome::Unexpected { .. } => self.errors += 1,
+            Outcome::Duplicate => self.duplicates += 1,
+        }
+        let probe = Probe {
+            seq,
+            size: self.ping.size,
+            outcome,
+        };
+        (self.on_probe)(&probe);
+    }
+
+    fn slot(&mut self, seq: u64) -> &mut Slot {
+        // `WINDOW` fits in u64 and the remainder is below it.
+        &mut self.slots[(seq % WINDOW as u64) as usize]
+    }
+
+    /// Waits until the next probe is due, looking at the stop flag meanwhile. Returns
+    /// false if the run is to stop.
+    fn pace(&mut self, seq: u64, last_send: Instant) -> bool {
+        if self.ping.stopped() {
+            self.stopped = true;
+            return false;
+        }
+        if seq == 0 || self.ping.interval.is_zero() {
+            return true;
+        }
+        let due = last_send + self.ping.interval;
+        loop {
+            let now = Instant::now();
+            if now >= due {
+                return true;
+            }
+            std::thread::sleep((due - now).min(STOP_CHECK));
+            if self.ping.stopped() {
+                self.stopped = true;
+                return false;
+            }
+        }
+    }
+
+    /// Sets the receive timeout to what is left until `deadline`; false if nothing is left.
+    fn wait_until(&mut self, socket: Socket<'_>, deadline: Instant) -> Result<bool> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        socket.set_read_timeout(Some(left))?;
+        self.shortened = true;
+        Ok(true)
+    }
+
+    fn reset_timeout(&mut self, socket: Socket<'_>) -> Result<()> {
+        if self.shortened {
+            socket.set_read_timeout(Some(self.ping.timeout))?;
+            self.shortened = false;
+        }
+        Ok(())
+    }
+
+    fn stream(&mut self, stream: &mut TcpStream) -> Result<()> {
+        let size = self.ping.size;
+        let timeout = self.ping.timeout;
+        let peer = self.peer;
+        // Replies come in order: `oldest` is the probe whose echo is being read, and
+        // `filled` how many of its bytes are already in `reply`.
+        let mut oldest = 0u64;
+        let mut filled = 0usize;
+        let mut last_send = self.start;
+        for seq in 0..self.ping.count {
+            if !self.pace(seq, last_send) {
+                break;
+            }
+            if seq - oldest >= WINDOW as u64 {
+                return Err(Error::Timeout {
+                    addr: peer,
+                    timeout,
+                    attempts: WINDOW as u32,
+                });
+            }
+            self.reset_timeout(Socket::Stream(stream))?;
+            measure::set_seq(&mut self.probe, seq);
+            let sent = Instant::now();
+            last_send = sent;
+            stream
+                .write_all(&self.probe)
+                .map_err(|e| measure::stream_error(peer, timeout, e, true))?;
+            self.sent += 1;
+            *self.slot(seq) = Slot {
+                seq,
+                sent,
+                waiting: true,
+            };
+            let deadline = sent + timeout;
+            let mut first_read = true;
+            loop {
+                if !first_read && !self.wait_until(Socket::Stream(stream), deadline)? {
+                    self.report(seq, Outcome::Lost);
+                    break;
+                }
+                first_read = false;
+                let n = match stream.read(&mut self.reply[filled..size]) {
+                    Ok(0) => {
+                        return Err(Error::ShortEcho {
+                            addr: peer,
+                            sent: size,
+                            received: filled,
+                        });
+                    }
+                    Ok(n) => n,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) if is_timeout(&e) => {
+                        self.report(seq, Outcome::Lost);
+                        break;
+                    }
+                    Err(e) => return Err(measure::stream_error(peer, timeout, e, false)),
+                };
+                filled += n;
+                if filled < size {
+                    continue;
+                }
+                let now = Instant::now();
+                let owner = oldest;
+                oldest += 1;
+                filled = 0;
+                self.stream_reply(owner, seq, now);
+                if owner == seq {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a whole echo read from the stream, for probe `owner`, while `current` waits.
+    fn stream_reply(&mut self, owner: u64, current: u64, now: Instant) {
+        let size = self.ping.size;
+        let difference = if owner == current {
+            first_difference(&self.reply[..size], &self.probe)
+        } else {
+            // An earlier probe's echo: its header holds its own number.
+            let mut header = [0u8; HEADER];
+            measure::set_seq(&mut header, owner);
+            first_difference(&self.reply[..HEADER], &header).or_else(|| {
+                first_difference(&self.reply[HEADER..size], &self.probe[HEADER..])
+                    .map(|offset| offset + HEADER)
+            })
+        };
+        let slot = self.slot(owner);
+        slot.waiting = false;
+        let rtt = now - slot.sent;
+        let outcome = match difference {
+            Some(offset) => Outcome::Mismatch { offset },
+            None if owner == current => Outcome::Reply { rtt },
+            None => Outcome::Late { rtt },
+        };
+        self.report(owner, outcome);
+    }
+
+    fn datagram(&mut self, socket: &mut UdpSocket) -> Result<()> {
+        let size = self.ping.size;
+        let peer = self.peer;
+        let mut last_send = self.start;
+        for seq in 0..self.ping.count {
+            if !self.pace(seq, last_send) {
+                break;
+            }
+            self.reset_timeout(Socket::Datagram(socket))?;
+            measure::set_seq(&mut self.probe, seq);
+            let sent = Instant::now();
+            last_send = sent;
+            match socket.send(&self.probe) {
+                Ok(_) => {}
+                Err(e) if is_icmp_echo(&e) => {
+                    self.sent += 1;
+                    self.report(seq, Outcome::Refused);
+                    continue;
+                }
+                Err(source) => return Err(Error::Send { addr: peer, source }),
+            }
+            self.sent += 1;
+            *self.slot(seq) = Slot {
+                seq,
+                sent,
+                waiting: true,
+            };
+            let deadline = sent + self.ping.timeout;
+            let mut first_read = true;
+            loop {
+                if !first_read && !self.wait_until(Socket::Datagram(socket), deadline)? {
+                    self.report(seq, Outcome::Lost);
+                    break;
+                }
+                first_read = false;
+                let n = match socket.recv(&mut self.reply) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) if is_timeout(&e) => {
+                        self.report(seq, Outcome::Lost);
+                        break;
+                    }
+                    Err(e) if is_icmp_echo(&e) => {
+                        self.slot(seq).waiting = false;
+                        self.report(seq, Outcome::Refused);
+                        break;
+                    }
+                    Err(source) => return Err(Error::Receive { addr: peer, source }),
+                };
+                if n == size && self.reply[..n] == self.probe[..] {
+                    let rtt = sent.elapsed();
+                    self.slot(seq).waiting = false;
+                    self.report(seq, Outcome::Reply { rtt });
+                    break;
+                }
+                if self.datagram_reply(n, seq) {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Classifies a datagram that is not the current probe's exact echo. Returns true if it
+    /// ends the current probe's wait.
+    fn datagram_reply(&mut self, n: usize, current: u64) -> bool {
+        let size = self.ping.size;
+        let Some(owner) = measure::seq_of(&self.reply[..n]).filter(|&owner| owner <= current)
+        else {
+            self.report(current, Outcome::Unexpected { len: n });
+            return false;
+        };
+        let body = first_difference(&self.reply[HEADER..n], &self.probe[HEADER..])
+            .map(|offset| offset + HEADER)
+            .or((n != size).then_some(n.min(size)));
+        let slot = *self.slot(owner);
+        let tracked = slot.seq == owner;
+        match body {
+            Some(offset) if owner == current => {
+                self.slot(owner).waiting = false;
+                self.report(owner, Outcome::Mismatch { offset });
+                true
+            }
+            Some(_) => {
+                self.report(current, Outcome::Unexpected { len: n });
+                false
+            }
+            None if tracked && slot.waiting => {
+                self.slot(owner).waiting = false;
+                let rtt = slot.sent.elapsed();
+                self.report(owner, Outcome::Late { rtt });
+                false
+            }
+            None => {
+                self.report(owner, Outcome::Duplicate);
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! Helpers shared by the `serve()` tests: servers on port 0, raw std clients, a seeded
+//! random source, bounded waits on counters, and the process's own descriptor and memory
+//! figures.
+//!
+//! Every wait here is bounded; none waits for readiness by sleeping.
+
+#![allow(dead_code)]
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
+use std::process::{Command, ExitStatus};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use socket_echo::{EchoServer, Options, ServerHandle, Stats, Udp};
+
+/// The loopback addresses every test runs on, IPv4 then IPv6.
+pub const LOOPBACKS: [&str; 2] = ["127.0.0.1:0", "[::1]:0"];
+
+/// The longest any test waits for one event.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A TCP server run by `serve()` in the background.
+pub fn spawn_tcp(addr: &str, options: Options) -> ServerHandle {
+    EchoServer::bind_with(addr, options)
+        .expect("bind tcp")
+        .spawn()
+        .expect("spawn tcp")
+}
+
+/// A UDP server run by `serve()` in the background.
+pub fn spawn_udp(addr: &str, options: Options) -> ServerHandle {
+    EchoServer::bind_on_with(Udp, addr, options)
+        .expect("bind udp")
+        .spawn()
+        .expect("spawn udp")
+}
+
+/// A raw blocking client with read and write timeouts, so no test can hang on it.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.set_write_timeout(Some(PATIENCE)).unwrap();
+    stream
+}
+
+/// A raw UDP client on the loopback of `server`'s family, with a read timeout.
+pub fn udp_client(server: SocketAddr, read_timeout: Duration) -> UdpSocket {
+    let local = if server.is_ipv4() {
+        "127.0.0.1:0"
+    } else {
+        "[::1]:0"
+    };
+    let socket = UdpSocket::bind(local).expect("bind udp client");
+    socket.set_read_timeout(Some(read_timeout)).unwrap();
+    socket
+}
+
+/// Sends `message` and reads its echo in full; panics if it differs.
+pub fn echo_once(stream: &mut TcpStream, message: &[u8]) {
+    stream.write_all(message).expect("write");
+    let mut back = vec![0; message.len()];
+    stream.read_exact(&mut back).expect("read echo");
+    assert!(back == message, "echo differs from what was sent");
+}
+
+/// Reads until end-of-stream, a reset, or `limit` bytes; returns how the stream ended.
+pub fn read_to_end_or_reset(stream: &mut TcpStream, limit: usize) -> (usize, Ending) {
+    let mut buf = vec![0; 64 * 1024];
+    let mut total = 0;
+    while total <= limit {
+        match stream.read(&mut buf) {
+            Ok(0) => return (total, Ending::Eof),
+            Ok(n) => total += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if is_reset(&e) => return (total, Ending::Reset),
+            Err(e) => return (total, Ending::Other(e.kind())),
+        }
+    }
+    (total, Ending::TooMuch)
+}
+
+/// How a stream ended when read to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Eof,
+    Reset,
+    TooMuch,
+    Other(ErrorKind),
+}
+
+impl Ending {
+    /// True if the server closed the connection (cleanly or not).
+    pub fn closed(self) -> bool {
+        matches!(self, Ending::Eof | Ending::Reset)
+    }
+}
+
+pub fn is_reset(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+    )
+}
+
+pub fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+/// Polls `handle.stats()` until `done` holds, for at most [`PATIENCE`]; panics naming `what`.
+pub fn wait_for_stats(handle: &ServerHandle, what: &str, done: impl Fn(&Stats) -> bool) -> Stats {
+    let start = Instant::now();
+    loop {
+        let stats = handle.stats();
+        if done(&stats) {
+            return stats;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "timed out waiting for {what}; stats: {stats:?}"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Shuts the server down and returns its final stats.
+pub fn finish(handle: ServerHandle) -> Stats {
+    handle.shutdown();
+    handle.join().expect("server stopped with an error")
+}
+
+/// A small, seeded xorshift generator: reproducible payloads without a dependency.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A number in `low..=high`.
+    pub fn range(&mut self, low: usize, high: usize) -> usize {
+        low + (self.next_u64() % (high - low + 1) as u64) as usize
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 8);
+        while out.len() < len {
+            out.extend_from_slice(&self.next_u64().to_le_bytes());
+        }
+        out.truncate(len);
+        out
+    }
+}
+
+/// Writes `payload` in random chunks on one thread while this one reads in random chunks,
+/// then half-closes and reads to end-of-stream; panics on the first differing byte.
+pub fn round_trip_in_chunks(mut stream: TcpStream, payload: &[u8], seed: u64) {
+    let mut writer = stream.try_clone().unwrap();
+    let mut rng = Rng::new(seed);
+    let mut read_rng = Rng::new(seed ^ 0xFFFF);
+    thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut at = 0;
+            while at < payload.len() {
+                let n = rng.range(1, 256 * 1024).min(payload.len() - at);
+                writer.write_all(&payload[at..at + n]).expect("write chunk");
+                at += n;
+            }
+            writer.shutdown(Shutdown::Write).expect("half-close");
+        });
+        let mut buf = vec![0; 256 * 1024];
+        let mut at = 0;
+        loop {
+            let want = read_rng.range(1, buf.len());
+            let n = stream.read(&mut buf[..want]).expect("read chunk");
+            if n == 0 {
+                break;
+            }
+            assert!(
+                at + n <= payload.len(),
+                "more bytes came back than were sent"
+            );
+            if buf[..n] != payload[at..at + n] {
+                let offset = (0..n).find(|&i| buf[i] != payload[at + i]).unwrap();
+                panic!("echo differs at byte {}", at + offset);
+            }
+            at += n;
+        }
+        assert_eq!(
+            at,
+            payload.len(),
+            "end-of-stream before every byte came back"
+        );
+    });
+}
+
+/// The process's resident memory in KiB, from `/proc/self/status`.
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .expect("VmRSS line");
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// How many descriptors the process has open.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Raises the soft descriptor limit to at least `want` if the hard limit allows.
+pub fn raise_nofile(want: u64) -> u64 {
+    rlimit::increase_nofile_limit(want).expect("raise RLIMIT_NOFILE")
+}
+
+/// The environment variable that tells a test it runs as the child of [`run_child`].
+pub const CHILD_ENV: &str = "SOCKET_ECHO_SERVE_CHILD";
+
+/// True in the child process started by [`run_child`] for `test`.
+pub fn is_child(test: &str) -> bool {
+    std::env::var(CHILD_ENV).is_ok_and(|v| v == test)
+}
+
+/// Runs the single test `test` of this test binary in a child process and returns its exit
+/// status, killing it if it runs longer than `limit`.
+pub fn run_child(test: &str, limit: Duration) -> ExitStatus {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, test)
+        .spawn()
+        .expect("start child test process");
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child test {test} did not finish within {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -1,0 +1,260 @@
+//! `EchoServer::serve()` over UDP: replies to the exact source, zero-length and largest
+//! datagrams, truncation, the deny list and ICMP errors. Loopback, port 0, IPv4 and IPv6.
+
+mod serve_support;
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::num::NonZeroUsize;
+use std::os::fd::{AsFd, AsRawFd};
+use std::time::Duration;
+
+use serve_support::*;
+use socket_echo::{EchoServer, Options, Udp};
+
+/// How long a test waits for a reply it expects not to come.
+const NO_REPLY: Duration = Duration::from_millis(300);
+
+/// Receives one datagram, asserting it comes from `server`.
+fn recv_from_server(socket: &UdpSocket, server: SocketAddr) -> Vec<u8> {
+    let mut buf = vec![0; 70_000];
+    let (n, from) = socket.recv_from(&mut buf).expect("reply");
+    assert_eq!(from, server, "reply from an unexpected address");
+    buf.truncate(n);
+    buf
+}
+
+fn assert_no_reply(socket: &UdpSocket) {
+    socket.set_read_timeout(Some(NO_REPLY)).unwrap();
+    let mut buf = [0; 4096];
+    match socket.recv_from(&mut buf) {
+        Err(e) if is_timeout(&e) => {}
+        other => panic!("expected no reply, got {other:?}"),
+    }
+}
+
+#[test]
+fn many_peers_each_get_their_own_datagrams_back() {
+    for addr in LOOPBACKS {
+        let handle = spawn_udp(addr, Options::new());
+        let server = handle.local_addr();
+        let peers: Vec<UdpSocket> = (0..50).map(|_| udp_client(server, PATIENCE)).collect();
+        let message = |peer: usize, n: usize| {
+            format!("peer {peer} datagram {n} {}", "x".repeat(peer * 7 + n))
+        };
+        for (i, peer) in peers.iter().enumerate() {
+            for n in 0..3 {
+                peer.send_to(message(i, n).as_bytes(), server).unwrap();
+            }
+        }
+        for (i, peer) in peers.iter().enumerate() {
+            let mut got: Vec<Vec<u8>> = (0..3).map(|_| recv_from_server(peer, server)).collect();
+            got.sort();
+            let mut want: Vec<Vec<u8>> = (0..3).map(|n| message(i, n).into_bytes()).collect();
+            want.sort();
+            assert_eq!(got, want, "{addr}: peer {i}");
+        }
+        let stats = wait_for_stats(&handle, "150 echoes", |s| s.datagrams_echoed == 150);
+        assert_eq!(stats.bytes_in, stats.bytes_out, "{addr}");
+        assert_eq!(stats.dropped_send_failed, 0, "{addr}");
+    }
+}
+
+#[test]
+fn a_zero_length_datagram_gets_a_zero_length_reply() {
+    for addr in LOOPBACKS {
+        let handle = spawn_udp(addr, Options::new());
+        let server = handle.local_addr();
+        let client = udp_client(server, PATIENCE);
+        client.send_to(&[], server).unwrap();
+        assert!(recv_from_server(&client, server).is_empty(), "{addr}");
+        let stats = wait_for_stats(&handle, "the echo", |s| s.datagrams_echoed == 1);
+        assert_eq!((stats.bytes_in, stats.bytes_out), (0, 0), "{addr}");
+    }
+}
+
+#[test]
+fn the_largest_datagram_is_echoed_whole() {
+    for (addr, largest) in LOOPBACKS.into_iter().zip([65_507, 65_527]) {
+        let handle = spawn_udp(addr, Options::new());
+        let server = handle.local_addr();
+        let client = udp_client(server, PATIENCE);
+        let payload = Rng::new(largest as u64).bytes(largest);
+        assert_eq!(client.send_to(&payload, server).unwrap(), largest);
+        assert!(recv_from_server(&client, server) == payload, "{addr}");
+        let stats = wait_for_stats(&handle, "the echo", |s| s.datagrams_echoed == 1);
+        assert_eq!(stats.dropped_truncated, 0);
+    }
+}
+
+#[test]
+fn a_datagram_larger_than_the_buffer_is_dropped_and_counted_never_echoed_short() {
+    for addr in LOOPBACKS {
+        let options = Options::new().with_buffer_size(1000);
+        let handle = spawn_udp(addr, options);
+        let server = handle.local_addr();
+        let client = udp_client(server, PATIENCE);
+        client.send_to(&[1; 2000], server).unwrap();
+        client.send_to(&[2; 1000], server).unwrap();
+        assert_eq!(recv_from_server(&client, server), vec![2; 1000], "{addr}");
+        assert_no_reply(&client);
+        let stats = wait_for_stats(&handle, "the drop", |s| s.dropped_truncated == 1);
+        assert_eq!(stats.datagrams_echoed, 1, "{addr}");
+    }
+}
+
+#[test]
+fn a_denied_source_port_gets_no_reply_and_is_counted() {
+    for addr in LOOPBACKS {
+        let denied = UdpSocket::bind(addr).unwrap();
+        denied.set_read_timeout(Some(PATIENCE)).unwrap();
+        let port = denied.local_addr().unwrap().port();
+        let handle = spawn_udp(addr, Options::new().with_denied_ports([port]));
+        let server = handle.local_addr();
+        denied.send_to(b"from a denied port", server).unwrap();
+        assert_no_reply(&denied);
+        let stats = wait_for_stats(&handle, "the drop", |s| s.dropped_denied_port == 1);
+        assert_eq!(stats.datagrams_echoed, 0, "{addr}");
+        // Any other port is answered.
+        let other = udp_client(server, PATIENCE);
+        other.send_to(b"allowed", server).unwrap();
+        assert_eq!(recv_from_server(&other, server), b"allowed");
+        drop(handle);
+        denied.set_read_timeout(Some(PATIENCE)).unwrap();
+
+        let open = spawn_udp(addr, Options::new().with_denied_ports([]));
+        denied.send_to(b"no deny list", open.local_addr()).unwrap();
+        assert_eq!(
+            recv_from_server(&denied, open.local_addr()),
+            b"no deny list"
+        );
+        assert_eq!(open.stats().dropped_denied_port, 0);
+    }
+}
+
+#[test]
+fn the_default_deny_list_refuses_the_echo_port() {
+    for addr in ["127.0.0.1:7", "[::1]:7"] {
+        let echo_port = match UdpSocket::bind(addr) {
+            Ok(socket) => socket,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::PermissionDenied | io::ErrorKind::AddrInUse
+                ) =>
+            {
+                eprintln!("skipped: cannot bind {addr}: {e}");
+                continue;
+            }
+            Err(e) => panic!("bind {addr}: {e}"),
+        };
+        let family = if addr.starts_with('[') {
+            "[::1]:0"
+        } else {
+            "127.0.0.1:0"
+        };
+        let handle = spawn_udp(family, Options::new());
+        echo_port
+            .send_to(b"from port 7", handle.local_addr())
+            .unwrap();
+        assert_no_reply(&echo_port);
+        wait_for_stats(&handle, "the drop", |s| s.dropped_denied_port == 1);
+
+        let open = spawn_udp(family, Options::new().with_denied_ports([]));
+        echo_port.set_read_timeout(Some(PATIENCE)).unwrap();
+        echo_port
+            .send_to(b"from port 7", open.local_addr())
+            .unwrap();
+        assert_eq!(
+            recv_from_server(&echo_port, open.local_addr()),
+            b"from port 7"
+        );
+    }
+}
+
+/// Asks the system to report ICMP errors on the server socket, as other systems do by
+/// default: the next receive then fails with `ConnectionRefused`.
+fn report_icmp_errors<S: AsFd>(socket: &S, ipv6: bool) {
+    let (level, name) = if ipv6 {
+        (libc::SOL_IPV6, libc::IPV6_RECVERR)
+    } else {
+        (libc::SOL_IP, libc::IP_RECVERR)
+    };
+    let on: libc::c_int = 1;
+    // SAFETY: a valid descriptor, and a pointer to an int with its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_fd().as_raw_fd(),
+            level,
+            name,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "setsockopt: {}", io::Error::last_os_error());
+}
+
+#[test]
+fn icmp_port_unreachable_from_earlier_replies_does_not_stop_the_server() {
+    for addr in LOOPBACKS {
+        let server = EchoServer::bind_on(Udp, addr).unwrap();
+        report_icmp_errors(&server, addr.starts_with('['));
+        let handle = server.spawn().unwrap();
+        let server = handle.local_addr();
+        for _ in 0..20 {
+            // Gone before the reply comes back: the reply draws port unreachable.
+            udp_client(server, PATIENCE)
+                .send_to(b"gone", server)
+                .unwrap();
+        }
+        wait_for_stats(&handle, "the 20 datagrams", |s| {
+            s.datagrams_echoed + s.dropped_send_failed == 20
+        });
+        // A pending error may be reported on the server's next send instead of its next
+        // receive, which drops that reply: a live client resends, as EchoClient does.
+        let client = udp_client(server, Duration::from_millis(500));
+        let mut answered = false;
+        for _ in 0..5 {
+            client.send_to(b"alive", server).unwrap();
+            let mut buf = [0; 16];
+            match client.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    assert_eq!((&buf[..n], from), (&b"alive"[..], server));
+                    answered = true;
+                    break;
+                }
+                Err(e) if is_timeout(&e) => {}
+                Err(e) => panic!("{addr}: {e}"),
+            }
+        }
+        assert!(
+            answered,
+            "{addr}: the server stopped answering: {:?}",
+            handle.stats()
+        );
+    }
+}
+
+#[test]
+fn udp_stats_with_one_and_four_workers_and_the_port_is_free_after_join() {
+    for workers in [1, 4] {
+        for addr in LOOPBACKS {
+            let options = Options::new().with_workers(NonZeroUsize::new(workers));
+            let handle = spawn_udp(addr, options);
+            let server = handle.local_addr();
+            let client = udp_client(server, PATIENCE);
+            let mut total = 0;
+            for i in 0..20 {
+                let message = Rng::new(i).bytes(i as usize * 100);
+                client.send_to(&message, server).unwrap();
+                assert!(recv_from_server(&client, server) == message);
+                total += message.len() as u64;
+            }
+            wait_for_stats(&handle, "20 echoes", |s| s.datagrams_echoed == 20);
+            let stats = finish(handle);
+            assert_eq!((stats.bytes_in, stats.bytes_out), (total, total));
+            assert_eq!((stats.accepted, stats.active), (0, 0));
+            EchoServer::bind_on(Udp, server).expect("udp port free after join");
+        }
+    }
+}
