@@ -5,9 +5,14 @@ use std::io::{self, BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
 use std::time::Duration;
 
 use crate::peers::{Kind, Proto};
+
+/// How long a server may take to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A peer server running in its own process; killed when dropped.
 #[derive(Debug)]
@@ -23,8 +28,8 @@ impl ServerChild {
     ///
     /// # Errors
     ///
-    /// The program could not start, or exited (or printed something else) before printing
-    /// its address.
+    /// The program could not start, or exited (or printed something else, or nothing for
+    /// ten seconds) before printing its address.
     pub fn spawn(
         program: &Path,
         args: &[&str],
@@ -44,8 +49,14 @@ impl ServerChild {
             .stdout
             .take()
             .ok_or_else(|| io::Error::other("no stdout"))?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
+        // Read on a thread so that a server that neither prints nor exits cannot hang us.
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
         let addr = match line.trim().parse() {
             Ok(addr) => addr,
             Err(_) => {
