@@ -25,6 +25,9 @@ use std::time::Duration;
 use clap::Parser;
 use socket_echo::{Bulk, Load, LoadReport, Progress, Tcp, Udp};
 
+mod support;
+use support::report;
+
 /// Load an echo server (RFC 862) and measure it.
 #[derive(Debug, Parser)]
 #[command(name = "bench", version)]
@@ -105,7 +108,7 @@ fn main() -> ExitCode {
     let report = match result {
         Ok(report) => report,
         Err(error) => {
-            eprintln!("bench: {}", chain(&error));
+            eprintln!("bench: {}", report(&error));
             return ExitCode::from(2);
         }
     };
@@ -205,16 +208,4 @@ fn json_string(text: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// The error and each of its causes, on one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

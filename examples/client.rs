@@ -26,6 +26,9 @@ use std::process::ExitCode;
 
 use socket_echo::{EchoClient, Tcp, Transport, Udp};
 
+mod support;
+use support::report;
+
 /// The tutorial's address and greeting.
 const ADDRESS: &str = "localhost:9999";
 const MESSAGE: &str = "Hola, soy el cliente";
@@ -80,16 +83,4 @@ fn run<T: Transport>(transport: T, address: &str, message: &str) -> socket_echo:
     );
     // 3. Dropping the client closes the connection, which ends the server's exchange.
     Ok(())
-}
-
-/// The error and each of its causes, on one line.
-fn report(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

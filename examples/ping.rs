@@ -29,6 +29,9 @@ use std::time::Duration;
 use clap::Parser;
 use socket_echo::{EchoClient, Options, Outcome, Ping, Probe, Tcp, Transport, Udp};
 
+mod support;
+use support::{parse_duration, report};
+
 /// Measure round trips to an echo server (RFC 862), like ping.
 #[derive(Debug, Parser)]
 #[command(name = "ping", version)]
@@ -151,36 +154,4 @@ fn ms(duration: Duration) -> String {
 fn percent(value: f64) -> String {
     let text = format!("{value:.1}");
     text.strip_suffix(".0").map(str::to_owned).unwrap_or(text)
-}
-
-/// Parses `1s`, `200ms`, `500us`, `2m` or plain seconds (`0.5`).
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 1s, 200ms or 0.5"))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "ms" => value / 1e3,
-        "us" | "µs" => value / 1e6,
-        "m" => value * 60.0,
-        _ => return Err(format!("unknown unit `{unit}`: use s, ms, us or m")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{text}`: {e}"))
-}
-
-/// The error and each of its causes, on one line.
-fn report(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -25,6 +25,9 @@ use std::time::Duration;
 use clap::Parser;
 use socket_echo::{EchoServer, Options, Stats, Tcp, Transport, Udp};
 
+mod support;
+use support::{parse_duration, report};
+
 /// A long-running RFC 862 echo server.
 #[derive(Debug, Parser)]
 #[command(
@@ -98,20 +101,6 @@ fn parse_ports(text: &str) -> Result<Ports, String> {
         .map(Ports)
 }
 
-/// "250ms", "2s", "1.5" (seconds).
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
-        (ms, 1e-3)
-    } else {
-        (text.strip_suffix('s').unwrap_or(text), 1.0)
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad duration {text:?}: use e.g. 500ms, 2s"))?;
-    Duration::try_from_secs_f64(value * scale).map_err(|e| format!("bad duration {text:?}: {e}"))
-}
-
 /// A duration, or "none".
 #[derive(Debug, Clone, Copy)]
 struct MaybeDuration(Option<Duration>);
@@ -152,13 +141,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            let mut text = error.to_string();
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                text.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            eprintln!("Error: {text}");
+            eprintln!("Error: {}", report(&error));
             ExitCode::FAILURE
         }
     }

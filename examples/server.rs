@@ -25,6 +25,9 @@ use std::process::ExitCode;
 
 use socket_echo::{EchoServer, Exchange, Tcp, Transport, Udp};
 
+mod support;
+use support::report;
+
 /// The tutorial's address.
 const ADDRESS: &str = "localhost:9999";
 
@@ -72,16 +75,4 @@ fn serve<T: Transport>(transport: T, address: &str) -> socket_echo::Result<Excha
     );
     // 3. Dropping the server closes its socket.
     Ok(exchange)
-}
-
-/// The error and each of its causes, on one line.
-fn report(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

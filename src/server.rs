@@ -231,7 +231,9 @@ impl<T: Transport> EchoServer<T> {
     /// down through a [`ShutdownHandle`]; then returns the final [`Stats`].
     ///
     /// [`workers`](Options::with_workers) threads (one per core by default, this one among
-    /// them) each run a `mio` poll over the one server socket.
+    /// them) each run a `mio` event loop. For TCP, the first worker accepts and deals the
+    /// connections out in turn, so each worker serves an equal share; for UDP, every worker
+    /// polls the one socket.
     ///
     /// - TCP: each worker accepts connections and echoes them. An idle connection owns no
     ///   buffer; echoed bytes the peer does not take are kept, at most
@@ -295,37 +297,7 @@ impl<T: Transport> EchoServer<T> {
             options: &self.options,
             local: self.local_addr,
         };
-        let run = || {
-            let result = T::run_worker(&self.listener, worker);
-            if result.is_err() {
-                // One worker failing stops the others, so `serve` never half-runs.
-                self.control.stop();
-            }
-            result
-        };
-        let result = thread::scope(|scope| {
-            let mut others = Vec::with_capacity(workers - 1);
-            for index in 1..workers {
-                let spawned = thread::Builder::new()
-                    .name(format!("echo-worker-{index}"))
-                    .spawn_scoped(scope, run);
-                match spawned {
-                    Ok(handle) => others.push(handle),
-                    Err(source) => {
-                        self.control.stop();
-                        return Err(serve_error(source));
-                    }
-                }
-            }
-            let mut result = run();
-            for handle in others {
-                let joined = handle
-                    .join()
-                    .unwrap_or_else(|_| Err(serve_error(std::io::Error::other("worker panicked"))));
-                result = result.and(joined);
-            }
-            result
-        });
+        let result = T::serve(&self.listener, worker, workers);
         let restored = T::set_nonblocking(&self.listener, false).map_err(serve_error);
         result?;
         restored?;

@@ -45,9 +45,25 @@ pub(crate) fn refusal(source: SocketAddr, denied: &[u16]) -> Option<Refusal> {
     None
 }
 
+/// Runs `workers` event loops on the one socket until the server is shut down. Each polls
+/// its own descriptor of the socket; whichever wakes first takes the datagrams waiting.
+pub(crate) fn serve(
+    socket: &std::net::UdpSocket,
+    worker: Worker<'_>,
+    workers: usize,
+) -> Result<()> {
+    worker.spawn(workers, |_| {
+        let socket = socket.try_clone().map_err(|source| crate::Error::Serve {
+            addr: worker.local,
+            source,
+        })?;
+        run(UdpSocket::from_std(socket), worker)
+    })
+}
+
 /// Runs one worker until the server is shut down.
-pub(crate) fn run(mut socket: UdpSocket, worker: Worker<'_>) -> Result<()> {
-    worker.run(|poll, counters| {
+fn run(mut socket: UdpSocket, worker: Worker<'_>) -> Result<()> {
+    worker.run(|poll, counters, _| {
         poll.registry()
             .register(&mut socket, SOCKET, Interest::READABLE)?;
         // One byte more than the configured size: a datagram that fills it did not fit.

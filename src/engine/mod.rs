@@ -36,11 +36,56 @@ pub struct Worker<'a> {
 }
 
 impl Worker<'_> {
-    /// Gives `body` a poll of its own and this worker's counters, registered with the
-    /// shutdown switch for as long as it runs.
+    /// Runs `body(index)` for each of `count` workers, the first on this thread and the
+    /// others on threads of their own, and returns the first error. One worker failing stops
+    /// the others, so `serve` never half-runs.
+    pub(crate) fn spawn(
+        &self,
+        count: usize,
+        body: impl Fn(usize) -> crate::Result<()> + Sync,
+    ) -> crate::Result<()> {
+        let serve_error = |source| crate::Error::Serve {
+            addr: self.local,
+            source,
+        };
+        let run = |index| {
+            let result = body(index);
+            if result.is_err() {
+                self.control.stop();
+            }
+            result
+        };
+        let run = &run;
+        std::thread::scope(|scope| {
+            let mut others = Vec::with_capacity(count.saturating_sub(1));
+            for index in 1..count {
+                let spawned = std::thread::Builder::new()
+                    .name(format!("echo-worker-{index}"))
+                    .spawn_scoped(scope, move || run(index));
+                match spawned {
+                    Ok(handle) => others.push(handle),
+                    Err(source) => {
+                        self.control.stop();
+                        return Err(serve_error(source));
+                    }
+                }
+            }
+            let mut result = run(0);
+            for handle in others {
+                let joined = handle
+                    .join()
+                    .unwrap_or_else(|_| Err(serve_error(io::Error::other("worker panicked"))));
+                result = result.and(joined);
+            }
+            result
+        })
+    }
+
+    /// Gives `body` a poll of its own, this worker's counters and the waker of its poll,
+    /// registered with the shutdown switch for as long as it runs.
     pub(crate) fn run(
         &self,
-        body: impl FnOnce(&mut Poll, &Counters) -> io::Result<()>,
+        body: impl FnOnce(&mut Poll, &Counters, &Arc<Waker>) -> io::Result<()>,
     ) -> crate::Result<()> {
         let io_error = |source| crate::Error::Serve {
             addr: self.local,
@@ -48,7 +93,7 @@ impl Worker<'_> {
         };
         let mut poll = Poll::new().map_err(io_error)?;
         let (counters, waker) = self.control.register(&poll).map_err(io_error)?;
-        let result = body(&mut poll, &counters).map_err(io_error);
+        let result = body(&mut poll, &counters, &waker).map_err(io_error);
         self.control.unregister(&waker);
         result
     }

@@ -9,11 +9,12 @@
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use mio::event::Source;
 use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 use socket2::SockRef;
 
@@ -98,11 +99,85 @@ enum Drive {
     Failed,
 }
 
-/// Runs one worker until the server is shut down.
-pub(crate) fn run<A: Acceptor>(mut listener: A, worker: Worker<'_>) -> Result<()> {
-    worker.run(|poll, counters| {
-        poll.registry()
-            .register(&mut listener, SOCKET, Interest::READABLE)?;
+/// Connections dealt to one worker by the accepting worker, waiting to be registered with
+/// its poll.
+struct Inbox<S> {
+    queue: Mutex<Vec<S>>,
+    /// The waker of the worker's poll, set when it starts.
+    waker: OnceLock<Arc<Waker>>,
+}
+
+impl<S> Inbox<S> {
+    fn new() -> Self {
+        Inbox {
+            queue: Mutex::new(Vec::new()),
+            waker: OnceLock::new(),
+        }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<S>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands a connection over, waking the worker if its inbox was empty (otherwise a wake is
+    /// already on its way). A worker that has not started yet empties its inbox first thing.
+    fn push(&self, stream: S) {
+        let was_empty = {
+            let mut queue = self.queue();
+            queue.push(stream);
+            queue.len() == 1
+        };
+        if was_empty && let Some(waker) = self.waker.get() {
+            // A worker whose poll is gone has stopped; the connection is closed with the inbox.
+            let _ = waker.wake();
+        }
+    }
+}
+
+/// Runs the stream engine with `workers` event loops until the server is shut down.
+///
+/// Worker 0 alone accepts, and deals the connections out in turn, itself included, so every
+/// worker serves an equal share however the wake-ups fall. Handing a connection over costs a
+/// lock and at most one wake, once per connection.
+pub(crate) fn serve<A>(listener: A, worker: Worker<'_>, workers: usize) -> Result<()>
+where
+    A: Acceptor + Send,
+    A::Stream: Send,
+{
+    let inboxes: Vec<Inbox<A::Stream>> = (0..workers).map(|_| Inbox::new()).collect();
+    let listener = Mutex::new(Some(listener));
+    let result = worker.spawn(workers, |index| {
+        let listener = if index == 0 {
+            listener
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+        } else {
+            None
+        };
+        run(index, listener, &inboxes, worker)
+    });
+    // Connections dealt to a worker that had already stopped were never served.
+    for inbox in &inboxes {
+        let unserved = inbox.queue().drain(..).count();
+        worker.control.active.fetch_sub(unserved, Ordering::Relaxed);
+    }
+    result
+}
+
+/// Runs worker `index` until the server is shut down; `listener` is given to worker 0 only.
+fn run<A: Acceptor>(
+    index: usize,
+    mut listener: Option<A>,
+    inboxes: &[Inbox<A::Stream>],
+    worker: Worker<'_>,
+) -> Result<()> {
+    worker.run(|poll, counters, waker| {
+        let _ = inboxes[index].waker.set(Arc::clone(waker));
+        if let Some(listener) = listener.as_mut() {
+            poll.registry()
+                .register(listener, SOCKET, Interest::READABLE)?;
+        }
         let options = worker.options;
         let mut engine = Engine {
             conns: Slab::new(),
@@ -113,11 +188,16 @@ pub(crate) fn run<A: Acceptor>(mut listener: A, worker: Worker<'_>) -> Result<()
             clock: Clock::new(),
             accept_log: RateLimit::default(),
             control: worker.control,
+            index,
+            inboxes,
+            next: 0,
+            incoming: Vec::new(),
         };
-        engine.serve(poll, &listener)?;
+        engine.serve(poll, listener.as_ref())?;
         // Stop accepting before anything else, then let live connections finish.
-        let _ = poll.registry().deregister(&mut listener);
-        drop(listener);
+        if let Some(mut listener) = listener {
+            let _ = poll.registry().deregister(&mut listener);
+        }
         engine.drain::<A>(poll);
         Ok(())
     })
@@ -133,16 +213,29 @@ struct Engine<'a, S> {
     clock: Clock,
     accept_log: RateLimit,
     control: &'a super::Control,
+    /// This worker's place among `inboxes`.
+    index: usize,
+    inboxes: &'a [Inbox<S>],
+    /// The worker the next accepted connection goes to.
+    next: usize,
+    /// Connections taken from this worker's inbox, reused between turns.
+    incoming: Vec<S>,
 }
 
 impl<S: Source> Engine<'_, S> {
-    fn serve<A: Acceptor<Stream = S>>(&mut self, poll: &mut Poll, listener: &A) -> io::Result<()> {
+    fn serve<A: Acceptor<Stream = S>>(
+        &mut self,
+        poll: &mut Poll,
+        listener: Option<&A>,
+    ) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let idle = self.options.idle_timeout().map(millis);
         let sweep_every = idle.map(|ms| (ms / 4).clamp(5, 1000));
         let mut next_sweep = sweep_every.unwrap_or(0);
         let mut accept_paused_until: Option<u32> = None;
         let mut turn = Vec::new();
+        // Connections dealt before this worker's waker was known are waiting already.
+        self.adopt_inbox(poll, self.clock.now());
         while !self.control.is_stopping() {
             let now = self.clock.now();
             let mut wait: Option<u32> = None;
@@ -167,7 +260,7 @@ impl<S: Source> Engine<'_, S> {
             let mut accept = false;
             for event in events.iter() {
                 match event.token() {
-                    WAKER => {}
+                    WAKER => self.adopt_inbox(poll, now),
                     SOCKET => accept = true,
                     Token(key) => self.drive_and_settle::<A>(key, now),
                 }
@@ -183,7 +276,10 @@ impl<S: Source> Engine<'_, S> {
                     accept = true;
                 }
             }
-            if accept && accept_paused_until.is_none() {
+            if let Some(listener) = listener
+                && accept
+                && accept_paused_until.is_none()
+            {
                 accept_paused_until = self.accept_all(poll, listener, now);
             }
             if let (Some(idle), Some(every)) = (idle, sweep_every)
@@ -239,27 +335,45 @@ impl<S: Source> Engine<'_, S> {
                 self.counters.errors.add(1);
                 continue;
             }
-            let entry = self.conns.vacant_entry();
-            let mut stream = stream;
-            if poll
-                .registry()
-                .register(
-                    &mut stream,
-                    Token(entry.key()),
-                    Interest::READABLE | Interest::WRITABLE,
-                )
-                .is_err()
-            {
-                self.counters.errors.add(1);
-                continue;
-            }
             self.control.active.fetch_add(1, Ordering::Relaxed);
-            entry.insert(Conn {
-                stream,
-                pending: None,
-                last_active: now,
-            });
+            let target = self.next;
+            self.next = (self.next + 1) % self.inboxes.len();
+            if target == self.index {
+                self.adopt(poll, stream, now);
+            } else {
+                self.inboxes[target].push(stream);
+            }
         }
+    }
+
+    /// Registers the connections dealt to this worker.
+    fn adopt_inbox(&mut self, poll: &Poll, now: u32) {
+        std::mem::swap(&mut *self.inboxes[self.index].queue(), &mut self.incoming);
+        let mut incoming = std::mem::take(&mut self.incoming);
+        for stream in incoming.drain(..) {
+            self.adopt(poll, stream, now);
+        }
+        self.incoming = incoming;
+    }
+
+    /// Starts serving an accepted connection, already counted in `active`.
+    fn adopt(&mut self, poll: &Poll, mut stream: S, now: u32) {
+        let entry = self.conns.vacant_entry();
+        let registered = poll.registry().register(
+            &mut stream,
+            Token(entry.key()),
+            Interest::READABLE | Interest::WRITABLE,
+        );
+        if registered.is_err() {
+            self.counters.errors.add(1);
+            self.control.active.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        entry.insert(Conn {
+            stream,
+            pending: None,
+            last_active: now,
+        });
     }
 
     fn drive_and_settle<A: Acceptor<Stream = S>>(&mut self, key: usize, now: u32) {

@@ -81,8 +81,9 @@ pub(crate) mod sealed {
         /// (`serve`) mode.
         fn set_nonblocking(listener: &Self::Listener, nonblocking: bool) -> std::io::Result<()>;
 
-        /// Runs one worker of `serve` on the server socket until the server is shut down.
-        fn run_worker(listener: &Self::Listener, worker: Worker<'_>) -> Result<()>;
+        /// Runs `serve` on the server socket with `workers` event loops (this thread among
+        /// them) until the server is shut down.
+        fn serve(listener: &Self::Listener, worker: Worker<'_>, workers: usize) -> Result<()>;
 
         /// Sends `message`, waits for its echo and returns it if it equals `message`.
         fn echo(

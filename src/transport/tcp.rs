@@ -125,13 +125,13 @@ impl Sealed for Tcp {
         listener.set_nonblocking(nonblocking)
     }
 
-    fn run_worker(listener: &TcpListener, worker: Worker<'_>) -> Result<()> {
-        // Each worker polls its own descriptor of the one listening socket.
+    fn serve(listener: &TcpListener, worker: Worker<'_>, workers: usize) -> Result<()> {
+        // The engine's own descriptor of the listening socket, closed when it stops.
         let listener = listener.try_clone().map_err(|source| Error::Serve {
             addr: worker.local,
             source,
         })?;
-        engine::stream::run(mio::net::TcpListener::from_std(listener), worker)
+        engine::stream::serve(mio::net::TcpListener::from_std(listener), worker, workers)
     }
 
     fn connect(addr: SocketAddr, options: &Options) -> Result<TcpConnection> {

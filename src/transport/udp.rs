@@ -120,14 +120,8 @@ impl Sealed for Udp {
         socket.set_nonblocking(nonblocking)
     }
 
-    fn run_worker(socket: &UdpSocket, worker: Worker<'_>) -> Result<()> {
-        // Every worker polls its own descriptor of the one socket; whichever wakes first
-        // takes the datagrams waiting.
-        let socket = socket.try_clone().map_err(|source| Error::Serve {
-            addr: worker.local,
-            source,
-        })?;
-        engine::datagram::run(mio::net::UdpSocket::from_std(socket), worker)
+    fn serve(socket: &UdpSocket, worker: Worker<'_>, workers: usize) -> Result<()> {
+        engine::datagram::serve(socket, worker, workers)
     }
 
     fn connect(addr: SocketAddr, options: &Options) -> Result<UdpSocket> {
