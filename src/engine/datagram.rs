@@ -118,14 +118,16 @@ fn echo_some(
                 return false;
             }
         };
-        counters.bytes_in.add(n as u64);
         if n > capacity {
+            // Its real size is unknown (only `capacity + 1` bytes were taken): it is counted
+            // as a datagram, not in `bytes_in`.
             counters.dropped_truncated.add(1);
             log.warn(format_args!(
                 "dropped a datagram from {source} larger than the {capacity}-byte buffer"
             ));
             continue;
         }
+        counters.bytes_in.add(n as u64);
         match refusal(source, denied) {
             Some(Refusal::DeniedPort) => {
                 counters.dropped_denied_port.add(1);

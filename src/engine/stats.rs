@@ -41,7 +41,7 @@ pub struct Stats {
     pub accept_errors: u64,
     /// Times accepting paused because the process or system ran out of descriptors or memory.
     pub accept_backoffs: u64,
-    /// Bytes received.
+    /// Bytes received (for UDP, in datagrams that fitted the buffer).
     pub bytes_in: u64,
     /// Bytes echoed back.
     pub bytes_out: u64,
