@@ -904,7 +904,19 @@ fn bench_example_bulk_and_udp_print_a_table() {
     assert!(out.contains("(tcp, bulk)") && out.contains("MB/s"), "{out}");
 
     let addr = udp_echo_server().to_string();
-    let (code, out) = run_example("bench", &[&addr, "--secs", "0.3", "--conns", "2", "--udp"]);
+    let (code, out) = run_example(
+        "bench",
+        &[
+            &addr,
+            "--secs",
+            "0.3",
+            "--conns",
+            "2",
+            "--udp",
+            "--threads",
+            "1",
+        ],
+    );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("(udp, closed-loop)"), "{out}");
 }

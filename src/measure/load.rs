@@ -833,8 +833,9 @@ struct DatagramConn<S> {
 }
 
 impl<S: io::Datagram> DatagramConn<S> {
-    /// Sends the next message, or finishes the socket if it may send no more. A send the
-    /// system refuses is an error; the next is tried at the next look at the timeouts.
+    /// Sends the next message, or finishes the socket if it may send no more. A send refused
+    /// by an ICMP error is an error, and the next is tried at the next look at the timeouts;
+    /// any other failed send is an error that finishes the socket.
     fn send_next(&mut self, now: Instant, probe: &mut [u8], tally: &Tally<'_, '_>) {
         self.waiting = false;
         if tally.shared.done(now, self.sent_count) {
@@ -845,10 +846,11 @@ impl<S: io::Datagram> DatagramConn<S> {
         self.sent_count += 1;
         self.sent = now;
         match self.socket.send(probe) {
+            // A full send buffer drops the datagram, as the network may: the timeout then
+            // counts it lost.
             Ok(_) => self.waiting = true,
-            Err(e) if is_icmp_echo(&e) || e.kind() == ErrorKind::WouldBlock => {
-                bump(&tally.counters.errors);
-            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => self.waiting = true,
+            Err(e) if is_icmp_echo(&e) => bump(&tally.counters.errors),
             Err(_) => {
                 bump(&tally.counters.errors);
                 self.finished = true;
