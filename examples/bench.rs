@@ -6,12 +6,14 @@
 //! cargo run --release --features measure --example bench -- --conns 50 --size 512 --secs 5
 //! cargo run --release --features measure --example bench -- --udp --conns 50 --size 512
 //! cargo run --release --features measure --example bench -- --bulk --secs 5
+//! cargo run --release --features measure --example bench -- --conns 1000 --threads 4
 //! cargo run --release --features measure --example bench -- --conns 4 --secs 1 --json
 //! ```
 //!
 //! ADDRESS defaults to `localhost:9999`, the address of this crate's server example. Each
 //! connection sends a message, reads the whole echo back and checks it before the next
-//! (closed loop); `--bulk` instead streams 64 KiB writes both ways on one connection. While
+//! (closed loop), the connections shared among a few threads (`--threads`, one per CPU by
+//! default); `--bulk` instead streams 64 KiB writes both ways on one connection. While
 //! it runs, a progress line is shown if stdout is a terminal; at the end, a table, or with
 //! `--json` one JSON object. Ctrl-C ends the run early and still reports. The exit status is
 //! 1 if any error was counted or nothing was echoed, 2 if the run could not start.
@@ -38,6 +40,9 @@ struct Args {
     /// Concurrent connections (TCP) or sockets (UDP).
     #[arg(short, long, default_value_t = 50)]
     conns: usize,
+    /// Threads driving the connections (default: one per CPU).
+    #[arg(long)]
+    threads: Option<usize>,
     /// Message size in bytes (at least 8); with --bulk, the write size.
     #[arg(short, long)]
     size: Option<usize>,
@@ -91,11 +96,14 @@ fn main() -> ExitCode {
             .with_stop(stop);
         bulk.run_with_progress(address, &mut progress)
     } else {
-        let load = Load::new()
+        let mut load = Load::new()
             .with_connections(args.conns)
             .with_size(args.size.unwrap_or(512))
             .with_duration(duration)
             .with_stop(stop);
+        if let Some(threads) = args.threads {
+            load = load.with_threads(threads);
+        }
         if args.udp {
             load.run_with_progress(Udp, address, &mut progress)
         } else {

@@ -559,6 +559,181 @@ fn load_refuses_bad_settings_and_unreachable_servers() {
 }
 
 #[test]
+fn many_connections_on_few_threads_are_each_verified() {
+    for threads in [1, 2, 3] {
+        let report = Load::new()
+            .with_connections(40)
+            .with_threads(threads)
+            .with_size(200)
+            .with_duration(Duration::from_secs(60))
+            .with_messages(50)
+            .run(Tcp, tcp_echo_server())
+            .unwrap();
+        assert_eq!(report.messages(), 40 * 50, "{threads} thread(s)");
+        assert_eq!((report.errors(), report.lost()), (0, 0));
+        assert_eq!(report.latency().count(), 40 * 50);
+        assert_eq!(report.connections(), 40);
+
+        let report = Load::new()
+            .with_connections(40)
+            .with_threads(threads)
+            .with_size(64)
+            .with_duration(Duration::from_secs(60))
+            .with_messages(50)
+            .run(Udp, udp_echo_server())
+            .unwrap();
+        assert_eq!(
+            report.messages() + report.lost(),
+            40 * 50,
+            "{threads} thread(s)"
+        );
+        assert_eq!(report.errors(), 0);
+        assert_eq!(report.latency().count(), report.messages());
+    }
+}
+
+#[test]
+fn more_threads_than_connections_and_zero_threads() {
+    let report = Load::new()
+        .with_connections(2)
+        .with_threads(16)
+        .with_size(32)
+        .with_messages(100)
+        .run(Tcp, tcp_echo_server())
+        .unwrap();
+    assert_eq!((report.messages(), report.errors()), (200, 0));
+    let zero = Load::new().with_threads(0).run(Tcp, tcp_echo_server());
+    assert!(matches!(
+        zero,
+        Err(Error::InvalidOption {
+            option: "threads",
+            ..
+        })
+    ));
+    assert_eq!(Load::new().threads(), None);
+    assert_eq!(Load::new().with_threads(3).threads(), Some(3));
+}
+
+/// Connections accepted by [`silent_after_five`] so far.
+static ACCEPTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Echoes 16-byte messages; the first connection it accepts goes silent after five of them
+/// (it still reads, so the client's sends never block).
+fn silent_after_five(mut conn: TcpStream) {
+    let first = ACCEPTED.fetch_add(1, Ordering::SeqCst) == 0;
+    let mut message = [0u8; 16];
+    let mut echoed = 0;
+    while conn.read_exact(&mut message).is_ok() {
+        if first && echoed == 5 {
+            continue;
+        }
+        if conn.write_all(&message).is_err() {
+            return;
+        }
+        echoed += 1;
+    }
+}
+
+#[test]
+fn tcp_connection_the_server_stops_answering_times_out_while_the_others_go_on() {
+    let addr = tcp_server(silent_after_five);
+    // Four connections on two threads: the silent one shares its thread with another.
+    let report = Load::new()
+        .with_connections(4)
+        .with_threads(2)
+        .with_size(16)
+        .with_duration(Duration::from_secs(60))
+        .with_messages(200)
+        .with_timeout(Duration::from_millis(200))
+        .run(Tcp, addr)
+        .unwrap();
+    assert_eq!(report.messages(), 3 * 200 + 5);
+    assert_eq!(report.errors(), 1);
+    assert_eq!(report.lost(), 0);
+}
+
+#[test]
+fn udp_socket_the_server_stops_answering_loses_its_messages_while_the_others_go_on() {
+    let socket = UdpSocket::bind(LOCAL).unwrap();
+    let addr = socket.local_addr().unwrap();
+    thread::spawn(move || {
+        let mut buffer = [0u8; 65536];
+        let mut silent = None;
+        loop {
+            let Ok((n, peer)) = socket.recv_from(&mut buffer) else {
+                return;
+            };
+            // The first peer heard from gets no answer.
+            if *silent.get_or_insert(peer) != peer {
+                let _ = socket.send_to(&buffer[..n], peer);
+            }
+        }
+    });
+    let report = Load::new()
+        .with_connections(4)
+        .with_threads(2)
+        .with_size(32)
+        .with_duration(Duration::from_secs(60))
+        .with_messages(10)
+        .with_timeout(Duration::from_millis(50))
+        .run(Udp, addr)
+        .unwrap();
+    assert_eq!((report.messages(), report.lost()), (30, 10));
+    assert_eq!(report.errors(), 0);
+}
+
+#[test]
+fn udp_load_counts_a_late_echo_neither_as_an_answer_nor_as_an_error() {
+    // Holds the echo of message 1 until message 2 arrives, then sends both.
+    let mut held = None;
+    let addr =
+        udp_server(
+            move |datagram| match u64::from_be_bytes(datagram[..8].try_into().unwrap()) {
+                1 => {
+                    held = Some(datagram.to_vec());
+                    Vec::new()
+                }
+                2 => vec![held.take().unwrap_or_default(), datagram.to_vec()],
+                _ => vec![datagram.to_vec()],
+            },
+        );
+    let report = Load::new()
+        .with_connections(1)
+        .with_size(32)
+        .with_duration(Duration::from_secs(60))
+        .with_messages(5)
+        .with_timeout(Duration::from_millis(100))
+        .run(Udp, addr)
+        .unwrap();
+    assert_eq!(
+        (report.messages(), report.lost(), report.errors()),
+        (4, 1, 0)
+    );
+}
+
+#[test]
+fn load_stop_flag_ends_a_many_connection_run() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let setter = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(200));
+        flag.store(true, Ordering::Relaxed);
+    });
+    // Bounded anyway: were the flag not honoured, the run would end after a minute.
+    let report = Load::new()
+        .with_connections(20)
+        .with_threads(2)
+        .with_size(64)
+        .with_duration(Duration::from_secs(60))
+        .with_stop(stop)
+        .run(Tcp, tcp_echo_server())
+        .unwrap();
+    setter.join().unwrap();
+    assert!(report.messages() > 0);
+    assert_eq!(report.errors(), 0);
+}
+
+#[test]
 fn bulk_echoes_every_byte_it_sends() {
     let report = Bulk::new()
         .with_duration(Duration::from_secs(60))
@@ -729,7 +904,19 @@ fn bench_example_bulk_and_udp_print_a_table() {
     assert!(out.contains("(tcp, bulk)") && out.contains("MB/s"), "{out}");
 
     let addr = udp_echo_server().to_string();
-    let (code, out) = run_example("bench", &[&addr, "--secs", "0.3", "--conns", "2", "--udp"]);
+    let (code, out) = run_example(
+        "bench",
+        &[
+            &addr,
+            "--secs",
+            "0.3",
+            "--conns",
+            "2",
+            "--udp",
+            "--threads",
+            "1",
+        ],
+    );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("(udp, closed-loop)"), "{out}");
 }

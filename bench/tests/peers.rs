@@ -183,3 +183,43 @@ fn harness_measures_every_server_in_every_round() {
     let table = harness::render_markdown(&rows, &config.servers, &results);
     assert!(table.contains("| tcp-50 | msgs/s ↑ | – |"), "{table}");
 }
+
+#[test]
+fn harness_measures_both_clients_of_every_client_workload() {
+    let config = Config {
+        rounds: 2,
+        secs: std::time::Duration::from_millis(200),
+        workloads: Workload::CLIENTS.to_vec(),
+        servers: Vec::new(),
+        client_threads: 2,
+        ip: "127.0.0.1".parse().unwrap(),
+        server_program: (program().to_path_buf(), Vec::new()),
+    };
+    let results = harness::run_rounds(&config, |_| {});
+    assert!(results.failures.is_empty(), "{:?}", results.failures);
+    assert!(results.records.is_empty());
+    let rows = harness::summarize_clients(&results);
+    let names: Vec<_> = rows.iter().map(|r| (r.workload.name(), r.metric)).collect();
+    assert_eq!(
+        names,
+        [
+            ("client-lat", "p50 µs"),
+            ("client-lat", "p99 µs"),
+            ("client-lat", "msgs/s"),
+            ("client-50", "msgs/s"),
+            ("client-50", "p99 ms"),
+            ("client-udp-50", "msgs/s"),
+            ("client-udp-50", "p99 ms"),
+            ("client-udp-50", "lost"),
+            ("client-bulk", "MB/s"),
+        ]
+    );
+    for row in &rows {
+        assert!(row.raw.is_some() && row.library.is_some(), "{row:?}");
+        if row.metric != "lost" {
+            assert_eq!(row.library_vs_raw.map(|r| r.rounds), Some(2), "{row:?}");
+        }
+    }
+    let table = harness::render_clients_markdown(&rows, &results);
+    assert!(table.starts_with("| workload | metric | raw | library | library ÷ raw |"));
+}

@@ -1,23 +1,27 @@
 //! `Load`: many connections (TCP) or sockets (UDP), each in a closed loop of send, receive
 //! and verify, for a bounded time and count.
 //!
-//! # Why a thread per connection
+//! # A few threads, each polling its share of the connections
 //!
-//! Each connection runs on its own thread with blocking sockets: a send, a receive of the
-//! whole echo, a compare, a clock reading. That is the same code as the raw client it is
-//! measured against, so the generator adds no cost of its own per message, and the time
-//! recorded is the round trip as an application sees it. Threads are started with a 128 KiB
-//! stack and keep their buffers on the heap, so 1,000 connections cost about 1,000 mostly
-//! idle threads; on a 2-core machine the client then competes with the server for the CPU
-//! either way (with an event loop as with threads), and what the scheduler adds shows up in
-//! the tail percentiles of both. A readiness loop over many sockets per thread would spare
-//! those threads but not the CPU the server needs, which is what bounds a loopback test.
+//! The connections are dealt out to a few threads (by default one per available CPU), and
+//! each thread drives its share with nonblocking sockets and one `mio` poll: when a socket
+//! is ready it writes what is left of the message, reads what has come of the echo and,
+//! once the whole echo is in, compares it, records the round trip and sends the next. That
+//! is what the harness's raw clients do (`bench/src/load/tcp_many.rs`, `udp_many.rs`), so
+//! the generator costs about what they cost. A thread per connection would cost a wake-up
+//! of a sleeping thread per message, and on a loopback test the client shares the CPUs with
+//! the server: the cycles spent switching threads are taken from the server being measured.
+//!
+//! Timeouts are looked at every few milliseconds ([`TICK`]) rather than per message: a
+//! message whose echo does not come within the timeout is counted (a TCP connection is then
+//! out of step and stops; a UDP message is lost and the next one goes) at most a tick late.
 //! Round-trip times are gathered 256 at a time per thread and merged into one histogram
 //! under a lock, so the lock is taken once per 256 messages.
 
 use std::fmt::Debug;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::ToSocketAddrs;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -28,8 +32,9 @@ use crate::error::{Error, Result};
 use crate::measure::summary::{Latency, Recorder};
 use crate::measure::{self, HEADER, Socket};
 use crate::options::Options;
-use crate::stream::is_timeout;
 use crate::transport::{Transport, is_icmp_echo};
+
+use mio::{Events, Poll, Token};
 
 /// How often [`Load::run_with_progress`] and [`Bulk::run_with_progress`](crate::Bulk::run_with_progress)
 /// report.
@@ -41,6 +46,13 @@ const STACK_SIZE: usize = 128 * 1024;
 /// Round trips kept by a thread before they are merged into the shared histogram.
 const BATCH: usize = 256;
 
+/// How often a load thread looks for messages past their timeout (and retries a refused
+/// UDP send) when no event wakes it sooner.
+const TICK: Duration = Duration::from_millis(5);
+
+/// Readiness events taken from the poll at once.
+const EVENTS: usize = 1024;
+
 /// A closed-loop load: `connections` clients, each sending a `size`-byte message, reading
 /// the whole echo back and verifying it before sending the next, until the
 /// [`duration`](Self::with_duration) is over or each has done [`messages`](Self::with_messages).
@@ -48,6 +60,7 @@ const BATCH: usize = 256;
 /// | setting | default |
 /// |---|---|
 /// | [`connections`](Self::with_connections) | 50 |
+/// | [`threads`](Self::with_threads) | one per available CPU, at most one per connection |
 /// | [`size`](Self::with_size) | 512 bytes (at least 8) |
 /// | [`duration`](Self::with_duration) | 5 s |
 /// | [`messages`](Self::with_messages) | no limit per connection |
@@ -56,8 +69,10 @@ const BATCH: usize = 256;
 /// | [`stop`](Self::with_stop) | none |
 ///
 /// All connections are made before the clock starts; a connection that fails makes the whole
-/// run fail, since the load asked for would not be the load measured. See the module notes
-/// in the source for why each connection has its own thread.
+/// run fail, since the load asked for would not be the load measured. The connections are
+/// shared out among the threads, each of which drives its share with nonblocking sockets
+/// and one poll (see the module notes in the source for why). A message whose echo does not
+/// come within the timeout is counted a few milliseconds after it is due at the latest.
 ///
 /// # Examples
 ///
@@ -83,6 +98,7 @@ const BATCH: usize = 256;
 #[derive(Debug, Clone)]
 pub struct Load {
     connections: usize,
+    threads: Option<usize>,
     size: usize,
     duration: Duration,
     messages: Option<u64>,
@@ -102,6 +118,7 @@ impl Load {
     pub const fn new() -> Self {
         Load {
             connections: 50,
+            threads: None,
             size: 512,
             duration: Duration::from_secs(5),
             messages: None,
@@ -114,6 +131,32 @@ impl Load {
     /// How many connections (TCP) or sockets (UDP) run at once; at least 1.
     pub const fn with_connections(mut self, connections: usize) -> Self {
         self.connections = connections;
+        self
+    }
+
+    /// How many threads drive the connections; at least 1. By default one per available CPU
+    /// ([`std::thread::available_parallelism`]); never more than there are connections.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoServer, Load, Tcp};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?;
+    /// let addr = server.local_addr();
+    /// let shutdown = server.shutdown_handle();
+    /// let served = std::thread::spawn(move || server.serve());
+    ///
+    /// let load = Load::new().with_connections(8).with_threads(2).with_size(64).with_messages(100);
+    /// assert_eq!(load.threads(), Some(2));
+    /// let report = load.run(Tcp, addr)?;
+    /// assert_eq!((report.messages(), report.errors()), (800, 0));
+    /// shutdown.shutdown();
+    /// served.join().unwrap()?;
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub const fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
         self
     }
 
@@ -147,7 +190,8 @@ impl Load {
         self
     }
 
-    /// A flag that ends the run early when set; each connection reads it between messages.
+    /// A flag that ends the run early when set; each connection reads it between messages,
+    /// so a message in flight still gets its echo or its timeout.
     pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
         self.stop = Some(stop);
         self
@@ -156,6 +200,12 @@ impl Load {
     /// The number of connections.
     pub const fn connections(&self) -> usize {
         self.connections
+    }
+
+    /// The number of threads set with [`with_threads`](Self::with_threads), or `None` for
+    /// one per available CPU.
+    pub const fn threads(&self) -> Option<usize> {
+        self.threads
     }
 
     /// The message size.
@@ -182,10 +232,11 @@ impl Load {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidOption`] for zero connections, a size under 8 bytes, a zero timeout or
-    /// a refused option; [`Error::DatagramTooLarge`] for a UDP message over the datagram
+    /// [`Error::InvalidOption`] for zero connections, zero threads, a size under 8 bytes, a
+    /// zero timeout or a refused option; [`Error::DatagramTooLarge`] for a UDP message over the datagram
     /// limit; the errors of [`EchoClient::connect_on_with`](crate::EchoClient::connect_on_with)
-    /// if any connection fails; [`Error::Thread`] if a thread cannot be started. Failures
+    /// if any connection fails; [`Error::SetOption`] if a socket cannot be made nonblocking;
+    /// [`Error::Thread`] if a thread, or its poll, cannot be started. Failures
     /// during the run (a mismatch, a closed connection, a timeout) are counted in the report,
     /// not returned.
     ///
@@ -252,6 +303,12 @@ impl Load {
                 reason: "must be at least 1",
             });
         }
+        if self.threads == Some(0) {
+            return Err(Error::InvalidOption {
+                option: "threads",
+                reason: "must be at least 1",
+            });
+        }
         measure::check_size("size", self.size)?;
         measure::check_timeout("timeout", self.timeout)?;
         let options = self.options.clone().with_read_timeout(Some(self.timeout));
@@ -268,7 +325,19 @@ impl Load {
             measure::check_datagram(peer, self.size)?;
         }
 
-        let counters: Vec<Counters> = (0..self.connections).map(|_| Counters::default()).collect();
+        // Connection `i` goes to thread `i % threads`.
+        let threads = self
+            .threads
+            .unwrap_or_else(default_threads)
+            .min(self.connections);
+        let mut groups: Vec<Vec<T::Connection>> = (0..threads)
+            .map(|_| Vec::with_capacity(self.connections.div_ceil(threads)))
+            .collect();
+        for (i, connection) in connections.into_iter().enumerate() {
+            groups[i % threads].push(connection);
+        }
+
+        let counters: Vec<Counters> = (0..threads).map(|_| Counters::default()).collect();
         let start = Instant::now();
         let shared = Shared {
             size: self.size,
@@ -280,25 +349,28 @@ impl Load {
             recorder: Mutex::new(Recorder::new()),
         };
         let (done, finished) = mpsc::channel::<()>();
-        let spawned = std::thread::scope(|scope| -> Result<()> {
-            for (i, (mut connection, counters)) in
-                connections.into_iter().zip(&counters).enumerate()
-            {
+        let ran = std::thread::scope(|scope| -> Result<()> {
+            let mut handles = Vec::with_capacity(threads);
+            for (t, (group, counters)) in groups.into_iter().zip(&counters).enumerate() {
                 let shared = &shared;
                 let done = done.clone();
                 let spawned = std::thread::Builder::new()
-                    .name(format!("echo-load-{i}"))
+                    .name(format!("echo-load-{t}"))
                     .stack_size(STACK_SIZE)
                     .spawn_scoped(scope, move || {
-                        match T::socket(&mut connection) {
-                            Socket::Stream(stream) => stream_loop(stream, shared, counters),
-                            Socket::Datagram(socket) => datagram_loop(socket, shared, counters),
+                        let ran = drive::<T>(group, shared, counters);
+                        if ran.is_err() {
+                            shared.abort.store(true, Ordering::Relaxed);
                         }
                         drop(done);
+                        ran
                     });
-                if let Err(source) = spawned {
-                    shared.abort.store(true, Ordering::Relaxed);
-                    return Err(Error::Thread { source });
+                match spawned {
+                    Ok(handle) => handles.push(handle),
+                    Err(source) => {
+                        shared.abort.store(true, Ordering::Relaxed);
+                        return Err(Error::Thread { source });
+                    }
                 }
             }
             drop(done);
@@ -315,10 +387,16 @@ impl Load {
                     }
                 }
             }
+            for handle in handles {
+                match handle.join() {
+                    Ok(ran) => ran?,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
             Ok(())
         });
         let elapsed = start.elapsed();
-        spawned?;
+        ran?;
         let progress = Progress::sum(elapsed, self.size, &counters);
         let latency = shared
             .recorder
@@ -339,6 +417,11 @@ impl Load {
     }
 }
 
+/// One thread per available CPU (1 if the system cannot tell).
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
 /// What every load thread reads.
 struct Shared<'a> {
     size: usize,
@@ -351,6 +434,7 @@ struct Shared<'a> {
 }
 
 impl Shared<'_> {
+    /// Whether a connection that has sent `sent` messages may send no more.
     fn done(&self, now: Instant, sent: u64) -> bool {
         now >= self.deadline
             || sent >= self.messages
@@ -418,118 +502,461 @@ impl Drop for Batch<'_, '_> {
     }
 }
 
-fn stream_loop(stream: &mut TcpStream, shared: &Shared<'_>, counters: &Counters) {
-    let size = shared.size;
-    let message = measure::pattern(size);
-    let mut reply = vec![0; size];
-    let mut batch = Batch::new(shared);
-    // Messages sent, echoed or not: the count bound applies to them.
-    let mut sent_count = 0u64;
-    let mut sent = Instant::now();
-    while !shared.done(sent, sent_count) {
-        sent_count += 1;
-        if stream.write_all(&message).is_err() {
-            bump(&counters.errors);
-            return;
-        }
-        let mut filled = 0;
-        while filled < size {
-            match stream.read(&mut reply[filled..]) {
-                Ok(0) => {
-                    bump(&counters.errors);
-                    return;
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                // A stalled or broken connection is out of step: it stops here.
-                Err(_) => {
-                    bump(&counters.errors);
-                    return;
-                }
+/// What one load thread counts into, and where its round trips go.
+struct Tally<'s, 'a> {
+    shared: &'s Shared<'a>,
+    counters: &'s Counters,
+    batch: Batch<'s, 'a>,
+}
+
+/// Runs one thread's share of the connections until each has finished.
+fn drive<T: Transport>(
+    mut connections: Vec<T::Connection>,
+    shared: &Shared<'_>,
+    counters: &Counters,
+) -> Result<()> {
+    let poll = Poll::new().map_err(|source| Error::Thread { source })?;
+    let mut tally = Tally {
+        shared,
+        counters,
+        batch: Batch::new(shared),
+    };
+    let mut streams = Vec::new();
+    let mut datagrams = Vec::new();
+    for (token, connection) in connections.iter_mut().enumerate() {
+        match T::socket(connection) {
+            Socket::Stream(stream) => {
+                streams.push(io::register_stream(stream, poll.registry(), Token(token))?)
             }
+            Socket::Datagram(socket) => datagrams.push(io::register_datagram(
+                socket,
+                poll.registry(),
+                Token(token),
+            )?),
         }
-        let now = Instant::now();
-        if reply == message {
-            batch.record(now - sent);
-            bump(&counters.messages);
-        } else {
-            bump(&counters.errors);
+    }
+    if !streams.is_empty() {
+        run_streams(poll, streams, &mut tally);
+    } else if !datagrams.is_empty() {
+        run_datagrams(poll, datagrams, &mut tally);
+    }
+    Ok(())
+}
+
+/// How the event loop reaches a connection's socket.
+#[cfg(unix)]
+mod io {
+    use std::net::{TcpStream, UdpSocket};
+    use std::os::fd::AsRawFd;
+
+    use mio::unix::SourceFd;
+    use mio::{Interest, Registry, Token};
+
+    use crate::error::{Error, Result};
+
+    /// Makes `stream` nonblocking and registers it for reading and writing; the event loop
+    /// then uses the socket itself.
+    pub(super) fn register_stream<'a>(
+        stream: &'a mut TcpStream,
+        registry: &Registry,
+        token: Token,
+    ) -> Result<&'a mut TcpStream> {
+        stream.set_nonblocking(true).map_err(nonblocking)?;
+        registry
+            .register(
+                &mut SourceFd(&stream.as_raw_fd()),
+                token,
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .map_err(|source| Error::Thread { source })?;
+        Ok(stream)
+    }
+
+    /// Makes `socket` nonblocking and registers it for reading.
+    pub(super) fn register_datagram<'a>(
+        socket: &'a mut UdpSocket,
+        registry: &Registry,
+        token: Token,
+    ) -> Result<&'a mut UdpSocket> {
+        socket.set_nonblocking(true).map_err(nonblocking)?;
+        registry
+            .register(
+                &mut SourceFd(&socket.as_raw_fd()),
+                token,
+                Interest::READABLE,
+            )
+            .map_err(|source| Error::Thread { source })?;
+        Ok(socket)
+    }
+
+    pub(super) fn nonblocking(source: std::io::Error) -> Error {
+        Error::SetOption {
+            option: "nonblocking",
+            source,
         }
-        sent = now;
+    }
+
+    /// A connected datagram socket as the event loop uses it.
+    pub(super) trait Datagram {
+        fn send(&self, message: &[u8]) -> std::io::Result<usize>;
+        fn recv(&self, buffer: &mut [u8]) -> std::io::Result<usize>;
+    }
+
+    impl Datagram for &mut UdpSocket {
+        fn send(&self, message: &[u8]) -> std::io::Result<usize> {
+            UdpSocket::send(self, message)
+        }
+
+        fn recv(&self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            UdpSocket::recv(self, buffer)
+        }
     }
 }
 
-fn datagram_loop(socket: &mut UdpSocket, shared: &Shared<'_>, counters: &Counters) {
-    let size = shared.size;
-    let mut message = measure::pattern(size);
-    // One byte more than a message, so a longer datagram shows as a difference.
-    let mut reply = vec![0; size + 1];
-    let mut batch = Batch::new(shared);
-    let mut shortened = false;
-    // Also the number of messages sent, to which the count bound applies.
-    let mut seq = 0u64;
-    let mut sent = Instant::now();
-    while !shared.done(sent, seq) {
-        if shortened {
-            if socket.set_read_timeout(Some(shared.timeout)).is_err() {
-                bump(&counters.errors);
-                return;
-            }
-            shortened = false;
+/// How the event loop reaches a connection's socket: through a mio socket of its own on a
+/// duplicate of the descriptor, since mio takes part in every read and write here.
+#[cfg(not(unix))]
+mod io {
+    use std::net::{TcpStream, UdpSocket};
+
+    use mio::{Interest, Registry, Token};
+
+    use crate::error::{Error, Result};
+
+    pub(super) fn register_stream(
+        stream: &mut TcpStream,
+        registry: &Registry,
+        token: Token,
+    ) -> Result<mio::net::TcpStream> {
+        stream.set_nonblocking(true).map_err(nonblocking)?;
+        let clone = stream
+            .try_clone()
+            .map_err(|source| Error::Thread { source })?;
+        let mut stream = mio::net::TcpStream::from_std(clone);
+        registry
+            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+            .map_err(|source| Error::Thread { source })?;
+        Ok(stream)
+    }
+
+    pub(super) fn register_datagram(
+        socket: &mut UdpSocket,
+        registry: &Registry,
+        token: Token,
+    ) -> Result<mio::net::UdpSocket> {
+        socket.set_nonblocking(true).map_err(nonblocking)?;
+        let clone = socket
+            .try_clone()
+            .map_err(|source| Error::Thread { source })?;
+        let mut socket = mio::net::UdpSocket::from_std(clone);
+        registry
+            .register(&mut socket, token, Interest::READABLE)
+            .map_err(|source| Error::Thread { source })?;
+        Ok(socket)
+    }
+
+    pub(super) fn nonblocking(source: std::io::Error) -> Error {
+        Error::SetOption {
+            option: "nonblocking",
+            source,
         }
-        measure::set_seq(&mut message, seq);
-        seq += 1;
-        match socket.send(&message) {
-            Ok(_) => {}
-            Err(e) if is_icmp_echo(&e) => {
-                bump(&counters.errors);
-                sent = Instant::now();
+    }
+
+    pub(super) trait Datagram {
+        fn send(&self, message: &[u8]) -> std::io::Result<usize>;
+        fn recv(&self, buffer: &mut [u8]) -> std::io::Result<usize>;
+    }
+
+    impl Datagram for mio::net::UdpSocket {
+        fn send(&self, message: &[u8]) -> std::io::Result<usize> {
+            mio::net::UdpSocket::send(self, message)
+        }
+
+        fn recv(&self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            mio::net::UdpSocket::recv(self, buffer)
+        }
+    }
+}
+
+/// Waits for events, up to the next look at the timeouts. False if the poll failed.
+fn wait(poll: &mut Poll, events: &mut Events, until: Instant) -> bool {
+    let timeout = until.saturating_duration_since(Instant::now());
+    loop {
+        match poll.poll(events, Some(timeout)) {
+            Ok(()) => return true,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// A TCP connection in its closed loop.
+struct StreamConn<S> {
+    socket: S,
+    reply: Vec<u8>,
+    /// Bytes of the message in flight written, and of its echo read.
+    written: usize,
+    filled: usize,
+    /// Messages sent, echoed or not: the count bound applies to them.
+    sent_count: u64,
+    /// When the message in flight was sent.
+    sent: Instant,
+    /// When the connection last moved: the send, or the last bytes of echo read.
+    heard: Instant,
+    finished: bool,
+}
+
+impl<S: Read + Write> StreamConn<S> {
+    /// Starts the next message, or finishes the connection if it may send no more.
+    fn begin(&mut self, now: Instant, shared: &Shared<'_>) {
+        if shared.done(now, self.sent_count) {
+            self.finished = true;
+            return;
+        }
+        self.sent_count += 1;
+        self.written = 0;
+        self.filled = 0;
+        self.sent = now;
+        self.heard = now;
+    }
+
+    /// Writes and reads until the socket would block, verifying each whole echo and
+    /// starting the next message. A closed or broken connection is counted and finishes.
+    fn advance(&mut self, message: &[u8], tally: &mut Tally<'_, '_>) {
+        let size = message.len();
+        while !self.finished {
+            while self.written < size {
+                match self.socket.write(&message[self.written..]) {
+                    Ok(0) => return self.fail(tally),
+                    Ok(n) => self.written += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => return self.fail(tally),
+                }
+            }
+            // Read even while part of the message is unwritten: the server may be echoing
+            // the first part and waiting for us to take it.
+            match self.socket.read(&mut self.reply[self.filled..]) {
+                Ok(0) => return self.fail(tally),
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return self.fail(tally),
+            }
+            let now = Instant::now();
+            if self.filled < size {
+                self.heard = now;
                 continue;
             }
-            Err(_) => {
-                bump(&counters.errors);
-                return;
+            if self.reply == message {
+                tally.batch.record(now - self.sent);
+                bump(&tally.counters.messages);
+            } else {
+                bump(&tally.counters.errors);
+            }
+            self.begin(now, tally.shared);
+        }
+    }
+
+    /// A connection out of step: counted, and it stops.
+    fn fail(&mut self, tally: &Tally<'_, '_>) {
+        bump(&tally.counters.errors);
+        self.finished = true;
+    }
+}
+
+/// Drives TCP connections until each has finished: sent its last message and read its
+/// echo, or failed, or stayed silent for the timeout.
+fn run_streams<S: Read + Write>(mut poll: Poll, sockets: Vec<S>, tally: &mut Tally<'_, '_>) {
+    let shared = tally.shared;
+    let message = measure::pattern(shared.size);
+    let now = Instant::now();
+    let mut conns: Vec<StreamConn<S>> = sockets
+        .into_iter()
+        .map(|socket| StreamConn {
+            socket,
+            reply: vec![0; shared.size],
+            written: 0,
+            filled: 0,
+            sent_count: 0,
+            sent: now,
+            heard: now,
+            finished: false,
+        })
+        .collect();
+    let mut active = conns.len();
+    for conn in &mut conns {
+        conn.begin(Instant::now(), shared);
+        conn.advance(&message, tally);
+        active -= usize::from(conn.finished);
+    }
+    let mut events = Events::with_capacity(EVENTS);
+    let mut tick = Instant::now() + TICK;
+    while active > 0 {
+        if !wait(&mut poll, &mut events, tick) {
+            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+                conn.fail(tally);
+            }
+            return;
+        }
+        for event in &events {
+            if let Some(conn) = conns.get_mut(event.token().0)
+                && !conn.finished
+            {
+                conn.advance(&message, tally);
+                active -= usize::from(conn.finished);
             }
         }
-        let deadline = sent + shared.timeout;
-        loop {
-            match socket.recv(&mut reply) {
-                Ok(n) if n == size && reply[..n] == message[..] => {
-                    let now = Instant::now();
-                    batch.record(now - sent);
-                    bump(&counters.messages);
-                    sent = now;
-                    break;
-                }
-                Ok(n) => {
-                    // A late echo of an earlier message was already counted lost; anything
-                    // else is wrong.
-                    let late = n == size
-                        && measure::seq_of(&reply[..n]).is_some_and(|s| s < seq - 1)
-                        && reply[HEADER..n] == message[HEADER..];
-                    if !late {
-                        bump(&counters.errors);
-                    }
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() || socket.set_read_timeout(Some(left)).is_err() {
-                        bump(&counters.lost);
-                        sent = Instant::now();
-                        break;
-                    }
-                    shortened = true;
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => {
-                    bump(&counters.lost);
-                    sent = Instant::now();
-                    break;
-                }
-                Err(_) => {
-                    bump(&counters.errors);
-                    sent = Instant::now();
-                    break;
+        let now = Instant::now();
+        if now >= tick {
+            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+                if now.saturating_duration_since(conn.heard) >= shared.timeout {
+                    conn.fail(tally);
+                    active -= 1;
                 }
             }
+            tick = now + TICK;
+        }
+    }
+}
+
+/// A UDP socket in its closed loop.
+struct DatagramConn<S> {
+    socket: S,
+    /// Messages sent so far; the one in flight, if any, is number `sent_count - 1`.
+    sent_count: u64,
+    /// When the message in flight was sent.
+    sent: Instant,
+    /// A message is in flight, waiting for its echo or its timeout.
+    waiting: bool,
+    finished: bool,
+}
+
+impl<S: io::Datagram> DatagramConn<S> {
+    /// Sends the next message, or finishes the socket if it may send no more. A send refused
+    /// by an ICMP error is an error, and the next is tried at the next look at the timeouts;
+    /// any other failed send is an error that finishes the socket.
+    fn send_next(&mut self, now: Instant, probe: &mut [u8], tally: &Tally<'_, '_>) {
+        self.waiting = false;
+        if tally.shared.done(now, self.sent_count) {
+            self.finished = true;
+            return;
+        }
+        measure::set_seq(probe, self.sent_count);
+        self.sent_count += 1;
+        self.sent = now;
+        match self.socket.send(probe) {
+            // A full send buffer drops the datagram, as the network may: the timeout then
+            // counts it lost.
+            Ok(_) => self.waiting = true,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => self.waiting = true,
+            Err(e) if is_icmp_echo(&e) => bump(&tally.counters.errors),
+            Err(_) => {
+                bump(&tally.counters.errors);
+                self.finished = true;
+            }
+        }
+    }
+
+    /// Reads every datagram waiting: the echo of the message in flight ends its wait and
+    /// sends the next; a late echo of an earlier message (already counted lost) is passed
+    /// over; anything else is an error, and the wait goes on.
+    fn receive(&mut self, probe: &mut [u8], reply: &mut [u8], tally: &mut Tally<'_, '_>) {
+        let size = probe.len();
+        while !self.finished {
+            let n = match self.socket.recv(reply) {
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // An ICMP error of an earlier send, or a broken socket: the message in
+                // flight will get no echo.
+                Err(_) => {
+                    bump(&tally.counters.errors);
+                    self.waiting = false;
+                    return;
+                }
+            };
+            if self.waiting && n == size && reply[..n] == probe[..] {
+                let now = Instant::now();
+                tally.batch.record(now - self.sent);
+                bump(&tally.counters.messages);
+                self.send_next(now, probe, tally);
+                continue;
+            }
+            let current = if self.waiting {
+                self.sent_count - 1
+            } else {
+                self.sent_count
+            };
+            let late = n == size
+                && measure::seq_of(&reply[..n]).is_some_and(|s| s < current)
+                && reply[HEADER..n] == probe[HEADER..];
+            if !late {
+                bump(&tally.counters.errors);
+            }
+        }
+    }
+}
+
+/// Drives UDP sockets until each has finished: sent its last message and had its echo or
+/// its timeout, or failed.
+fn run_datagrams<S: io::Datagram>(mut poll: Poll, sockets: Vec<S>, tally: &mut Tally<'_, '_>) {
+    let shared = tally.shared;
+    // The message in flight of each socket differs only in its header, written before
+    // each send: one buffer serves them all, and holds the current socket's message.
+    let mut probe = measure::pattern(shared.size);
+    // One byte more than a message, so a longer datagram shows as a difference.
+    let mut reply = vec![0; shared.size + 1];
+    let now = Instant::now();
+    let mut conns: Vec<DatagramConn<S>> = sockets
+        .into_iter()
+        .map(|socket| DatagramConn {
+            socket,
+            sent_count: 0,
+            sent: now,
+            waiting: false,
+            finished: false,
+        })
+        .collect();
+    let mut active = conns.len();
+    for conn in &mut conns {
+        conn.send_next(Instant::now(), &mut probe, tally);
+        active -= usize::from(conn.finished);
+    }
+    let mut events = Events::with_capacity(EVENTS);
+    let mut tick = Instant::now() + TICK;
+    while active > 0 {
+        if !wait(&mut poll, &mut events, tick) {
+            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+                bump(&tally.counters.errors);
+                conn.finished = true;
+            }
+            return;
+        }
+        for event in &events {
+            if let Some(conn) = conns.get_mut(event.token().0) {
+                if conn.finished {
+                    continue;
+                }
+                // The probe buffer holds this socket's message in flight.
+                measure::set_seq(&mut probe, conn.sent_count.saturating_sub(1));
+                conn.receive(&mut probe, &mut reply, tally);
+                active -= usize::from(conn.finished);
+            }
+        }
+        let now = Instant::now();
+        if now >= tick {
+            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+                if conn.waiting {
+                    if now.saturating_duration_since(conn.sent) < shared.timeout {
+                        continue;
+                    }
+                    bump(&tally.counters.lost);
+                }
+                conn.send_next(now, &mut probe, tally);
+                active -= usize::from(conn.finished);
+            }
+            tick = now + TICK;
         }
     }
 }

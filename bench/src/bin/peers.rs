@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --release -p socket-echo-bench --bin peers                 # 3 rounds, ~5 min
 //! cargo run --release -p socket-echo-bench --bin peers -- --only tcp-50,cpu --rounds 5
+//! cargo run --release -p socket-echo-bench --bin peers -- --clients --rounds 5   # client side
 //! ```
 //!
 //! Each server runs in a child process: this same program, started again with
@@ -19,7 +20,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use socket_echo_bench::child::{machine_cpu_time, own_cpu_time, raise_file_limit};
-use socket_echo_bench::harness::{self, Config, Workload, render_markdown, summarize};
+use socket_echo_bench::harness::{
+    self, Config, Workload, render_clients_markdown, render_markdown, summarize, summarize_clients,
+};
 use socket_echo_bench::peers::Kind;
 use socket_echo_bench::server_main;
 
@@ -36,9 +39,14 @@ struct Cli {
     #[arg(long, default_value_t = 2.5)]
     secs: f64,
     /// Workloads to run, comma-separated: tcp-lat, udp-lat, tcp-50, tcp-1k, udp-50, bulk,
-    /// idle-10k, cpu (default: all).
+    /// idle-10k, cpu (default: all of these), and the client workloads client-lat,
+    /// client-50, client-udp-50, client-bulk (not in the default run).
     #[arg(long, value_delimiter = ',')]
     only: Vec<Workload>,
+    /// Run the four client workloads (the library's ping, Load and Bulk against the raw
+    /// clients, on the epoll server), besides any selected with --only.
+    #[arg(long)]
+    clients: bool,
     /// Servers to run, comma-separated: raw, naive, tokio, epoll, ours (default: all).
     #[arg(long, value_delimiter = ',')]
     servers: Vec<Kind>,
@@ -78,11 +86,16 @@ fn main() -> ExitCode {
         }
     };
     let nofile = raise_file_limit();
-    let workloads = if cli.only.is_empty() {
+    let mut workloads = if cli.only.is_empty() && !cli.clients {
         Workload::ALL.to_vec()
     } else {
         cli.only.clone()
     };
+    if cli.clients {
+        workloads.extend(Workload::CLIENTS);
+    }
+    workloads.sort();
+    workloads.dedup();
     let mut servers = if cli.servers.is_empty() {
         Kind::ALL.to_vec()
     } else {
@@ -124,7 +137,17 @@ fn main() -> ExitCode {
         _ => "unknown".to_string(),
     };
     let rows = summarize(&results, &servers);
-    let table = render_markdown(&rows, &servers, &results);
+    let client_rows = summarize_clients(&results);
+    let mut table = String::new();
+    if !rows.is_empty() {
+        table.push_str(&render_markdown(&rows, &servers, &results));
+    }
+    if !client_rows.is_empty() {
+        if !table.is_empty() {
+            table.push('\n');
+        }
+        table.push_str(&render_clients_markdown(&client_rows, &results));
+    }
     let mut stdout = std::io::stdout();
     let _ = writeln!(
         stdout,
@@ -157,6 +180,8 @@ fn main() -> ExitCode {
             "servers": servers,
             "table": rows,
             "records": results.records,
+            "client_table": client_rows,
+            "client_records": results.clients,
             "failures": results.failures,
         });
         let text = serde_json::to_string_pretty(&json).unwrap_or_default();

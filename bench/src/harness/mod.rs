@@ -17,9 +17,11 @@ use crate::child::{ServerChild, cpu_time, rss_bytes};
 use crate::load::{self, Limits};
 use crate::peers::{Kind, Proto};
 
+mod clients;
 mod table;
 
-pub use table::{Row, render_markdown, summarize};
+pub use clients::{Client, ClientRecord, ClientRow, render_clients_markdown, summarize_clients};
+pub use table::{Row, Spread, render_markdown, summarize};
 
 /// A workload of PERFORMANCE.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -48,10 +50,26 @@ pub enum Workload {
     /// Server CPU time per echoed message, measured during tcp-50.
     #[serde(rename = "cpu")]
     Cpu,
+    /// Client side, 1 TCP connection, 64 B: `EchoClient::ping` against the raw `tcp_lat`
+    /// client: p50, p99, messages/s.
+    #[serde(rename = "client-lat")]
+    ClientLat,
+    /// Client side, 50 TCP connections, 512 B: `Load` against the raw `tcp_many` client:
+    /// messages/s, p99.
+    #[serde(rename = "client-50")]
+    Client50,
+    /// Client side, 50 UDP sockets, 512 B: `Load` against the raw `udp_many` client:
+    /// messages/s, p99, lost.
+    #[serde(rename = "client-udp-50")]
+    ClientUdp50,
+    /// Client side, 1 TCP connection streaming both ways in 64 KiB writes: `Bulk` against
+    /// the raw `bulk` client: MB/s.
+    #[serde(rename = "client-bulk")]
+    ClientBulk,
 }
 
 impl Workload {
-    /// Every workload, in the table's order.
+    /// The server workloads, in the table's order: the default run.
     pub const ALL: [Workload; 8] = [
         Workload::TcpLat,
         Workload::UdpLat,
@@ -61,6 +79,14 @@ impl Workload {
         Workload::Bulk,
         Workload::Idle10k,
         Workload::Cpu,
+    ];
+
+    /// The client workloads, in their table's order: not in the default run.
+    pub const CLIENTS: [Workload; 4] = [
+        Workload::ClientLat,
+        Workload::Client50,
+        Workload::ClientUdp50,
+        Workload::ClientBulk,
     ];
 
     /// The name used on the command line and in the table.
@@ -74,6 +100,10 @@ impl Workload {
             Workload::Bulk => "bulk",
             Workload::Idle10k => "idle-10k",
             Workload::Cpu => "cpu",
+            Workload::ClientLat => "client-lat",
+            Workload::Client50 => "client-50",
+            Workload::ClientUdp50 => "client-udp-50",
+            Workload::ClientBulk => "client-bulk",
         }
     }
 
@@ -85,9 +115,15 @@ impl Workload {
         }
     }
 
+    /// Whether this workload compares clients (the library's against the harness's own)
+    /// rather than servers.
+    pub fn is_client(self) -> bool {
+        Workload::CLIENTS.contains(&self)
+    }
+
     fn proto(self) -> Proto {
         match self {
-            Workload::UdpLat | Workload::Udp50 => Proto::Udp,
+            Workload::UdpLat | Workload::Udp50 | Workload::ClientUdp50 => Proto::Udp,
             _ => Proto::Tcp,
         }
     }
@@ -109,16 +145,14 @@ impl FromStr for Workload {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Workload::ALL
-            .into_iter()
-            .find(|w| w.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Workload::ALL.iter().map(|w| w.name()).collect();
-                format!(
-                    "unknown workload `{s}` (expected one of {})",
-                    names.join(", ")
-                )
-            })
+        let every = || Workload::ALL.into_iter().chain(Workload::CLIENTS);
+        every().find(|w| w.name() == s).ok_or_else(|| {
+            let names: Vec<_> = every().map(|w| w.name()).collect();
+            format!(
+                "unknown workload `{s}` (expected one of {})",
+                names.join(", ")
+            )
+        })
     }
 }
 
@@ -184,21 +218,28 @@ pub struct Config {
 /// Everything a series of rounds measured.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Results {
-    /// Every figure of every run.
+    /// Every figure of every server run.
     pub records: Vec<Record>,
+    /// Every figure of every client run.
+    pub clients: Vec<ClientRecord>,
     /// Every run that failed.
     pub failures: Vec<Failure>,
 }
 
-/// The runs to make: each selected workload's run, once.
+/// The server runs to make: each selected server workload's run, once.
 fn runs(workloads: &[Workload]) -> Vec<Workload> {
-    let set: BTreeSet<Workload> = workloads.iter().map(|w| w.run()).collect();
+    let set: BTreeSet<Workload> = workloads
+        .iter()
+        .filter(|w| !w.is_client())
+        .map(|w| w.run())
+        .collect();
     set.into_iter().collect()
 }
 
 /// Runs every selected workload against every server for `config.rounds` rounds, each round
-/// starting one server further along (A B C, then B C A, …). `progress` is called after each
-/// run with a one-line summary.
+/// starting one server further along (A B C, then B C A, …), then, in the same round, every
+/// selected client workload (see [`Client`]). `progress` is called after each run with a
+/// one-line summary.
 pub fn run_rounds(config: &Config, mut progress: impl FnMut(&str)) -> Results {
     let mut results = Results::default();
     for round in 1..=config.rounds {
@@ -249,11 +290,23 @@ pub fn run_rounds(config: &Config, mut progress: impl FnMut(&str)) -> Results {
                 }
             }
         }
+        clients::run_round(config, round, &mut results, &mut progress);
     }
     results
 }
 
-type Measure = (Workload, &'static str, Better, f64);
+/// An error and its sources, on one line.
+pub(crate) fn error_chain(e: impl std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    message
+}
+
+pub(crate) type Measure = (Workload, &'static str, Better, f64);
 
 /// One run: a fresh server, one workload, its figures.
 fn run_one(config: &Config, run: Workload, kind: Kind) -> Result<Vec<Measure>, String> {
@@ -266,18 +319,13 @@ fn run_one(config: &Config, run: Workload, kind: Kind) -> Result<Vec<Measure>, S
     let pid = server.pid();
     let limits = Limits::secs(config.secs);
     let threads = config.client_threads;
-    let err = |e: load::LoadError| {
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            message.push_str(&format!(": {s}"));
-            source = s.source();
-        }
-        message
-    };
+    let err = error_chain;
     let proc_err = |e: std::io::Error| format!("reading /proc/{pid}: {e}");
     use Better::{Higher, Lower};
     let measures = match run {
+        Workload::ClientLat | Workload::Client50 | Workload::ClientUdp50 | Workload::ClientBulk => {
+            return Err(format!("{run} is a client workload, not a server one"));
+        }
         Workload::TcpLat => {
             let out = load::tcp_lat(addr, 64, limits).map_err(err)?;
             vec![

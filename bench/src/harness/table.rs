@@ -36,7 +36,7 @@ pub struct Row {
     pub ours_vs: BTreeMap<Kind, Spread>,
 }
 
-fn median(values: &mut [f64]) -> Option<f64> {
+pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
@@ -200,7 +200,7 @@ pub fn render_markdown(rows: &[Row], servers: &[Kind], results: &Results) -> Str
 }
 
 /// A ratio to two decimals, or three significant digits when it is small.
-fn ratio(r: f64) -> String {
+pub(crate) fn ratio(r: f64) -> String {
     if r == 0.0 {
         "0".to_string()
     } else if r.abs() >= 0.1 {
@@ -244,6 +244,7 @@ mod tests {
                 record(3, Kind::Ours, 200.0),
                 record(3, Kind::Tokio, 100.0),
             ],
+            clients: Vec::new(),
             failures: Vec::new(),
         };
         let rows = summarize(&results, &[Kind::Tokio, Kind::Ours]);

@@ -19,7 +19,7 @@ mod udp_many;
 
 pub use bulk::bulk;
 pub use idle::{IdleConnections, idle};
-pub use lat::{tcp_lat, udp_lat};
+pub use lat::{UDP_LOSS_TIMEOUT, tcp_lat, udp_lat};
 pub use tcp_many::tcp_many;
 pub use udp_many::udp_many;
 
