@@ -149,6 +149,11 @@ impl Running {
         }
     }
 
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Reads stdout until a line starts with `prefix`. Returns `false` if the child closed its
     /// stdout first (it exited); panics after [`GENEROUS`].
     pub fn wait_for_line(&mut self, prefix: &str) -> bool {
