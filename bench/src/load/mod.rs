@@ -170,3 +170,48 @@ pub(crate) fn local_for(server: SocketAddr) -> SocketAddr {
         SocketAddr::V6(_) => (std::net::Ipv6Addr::LOCALHOST, 0).into(),
     }
 }
+
+/// Deals connection ids `0..count` out to `threads` client threads. Each opens its share with
+/// `open`, waits until every thread has opened its own, then runs `drive` under its share of
+/// `limits`. Returns the merged outcome, or the first error.
+pub(crate) fn spread<C>(
+    count: usize,
+    threads: usize,
+    limits: Limits,
+    open: impl Fn(&[usize]) -> Result<C> + Sync,
+    drive: impl Fn(C, Limits) -> Result<Outcome> + Sync,
+) -> Result<Outcome> {
+    let threads = threads.clamp(1, count.max(1));
+    let barrier = std::sync::Barrier::new(threads);
+    let limits = Limits {
+        max_count: limits.max_count.div_ceil(threads as u64),
+        ..limits
+    };
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let ids: Vec<usize> = (t..count).step_by(threads).collect();
+                let (barrier, open, drive) = (&barrier, &open, &drive);
+                scope.spawn(move || {
+                    let opened = open(&ids);
+                    // Everyone waits at the barrier, even after a failure, so no thread
+                    // blocks forever.
+                    barrier.wait();
+                    drive(opened?, limits)
+                })
+            })
+            .collect();
+        let mut total = Outcome::new();
+        let mut first_error = None;
+        for worker in workers {
+            match worker.join() {
+                Ok(Ok(out)) => total.merge(&out),
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        first_error.map_or(Ok(total), Err)
+    })
+}

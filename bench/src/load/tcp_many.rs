@@ -3,15 +3,13 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Barrier;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 use socket2::SockRef;
 
 use super::pattern::{fill, first_difference};
-use super::{Limits, LoadError, Outcome, Result, STALL_TIMEOUT};
+use super::{Limits, LoadError, Outcome, Result, STALL_TIMEOUT, spread};
 
 struct Conn {
     id: usize,
@@ -39,40 +37,7 @@ pub fn tcp_many(
     threads: usize,
     limits: Limits,
 ) -> Result<Outcome> {
-    let threads = threads.clamp(1, conns.max(1));
-    let barrier = Barrier::new(threads);
-    let per_thread_max = limits.max_count.div_ceil(threads as u64);
-    thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let ids: Vec<usize> = (t..conns).step_by(threads).collect();
-                let barrier = &barrier;
-                let limits = Limits {
-                    max_count: per_thread_max,
-                    ..limits
-                };
-                scope.spawn(move || {
-                    let conns = open(addr, &ids, size);
-                    // Everyone waits at the barrier, even after a failure, so no thread
-                    // blocks forever.
-                    barrier.wait();
-                    drive(conns?, limits)
-                })
-            })
-            .collect();
-        let mut total = Outcome::new();
-        let mut first_error = None;
-        for worker in workers {
-            match worker.join() {
-                Ok(Ok(out)) => total.merge(&out),
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        first_error.map_or(Ok(total), Err)
-    })
+    spread(conns, threads, limits, |ids| open(addr, ids, size), drive)
 }
 
 fn open(addr: SocketAddr, ids: &[usize], size: usize) -> Result<Vec<Conn>> {

@@ -2,8 +2,6 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Barrier;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
@@ -11,7 +9,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::lat::UDP_LOSS_TIMEOUT;
 use super::pattern::{datagram_seq, fill, first_difference};
-use super::{Limits, LoadError, Outcome, Result, STALL_TIMEOUT, local_for};
+use super::{Limits, LoadError, Outcome, Result, STALL_TIMEOUT, local_for, spread};
 
 struct Sock {
     id: usize,
@@ -35,38 +33,7 @@ pub fn udp_many(
     threads: usize,
     limits: Limits,
 ) -> Result<Outcome> {
-    let threads = threads.clamp(1, sockets.max(1));
-    let barrier = Barrier::new(threads);
-    let per_thread_max = limits.max_count.div_ceil(threads as u64);
-    thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let ids: Vec<usize> = (t..sockets).step_by(threads).collect();
-                let barrier = &barrier;
-                let limits = Limits {
-                    max_count: per_thread_max,
-                    ..limits
-                };
-                scope.spawn(move || {
-                    let socks = open(addr, &ids, size);
-                    barrier.wait();
-                    drive(socks?, limits)
-                })
-            })
-            .collect();
-        let mut total = Outcome::new();
-        let mut first_error = None;
-        for worker in workers {
-            match worker.join() {
-                Ok(Ok(out)) => total.merge(&out),
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        first_error.map_or(Ok(total), Err)
-    })
+    spread(sockets, threads, limits, |ids| open(addr, ids, size), drive)
 }
 
 fn open(addr: SocketAddr, ids: &[usize], size: usize) -> Result<Vec<Sock>> {
