@@ -311,15 +311,17 @@ impl Load {
         }
         measure::check_size("size", self.size)?;
         measure::check_timeout("timeout", self.timeout)?;
-        let options = self.options.clone().with_read_timeout(Some(self.timeout));
+        // The sockets are polled without blocking, so the per-message timeout is enforced
+        // by the poll loop, not by a socket read timeout.
+        let options = &self.options;
         options.validate()?;
         let (peer, first) = addr::first_ok(&addr, |candidate| {
-            Ok((candidate, T::connect(candidate, &options)?))
+            Ok((candidate, T::connect(candidate, options)?))
         })?;
         let mut connections = Vec::with_capacity(self.connections);
         connections.push(first);
         for _ in 1..self.connections {
-            connections.push(T::connect(peer, &options)?);
+            connections.push(T::connect(peer, options)?);
         }
         if let Some(Socket::Datagram(_)) = connections.first_mut().map(T::socket) {
             measure::check_datagram(peer, self.size)?;
