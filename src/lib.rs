@@ -67,6 +67,7 @@
 
 mod addr;
 mod client;
+mod echo;
 mod engine;
 mod error;
 mod handle;
@@ -74,7 +75,7 @@ mod handle;
 mod measure;
 mod options;
 mod server;
-mod stream;
+
 mod transport;
 
 pub use client::EchoClient;

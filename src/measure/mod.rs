@@ -111,7 +111,7 @@ pub(crate) fn stream_error(
     error: io::Error,
     send: bool,
 ) -> Error {
-    if crate::stream::is_timeout(&error) {
+    if crate::echo::stream::is_timeout(&error) {
         Error::Timeout {
             addr: peer,
             timeout,

@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::client::EchoClient;
+use crate::echo::stream::{first_difference, is_timeout};
 use crate::error::{Error, Result};
 use crate::measure::summary::{Latency, Recorder};
 use crate::measure::{self, HEADER, Socket};
-use crate::stream::{first_difference, is_timeout};
 use crate::transport::{Transport, is_icmp_echo};
 
 /// How many recent probes are remembered, so that a late reply can be matched to its probe.

@@ -1,8 +1,8 @@
 //! The `Transport` trait and its implementations, one file each.
 //!
 //! A transport knows how to make its sockets (through socket2, with [`Options`]) and which
-//! echo loop fits it: the stream loops of [`crate::stream`] or the datagram loops of
-//! [`crate::datagram`]. The server and the client are written once, generically, over it.
+//! echo loop fits it: the stream loops of [`crate::echo::stream`] or the datagram loops of
+//! [`crate::echo::datagram`]. The server and the client are written once, generically, over it.
 //! Adding a transport means adding one file here.
 
 use std::fmt::Debug;
@@ -20,7 +20,6 @@ mod udp;
 
 pub use tcp::Tcp;
 pub use udp::Udp;
-#[cfg(feature = "measure")]
 pub(crate) use udp::{is_icmp_echo, max_payload};
 
 /// A kind of socket the echo service runs over: [`Tcp`] or [`Udp`].

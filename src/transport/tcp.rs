@@ -8,11 +8,11 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::Transport;
 use super::sealed::Sealed;
+use crate::echo::stream;
 use crate::engine::{self, Worker};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::server::Exchange;
-use crate::stream;
 
 /// The TCP transport: byte streams, echoed until the client closes.
 ///

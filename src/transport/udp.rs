@@ -2,18 +2,17 @@
 
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, UdpSocket};
-use std::time::Instant;
 
 use bytes::Bytes;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::Transport;
 use super::sealed::Sealed;
+use crate::echo::datagram;
 use crate::engine::{self, Worker};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::server::Exchange;
-use crate::stream::{first_difference, is_timeout};
 
 /// The largest UDP payload over IPv4: 65,535 − 20 (IP header) − 8 (UDP header).
 pub const MAX_DATAGRAM_V4: usize = 65_507;
@@ -85,35 +84,7 @@ impl Sealed for Udp {
     }
 
     fn serve_once(socket: &UdpSocket, local: SocketAddr, options: &Options) -> Result<Exchange> {
-        // One byte more than the configured size: a datagram that fills it did not fit.
-        let capacity = options.buffer_size();
-        let mut buffer = vec![0; capacity + 1];
-        let (n, peer) = loop {
-            match socket.recv_from(&mut buffer) {
-                Ok(received) => break received,
-                Err(e) if e.kind() == ErrorKind::Interrupted || is_icmp_echo(&e) => {}
-                Err(source) => {
-                    return Err(Error::Receive {
-                        addr: local,
-                        source,
-                    });
-                }
-            }
-        };
-        if n > capacity {
-            return Err(Error::Truncated {
-                addr: peer,
-                capacity,
-            });
-        }
-        socket
-            .send_to(&buffer[..n], peer)
-            .map_err(|source| Error::Send { addr: peer, source })?;
-        Ok(Exchange::new(
-            peer,
-            n as u64,
-            Bytes::copy_from_slice(&buffer[..n]),
-        ))
+        datagram::serve_once(socket, local, options)
     }
 
     fn set_nonblocking(socket: &UdpSocket, nonblocking: bool) -> io::Result<()> {
@@ -139,97 +110,11 @@ impl Sealed for Udp {
         message: &[u8],
         options: &Options,
     ) -> Result<Bytes> {
-        let max = max_payload(&peer);
-        if message.len() > max {
-            return Err(Error::DatagramTooLarge {
-                addr: peer,
-                len: message.len(),
-                max,
-            });
-        }
-        // One byte more than the message, so a longer reply shows as a difference.
-        let mut buffer = vec![0; message.len() + 1];
-        let limit = options.read_timeout();
-        let attempts = options.retries().saturating_add(1);
-        let mut mismatch = None;
-        let mut shortened = false;
-        for _ in 0..attempts {
-            match socket.send(message) {
-                Ok(_) => {}
-                Err(e) if is_icmp_echo(&e) => {
-                    return Err(Error::Connect {
-                        addr: peer,
-                        source: e,
-                    });
-                }
-                Err(source) => return Err(Error::Send { addr: peer, source }),
-            }
-            let deadline = limit.map(|limit| Instant::now() + limit);
-            loop {
-                let n = match socket.recv(&mut buffer) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(e) if is_timeout(&e) => break,
-                    Err(e) if is_icmp_echo(&e) => {
-                        return Err(Error::Connect {
-                            addr: peer,
-                            source: e,
-                        });
-                    }
-                    Err(source) => return Err(Error::Receive { addr: peer, source }),
-                };
-                let reply = &buffer[..n];
-                match first_difference(reply, message) {
-                    None => {
-                        if shortened {
-                            restore_timeout(socket, limit)?;
-                        }
-                        return Ok(Bytes::copy_from_slice(reply));
-                    }
-                    // A late reply to an earlier send, or a wrong one: keep waiting for the
-                    // right reply until this attempt's time is up.
-                    Some(offset) => mismatch = Some(offset),
-                }
-                if let Some(deadline) = deadline {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    restore_timeout(socket, Some(left))?;
-                    shortened = true;
-                }
-            }
-            if shortened {
-                restore_timeout(socket, limit)?;
-                shortened = false;
-            }
-        }
-        Err(match mismatch {
-            Some(offset) => Error::Mismatch {
-                addr: peer,
-                offset,
-                sent: message.len(),
-            },
-            None => Error::Timeout {
-                addr: peer,
-                timeout: limit.unwrap_or_default(),
-                attempts,
-            },
-        })
+        datagram::echo(socket, peer, message, options)
     }
 
     #[cfg(feature = "measure")]
     fn socket(connection: &mut UdpSocket) -> crate::measure::Socket<'_> {
         crate::measure::Socket::Datagram(connection)
     }
-}
-
-/// Sets the wait of the next receive (the rest of an attempt, or the configured timeout).
-fn restore_timeout(socket: &UdpSocket, limit: Option<std::time::Duration>) -> Result<()> {
-    socket
-        .set_read_timeout(limit)
-        .map_err(|source| Error::SetOption {
-            option: "read_timeout",
-            source,
-        })
 }
