@@ -25,7 +25,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
-use socket_echo::{Bulk, Load, LoadReport, Progress, Tcp, Udp};
+use socket_echo::{
+    Bulk, Endpoint, EndpointVisitor, Load, LoadReport, Progress, ToAddrs, Transport,
+};
 
 mod support;
 use support::report;
@@ -34,7 +36,8 @@ use support::report;
 #[derive(Debug, Parser)]
 #[command(name = "bench", version)]
 struct Args {
-    /// The echo server, as HOST:PORT.
+    /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
+    /// unixgram:@NAME.
     #[arg(default_value = "localhost:9999")]
     address: String,
     /// Concurrent connections (TCP) or sockets (UDP).
@@ -49,10 +52,10 @@ struct Args {
     /// How long to run, in seconds.
     #[arg(short = 't', long, default_value_t = 5.0)]
     secs: f64,
-    /// Use UDP instead of TCP.
+    /// Use datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
     #[arg(short, long, conflicts_with = "bulk")]
     udp: bool,
-    /// One TCP connection streaming both ways with 64 KiB writes.
+    /// One stream connection (TCP or Unix) streaming both ways with 64 KiB writes.
     #[arg(short, long)]
     bulk: bool,
     /// Print one JSON object instead of a table.
@@ -89,27 +92,20 @@ fn main() -> ExitCode {
         }
     };
     let address = args.address.as_str();
-    let result = if args.bulk {
-        let bulk = Bulk::new()
-            .with_duration(duration)
-            .with_write_size(args.size.unwrap_or(64 * 1024))
-            .with_stop(stop);
-        bulk.run_with_progress(address, &mut progress)
-    } else {
-        let mut load = Load::new()
-            .with_connections(args.conns)
-            .with_size(args.size.unwrap_or(512))
-            .with_duration(duration)
-            .with_stop(stop);
-        if let Some(threads) = args.threads {
-            load = load.with_threads(threads);
-        }
-        if args.udp {
-            load.run_with_progress(Udp, address, &mut progress)
-        } else {
-            load.run_with_progress(Tcp, address, &mut progress)
-        }
+    let run = Run {
+        args: &args,
+        duration,
+        stop,
+        progress: &mut progress,
     };
+    let result = address.parse::<Endpoint>().and_then(|endpoint| {
+        let endpoint = if args.udp {
+            endpoint.datagram()
+        } else {
+            endpoint
+        };
+        endpoint.visit(run)
+    });
     if live {
         print!("\r{:100}\r", "");
     }
@@ -130,6 +126,38 @@ fn main() -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// A load or bulk run over any transport.
+struct Run<'a, F> {
+    args: &'a Args,
+    duration: Duration,
+    stop: Arc<AtomicBool>,
+    progress: &'a mut F,
+}
+
+impl<F: FnMut(&Progress)> EndpointVisitor for Run<'_, F> {
+    type Output = socket_echo::Result<LoadReport>;
+
+    fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
+        let args = self.args;
+        if args.bulk {
+            let bulk = Bulk::new()
+                .with_duration(self.duration)
+                .with_write_size(args.size.unwrap_or(64 * 1024))
+                .with_stop(self.stop);
+            return bulk.run_on_with_progress(transport, address, self.progress);
+        }
+        let mut load = Load::new()
+            .with_connections(args.conns)
+            .with_size(args.size.unwrap_or(512))
+            .with_duration(self.duration)
+            .with_stop(self.stop);
+        if let Some(threads) = args.threads {
+            load = load.with_threads(threads);
+        }
+        load.run_with_progress(transport, address, self.progress)
     }
 }
 

@@ -18,13 +18,14 @@
 //! cargo run --example client -- [--udp] [ADDRESS [MESSAGE]]
 //! ```
 //!
-//! ADDRESS defaults to `localhost:9999` and MESSAGE to `Hola, soy el cliente`. The reply is
+//! ADDRESS (`HOST:PORT`, `udp://HOST:PORT`, `unix:/path`, `unix:@name`, `unixgram:/path`,
+//! `unixgram:@name`) defaults to `localhost:9999` and MESSAGE to `Hola, soy el cliente`. The reply is
 //! printed only if it is exactly the message sent; anything else (nothing listening, a short
 //! or different echo, no answer in time) is reported as an error with a non-zero exit status.
 
 use std::process::ExitCode;
 
-use socket_echo::{EchoClient, Tcp, Transport, Udp};
+use socket_echo::{EchoClient, Endpoint, EndpointVisitor, ToAddrs, Transport};
 
 mod support;
 use support::report;
@@ -58,11 +59,10 @@ fn main() -> ExitCode {
     }
     let address = positional.first().map_or(ADDRESS, String::as_str);
     let message = positional.get(1).map_or(MESSAGE, String::as_str);
-    let result = if udp {
-        run(Udp, address, message)
-    } else {
-        run(Tcp, address, message)
-    };
+    let result = address.parse::<Endpoint>().and_then(|endpoint| {
+        let endpoint = if udp { endpoint.datagram() } else { endpoint };
+        endpoint.visit(Greet { message })
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -72,15 +72,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn run<T: Transport>(transport: T, address: &str, message: &str) -> socket_echo::Result<()> {
-    // 1. Connect to the server.
-    let mut client = EchoClient::connect_on(transport, address)?;
-    // 2. Send the message and wait for the echo; it is returned only if it matches.
-    let reply = client.echo(message.as_bytes())?;
-    println!(
-        "Respuesta del servidor: {}",
-        String::from_utf8_lossy(&reply)
-    );
-    // 3. Dropping the client closes the connection, which ends the server's exchange.
-    Ok(())
+/// The tutorial's three steps, written once for every transport.
+struct Greet<'a> {
+    message: &'a str,
+}
+
+impl EndpointVisitor for Greet<'_> {
+    type Output = socket_echo::Result<()>;
+
+    fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
+        // 1. Connect to the server.
+        let mut client = EchoClient::connect_on(transport, address)?;
+        // 2. Send the message and wait for the echo; it is returned only if it matches.
+        let reply = client.echo(self.message.as_bytes())?;
+        println!(
+            "Respuesta del servidor: {}",
+            String::from_utf8_lossy(&reply)
+        );
+        // 3. Dropping the client closes the connection, which ends the server's exchange.
+        Ok(())
+    }
 }

@@ -20,14 +20,16 @@
 //! prints the statistics so far. The exit status is 0 if any probe was answered, 1 if every
 //! probe was lost, 2 on an error that ended the run.
 
-use std::net::SocketAddr;
+use std::fmt::Display;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::Parser;
-use socket_echo::{EchoClient, Options, Outcome, Ping, Probe, Tcp, Transport, Udp};
+use socket_echo::{
+    EchoClient, Endpoint, EndpointVisitor, Options, Outcome, Ping, Probe, ToAddrs, Transport,
+};
 
 mod support;
 use support::{parse_duration, report};
@@ -36,7 +38,8 @@ use support::{parse_duration, report};
 #[derive(Debug, Parser)]
 #[command(name = "ping", version)]
 struct Args {
-    /// The echo server, as HOST:PORT.
+    /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
+    /// unixgram:@NAME.
     #[arg(default_value = "localhost:9999")]
     address: String,
     /// How many probes to send.
@@ -51,7 +54,7 @@ struct Args {
     /// How long each probe waits for its echo (same forms as --interval).
     #[arg(short = 'W', long, default_value = "1s", value_parser = parse_duration)]
     timeout: Duration,
-    /// Use UDP instead of TCP.
+    /// Use datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
     #[arg(short, long)]
     udp: bool,
 }
@@ -69,11 +72,22 @@ fn main() -> ExitCode {
         .with_interval(args.interval)
         .with_timeout(args.timeout)
         .with_stop(stop);
-    let result = if args.udp {
-        run(Udp, &args, &ping)
-    } else {
-        run(Tcp, &args, &ping)
-    };
+    let result = args.address.parse::<Endpoint>().and_then(|endpoint| {
+        let endpoint = if args.udp {
+            endpoint.datagram()
+        } else {
+            endpoint
+        };
+        let mut options = Options::new();
+        if !endpoint.is_datagram() {
+            options = options.with_connect_timeout(Some(args.timeout.max(Duration::from_secs(1))));
+        }
+        endpoint.visit(Run {
+            args: &args,
+            ping: &ping,
+            options,
+        })
+    });
     match result {
         Ok(code) => code,
         Err(error) => {
@@ -83,13 +97,25 @@ fn main() -> ExitCode {
     }
 }
 
-fn run<T: Transport>(transport: T, args: &Args, ping: &Ping) -> socket_echo::Result<ExitCode> {
-    let options =
-        Options::new().with_connect_timeout(Some(args.timeout.max(Duration::from_secs(1))));
-    let mut client = EchoClient::connect_on_with(transport, args.address.as_str(), options)?;
-    let peer = client.peer_addr();
-    let mut summary = client.ping(ping, |probe| print_probe(peer, probe))?;
+/// Pings over any transport.
+struct Run<'a> {
+    args: &'a Args,
+    ping: &'a Ping,
+    options: Options,
+}
 
+impl EndpointVisitor for Run<'_> {
+    type Output = socket_echo::Result<ExitCode>;
+
+    fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
+        let mut client = EchoClient::connect_on_with(transport, address, self.options)?;
+        let peer = client.peer_addr();
+        let summary = client.ping(self.ping, |probe| print_probe(&peer, probe))?;
+        Ok(finish(self.args, summary))
+    }
+}
+
+fn finish(args: &Args, mut summary: socket_echo::PingSummary) -> ExitCode {
     println!("--- {} echo statistics ---", args.address);
     let mut line = format!(
         "{} probes sent, {} received, {}% lost",
@@ -112,16 +138,16 @@ fn run<T: Transport>(transport: T, args: &Args, ping: &Ping) -> socket_echo::Res
     }
     if let Some(error) = summary.take_error() {
         eprintln!("ping: {}", report(&error));
-        return Ok(ExitCode::from(2));
+        return ExitCode::from(2);
     }
-    Ok(if summary.sent() > 0 && summary.received() == 0 {
+    if summary.sent() > 0 && summary.received() == 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
-fn print_probe(peer: SocketAddr, probe: &Probe) {
+fn print_probe(peer: &impl Display, probe: &Probe) {
     let (size, seq) = (probe.size(), probe.seq());
     match probe.outcome() {
         Outcome::Reply { rtt } => {

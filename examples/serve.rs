@@ -7,8 +7,13 @@
 //! ```text
 //! cargo run --release --example serve                  # TCP on 127.0.0.1:9999
 //! cargo run --release --example serve -- --udp         # UDP
+//! cargo run --release --example serve -- unix:/tmp/echo.sock
 //! cargo run --release --example serve -- --help        # every option
 //! ```
+//!
+//! The address is `HOST:PORT` (TCP), `udp://HOST:PORT`, `unix:/path`, `unix:@name`,
+//! `unixgram:/path` or `unixgram:@name`. An option that does not apply to the transport
+//! (`--backlog` on UDP, `--dual-stack` on a Unix socket) is refused with its name.
 //!
 //! and talk to it from a second terminal with `cargo run --example client`, with
 //! `nc 127.0.0.1 9999`, or with `nc -u 127.0.0.1 9999`.
@@ -23,7 +28,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::Parser;
-use socket_echo::{EchoServer, Options, Stats, Tcp, Transport, Udp};
+use socket_echo::{EchoServer, Endpoint, EndpointVisitor, Options, Stats, ToAddrs, Transport};
 
 mod support;
 use support::{parse_duration, report};
@@ -38,36 +43,39 @@ use support::{parse_duration, report};
                   statistics."
 )]
 struct Args {
-    /// Address to listen on.
+    /// Address to listen on: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME,
+    /// unixgram:PATH or unixgram:@NAME.
     #[arg(default_value = "127.0.0.1:9999")]
     address: String,
-    /// Serve UDP instead of TCP.
+    /// Serve datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
     #[arg(long)]
     udp: bool,
     /// Worker threads, each with its own event loop [default: one per core].
     #[arg(long)]
     workers: Option<NonZeroUsize>,
-    /// Most TCP connections served at once; more are closed at once.
-    #[arg(long, default_value_t = socket_echo::DEFAULT_MAX_CONNECTIONS)]
-    max_connections: usize,
-    /// Close TCP connections idle this long ("300s", "500ms", or "none").
-    #[arg(long, default_value = "300s", value_parser = parse_optional_duration)]
-    idle_timeout: MaybeDuration,
-    /// Unsent bytes a TCP connection may hold before the server stops reading it.
-    #[arg(long, default_value_t = socket_echo::DEFAULT_MAX_PENDING)]
-    max_pending: usize,
-    /// Receive buffer size in bytes; larger UDP datagrams are dropped, not echoed short.
-    #[arg(long, default_value_t = socket_echo::DEFAULT_BUFFER_SIZE)]
-    buffer_size: usize,
+    /// Most connections served at once; more are closed at once [default: 16384].
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Close connections idle this long ("300s", "500ms", or "none") [default: 300s].
+    #[arg(long, value_parser = parse_optional_duration)]
+    idle_timeout: Option<MaybeDuration>,
+    /// Unsent bytes a connection may hold before the server stops reading it
+    /// [default: 65536].
+    #[arg(long)]
+    max_pending: Option<usize>,
+    /// Receive buffer size in bytes; larger datagrams are dropped, not echoed short
+    /// [default: 65536].
+    #[arg(long)]
+    buffer_size: Option<usize>,
     /// UDP source ports never answered, comma-separated ("" for none).
-    #[arg(long, default_value = "7,9,13,19,37", value_parser = parse_ports)]
-    deny_ports: Ports,
-    /// How long a shutdown waits for connections to take their pending bytes.
-    #[arg(long, default_value = "1s", value_parser = parse_duration)]
-    shutdown_grace: Duration,
-    /// Length of the TCP accept queue.
-    #[arg(long, default_value_t = 1024)]
-    backlog: u32,
+    #[arg(long, value_parser = parse_ports)]
+    deny_ports: Option<Ports>,
+    /// How long a shutdown waits for connections to take their pending bytes [default: 1s].
+    #[arg(long, value_parser = parse_duration)]
+    shutdown_grace: Option<Duration>,
+    /// Length of the accept queue [default: 1024].
+    #[arg(long)]
+    backlog: Option<u32>,
     /// Disable TCP_NODELAY on connections.
     #[arg(long)]
     no_nodelay: bool,
@@ -83,9 +91,70 @@ struct Args {
     /// On an IPv6 address, also serve IPv4 clients (clears IPV6_V6ONLY).
     #[arg(long)]
     dual_stack: bool,
+    /// Permissions of a Unix socket file, in octal ("600").
+    #[arg(long, value_parser = parse_mode)]
+    unix_mode: Option<u32>,
     /// Print the statistics every this often while running ("10s"; "none" to stay quiet).
     #[arg(long, default_value = "none", value_parser = parse_optional_duration)]
     stats_every: MaybeDuration,
+}
+
+impl Args {
+    /// The options the command line set; the others keep their defaults, so an option that
+    /// does not apply to the transport is refused only when it was asked for.
+    fn options(&self) -> Options {
+        let mut options = Options::new();
+        if let Some(workers) = self.workers {
+            options = options.with_workers(Some(workers));
+        }
+        if let Some(max) = self.max_connections {
+            options = options.with_max_connections(max);
+        }
+        if let Some(MaybeDuration(idle)) = self.idle_timeout {
+            options = options.with_idle_timeout(idle);
+        }
+        if let Some(max) = self.max_pending {
+            options = options.with_max_pending(max);
+        }
+        if let Some(size) = self.buffer_size {
+            options = options.with_buffer_size(size);
+        }
+        if let Some(Ports(ports)) = &self.deny_ports {
+            options = options.with_denied_ports(ports.iter().copied());
+        }
+        if let Some(grace) = self.shutdown_grace {
+            options = options.with_shutdown_grace(grace);
+        }
+        if let Some(backlog) = self.backlog {
+            options = options.with_backlog(backlog);
+        }
+        if self.no_nodelay {
+            options = options.with_nodelay(false);
+        }
+        if self.reuse_port {
+            options = options.with_reuse_port(true);
+        }
+        if self.recv_buffer.is_some() {
+            options = options.with_recv_buffer_size(self.recv_buffer);
+        }
+        if self.send_buffer.is_some() {
+            options = options.with_send_buffer_size(self.send_buffer);
+        }
+        if self.dual_stack {
+            options = options.with_only_v6(false);
+        }
+        if self.unix_mode.is_some() {
+            options = options.with_unix_mode(self.unix_mode);
+        }
+        options
+    }
+}
+
+fn parse_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text.trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|mode| *mode <= 0o777)
+        .ok_or_else(|| format!("`{text}` is not a mode like 600 or 0o660"))
 }
 
 /// A list of ports, parsed from the command line.
@@ -115,25 +184,17 @@ fn parse_optional_duration(text: &str) -> Result<MaybeDuration, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let options = Options::new()
-        .with_workers(args.workers)
-        .with_max_connections(args.max_connections)
-        .with_idle_timeout(args.idle_timeout.0)
-        .with_max_pending(args.max_pending)
-        .with_buffer_size(args.buffer_size)
-        .with_shutdown_grace(args.shutdown_grace)
-        .with_backlog(args.backlog)
-        .with_nodelay(!args.no_nodelay)
-        .with_reuse_port(args.reuse_port)
-        .with_recv_buffer_size(args.recv_buffer)
-        .with_send_buffer_size(args.send_buffer)
-        .with_only_v6(!args.dual_stack)
-        .with_denied_ports(args.deny_ports.0.iter().copied());
-    let result = if args.udp {
-        run(Udp, &args, options)
-    } else {
-        run(Tcp, &args, options)
-    };
+    let result = args.address.parse::<Endpoint>().and_then(|endpoint| {
+        let endpoint = if args.udp {
+            endpoint.datagram()
+        } else {
+            endpoint
+        };
+        endpoint.visit(Serve {
+            args: &args,
+            transport: endpoint.transport(),
+        })
+    });
     match result {
         Ok(stats) => {
             println!("stopped; final statistics:");
@@ -147,36 +208,46 @@ fn main() -> ExitCode {
     }
 }
 
-fn run<T: Transport>(transport: T, args: &Args, options: Options) -> socket_echo::Result<Stats> {
-    let server = EchoServer::bind_on_with(transport, args.address.as_str(), options)?;
-    let handle = server.spawn()?;
-    println!(
-        "echo server listening on {} ({}); Ctrl-C to stop",
-        handle.local_addr(),
-        if args.udp { "udp" } else { "tcp" }
-    );
-    // The signal handler only wakes the main thread, which does the shutdown.
-    let (stop, stopped) = mpsc::channel();
-    if let Err(error) = ctrlc::set_handler(move || {
-        let _ = stop.send(());
-    }) {
-        eprintln!("warning: no Ctrl-C handler ({error}); stop the server with SIGKILL");
-    }
-    loop {
-        match args.stats_every.0 {
-            Some(every) => match stopped.recv_timeout(every) {
-                Err(mpsc::RecvTimeoutError::Timeout) => print_stats(&handle.stats()),
-                _ => break,
-            },
-            None => {
-                let _ = stopped.recv();
-                break;
+/// Serves until Ctrl-C, over any transport.
+struct Serve<'a> {
+    args: &'a Args,
+    transport: &'static str,
+}
+
+impl EndpointVisitor for Serve<'_> {
+    type Output = socket_echo::Result<Stats>;
+
+    fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
+        let server = EchoServer::bind_on_with(transport, address, self.args.options())?;
+        let handle = server.spawn()?;
+        println!(
+            "echo server listening on {} ({}); Ctrl-C to stop",
+            handle.local_addr(),
+            self.transport
+        );
+        // The signal handler only wakes the main thread, which does the shutdown.
+        let (stop, stopped) = mpsc::channel();
+        if let Err(error) = ctrlc::set_handler(move || {
+            let _ = stop.send(());
+        }) {
+            eprintln!("warning: no Ctrl-C handler ({error}); stop the server with SIGKILL");
+        }
+        loop {
+            match self.args.stats_every.0 {
+                Some(every) => match stopped.recv_timeout(every) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => print_stats(&handle.stats()),
+                    _ => break,
+                },
+                None => {
+                    let _ = stopped.recv();
+                    break;
+                }
             }
         }
+        println!("shutting down...");
+        handle.shutdown();
+        handle.join()
     }
-    println!("shutting down...");
-    handle.shutdown();
-    handle.join()
 }
 
 fn print_stats(stats: &Stats) {
@@ -190,10 +261,11 @@ fn print_stats(stats: &Stats) {
     );
     println!("  bytes: {} in, {} out", stats.bytes_in, stats.bytes_out);
     println!(
-        "  datagrams: {} echoed; dropped: {} denied port, {} bad source, {} truncated, {} send failed",
+        "  datagrams: {} echoed; dropped: {} denied port, {} bad source, {} own address, {} truncated, {} send failed",
         stats.datagrams_echoed,
         stats.dropped_denied_port,
         stats.dropped_bad_source,
+        stats.dropped_own_address,
         stats.dropped_truncated,
         stats.dropped_send_failed
     );

@@ -18,12 +18,16 @@
 //! cargo run --example server -- [--udp] [ADDRESS]     # ADDRESS defaults to localhost:9999
 //! ```
 //!
+//! ADDRESS is `HOST:PORT` (TCP), `udp://HOST:PORT`, `unix:/path/echo.sock`, `unix:@name`,
+//! `unixgram:/path` or `unixgram:@name`; `--udp` turns a stream address into its datagram
+//! sibling.
+//!
 //! The server binds loopback only. Binding `0.0.0.0` or `[::]` instead would let any machine
 //! that can reach this one use it: do that only on a network you trust.
 
 use std::process::ExitCode;
 
-use socket_echo::{EchoServer, Exchange, Tcp, Transport, Udp};
+use socket_echo::{EchoServer, Endpoint, EndpointVisitor, ToAddrs, Transport};
 
 mod support;
 use support::report;
@@ -48,13 +52,12 @@ fn main() -> ExitCode {
             _ => address = arg,
         }
     }
-    let result = if udp {
-        serve(Udp, &address)
-    } else {
-        serve(Tcp, &address)
-    };
+    let result = address.parse::<Endpoint>().and_then(|endpoint| {
+        let endpoint = if udp { endpoint.datagram() } else { endpoint };
+        endpoint.visit(ServeOne)
+    });
     match result {
-        Ok(_) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("Error: {}", report(&error));
             ExitCode::FAILURE
@@ -62,17 +65,24 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve<T: Transport>(transport: T, address: &str) -> socket_echo::Result<Exchange> {
-    // 1. Bind and listen: once this returns, clients can connect.
-    let server = EchoServer::bind_on(transport, address)?;
-    println!("Esperando conexión...");
-    // 2. Accept one client and echo everything it sends until it closes.
-    let exchange = server.serve_once()?;
-    println!("Conexión establecida desde: {}", exchange.peer());
-    println!(
-        "Mensaje recibido: {}",
-        String::from_utf8_lossy(exchange.first_message())
-    );
-    // 3. Dropping the server closes its socket.
-    Ok(exchange)
+/// The tutorial's three steps, written once for every transport.
+struct ServeOne;
+
+impl EndpointVisitor for ServeOne {
+    type Output = socket_echo::Result<()>;
+
+    fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
+        // 1. Bind and listen: once this returns, clients can connect.
+        let server = EchoServer::bind_on(transport, address)?;
+        println!("Esperando conexión...");
+        // 2. Accept one client and echo everything it sends until it closes.
+        let exchange = server.serve_once()?;
+        println!("Conexión establecida desde: {}", exchange.peer());
+        println!(
+            "Mensaje recibido: {}",
+            String::from_utf8_lossy(exchange.first_message())
+        );
+        // 3. Dropping the server closes its socket (and removes a Unix socket file).
+        Ok(())
+    }
 }

@@ -1,46 +1,448 @@
-//! Turning what the caller wrote (`"localhost:9999"`, a `SocketAddr`, a tuple) into socket
-//! addresses, with errors that repeat the caller's own spelling.
+//! Addresses: [`Address`], the address of a socket of any transport (what errors name),
+//! [`UnixAddr`], the address of a Unix-domain socket, and [`ToAddrs`], what a caller may write
+//! where a transport's address is expected.
 
-use std::fmt::Debug;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::transport::{Tcp, Transport, Udp, Unix, UnixDatagram};
+
+/// The address of a socket of any transport: an IP socket address (TCP, UDP) or a Unix-domain
+/// socket address. Errors name the address they concern with it.
+///
+/// It compares equal to the address it holds, so an error's address can be checked against
+/// `local_addr()` directly.
+///
+/// # Examples
+///
+/// ```
+/// use std::net::SocketAddr;
+/// use socket_echo::Address;
+///
+/// let ip: SocketAddr = "127.0.0.1:7".parse().unwrap();
+/// let address = Address::from(ip);
+/// assert_eq!(address, ip);
+/// assert_eq!(address.to_string(), "127.0.0.1:7");
+/// assert_eq!(address.as_ip(), Some(ip));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Address {
+    /// An IPv4 or IPv6 socket address.
+    Ip(SocketAddr),
+    /// A Unix-domain socket address: a path, an abstract name, or unnamed (boxed, so that an
+    /// `Address`, and every error that names one, stays small).
+    Unix(Box<UnixAddr>),
+}
+
+impl Address {
+    /// The IP socket address, if this is one.
+    pub fn as_ip(&self) -> Option<SocketAddr> {
+        match self {
+            Address::Ip(addr) => Some(*addr),
+            Address::Unix(_) => None,
+        }
+    }
+
+    /// The Unix-domain socket address, if this is one.
+    pub fn as_unix(&self) -> Option<&UnixAddr> {
+        match self {
+            Address::Unix(addr) => Some(&**addr),
+            Address::Ip(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Ip(addr) => addr.fmt(f),
+            Address::Unix(addr) => addr.fmt(f),
+        }
+    }
+}
+
+impl From<SocketAddr> for Address {
+    fn from(addr: SocketAddr) -> Self {
+        Address::Ip(addr)
+    }
+}
+
+impl From<UnixAddr> for Address {
+    fn from(addr: UnixAddr) -> Self {
+        Address::Unix(Box::new(addr))
+    }
+}
+
+impl PartialEq<SocketAddr> for Address {
+    fn eq(&self, other: &SocketAddr) -> bool {
+        self.as_ip() == Some(*other)
+    }
+}
+
+impl PartialEq<Address> for SocketAddr {
+    fn eq(&self, other: &Address) -> bool {
+        other == self
+    }
+}
+
+impl PartialEq<UnixAddr> for Address {
+    fn eq(&self, other: &UnixAddr) -> bool {
+        self.as_unix() == Some(other)
+    }
+}
+
+impl PartialEq<Address> for UnixAddr {
+    fn eq(&self, other: &Address) -> bool {
+        other == self
+    }
+}
+
+/// The address of a Unix-domain socket: a filesystem path, a Linux abstract name, or unnamed
+/// (a client socket that never bound a name).
+///
+/// It displays as the path, as `@name` for an abstract name, and as `(unnamed)`.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::UnixAddr;
+///
+/// let path = UnixAddr::from_pathname("/run/echo.sock")?;
+/// assert_eq!(path.as_pathname(), Some(std::path::Path::new("/run/echo.sock")));
+/// assert_eq!(path.to_string(), "/run/echo.sock");
+/// # #[cfg(target_os = "linux")] {
+/// let name = UnixAddr::from_abstract_name("echo")?;
+/// assert_eq!(name.as_abstract_name(), Some(&b"echo"[..]));
+/// assert_eq!(name.to_string(), "@echo");
+/// # }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct UnixAddr(std::os::unix::net::SocketAddr);
+
+impl UnixAddr {
+    /// The address of a socket file at `path`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the path is longer than a Unix socket address holds (about 107
+    /// bytes) or contains a NUL byte.
+    pub fn from_pathname(path: impl AsRef<Path>) -> io::Result<Self> {
+        std::os::unix::net::SocketAddr::from_pathname(path).map(UnixAddr)
+    }
+
+    /// The address of a socket in Linux's abstract namespace: a name with no file behind it,
+    /// gone when the last socket bound to it closes.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if the name is longer than a Unix socket address holds (107 bytes).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn from_abstract_name(name: impl AsRef<[u8]>) -> io::Result<Self> {
+        #[cfg(target_os = "android")]
+        use std::os::android::net::SocketAddrExt;
+        #[cfg(target_os = "linux")]
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(name).map(UnixAddr)
+    }
+
+    /// The path, if the address is one.
+    pub fn as_pathname(&self) -> Option<&Path> {
+        self.0.as_pathname()
+    }
+
+    /// The abstract name, if the address is one.
+    pub fn as_abstract_name(&self) -> Option<&[u8]> {
+        #[cfg(target_os = "android")]
+        use std::os::android::net::SocketAddrExt;
+        #[cfg(target_os = "linux")]
+        use std::os::linux::net::SocketAddrExt;
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        return self.0.as_abstract_name();
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        None
+    }
+
+    /// Whether the address has no name at all (a socket that never bound one).
+    pub fn is_unnamed(&self) -> bool {
+        self.as_pathname().is_none() && self.as_abstract_name().is_none()
+    }
+
+    /// The standard library's form of the address.
+    pub fn as_std(&self) -> &std::os::unix::net::SocketAddr {
+        &self.0
+    }
+
+    /// What identifies the address: its kind and its bytes.
+    fn key(&self) -> (u8, &[u8]) {
+        use std::os::unix::ffi::OsStrExt;
+        if let Some(path) = self.as_pathname() {
+            (0, path.as_os_str().as_bytes())
+        } else if let Some(name) = self.as_abstract_name() {
+            (1, name)
+        } else {
+            (2, &[])
+        }
+    }
+}
+
+impl From<std::os::unix::net::SocketAddr> for UnixAddr {
+    fn from(addr: std::os::unix::net::SocketAddr) -> Self {
+        UnixAddr(addr)
+    }
+}
+
+impl PartialEq for UnixAddr {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for UnixAddr {}
+
+impl Hash for UnixAddr {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+impl fmt::Display for UnixAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(path) = self.as_pathname() {
+            path.display().fmt(f)
+        } else if let Some(name) = self.as_abstract_name() {
+            write!(f, "@{}", String::from_utf8_lossy(name))
+        } else {
+            f.write_str("(unnamed)")
+        }
+    }
+}
+
+impl fmt::Debug for UnixAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UnixAddr({self})")
+    }
+}
+
+/// What may be written where an address of transport `T` is expected: for [`Tcp`] and
+/// [`Udp`], anything [`ToSocketAddrs`] takes (`"127.0.0.1:0"`, `"localhost:9999"`, a
+/// [`SocketAddr`], a `(host, port)` tuple); for [`Unix`] and [`UnixDatagram`], a
+/// [`UnixAddr`], a path (`&Path`, `PathBuf`), or a string: a path, or `@name` for a Linux
+/// abstract name.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{ToAddrs, Udp, Unix};
+///
+/// let ip = ToAddrs::<Udp>::to_addrs(&"127.0.0.1:7")?;
+/// assert_eq!(ip[0].port(), 7);
+/// let unix = ToAddrs::<Unix>::to_addrs(&"/run/echo.sock")?;
+/// assert_eq!(unix[0].to_string(), "/run/echo.sock");
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+pub trait ToAddrs<T: Transport> {
+    /// The addresses to try, in order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Resolve`] if the text does not name an address, [`Error::NoAddress`] if it
+    /// resolves to none.
+    fn to_addrs(&self) -> Result<Vec<T::Addr>>;
+
+    /// The address as the caller wrote it, for errors.
+    fn describe(&self) -> String;
+}
+
+macro_rules! ip_addrs {
+    ($($transport:ty),*) => {$(
+        impl<A: ToSocketAddrs + fmt::Debug + ?Sized> ToAddrs<$transport> for A {
+            fn to_addrs(&self) -> Result<Vec<SocketAddr>> {
+                resolve_ip(self)
+            }
+
+            fn describe(&self) -> String {
+                describe_debug(self)
+            }
+        }
+    )*};
+}
+
+ip_addrs!(Tcp, Udp);
+
+/// The text of an address given as a `Debug` value: a string without its quotes.
+fn describe_debug<A: fmt::Debug + ?Sized>(addr: &A) -> String {
+    let text = format!("{addr:?}");
+    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) if !inner.contains('"') => inner.to_owned(),
+        _ => text,
+    }
+}
 
 /// Resolves `addr`, refusing an address that resolves to nothing.
-pub(crate) fn resolve<A: ToSocketAddrs + Debug>(addr: &A) -> Result<Vec<SocketAddr>> {
+fn resolve_ip<A: ToSocketAddrs + fmt::Debug + ?Sized>(addr: &A) -> Result<Vec<SocketAddr>> {
     let addrs: Vec<SocketAddr> = addr
         .to_socket_addrs()
         .map_err(|source| Error::Resolve {
-            addr: format!("{addr:?}"),
+            addr: describe_debug(addr),
             source,
         })?
         .collect();
     if addrs.is_empty() {
         return Err(Error::NoAddress {
-            addr: format!("{addr:?}"),
+            addr: describe_debug(addr),
         });
     }
     Ok(addrs)
 }
 
-/// Tries `attempt` on each resolved address in turn, returning the first success or the last
-/// error.
-pub(crate) fn first_ok<A, T>(
+/// A Unix address from text: `@name` is an abstract name, anything else a path.
+pub(crate) fn parse_unix(text: &str) -> io::Result<UnixAddr> {
+    match text.strip_prefix('@') {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Some(name) => UnixAddr::from_abstract_name(name),
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        Some(_) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "abstract Unix socket names exist only on Linux",
+        )),
+        None => UnixAddr::from_pathname(text),
+    }
+}
+
+fn unix_result(text: String, parsed: io::Result<UnixAddr>) -> Result<Vec<UnixAddr>> {
+    parsed
+        .map(|addr| vec![addr])
+        .map_err(|source| Error::Resolve { addr: text, source })
+}
+
+macro_rules! unix_addrs {
+    ($($transport:ty),*) => {$(
+        impl ToAddrs<$transport> for UnixAddr {
+            fn to_addrs(&self) -> Result<Vec<UnixAddr>> {
+                Ok(vec![self.clone()])
+            }
+            fn describe(&self) -> String {
+                self.to_string()
+            }
+        }
+        impl ToAddrs<$transport> for &UnixAddr {
+            fn to_addrs(&self) -> Result<Vec<UnixAddr>> {
+                Ok(vec![(*self).clone()])
+            }
+            fn describe(&self) -> String {
+                self.to_string()
+            }
+        }
+        impl ToAddrs<$transport> for str {
+            fn to_addrs(&self) -> Result<Vec<UnixAddr>> {
+                unix_result(self.to_owned(), parse_unix(self))
+            }
+            fn describe(&self) -> String {
+                self.to_owned()
+            }
+        }
+        impl ToAddrs<$transport> for &str {
+            fn to_addrs(&self) -> Result<Vec<UnixAddr>> {
+                ToAddrs::<$transport>::to_addrs(*self)
+            }
+            fn describe(&self) -> String {
+                (*self).to_owned()
+            }
+        }
+        impl ToAddrs<$transport> for String {
+            fn to_addrs(&self) -> Result<Vec<UnixAddr>> {
+                ToAddrs::<$transport>::to_addrs(self.as_str())
+            }
+            fn describe(&self) -> String {
+                self.clone()
+            }
+        }
+        impl ToAddrs<$transport> for Path {
+            fn to_addrs(&self) -> Result<Vec<UnixAddr>> {
+                unix_result(self.display().to_string(), UnixAddr::from_pathname(self))
+            }
+            fn describe(&self) -> String {
+                self.display().to_string()
+            }
+        }
+        impl ToAddrs<$transport> for &Path {
+            fn to_addrs(&self) -> Result<Vec<UnixAddr>> {
+                ToAddrs::<$transport>::to_addrs(*self)
+            }
+            fn describe(&self) -> String {
+                self.display().to_string()
+            }
+        }
+        impl ToAddrs<$transport> for PathBuf {
+            fn to_addrs(&self) -> Result<Vec<UnixAddr>> {
+                ToAddrs::<$transport>::to_addrs(self.as_path())
+            }
+            fn describe(&self) -> String {
+                self.display().to_string()
+            }
+        }
+        impl ToAddrs<$transport> for &PathBuf {
+            fn to_addrs(&self) -> Result<Vec<UnixAddr>> {
+                ToAddrs::<$transport>::to_addrs(self.as_path())
+            }
+            fn describe(&self) -> String {
+                self.display().to_string()
+            }
+        }
+    )*};
+}
+
+unix_addrs!(Unix, UnixDatagram);
+
+/// Tries `attempt` on each address `addr` names in turn, returning the first success or the
+/// last error.
+pub(crate) fn first_ok<T, A, R>(
     addr: &A,
-    mut attempt: impl FnMut(SocketAddr) -> Result<T>,
-) -> Result<T>
+    mut attempt: impl FnMut(T::Addr) -> Result<R>,
+) -> Result<R>
 where
-    A: ToSocketAddrs + Debug,
+    T: Transport,
+    A: ToAddrs<T> + ?Sized,
 {
     let mut last = None;
-    for candidate in resolve(addr)? {
+    for candidate in addr.to_addrs()? {
         match attempt(candidate) {
             Ok(value) => return Ok(value),
             Err(error) => last = Some(error),
         }
     }
-    // `resolve` never returns an empty list, so `last` is set here.
     Err(last.unwrap_or_else(|| Error::NoAddress {
-        addr: format!("{addr:?}"),
+        addr: addr.describe(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_addresses_compare_by_kind_and_bytes() {
+        let a = UnixAddr::from_pathname("/tmp/a.sock").unwrap();
+        assert_eq!(a, UnixAddr::from_pathname("/tmp/a.sock").unwrap());
+        assert_ne!(a, UnixAddr::from_pathname("/tmp/b.sock").unwrap());
+        #[cfg(target_os = "linux")]
+        {
+            let name = UnixAddr::from_abstract_name("/tmp/a.sock").unwrap();
+            assert_ne!(a, name);
+            assert_eq!(parse_unix("@/tmp/a.sock").unwrap(), name);
+        }
+        assert_eq!(parse_unix("/tmp/a.sock").unwrap(), a);
+    }
+
+    #[test]
+    fn a_string_address_is_described_without_quotes() {
+        assert_eq!(describe_debug("999.1.1.1:1"), "999.1.1.1:1");
+        assert_eq!(describe_debug(&("localhost", 7)), "(\"localhost\", 7)");
+    }
 }

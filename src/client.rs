@@ -1,14 +1,12 @@
 //! `EchoClient`: connects to an echo server over any transport and checks what comes back.
 
-use std::fmt::Debug;
-use std::net::{SocketAddr, ToSocketAddrs};
-
 use bytes::Bytes;
 
-use crate::addr;
+use crate::addr::{self, ToAddrs};
+use crate::echo::{Echo, Window};
 use crate::error::{Error, Result};
-use crate::options::Options;
-use crate::transport::{self, Tcp, Transport};
+use crate::options::{Knob, Options};
+use crate::transport::{Tcp, Transport};
 
 /// A client of an echo server, over TCP unless another transport is chosen.
 ///
@@ -31,9 +29,11 @@ use crate::transport::{self, Tcp, Transport};
 /// ```
 #[derive(Debug)]
 pub struct EchoClient<T: Transport = Tcp> {
-    connection: T::Connection,
-    peer: SocketAddr,
+    socket: T::Client,
+    peer: T::Addr,
     options: Options,
+    /// The most bytes a stream client keeps in flight in one echo.
+    window: usize,
 }
 
 impl EchoClient<Tcp> {
@@ -61,7 +61,7 @@ impl EchoClient<Tcp> {
     /// }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn connect<A: ToSocketAddrs + Debug>(addr: A) -> Result<Self> {
+    pub fn connect<A: ToAddrs<Tcp>>(addr: A) -> Result<Self> {
         Self::connect_on_with(Tcp, addr, Options::default())
     }
 
@@ -83,7 +83,7 @@ impl EchoClient<Tcp> {
     /// assert_eq!(client.peer_addr(), server.local_addr());
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn connect_with<A: ToSocketAddrs + Debug>(addr: A, options: Options) -> Result<Self> {
+    pub fn connect_with<A: ToAddrs<Tcp>>(addr: A, options: Options) -> Result<Self> {
         Self::connect_on_with(Tcp, addr, options)
     }
 }
@@ -92,8 +92,9 @@ impl<T: Transport> EchoClient<T> {
     /// Connects to an echo server of the given transport at `addr`, with the default
     /// [`Options`].
     ///
-    /// For UDP, "connecting" fixes the server's address on the socket: nothing is sent yet,
-    /// and datagrams from any other address are dropped by the system.
+    /// For a datagram transport, "connecting" fixes the server's address on the socket:
+    /// nothing is sent yet, and datagrams from any other address are dropped by the system.
+    /// A Unix datagram client first binds a name of its own, so the server can answer it.
     ///
     /// # Errors
     ///
@@ -108,7 +109,7 @@ impl<T: Transport> EchoClient<T> {
     /// assert_eq!(client.peer_addr().port(), 7);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn connect_on<A: ToSocketAddrs + Debug>(transport: T, addr: A) -> Result<Self> {
+    pub fn connect_on<A: ToAddrs<T>>(transport: T, addr: A) -> Result<Self> {
         Self::connect_on_with(transport, addr, Options::default())
     }
 
@@ -117,7 +118,8 @@ impl<T: Transport> EchoClient<T> {
     ///
     /// # Errors
     ///
-    /// As [`EchoClient::connect_with`].
+    /// As [`EchoClient::connect_with`], and [`Error::InvalidOption`] naming an option that
+    /// does not apply to the transport or to a client (a backlog, a connection limit).
     ///
     /// # Examples
     ///
@@ -127,34 +129,36 @@ impl<T: Transport> EchoClient<T> {
     ///
     /// let options = Options::new()
     ///     .with_read_timeout(Some(Duration::from_millis(200)))
-    ///     .with_retries(4);
+    ///     .with_resends(4);
     /// let client = EchoClient::connect_on_with(Udp, "[::1]:7", options)?;
-    /// assert_eq!(client.options().retries(), 4);
+    /// assert_eq!(client.options().resends(), 4);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn connect_on_with<A: ToSocketAddrs + Debug>(
-        transport: T,
-        addr: A,
-        options: Options,
-    ) -> Result<Self> {
+    pub fn connect_on_with<A: ToAddrs<T>>(transport: T, addr: A, options: Options) -> Result<Self> {
         let _ = transport;
         options.validate()?;
-        addr::first_ok(&addr, |candidate| {
+        T::check(&options)?;
+        options.refuse(&Knob::SERVER, "a client")?;
+        addr::first_ok::<T, _, _>(&addr, |candidate| {
+            let socket = T::connect(&candidate, &options)?;
+            let window = T::visit_client(&socket, Window);
             Ok(EchoClient {
-                connection: T::connect(candidate, &options)?,
+                socket,
                 peer: candidate,
                 options: options.clone(),
+                window,
             })
         })
     }
 
     /// Sends `message` and returns the server's echo, only if it equals `message`.
     ///
-    /// - TCP: writes and reads at the same time, so a message of any size (16 MiB in one call
+    /// - Stream transports (TCP, Unix): writes and reads at the same time, so a message of any size (16 MiB in one call
     ///   is tested) goes through without either side blocking on a full buffer. An empty
     ///   message sends nothing and returns at once.
-    /// - UDP: sends one datagram and waits [`read_timeout`](Options::with_read_timeout) for
-    ///   its echo, sending again up to [`retries`](Options::with_retries) times. A reply that
+    /// - Datagram transports (UDP, Unix datagrams): sends one datagram and waits
+    ///   [`read_timeout`](Options::with_read_timeout) for its echo, sending again up to
+    ///   [`resends`](Options::with_resends) times. A reply that
     ///   differs (a late answer to an earlier send) is skipped while waiting.
     ///
     /// # Errors
@@ -183,7 +187,15 @@ impl<T: Transport> EchoClient<T> {
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
     pub fn echo(&mut self, message: &[u8]) -> Result<Bytes> {
-        T::echo(&mut self.connection, self.peer, message, &self.options)
+        T::visit_client(
+            &self.socket,
+            Echo {
+                peer: &self.peer,
+                message,
+                options: &self.options,
+                window: self.window,
+            },
+        )
     }
 
     /// The server's address.
@@ -198,11 +210,12 @@ impl<T: Transport> EchoClient<T> {
     /// assert_eq!(client.peer_addr(), server.local_addr());
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.peer
+    pub fn peer_addr(&self) -> T::Addr {
+        self.peer.clone()
     }
 
-    /// The client's own address, as the server sees it on loopback.
+    /// The client's own address, as the server sees it on loopback (for a Unix stream
+    /// client, usually unnamed; a Unix datagram client has a name of its own).
     ///
     /// # Errors
     ///
@@ -218,9 +231,9 @@ impl<T: Transport> EchoClient<T> {
     /// assert_ne!(client.local_addr()?.port(), 0);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn local_addr(&self) -> Result<SocketAddr> {
-        transport::local_addr(&self.connection).map_err(|source| Error::Receive {
-            addr: self.peer,
+    pub fn local_addr(&self) -> Result<T::Addr> {
+        T::client_addr(&self.socket).map_err(|source| Error::Receive {
+            addr: self.peer.clone().into(),
             source,
         })
     }
@@ -241,17 +254,16 @@ impl<T: Transport> EchoClient<T> {
         &self.options
     }
 
-    /// The connection, the server's address and the options, for the measuring loops.
+    /// The client socket, for the measuring loops.
     #[cfg(feature = "measure")]
-    pub(crate) fn parts(&mut self) -> (&mut T::Connection, SocketAddr, &Options) {
-        (&mut self.connection, self.peer, &self.options)
+    pub(crate) fn socket(&self) -> &T::Client {
+        &self.socket
     }
 }
 
-#[cfg(unix)]
 impl<T: Transport> std::os::fd::AsFd for EchoClient<T> {
     /// The client socket, for reading its options with socket2 or `getsockopt`.
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.connection.as_fd()
+        self.socket.as_fd()
     }
 }

@@ -5,8 +5,9 @@
 //! never repeated in the message.
 
 use std::io;
-use std::net::SocketAddr;
 use std::time::Duration;
+
+use crate::addr::Address;
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -51,10 +52,10 @@ pub enum Error {
     /// A server socket could not be created or bound (for example, the port is in use).
     #[error("failed to bind {transport} socket to {addr}")]
     Bind {
-        /// `"tcp"` or `"udp"`.
+        /// `"tcp"`, `"udp"`, `"unix"` or `"unixgram"`.
         transport: &'static str,
         /// The address that could not be bound.
-        addr: SocketAddr,
+        addr: Address,
         /// The operating system's error (`AddrInUse`, `PermissionDenied`, …).
         #[source]
         source: io::Error,
@@ -63,7 +64,7 @@ pub enum Error {
     #[error("failed to connect to {addr}")]
     Connect {
         /// The address that refused or could not be reached.
-        addr: SocketAddr,
+        addr: Address,
         /// The operating system's error (`ConnectionRefused`, `TimedOut`, …).
         #[source]
         source: io::Error,
@@ -72,7 +73,7 @@ pub enum Error {
     #[error("failed to accept a connection on {addr}")]
     Accept {
         /// The listening address.
-        addr: SocketAddr,
+        addr: Address,
         /// The operating system's error.
         #[source]
         source: io::Error,
@@ -82,7 +83,7 @@ pub enum Error {
     #[error("event loop of the server on {addr} failed")]
     Serve {
         /// The server's address.
-        addr: SocketAddr,
+        addr: Address,
         /// The operating system's error.
         #[source]
         source: io::Error,
@@ -93,7 +94,7 @@ pub enum Error {
         /// The option's name, as in the `with_*` method that sets it.
         option: &'static str,
         /// Why the value was refused.
-        reason: &'static str,
+        reason: std::borrow::Cow<'static, str>,
     },
     /// The operating system refused a socket option.
     #[error("failed to set socket option `{option}`")]
@@ -108,7 +109,7 @@ pub enum Error {
     #[error("failed to send to {addr}")]
     Send {
         /// The peer's address.
-        addr: SocketAddr,
+        addr: Address,
         /// The operating system's error.
         #[source]
         source: io::Error,
@@ -117,7 +118,7 @@ pub enum Error {
     #[error("failed to receive from {addr}")]
     Receive {
         /// The peer's address.
-        addr: SocketAddr,
+        addr: Address,
         /// The operating system's error.
         #[source]
         source: io::Error,
@@ -126,7 +127,7 @@ pub enum Error {
     #[error("timed out waiting for {addr} after {attempts} attempt(s) of {timeout:?}")]
     Timeout {
         /// The peer's address.
-        addr: SocketAddr,
+        addr: Address,
         /// How long each attempt waited.
         timeout: Duration,
         /// How many times the message was sent (1 for TCP; 1 + retries for UDP).
@@ -136,7 +137,7 @@ pub enum Error {
     #[error("datagram from {addr} is larger than the {capacity}-byte buffer")]
     Truncated {
         /// Who sent it.
-        addr: SocketAddr,
+        addr: Address,
         /// The buffer size it did not fit in ([`Options::with_buffer_size`](crate::Options::with_buffer_size)).
         capacity: usize,
     },
@@ -144,7 +145,7 @@ pub enum Error {
     #[error("message of {len} bytes does not fit in one datagram to {addr} (at most {max})")]
     DatagramTooLarge {
         /// The destination.
-        addr: SocketAddr,
+        addr: Address,
         /// The message's length.
         len: usize,
         /// The largest payload for this address family.
@@ -154,7 +155,7 @@ pub enum Error {
     #[error("echo from {addr} differs from what was sent at byte {offset} (sent {sent} bytes)")]
     Mismatch {
         /// The peer's address.
-        addr: SocketAddr,
+        addr: Address,
         /// The offset of the first differing byte (or the length sent, if the reply was longer).
         offset: usize,
         /// How many bytes were sent.
@@ -166,7 +167,7 @@ pub enum Error {
     )]
     ShortEcho {
         /// The peer's address.
-        addr: SocketAddr,
+        addr: Address,
         /// How many bytes were sent.
         sent: usize,
         /// How many bytes came back, all of them equal to what was sent.

@@ -1,11 +1,11 @@
 //! `ServerHandle`: a server running on a background thread, stopped when dropped.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::engine::{Control, ShutdownHandle, Stats};
 use crate::error::{Error, Result};
+use crate::transport::{Tcp, Transport};
 
 /// A server started by [`EchoServer::spawn`](crate::EchoServer::spawn).
 ///
@@ -27,15 +27,16 @@ use crate::error::{Error, Result};
 /// # Ok::<(), socket_echo::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct ServerHandle {
-    local_addr: SocketAddr,
+#[must_use = "dropping the handle stops the server at once"]
+pub struct ServerHandle<T: Transport = Tcp> {
+    local_addr: T::Addr,
     control: Arc<Control>,
     thread: Option<JoinHandle<Result<Stats>>>,
 }
 
-impl ServerHandle {
+impl<T: Transport> ServerHandle<T> {
     pub(crate) fn new(
-        local_addr: SocketAddr,
+        local_addr: T::Addr,
         control: Arc<Control>,
         thread: JoinHandle<Result<Stats>>,
     ) -> Self {
@@ -55,8 +56,8 @@ impl ServerHandle {
     /// assert_ne!(handle.local_addr().port(), 0);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+    pub fn local_addr(&self) -> T::Addr {
+        self.local_addr.clone()
     }
 
     /// What the server has done so far. Byte counts are added after each write, so a
@@ -138,7 +139,7 @@ impl ServerHandle {
         match self.thread.take() {
             Some(thread) => thread.join().unwrap_or_else(|_| {
                 Err(Error::Serve {
-                    addr: self.local_addr,
+                    addr: self.local_addr.clone().into(),
                     source: std::io::Error::other("server thread panicked"),
                 })
             }),
@@ -147,7 +148,7 @@ impl ServerHandle {
     }
 }
 
-impl Drop for ServerHandle {
+impl<T: Transport> Drop for ServerHandle<T> {
     fn drop(&mut self) {
         self.control.stop();
         // An error here was the caller's to see through `join`; a drop has no one to tell.

@@ -46,7 +46,7 @@
 //!
 //! let options = Options::new()
 //!     .with_read_timeout(Some(Duration::from_millis(500)))
-//!     .with_retries(3);
+//!     .with_resends(3);
 //! let mut client = EchoClient::connect_on_with(Udp, addr, options)?;
 //! assert_eq!(&client.echo(b"datagram")?[..], b"datagram");
 //! # Ok::<(), socket_echo::Error>(())
@@ -68,8 +68,10 @@
 mod addr;
 mod client;
 mod echo;
+mod endpoint;
 mod engine;
 mod error;
+mod exchange;
 mod handle;
 #[cfg(feature = "measure")]
 mod measure;
@@ -78,9 +80,12 @@ mod server;
 
 mod transport;
 
+pub use addr::{Address, ToAddrs, UnixAddr};
 pub use client::EchoClient;
+pub use endpoint::{Endpoint, EndpointVisitor};
 pub use engine::{ShutdownHandle, Stats};
 pub use error::{Error, Result};
+pub use exchange::Exchange;
 pub use handle::ServerHandle;
 #[cfg(feature = "measure")]
 #[cfg_attr(docsrs, doc(cfg(feature = "measure")))]
@@ -89,8 +94,8 @@ pub use options::{
     DEFAULT_BUFFER_SIZE, DEFAULT_DENIED_PORTS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_PENDING, DEFAULT_TIMEOUT, Keepalive, Options,
 };
-pub use server::{EchoServer, Exchange};
-pub use transport::{Tcp, Transport, Udp};
+pub use server::EchoServer;
+pub use transport::{MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, Transport, Udp, Unix, UnixDatagram};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

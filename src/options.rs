@@ -3,11 +3,10 @@
 //! This module is the only code that calls socket2's setters. It never opens a connection or
 //! reads a byte; it only validates values and configures sockets handed to it.
 
-use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use socket2::{Domain, Socket, TcpKeepalive};
+use socket2::{Socket, TcpKeepalive};
 
 use crate::error::{Error, Result};
 
@@ -49,7 +48,7 @@ pub const DEFAULT_DENIED_PORTS: [u16; 5] = [7, 9, 13, 19, 37];
 /// let keepalive = Keepalive::new()
 ///     .with_time(Duration::from_secs(60))
 ///     .with_interval(Duration::from_secs(10))
-///     .with_retries(5);
+///     .with_probes(5);
 /// let options = Options::new().with_keepalive(Some(keepalive));
 /// assert_eq!(options.keepalive(), Some(keepalive));
 /// ```
@@ -57,7 +56,7 @@ pub const DEFAULT_DENIED_PORTS: [u16; 5] = [7, 9, 13, 19, 37];
 pub struct Keepalive {
     time: Option<Duration>,
     interval: Option<Duration>,
-    retries: Option<u32>,
+    probes: Option<u32>,
 }
 
 impl Keepalive {
@@ -66,7 +65,7 @@ impl Keepalive {
         Keepalive {
             time: None,
             interval: None,
-            retries: None,
+            probes: None,
         }
     }
 
@@ -87,9 +86,9 @@ impl Keepalive {
     }
 
     /// Unanswered probes before the connection is dropped (`TCP_KEEPCNT`).
-    pub const fn with_retries(self, retries: u32) -> Self {
+    pub const fn with_probes(self, probes: u32) -> Self {
         Keepalive {
-            retries: Some(retries),
+            probes: Some(probes),
             ..self
         }
     }
@@ -105,8 +104,8 @@ impl Keepalive {
     }
 
     /// The number of probes, if set.
-    pub const fn retries(&self) -> Option<u32> {
-        self.retries
+    pub const fn probes(&self) -> Option<u32> {
+        self.probes
     }
 }
 
@@ -135,7 +134,8 @@ impl Keepalive {
 /// | [`connect_timeout`](Self::with_connect_timeout) | 10 s | TCP clients |
 /// | [`backlog`](Self::with_backlog) | 1024 | TCP listeners |
 /// | [`buffer_size`](Self::with_buffer_size) | 65,536 B | server receive buffer |
-/// | [`retries`](Self::with_retries) | 2 | UDP clients |
+/// | [`resends`](Self::with_resends) | 2 | datagram clients |
+/// | [`unix_mode`](Self::with_unix_mode) | OS default (umask) | Unix server socket files |
 /// | [`workers`](Self::with_workers) | one per core | `serve` |
 /// | [`max_connections`](Self::with_max_connections) | 16,384 | `serve`, TCP |
 /// | [`idle_timeout`](Self::with_idle_timeout) | 300 s | `serve`, TCP |
@@ -173,7 +173,7 @@ pub struct Options {
     connect_timeout: Option<Duration>,
     backlog: u32,
     buffer_size: usize,
-    retries: u32,
+    resends: u32,
     workers: Option<NonZeroUsize>,
     max_connections: usize,
     idle_timeout: Option<Duration>,
@@ -181,6 +181,10 @@ pub struct Options {
     shutdown_grace: Duration,
     /// `None` stands for [`DEFAULT_DENIED_PORTS`], so `new` stays `const`.
     denied_ports: Option<Vec<u16>>,
+    unix_mode: Option<u32>,
+    /// The options set explicitly, one bit each (see [`Knob`]), so one that cannot apply to a
+    /// transport or a role is refused rather than ignored.
+    set: u32,
 }
 
 impl Default for Options {
@@ -191,10 +195,11 @@ impl Default for Options {
 
 /// Generates the `const fn` setter and getter of one option.
 macro_rules! option {
-    ($(#[$doc:meta])* $field:ident, $with:ident: $ty:ty) => {
+    ($(#[$doc:meta])* $field:ident, $with:ident: $ty:ty, $knob:ident) => {
         $(#[$doc])*
         pub const fn $with(mut self, $field: $ty) -> Self {
             self.$field = $field;
+            self.set |= Knob::$knob as u32;
             self
         }
 
@@ -223,13 +228,15 @@ impl Options {
             connect_timeout: Some(DEFAULT_TIMEOUT),
             backlog: 1024,
             buffer_size: DEFAULT_BUFFER_SIZE,
-            retries: 2,
+            resends: 2,
             workers: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             max_pending: DEFAULT_MAX_PENDING,
             shutdown_grace: Duration::from_secs(1),
             denied_ports: None,
+            unix_mode: None,
+            set: 0,
         }
     }
 
@@ -237,109 +244,109 @@ impl Options {
         /// `SO_REUSEADDR` on listening sockets, so a restarted server can bind a port whose old
         /// connections are still in `TIME_WAIT`. Unix only: on Windows the same flag would let
         /// another process steal the port, so it is not set there.
-        reuse_address, with_reuse_address: bool
+        reuse_address, with_reuse_address: bool, ReuseAddress
     );
     option!(
         /// `SO_REUSEPORT` on listening sockets: several sockets may bind the same address and
         /// port, and the kernel spreads connections or datagrams between them. Unix only.
-        reuse_port, with_reuse_port: bool
+        reuse_port, with_reuse_port: bool, ReusePort
     );
     option!(
         /// `TCP_NODELAY`: send small writes at once instead of waiting to coalesce them (Nagle).
         /// On by default, since an echo is a request and its answer.
-        nodelay, with_nodelay: bool
+        nodelay, with_nodelay: bool, Nodelay
     );
     option!(
         /// `SO_KEEPALIVE` with its timings; `None` leaves keepalive off.
-        keepalive, with_keepalive: Option<Keepalive>
+        keepalive, with_keepalive: Option<Keepalive>, Keepalive
     );
     option!(
         /// `SO_LINGER`: how long `close` waits for unsent data. `Some(Duration::ZERO)` makes
         /// `close` reset the connection at once; `None` leaves the system default.
-        linger, with_linger: Option<Duration>
+        linger, with_linger: Option<Duration>, Linger
     );
     option!(
         /// `SO_RCVBUF` in bytes. Linux doubles the value it is given and caps it at
         /// `net.core.rmem_max`, so the size read back may differ. Zero is refused.
-        recv_buffer_size, with_recv_buffer_size: Option<usize>
+        recv_buffer_size, with_recv_buffer_size: Option<usize>, RecvBufferSize
     );
     option!(
         /// `SO_SNDBUF` in bytes, with the same caveats as
         /// [`with_recv_buffer_size`](Self::with_recv_buffer_size). Zero is refused.
-        send_buffer_size, with_send_buffer_size: Option<usize>
+        send_buffer_size, with_send_buffer_size: Option<usize>, SendBufferSize
     );
     option!(
         /// `IP_TTL` (IPv4) or `IPV6_UNICAST_HOPS` (IPv6): the hop limit of outgoing packets,
         /// 1 to 255.
-        ttl, with_ttl: Option<u32>
+        ttl, with_ttl: Option<u32>, Ttl
     );
     option!(
         /// `IPV6_V6ONLY`, always set explicitly on IPv6 sockets since its default differs
         /// between systems. With `false`, a server bound to `[::]` also serves IPv4 clients.
-        only_v6, with_only_v6: bool
+        only_v6, with_only_v6: bool, OnlyV6
     );
     option!(
         /// How long one receive may wait (`SO_RCVTIMEO`) on a client socket or a served
         /// connection; `None` waits forever. For a UDP client it is the wait per attempt.
         /// Zero is refused. It never applies to waiting for the next connection or datagram.
-        read_timeout, with_read_timeout: Option<Duration>
+        read_timeout, with_read_timeout: Option<Duration>, ReadTimeout
     );
     option!(
         /// How long one send may wait (`SO_SNDTIMEO`); `None` waits forever. Zero is refused.
-        write_timeout, with_write_timeout: Option<Duration>
+        write_timeout, with_write_timeout: Option<Duration>, WriteTimeout
     );
     option!(
         /// How long a TCP client waits for the connection to be established; `None` waits as
         /// long as the operating system does. Zero is refused.
-        connect_timeout, with_connect_timeout: Option<Duration>
+        connect_timeout, with_connect_timeout: Option<Duration>, ConnectTimeout
     );
     option!(
         /// The length of the queue of connections a TCP listener holds before they are
         /// accepted (`listen(2)`); the kernel caps it at `net.core.somaxconn`. Zero is refused.
-        backlog, with_backlog: u32
+        backlog, with_backlog: u32, Backlog
     );
     option!(
         /// The size in bytes of the buffer a server receives into, and of a client's read
         /// chunks. A UDP datagram larger than this is reported as truncated, never echoed
         /// short. Zero is refused.
-        buffer_size, with_buffer_size: usize
+        buffer_size, with_buffer_size: usize, BufferSize
     );
     option!(
-        /// How many times a UDP client sends a message again after a read timeout before it
-        /// gives up with [`Error::Timeout`].
-        retries, with_retries: u32
+        /// How many times a datagram client sends a message again after a read timeout
+        /// before it gives up with [`Error::Timeout`].
+        resends, with_resends: u32, Resends
     );
 
     option!(
         /// How many worker threads [`EchoServer::serve`](crate::EchoServer::serve) runs, each
         /// with its own event loop; `None` (the default) means one per available core.
-        workers, with_workers: Option<NonZeroUsize>
+        workers, with_workers: Option<NonZeroUsize>, Workers
     );
     option!(
         /// The most connections [`EchoServer::serve`](crate::EchoServer::serve) serves at
         /// once (default 16,384). A connection beyond it is closed as soon as it is accepted,
         /// and counted in [`Stats::refused`](crate::Stats::refused). Zero is refused.
-        max_connections, with_max_connections: usize
+        max_connections, with_max_connections: usize, MaxConnections
     );
     option!(
         /// How long [`EchoServer::serve`](crate::EchoServer::serve) keeps a connection that
         /// neither sends nor takes a byte (default 300 s); `None` keeps it forever. A client
         /// that sends but never reads its echo counts as idle once the server has stopped
         /// reading from it. Zero is refused.
-        idle_timeout, with_idle_timeout: Option<Duration>
+        idle_timeout, with_idle_timeout: Option<Duration>, IdleTimeout
     );
     option!(
         /// How many echoed bytes a connection of
         /// [`EchoServer::serve`](crate::EchoServer::serve) may leave untaken (default 64 KiB).
         /// While that many wait, the server stops reading from it, so a client that never
         /// reads costs at most this much memory. Zero is refused.
-        max_pending, with_max_pending: usize
+        max_pending, with_max_pending: usize, MaxPending
     );
     option!(
         /// How long a graceful shutdown of [`EchoServer::serve`](crate::EchoServer::serve)
         /// waits for live connections to take their pending bytes before closing them
         /// (default 1 s).
-        shutdown_grace, with_shutdown_grace: Duration
+        shutdown_grace, with_shutdown_grace: Duration, ShutdownGrace
     );
 
     /// The UDP source ports [`EchoServer::serve`](crate::EchoServer::serve) never answers
@@ -363,7 +370,39 @@ impl Options {
         ports.sort_unstable();
         ports.dedup();
         self.denied_ports = Some(ports);
+        self.set |= Knob::DeniedPorts as u32;
         self
+    }
+
+    /// The permissions of a Unix server's socket file (for example `0o600`: only its owner may
+    /// connect), set between `bind` and `listen`, so no client can connect before they hold;
+    /// `None` (the default) leaves what the process's umask gives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::fs::PermissionsExt;
+    /// use socket_echo::{EchoServer, Options, Unix};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("echo-mode-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("echo.sock");
+    /// let server = EchoServer::bind_on_with(Unix, &path, Options::new().with_unix_mode(Some(0o600)))?;
+    /// assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+    /// drop(server); // removes the socket file
+    /// assert!(!path.exists());
+    /// # std::fs::remove_dir(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const fn with_unix_mode(mut self, mode: Option<u32>) -> Self {
+        self.unix_mode = mode;
+        self.set |= Knob::UnixMode as u32;
+        self
+    }
+
+    /// The mode set by [`with_unix_mode`](Self::with_unix_mode).
+    pub const fn unix_mode(&self) -> Option<u32> {
+        self.unix_mode
     }
 
     /// The ports set by [`with_denied_ports`](Self::with_denied_ports), sorted.
@@ -414,8 +453,8 @@ impl Options {
             if keepalive.interval.is_some_and(|interval| interval < second) {
                 return Err(invalid("keepalive.interval", "must be at least one second"));
             }
-            if keepalive.retries == Some(0) {
-                return Err(invalid("keepalive.retries", "must be at least 1"));
+            if keepalive.probes == Some(0) {
+                return Err(invalid("keepalive.probes", "must be at least 1"));
             }
         }
         if self.recv_buffer_size == Some(0) {
@@ -450,51 +489,64 @@ impl Options {
         Ok(())
     }
 
-    /// Options that must be set before `bind`, for any socket of any transport.
-    pub(crate) fn apply_before_bind(&self, socket: &Socket, addr: &SocketAddr) -> Result<()> {
-        if addr.is_ipv6() {
+    /// Whether `knob` was set explicitly.
+    const fn is_set(&self, knob: Knob) -> bool {
+        self.set & knob as u32 != 0
+    }
+
+    /// Refuses the first of `knobs` that was set explicitly: it cannot apply to `what`.
+    pub(crate) fn refuse(&self, knobs: &[Knob], what: &'static str) -> Result<()> {
+        match knobs.iter().find(|knob| self.is_set(**knob)) {
+            Some(knob) => Err(Error::InvalidOption {
+                option: knob.name(),
+                reason: format!("does not apply to {what}").into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The options of a listening or bound server socket, set before `bind`: `SO_REUSEADDR`
+    /// (stream listeners only: on a datagram socket it would let two servers bind the same
+    /// port silently) and `SO_REUSEPORT`.
+    pub(crate) fn apply_reuse(&self, socket: &Socket, stream: bool) -> Result<()> {
+        if stream {
+            set(
+                "reuse_address",
+                socket.set_reuse_address(self.reuse_address),
+            )?;
+        }
+        set("reuse_port", socket.set_reuse_port(self.reuse_port))
+    }
+
+    /// The options of any IP socket, set before `bind` or `connect`.
+    pub(crate) fn apply_ip(&self, socket: &Socket, ipv6: bool) -> Result<()> {
+        if ipv6 {
             set("only_v6", socket.set_only_v6(self.only_v6))?;
         }
-        if let Some(size) = self.recv_buffer_size {
-            set("recv_buffer_size", socket.set_recv_buffer_size(size))?;
-        }
-        if let Some(size) = self.send_buffer_size {
-            set("send_buffer_size", socket.set_send_buffer_size(size))?;
-        }
         if let Some(ttl) = self.ttl {
-            let result = match Domain::for_address(*addr) {
-                Domain::IPV6 => socket.set_unicast_hops_v6(ttl),
-                _ => socket.set_ttl_v4(ttl),
+            let result = if ipv6 {
+                socket.set_unicast_hops_v6(ttl)
+            } else {
+                socket.set_ttl_v4(ttl)
             };
             set("ttl", result)?;
         }
         Ok(())
     }
 
-    /// Options of a server socket, set before `bind`. `SO_REUSEADDR` is only for stream
-    /// listeners: on a UDP socket it would let two servers bind the same port silently.
-    pub(crate) fn apply_listener(
-        &self,
-        socket: &Socket,
-        addr: &SocketAddr,
-        stream: bool,
-    ) -> Result<()> {
-        #[cfg(unix)]
-        {
-            if stream {
-                set(
-                    "reuse_address",
-                    socket.set_reuse_address(self.reuse_address),
-                )?;
-            }
-            set("reuse_port", socket.set_reuse_port(self.reuse_port))?;
+    /// The buffer sizes of any socket.
+    pub(crate) fn apply_buffers(&self, socket: &Socket) -> Result<()> {
+        if let Some(size) = self.recv_buffer_size {
+            set("recv_buffer_size", socket.set_recv_buffer_size(size))?;
         }
-        #[cfg(not(unix))]
-        let _ = stream;
-        self.apply_before_bind(socket, addr)
+        if let Some(size) = self.send_buffer_size {
+            set("send_buffer_size", socket.set_send_buffer_size(size))?;
+        }
+        Ok(())
     }
 
-    /// The timeouts of a socket that exchanges data (a client, or a served connection).
+    /// The timeouts of a socket that exchanges data in blocking mode (a client, or a
+    /// connection served by `serve_once`).
     pub(crate) fn apply_timeouts(&self, socket: &Socket) -> Result<()> {
         set("read_timeout", socket.set_read_timeout(self.read_timeout))?;
         set(
@@ -503,16 +555,8 @@ impl Options {
         )
     }
 
-    /// The options of a blocking TCP connection: on a client before `connect`, or on a
-    /// connection accepted by `serve_once`.
-    pub(crate) fn apply_tcp_connection(&self, socket: &Socket) -> Result<()> {
-        self.apply_tcp_connection_nonblocking(socket)?;
-        self.apply_timeouts(socket)
-    }
-
-    /// The options of a TCP connection served by the event loop, where socket timeouts have
-    /// no effect.
-    pub(crate) fn apply_tcp_connection_nonblocking(&self, socket: &Socket) -> Result<()> {
+    /// The TCP options of a connection: `TCP_NODELAY`, keepalive, linger.
+    pub(crate) fn apply_tcp(&self, socket: &Socket) -> Result<()> {
         set("nodelay", socket.set_tcp_nodelay(self.nodelay))?;
         if let Some(keepalive) = self.keepalive {
             let mut params = TcpKeepalive::new();
@@ -523,9 +567,9 @@ impl Options {
             if let Some(interval) = keepalive.interval {
                 params = params.with_interval(interval);
             }
-            #[cfg(not(any(target_os = "openbsd", target_os = "haiku", target_os = "windows")))]
-            if let Some(retries) = keepalive.retries {
-                params = params.with_retries(retries);
+            #[cfg(not(any(target_os = "openbsd", target_os = "haiku")))]
+            if let Some(probes) = keepalive.probes {
+                params = params.with_retries(probes);
             }
             set("keepalive", socket.set_tcp_keepalive(&params))?;
         }
@@ -536,8 +580,97 @@ impl Options {
     }
 }
 
+/// Each option that can be set, one bit of [`Options`]'s record of what was set explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Knob {
+    ReuseAddress = 1 << 0,
+    ReusePort = 1 << 1,
+    Nodelay = 1 << 2,
+    Keepalive = 1 << 3,
+    Linger = 1 << 4,
+    RecvBufferSize = 1 << 5,
+    SendBufferSize = 1 << 6,
+    Ttl = 1 << 7,
+    OnlyV6 = 1 << 8,
+    ReadTimeout = 1 << 9,
+    WriteTimeout = 1 << 10,
+    ConnectTimeout = 1 << 11,
+    Backlog = 1 << 12,
+    BufferSize = 1 << 13,
+    Resends = 1 << 14,
+    Workers = 1 << 15,
+    MaxConnections = 1 << 16,
+    IdleTimeout = 1 << 17,
+    MaxPending = 1 << 18,
+    ShutdownGrace = 1 << 19,
+    DeniedPorts = 1 << 20,
+    UnixMode = 1 << 21,
+}
+
+impl Knob {
+    /// The option's name, as in its `with_*` method.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Knob::ReuseAddress => "reuse_address",
+            Knob::ReusePort => "reuse_port",
+            Knob::Nodelay => "nodelay",
+            Knob::Keepalive => "keepalive",
+            Knob::Linger => "linger",
+            Knob::RecvBufferSize => "recv_buffer_size",
+            Knob::SendBufferSize => "send_buffer_size",
+            Knob::Ttl => "ttl",
+            Knob::OnlyV6 => "only_v6",
+            Knob::ReadTimeout => "read_timeout",
+            Knob::WriteTimeout => "write_timeout",
+            Knob::ConnectTimeout => "connect_timeout",
+            Knob::Backlog => "backlog",
+            Knob::BufferSize => "buffer_size",
+            Knob::Resends => "resends",
+            Knob::Workers => "workers",
+            Knob::MaxConnections => "max_connections",
+            Knob::IdleTimeout => "idle_timeout",
+            Knob::MaxPending => "max_pending",
+            Knob::ShutdownGrace => "shutdown_grace",
+            Knob::DeniedPorts => "denied_ports",
+            Knob::UnixMode => "unix_mode",
+        }
+    }
+
+    /// The options of a server only, refused on a client.
+    pub(crate) const SERVER: [Knob; 9] = [
+        Knob::ReuseAddress,
+        Knob::ReusePort,
+        Knob::Backlog,
+        Knob::Workers,
+        Knob::MaxConnections,
+        Knob::IdleTimeout,
+        Knob::MaxPending,
+        Knob::ShutdownGrace,
+        Knob::UnixMode,
+    ];
+    /// The options of TCP connections only.
+    pub(crate) const TCP: [Knob; 3] = [Knob::Nodelay, Knob::Keepalive, Knob::Linger];
+    /// The options of IP sockets only.
+    pub(crate) const IP: [Knob; 2] = [Knob::Ttl, Knob::OnlyV6];
+    /// The options of stream transports only.
+    pub(crate) const STREAM: [Knob; 6] = [
+        Knob::Backlog,
+        Knob::ConnectTimeout,
+        Knob::MaxConnections,
+        Knob::IdleTimeout,
+        Knob::MaxPending,
+        Knob::ShutdownGrace,
+    ];
+    /// The options of datagram transports only.
+    pub(crate) const DATAGRAM: [Knob; 1] = [Knob::Resends];
+}
+
 fn invalid(option: &'static str, reason: &'static str) -> Error {
-    Error::InvalidOption { option, reason }
+    Error::InvalidOption {
+        option,
+        reason: reason.into(),
+    }
 }
 
 fn set(option: &'static str, result: std::io::Result<()>) -> Result<()> {

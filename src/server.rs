@@ -1,21 +1,23 @@
 //! `EchoServer`: binds a socket of any transport and serves it.
 //!
-//! The server is generic over [`Transport`]; nothing here knows whether it speaks TCP or UDP.
+//! The server is generic over [`Transport`]; nothing here knows which transport it runs, or
+//! whether it is a stream or a datagram one.
 
-use std::fmt::Debug;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::thread;
 
-use bytes::Bytes;
+use socket2::SockRef;
 
-use crate::addr;
-use crate::engine::{Control, ShutdownHandle, Stats, Worker};
+use crate::addr::{self, Address, ToAddrs};
+use crate::echo::ServeOnce;
+use crate::engine::{Control, Serve, ShutdownHandle, Stats, Worker};
 use crate::error::{Error, Result};
+use crate::exchange::Exchange;
 use crate::handle::ServerHandle;
 use crate::options::Options;
-use crate::transport::{self, Tcp, Transport};
+use crate::transport::Tcp;
+use crate::transport::Transport;
 
 /// An echo server bound to a local address, over TCP unless another transport is chosen.
 ///
@@ -43,8 +45,8 @@ use crate::transport::{self, Tcp, Transport};
 /// ```
 #[derive(Debug)]
 pub struct EchoServer<T: Transport = Tcp> {
-    listener: T::Listener,
-    local_addr: SocketAddr,
+    socket: T::Server,
+    local_addr: T::Addr,
     options: Options,
     control: Arc<Control>,
 }
@@ -53,8 +55,8 @@ impl EchoServer<Tcp> {
     /// Binds a TCP echo server to `addr` with the default [`Options`].
     ///
     /// `addr` may be anything that resolves to socket addresses (`"127.0.0.1:0"`,
-    /// `"localhost:9999"`, a [`SocketAddr`], a `(host, port)` tuple); each address it resolves
-    /// to is tried in turn. Port 0 lets the system choose a free port: read it back with
+    /// `"localhost:9999"`, a [`SocketAddr`](std::net::SocketAddr), a `(host, port)` tuple);
+    /// each address it resolves to is tried in turn. Port 0 lets the system choose a free port: read it back with
     /// [`local_addr`](Self::local_addr).
     ///
     /// Calling `bind` is equivalent to
@@ -73,7 +75,7 @@ impl EchoServer<Tcp> {
     /// assert_eq!(server.local_addr().ip().to_string(), "127.0.0.1");
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn bind<A: ToSocketAddrs + Debug>(addr: A) -> Result<Self> {
+    pub fn bind<A: ToAddrs<Tcp>>(addr: A) -> Result<Self> {
         Self::bind_on_with(Tcp, addr, Options::default())
     }
 
@@ -93,7 +95,7 @@ impl EchoServer<Tcp> {
     /// assert_eq!(server.options().backlog(), 16);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn bind_with<A: ToSocketAddrs + Debug>(addr: A, options: Options) -> Result<Self> {
+    pub fn bind_with<A: ToAddrs<Tcp>>(addr: A, options: Options) -> Result<Self> {
         Self::bind_on_with(Tcp, addr, options)
     }
 }
@@ -101,8 +103,9 @@ impl EchoServer<Tcp> {
 impl<T: Transport> EchoServer<T> {
     /// Binds an echo server of the given transport to `addr` with the default [`Options`].
     ///
-    /// The transport is a value ([`Tcp`], [`Udp`](crate::Udp)), so the server's type is
-    /// inferred from it.
+    /// The transport is a value ([`Tcp`], [`Udp`](crate::Udp), [`Unix`](crate::Unix),
+    /// [`UnixDatagram`](crate::UnixDatagram)), so the server's type is inferred from it, and
+    /// `addr` is written as the transport takes it (see [`ToAddrs`]).
     ///
     /// # Errors
     ///
@@ -117,20 +120,23 @@ impl<T: Transport> EchoServer<T> {
     /// assert!(server.local_addr().is_ipv6());
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn bind_on<A: ToSocketAddrs + Debug>(transport: T, addr: A) -> Result<Self> {
+    pub fn bind_on<A: ToAddrs<T>>(transport: T, addr: A) -> Result<Self> {
         Self::bind_on_with(transport, addr, Options::default())
     }
 
     /// Binds an echo server of the given transport to `addr` with the given [`Options`].
     ///
-    /// The steps: check `options`; resolve `addr`; for each address until one works, create
-    /// the socket through socket2, set the options that belong before `bind`
-    /// (`IPV6_V6ONLY`, `SO_REUSEADDR` for TCP, `SO_REUSEPORT`, buffer sizes, TTL), bind, and
-    /// for TCP, listen with the configured backlog.
+    /// The steps: check `options` (an option set explicitly that cannot apply to the
+    /// transport is refused); resolve `addr`; for each address until one works, create the
+    /// socket through socket2, set the options that belong before `bind` (`IPV6_V6ONLY`,
+    /// `SO_REUSEADDR` for TCP, `SO_REUSEPORT`, buffer sizes, TTL), bind, and for a stream
+    /// transport, listen with the configured backlog. A Unix socket file left by a server that
+    /// is gone is replaced; a live server's is not.
     ///
     /// # Errors
     ///
-    /// As [`EchoServer::bind_with`].
+    /// As [`EchoServer::bind_with`], and [`Error::InvalidOption`] naming an option that does
+    /// not apply to the transport.
     ///
     /// # Examples
     ///
@@ -142,22 +148,19 @@ impl<T: Transport> EchoServer<T> {
     /// assert_eq!(server.options().buffer_size(), 1500);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn bind_on_with<A: ToSocketAddrs + Debug>(
-        transport: T,
-        addr: A,
-        options: Options,
-    ) -> Result<Self> {
+    pub fn bind_on_with<A: ToAddrs<T>>(transport: T, addr: A, options: Options) -> Result<Self> {
         let _ = transport;
         options.validate()?;
-        addr::first_ok(&addr, |candidate| {
-            let listener = T::bind(candidate, &options)?;
-            let local_addr = transport::local_addr(&listener).map_err(|source| Error::Bind {
+        T::check(&options)?;
+        addr::first_ok::<T, _, _>(&addr, |candidate| {
+            let socket = T::bind(&candidate, &options)?;
+            let local_addr = T::local_addr(&socket).map_err(|source| Error::Bind {
                 transport: T::NAME,
-                addr: candidate,
+                addr: candidate.into(),
                 source,
             })?;
             Ok(EchoServer {
-                listener,
+                socket,
                 local_addr,
                 options: options.clone(),
                 control: Arc::default(),
@@ -165,7 +168,10 @@ impl<T: Transport> EchoServer<T> {
         })
     }
 
-    /// The address the server is bound to, with the real port when port 0 was asked for.
+    /// The address the server is bound to, with the real port when port 0 was asked for: a
+    /// [`SocketAddr`](std::net::SocketAddr) for TCP and UDP, a
+    /// [`UnixAddr`](crate::UnixAddr) for the Unix transports. A client connects to it as it
+    /// is.
     ///
     /// # Examples
     ///
@@ -174,8 +180,8 @@ impl<T: Transport> EchoServer<T> {
     /// assert_ne!(server.local_addr().port(), 0);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
+    pub fn local_addr(&self) -> T::Addr {
+        self.local_addr.clone()
     }
 
     /// The options the server was bound with.
@@ -193,11 +199,13 @@ impl<T: Transport> EchoServer<T> {
 
     /// Serves one client and returns what happened.
     ///
-    /// - TCP: waits for one connection, echoes everything it sends until it closes its write
-    ///   side, then shuts down the server's write side, so the client reads end-of-stream after
-    ///   the last echoed byte. Each wait for data is bounded by the
-    ///   [`read_timeout`](Options::with_read_timeout).
-    /// - UDP: waits for one datagram and sends it back to its source, whole.
+    /// - Stream transports (TCP, Unix): waits for one connection, echoes everything it sends
+    ///   until it closes its write side, then shuts down the server's write side, so the
+    ///   client reads end-of-stream after the last echoed byte. Each wait for data is bounded
+    ///   by the [`read_timeout`](Options::with_read_timeout).
+    /// - Datagram transports (UDP, Unix datagrams): waits for one datagram and sends it back
+    ///   to its source, whole. A datagram the source policy refuses (see
+    ///   [`serve`](Self::serve)) is skipped, and the wait goes on.
     ///
     /// Waiting for the connection or datagram itself has no time limit. The server stays
     /// bound afterwards; call `serve_once` again to serve the next client.
@@ -223,8 +231,14 @@ impl<T: Transport> EchoServer<T> {
     /// assert_eq!(exchange.bytes_echoed(), 6);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn serve_once(&self) -> Result<Exchange> {
-        T::serve_once(&self.listener, self.local_addr, &self.options)
+    pub fn serve_once(&self) -> Result<Exchange<T::Addr>> {
+        T::visit_server(
+            &self.socket,
+            ServeOnce {
+                local: &self.local_addr,
+                options: &self.options,
+            },
+        )
     }
 
     /// Serves every client, on an event loop per worker thread, until the server is shut
@@ -282,8 +296,9 @@ impl<T: Transport> EchoServer<T> {
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
     pub fn serve(&self) -> Result<Stats> {
+        let local: Address = self.local_addr.clone().into();
         let serve_error = |source| Error::Serve {
-            addr: self.local_addr,
+            addr: local.clone(),
             source,
         };
         let workers = self
@@ -291,14 +306,22 @@ impl<T: Transport> EchoServer<T> {
             .workers()
             .or_else(|| thread::available_parallelism().ok())
             .map_or(1, NonZeroUsize::get);
-        T::set_nonblocking(&self.listener, true).map_err(serve_error)?;
+        let socket = SockRef::from(&self.socket);
+        socket.set_nonblocking(true).map_err(serve_error)?;
         let worker = Worker {
             control: &self.control,
             options: &self.options,
-            local: self.local_addr,
+            local: &local,
         };
-        let result = T::serve(&self.listener, worker, workers);
-        let restored = T::set_nonblocking(&self.listener, false).map_err(serve_error);
+        let result = T::visit_server(
+            &self.socket,
+            Serve {
+                worker,
+                workers,
+                local: &self.local_addr,
+            },
+        );
+        let restored = socket.set_nonblocking(false).map_err(serve_error);
         result?;
         restored?;
         Ok(self.control.stats())
@@ -326,14 +349,15 @@ impl<T: Transport> EchoServer<T> {
     /// assert_eq!(stats.datagrams_echoed, 1);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn spawn(self) -> Result<ServerHandle> {
-        let local_addr = self.local_addr;
+    #[must_use = "the server stops when the handle is dropped"]
+    pub fn spawn(self) -> Result<ServerHandle<T>> {
+        let local_addr = self.local_addr.clone();
         let control = Arc::clone(&self.control);
         let thread = thread::Builder::new()
             .name("echo-server".into())
             .spawn(move || self.serve())
             .map_err(|source| Error::Serve {
-                addr: local_addr,
+                addr: local_addr.clone().into(),
                 source,
             })?;
         Ok(ServerHandle::new(local_addr, control, thread))
@@ -369,57 +393,9 @@ impl<T: Transport> EchoServer<T> {
     }
 }
 
-#[cfg(unix)]
 impl<T: Transport> std::os::fd::AsFd for EchoServer<T> {
     /// The server socket, for reading its options with socket2 or `getsockopt`.
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.listener.as_fd()
-    }
-}
-
-/// What [`EchoServer::serve_once`] did: who it served, how much it echoed, and the first
-/// message.
-///
-/// # Examples
-///
-/// ```
-/// use socket_echo::{EchoClient, EchoServer, Udp};
-///
-/// let server = EchoServer::bind_on(Udp, "127.0.0.1:0")?;
-/// let mut client = EchoClient::connect_on(Udp, server.local_addr())?;
-/// let handle = std::thread::spawn(move || server.serve_once());
-/// client.echo(b"hello")?;
-/// let exchange = handle.join().unwrap()?;
-/// assert_eq!(exchange.peer(), client.local_addr()?);
-/// assert_eq!(exchange.bytes_echoed(), 5);
-/// assert_eq!(&exchange.first_message()[..], b"hello");
-/// # Ok::<(), socket_echo::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exchange {
-    peer: SocketAddr,
-    bytes: u64,
-    first: Bytes,
-}
-
-impl Exchange {
-    pub(crate) fn new(peer: SocketAddr, bytes: u64, first: Bytes) -> Self {
-        Exchange { peer, bytes, first }
-    }
-
-    /// The client's address.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
-    }
-
-    /// How many bytes were echoed in all.
-    pub fn bytes_echoed(&self) -> u64 {
-        self.bytes
-    }
-
-    /// The first message: the whole datagram (UDP), or the bytes of the first read, at most
-    /// [`buffer_size`](Options::with_buffer_size) of them (TCP). Empty if nothing was sent.
-    pub fn first_message(&self) -> &Bytes {
-        &self.first
+        self.socket.as_fd()
     }
 }

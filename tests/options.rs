@@ -69,7 +69,7 @@ fn keepalive(addr: SocketAddr) {
     let keepalive = Keepalive::new()
         .with_time(Duration::from_secs(60))
         .with_interval(Duration::from_secs(10))
-        .with_retries(5);
+        .with_probes(5);
     let (_server, client) = tcp_client(addr, Options::new().with_keepalive(Some(keepalive)));
     let socket = SockRef::from(&client);
     assert!(socket.keepalive().unwrap());
@@ -174,12 +174,12 @@ fn timeouts(addr: SocketAddr) {
 
 /// The options a server or client was made with are the ones it reports.
 fn options_are_reported(addr: SocketAddr) {
-    let options = Options::new()
-        .with_backlog(8)
-        .with_buffer_size(1500)
-        .with_retries(7);
+    let options = Options::new().with_backlog(8).with_buffer_size(1500);
     let server = EchoServer::bind_with(addr, options.clone()).unwrap();
     assert_eq!(server.options(), &options);
+    let options = Options::new()
+        .with_buffer_size(1500)
+        .with_read_timeout(Some(Duration::from_secs(3)));
     let client = EchoClient::connect_with(server.local_addr(), options.clone()).unwrap();
     assert_eq!(client.options(), &options);
     assert_eq!(client.peer_addr(), server.local_addr());

@@ -2,33 +2,39 @@
 //! the client's send-and-wait with retries.
 
 use std::io::ErrorKind;
-use std::net::{SocketAddr, UdpSocket};
 use std::time::Instant;
 
 use bytes::Bytes;
+use socket2::SockRef;
 
+use crate::addr::Address;
 use crate::echo::stream::{first_difference, is_timeout};
 use crate::error::{Error, Result};
+use crate::exchange::Exchange;
 use crate::options::Options;
-use crate::server::Exchange;
-use crate::transport::{is_icmp_echo, max_payload};
+use crate::transport::is_unreachable;
+use crate::transport::sealed::Datagram;
 
 /// Waits for one datagram and sends it back to its source, whole.
-pub(crate) fn serve_once(
-    socket: &UdpSocket,
-    local: SocketAddr,
+///
+/// A datagram the transport's source policy refuses (from the server's own address, a denied
+/// port, an address no one can answer) is not served: the wait goes on for the next one.
+pub(crate) fn serve_once<D: Datagram>(
+    socket: &D,
+    local: &D::Addr,
     options: &Options,
-) -> Result<Exchange> {
+) -> Result<Exchange<D::Addr>> {
     // One byte more than the configured size: a datagram that fills it did not fit.
     let capacity = options.buffer_size();
     let mut buffer = vec![0; capacity + 1];
     let (n, peer) = loop {
         match socket.recv_from(&mut buffer) {
+            Ok((_, source)) if socket.refusal(&source, local, options).is_some() => {}
             Ok(received) => break received,
-            Err(e) if e.kind() == ErrorKind::Interrupted || is_icmp_echo(&e) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted || is_unreachable(&e) => {}
             Err(source) => {
                 return Err(Error::Receive {
-                    addr: local,
+                    addr: local.clone().into(),
                     source,
                 });
             }
@@ -36,13 +42,16 @@ pub(crate) fn serve_once(
     };
     if n > capacity {
         return Err(Error::Truncated {
-            addr: peer,
+            addr: peer.into(),
             capacity,
         });
     }
     socket
-        .send_to(&buffer[..n], peer)
-        .map_err(|source| Error::Send { addr: peer, source })?;
+        .send_to(&buffer[..n], &peer)
+        .map_err(|source| Error::Send {
+            addr: peer.clone().into(),
+            source,
+        })?;
     Ok(Exchange::new(
         peer,
         n as u64,
@@ -51,16 +60,17 @@ pub(crate) fn serve_once(
 }
 
 /// Sends `message` and waits for an equal reply, sending again after each timeout.
-pub(crate) fn echo(
-    socket: &mut UdpSocket,
-    peer: SocketAddr,
+pub(crate) fn echo<D: Datagram>(
+    socket: &D,
+    peer: &D::Addr,
     message: &[u8],
     options: &Options,
 ) -> Result<Bytes> {
-    let max = max_payload(&peer);
+    let at = || -> Address { peer.clone().into() };
+    let max = socket.max_payload(peer);
     if message.len() > max {
         return Err(Error::DatagramTooLarge {
-            addr: peer,
+            addr: at(),
             len: message.len(),
             max,
         });
@@ -68,19 +78,19 @@ pub(crate) fn echo(
     // One byte more than the message, so a longer reply shows as a difference.
     let mut buffer = vec![0; message.len() + 1];
     let limit = options.read_timeout();
-    let attempts = options.retries().saturating_add(1);
+    let attempts = options.resends().saturating_add(1);
     let mut mismatch = None;
     let mut shortened = false;
     for _ in 0..attempts {
         match socket.send(message) {
             Ok(_) => {}
-            Err(e) if is_icmp_echo(&e) => {
+            Err(e) if is_unreachable(&e) => {
                 return Err(Error::Connect {
-                    addr: peer,
+                    addr: at(),
                     source: e,
                 });
             }
-            Err(source) => return Err(Error::Send { addr: peer, source }),
+            Err(source) => return Err(Error::Send { addr: at(), source }),
         }
         let deadline = limit.map(|limit| Instant::now() + limit);
         loop {
@@ -88,13 +98,13 @@ pub(crate) fn echo(
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) if is_timeout(&e) => break,
-                Err(e) if is_icmp_echo(&e) => {
+                Err(e) if is_unreachable(&e) => {
                     return Err(Error::Connect {
-                        addr: peer,
+                        addr: at(),
                         source: e,
                     });
                 }
-                Err(source) => return Err(Error::Receive { addr: peer, source }),
+                Err(source) => return Err(Error::Receive { addr: at(), source }),
             };
             let reply = &buffer[..n];
             match first_difference(reply, message) {
@@ -124,12 +134,12 @@ pub(crate) fn echo(
     }
     Err(match mismatch {
         Some(offset) => Error::Mismatch {
-            addr: peer,
+            addr: at(),
             offset,
             sent: message.len(),
         },
         None => Error::Timeout {
-            addr: peer,
+            addr: at(),
             timeout: limit.unwrap_or_default(),
             attempts,
         },
@@ -137,8 +147,8 @@ pub(crate) fn echo(
 }
 
 /// Sets the wait of the next receive (the rest of an attempt, or the configured timeout).
-fn restore_timeout(socket: &UdpSocket, limit: Option<std::time::Duration>) -> Result<()> {
-    socket
+fn restore_timeout<D: Datagram>(socket: &D, limit: Option<std::time::Duration>) -> Result<()> {
+    SockRef::from(socket)
         .set_read_timeout(limit)
         .map_err(|source| Error::SetOption {
             option: "read_timeout",

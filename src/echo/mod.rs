@@ -1,6 +1,76 @@
 //! The blocking echo loops, written once per kind of transport: [`stream`] (serve one
 //! connection; the client's windowed send-and-verify) and [`datagram`] (answer one datagram;
-//! the client's retry loop).
+//! the client's retry loop), with the visitors that pick the loop of a transport's kind.
+
+use bytes::Bytes;
+
+use crate::addr::Address;
+use crate::error::Result;
+use crate::exchange::Exchange;
+use crate::options::Options;
+use crate::transport::Transport;
+use crate::transport::sealed::{ClientVisitor, Connection, Datagram, Listener, ServerVisitor};
 
 pub(crate) mod datagram;
 pub(crate) mod stream;
+
+/// Serves one connection or one datagram on a server socket of any transport.
+pub(crate) struct ServeOnce<'a, T: Transport> {
+    pub(crate) local: &'a T::Addr,
+    pub(crate) options: &'a Options,
+}
+
+impl<T: Transport> ServerVisitor<T> for ServeOnce<'_, T> {
+    type Output = Result<Exchange<T::Addr>>;
+
+    fn stream<L: Listener<Addr = T::Addr>>(self, listener: &L) -> Self::Output {
+        let local: Address = self.local.clone().into();
+        stream::serve_once(listener, local, self.options)
+    }
+
+    fn datagram<D: Datagram<Addr = T::Addr>>(self, socket: &D) -> Self::Output {
+        datagram::serve_once(socket, self.local, self.options)
+    }
+}
+
+/// Sends a message and returns its verified echo, on a client socket of any transport.
+pub(crate) struct Echo<'a, T: Transport> {
+    pub(crate) peer: &'a T::Addr,
+    pub(crate) message: &'a [u8],
+    pub(crate) options: &'a Options,
+    /// The bytes a stream client keeps in flight (see [`stream::window`]).
+    pub(crate) window: usize,
+}
+
+impl<T: Transport> ClientVisitor<T> for Echo<'_, T> {
+    type Output = Result<Bytes>;
+
+    fn stream<C: Connection>(self, connection: &C) -> Self::Output {
+        stream::echo_on(
+            connection,
+            self.peer,
+            self.message,
+            self.options,
+            self.window,
+        )
+    }
+
+    fn datagram<D: Datagram<Addr = T::Addr>>(self, socket: &D) -> Self::Output {
+        datagram::echo(socket, self.peer, self.message, self.options)
+    }
+}
+
+/// The window of a client socket: [`stream::window`] for a stream, unused for datagrams.
+pub(crate) struct Window;
+
+impl<T: Transport> ClientVisitor<T> for Window {
+    type Output = usize;
+
+    fn stream<C: Connection>(self, connection: &C) -> usize {
+        stream::window(connection)
+    }
+
+    fn datagram<D: Datagram<Addr = T::Addr>>(self, _: &D) -> usize {
+        0
+    }
+}

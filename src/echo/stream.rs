@@ -1,17 +1,93 @@
-//! The blocking echo loops of stream transports, written once over `Read + Write`.
+//! The blocking echo loops of stream transports, written once over the
+//! [`Connection`] capability (through `Read + Write`, so they are tested without sockets).
 //!
-//! The server half echoes one connection until the peer closes; the client half sends a
-//! message and reads its echo at the same time, so a large message never deadlocks on full
-//! socket buffers. Neither ever allocates more than one buffer per call.
+//! The server half accepts one connection and echoes it until the peer closes; the client
+//! half sends a message and reads its echo at the same time, so a large message never
+//! deadlocks on full socket buffers. Neither ever allocates more than one buffer per call.
 
 use std::cmp::min;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
+use socket2::SockRef;
 
+use crate::addr::Address;
 use crate::error::{Error, Result};
+use crate::exchange::Exchange;
 use crate::options::Options;
+use crate::transport::sealed::{Connection, Listener};
+
+/// A connection seen as `Read + Write`, for the loops below and those of `measure`.
+pub(crate) struct Io<'a, C>(pub(crate) &'a C);
+
+impl<C: Connection> Read for Io<'_, C> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<C: Connection> Write for Io<'_, C> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Waits for one connection on `listener` and echoes it until the peer closes its write side;
+/// then shuts the server's write side, so the client reads end-of-stream right after the last
+/// echoed byte.
+pub(crate) fn serve_once<L: Listener>(
+    listener: &L,
+    local: Address,
+    options: &Options,
+) -> Result<Exchange<L::Addr>> {
+    let (conn, peer) = loop {
+        match listener.accept() {
+            Ok(accepted) => break accepted,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(Error::Accept {
+                    addr: local,
+                    source,
+                });
+            }
+        }
+    };
+    listener.prepare(&conn, options, true)?;
+    let (bytes, first) = serve_connection(&mut Io(&conn), &peer, options)?;
+    // A peer that already reset leaves nothing to shut down, which is not an error here.
+    match conn.shutdown_write() {
+        Err(e) if e.kind() != ErrorKind::NotConnected => {
+            return Err(Error::Send {
+                addr: peer.clone().into(),
+                source: e,
+            });
+        }
+        _ => {}
+    }
+    Ok(Exchange::new(peer, bytes, first))
+}
+
+/// The bytes in flight a client allows: half its receive buffer as Linux reports it (the
+/// other half is bookkeeping), so the echo of everything in flight always fits in it.
+pub(crate) fn window<C: Connection>(conn: &C) -> usize {
+    let reported = SockRef::from(conn).recv_buffer_size().unwrap_or(64 * 1024);
+    (reported / 2).clamp(1024, 256 * 1024)
+}
+
+/// The client's echo over a connection: see [`echo`].
+pub(crate) fn echo_on<C: Connection, A: Clone + Into<Address>>(
+    conn: &C,
+    peer: &A,
+    message: &[u8],
+    options: &Options,
+    window: usize,
+) -> Result<Bytes> {
+    echo(&mut Io(conn), peer, message, options, window)
+}
 
 /// True for the errors a socket with `SO_RCVTIMEO`/`SO_SNDTIMEO` reports when the time is up.
 pub(crate) fn is_timeout(error: &io::Error) -> bool {
@@ -30,9 +106,9 @@ pub(crate) fn is_closed(error: &io::Error) -> bool {
     )
 }
 
-fn timeout(peer: SocketAddr, limit: Option<std::time::Duration>) -> Error {
+fn timeout<A: Clone + Into<Address>>(peer: &A, limit: Option<std::time::Duration>) -> Error {
     Error::Timeout {
-        addr: peer,
+        addr: peer.clone().into(),
         timeout: limit.unwrap_or_default(),
         attempts: 1,
     }
@@ -42,9 +118,9 @@ fn timeout(peer: SocketAddr, limit: Option<std::time::Duration>) -> Error {
 /// were echoed and the bytes of the first read.
 ///
 /// The caller shuts down the write side afterwards.
-pub(crate) fn serve_connection<S: Read + Write>(
+pub(crate) fn serve_connection<S: Read + Write, A: Clone + Into<Address>>(
     stream: &mut S,
-    peer: SocketAddr,
+    peer: &A,
     options: &Options,
 ) -> Result<(u64, Bytes)> {
     let mut buffer = vec![0; options.buffer_size()];
@@ -56,7 +132,12 @@ pub(crate) fn serve_connection<S: Read + Write>(
             Ok(n) => n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) if is_timeout(&e) => return Err(timeout(peer, options.read_timeout())),
-            Err(source) => return Err(Error::Receive { addr: peer, source }),
+            Err(source) => {
+                return Err(Error::Receive {
+                    addr: peer.clone().into(),
+                    source,
+                });
+            }
         };
         if first.is_none() {
             first = Some(Bytes::copy_from_slice(&buffer[..n]));
@@ -65,7 +146,10 @@ pub(crate) fn serve_connection<S: Read + Write>(
             if is_timeout(&source) {
                 timeout(peer, options.write_timeout())
             } else {
-                Error::Send { addr: peer, source }
+                Error::Send {
+                    addr: peer.clone().into(),
+                    source,
+                }
             }
         })?;
         total += n as u64;
@@ -78,9 +162,9 @@ pub(crate) fn serve_connection<S: Read + Write>(
 ///
 /// Returns the echo only if it equals `message`; a different byte is [`Error::Mismatch`], a
 /// connection closed early is [`Error::ShortEcho`].
-pub(crate) fn echo<S: Read + Write>(
+pub(crate) fn echo<S: Read + Write, A: Clone + Into<Address>>(
     stream: &mut S,
-    peer: SocketAddr,
+    peer: &A,
     message: &[u8],
     options: &Options,
     window: usize,
@@ -100,7 +184,12 @@ pub(crate) fn echo<S: Read + Write>(
                 // The peer stopped reading and closed: what it did echo may still be waiting
                 // to be read, and tells the caller how far it got.
                 Err(e) if is_closed(&e) => peer_gone = true,
-                Err(source) => return Err(Error::Send { addr: peer, source }),
+                Err(source) => {
+                    return Err(Error::Send {
+                        addr: peer.clone().into(),
+                        source,
+                    });
+                }
             }
         }
         let start = reply.len();
@@ -112,7 +201,12 @@ pub(crate) fn echo<S: Read + Write>(
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if is_timeout(&e) => return Err(timeout(peer, options.read_timeout())),
                 Err(e) if is_closed(&e) => return Err(short(peer, message, start)),
-                Err(source) => return Err(Error::Receive { addr: peer, source }),
+                Err(source) => {
+                    return Err(Error::Receive {
+                        addr: peer.clone().into(),
+                        source,
+                    });
+                }
             }
         };
         reply.truncate(start + n);
@@ -121,7 +215,7 @@ pub(crate) fn echo<S: Read + Write>(
         }
         if let Some(offset) = first_difference(&reply[start..], &message[start..start + n]) {
             return Err(Error::Mismatch {
-                addr: peer,
+                addr: peer.clone().into(),
                 offset: start + offset,
                 sent: message.len(),
             });
@@ -130,9 +224,9 @@ pub(crate) fn echo<S: Read + Write>(
     Ok(reply.freeze())
 }
 
-fn short(peer: SocketAddr, message: &[u8], received: usize) -> Error {
+fn short<A: Clone + Into<Address>>(peer: &A, message: &[u8], received: usize) -> Error {
     Error::ShortEcho {
-        addr: peer,
+        addr: peer.clone().into(),
         sent: message.len(),
         received,
     }
@@ -253,8 +347,8 @@ mod tests {
         }
     }
 
-    fn peer() -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], 7))
+    fn peer() -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], 7))
     }
 
     #[test]
@@ -263,7 +357,7 @@ mod tests {
             let message = Rng(seed).bytes(len);
             let mut stream = Stingy::new(seed, &message, false);
             let options = Options::new().with_buffer_size(4096);
-            let (total, first) = serve_connection(&mut stream, peer(), &options).unwrap();
+            let (total, first) = serve_connection(&mut stream, &peer(), &options).unwrap();
             assert_eq!(total, len as u64);
             assert!(stream.output == message, "echo of {len} bytes differs");
             assert!(message.starts_with(&first));
@@ -278,7 +372,7 @@ mod tests {
             let message = Rng(seed).bytes(len);
             for window in [1, 1024, 64 * 1024] {
                 let mut stream = Stingy::new(seed, &[], true);
-                let reply = echo(&mut stream, peer(), &message, &Options::new(), window).unwrap();
+                let reply = echo(&mut stream, &peer(), &message, &Options::new(), window).unwrap();
                 assert!(
                     reply == message,
                     "echo of {len} bytes (window {window}) differs"
@@ -315,7 +409,7 @@ mod tests {
         }
         let message = Rng(11).bytes(50_000);
         let mut stream = Corrupting(Stingy::new(11, &[], true), 31_337);
-        match echo(&mut stream, peer(), &message, &Options::new(), 4096) {
+        match echo(&mut stream, &peer(), &message, &Options::new(), 4096) {
             Err(Error::Mismatch { offset, sent, .. }) => {
                 assert_eq!((offset, sent), (31_337, 50_000))
             }
@@ -328,7 +422,7 @@ mod tests {
         let message = Rng(12).bytes(3000);
         // A peer that has already answered 1024 bytes and closed; writes still succeed.
         let mut stream = Stingy::new(12, &message[..1024], false);
-        match echo(&mut stream, peer(), &message, &Options::new(), 64 * 1024) {
+        match echo(&mut stream, &peer(), &message, &Options::new(), 64 * 1024) {
             Err(Error::ShortEcho { sent, received, .. }) => {
                 assert_eq!((sent, received), (3000, 1024))
             }

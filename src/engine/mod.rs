@@ -9,15 +9,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use std::net::SocketAddr;
-
 use mio::{Poll, Token, Waker};
 
+use crate::addr::Address;
 use crate::options::Options;
+use crate::transport::Transport;
+use crate::transport::sealed::{Datagram, Listener, ServerVisitor};
 
-pub(crate) mod datagram;
+mod datagram;
 mod stats;
-pub(crate) mod stream;
+mod stream;
 
 pub(crate) use stats::Counters;
 pub use stats::Stats;
@@ -27,12 +28,32 @@ pub(crate) const WAKER: Token = Token(usize::MAX);
 /// The token of the listening or datagram socket.
 pub(crate) const SOCKET: Token = Token(usize::MAX - 1);
 
+/// Runs the engine of a transport's kind on its server socket: [`stream::serve`] for a
+/// listener, [`datagram::serve`] for a datagram socket.
+pub(crate) struct Serve<'a, T: Transport> {
+    pub(crate) worker: Worker<'a>,
+    pub(crate) workers: usize,
+    pub(crate) local: &'a T::Addr,
+}
+
+impl<T: Transport> ServerVisitor<T> for Serve<'_, T> {
+    type Output = crate::Result<()>;
+
+    fn stream<L: Listener<Addr = T::Addr>>(self, listener: &L) -> Self::Output {
+        stream::serve(listener, self.worker, self.workers)
+    }
+
+    fn datagram<D: Datagram<Addr = T::Addr>>(self, socket: &D) -> Self::Output {
+        datagram::serve(socket, self.local, self.worker, self.workers)
+    }
+}
+
 /// What one worker is given: the server's shared state, its options, its address.
 #[derive(Debug, Clone, Copy)]
-pub struct Worker<'a> {
+pub(crate) struct Worker<'a> {
     pub(crate) control: &'a Control,
     pub(crate) options: &'a Options,
-    pub(crate) local: SocketAddr,
+    pub(crate) local: &'a Address,
 }
 
 impl Worker<'_> {
@@ -45,7 +66,7 @@ impl Worker<'_> {
         body: impl Fn(usize) -> crate::Result<()> + Sync,
     ) -> crate::Result<()> {
         let serve_error = |source| crate::Error::Serve {
-            addr: self.local,
+            addr: self.local.clone(),
             source,
         };
         let run = |index| {
@@ -88,7 +109,7 @@ impl Worker<'_> {
         body: impl FnOnce(&mut Poll, &Counters, &Arc<Waker>) -> io::Result<()>,
     ) -> crate::Result<()> {
         let io_error = |source| crate::Error::Serve {
-            addr: self.local,
+            addr: self.local.clone(),
             source,
         };
         let mut poll = Poll::new().map_err(io_error)?;

@@ -27,35 +27,38 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// TCP connections accepted, including those refused by the limit.
+    /// Stream connections accepted, including those refused by the limit.
     pub accepted: u64,
-    /// TCP connections open right now.
+    /// Stream connections open right now.
     pub active: u64,
-    /// TCP connections closed at once because [`max_connections`](crate::Options::with_max_connections) were open.
+    /// Stream connections closed at once because [`max_connections`](crate::Options::with_max_connections) were open.
     pub refused: u64,
-    /// TCP connections closed by the [`idle_timeout`](crate::Options::with_idle_timeout).
+    /// Stream connections closed by the [`idle_timeout`](crate::Options::with_idle_timeout).
     pub timed_out: u64,
-    /// TCP connections that ended with an error (a reset, a broken pipe).
+    /// Stream connections that ended with an error (a reset, a broken pipe).
     pub errors: u64,
     /// Accept calls that failed (out of descriptors, an aborted connection).
     pub accept_errors: u64,
     /// Times accepting paused because the process or system ran out of descriptors or memory.
     pub accept_backoffs: u64,
-    /// Bytes received (for UDP, in datagrams that fitted the buffer).
+    /// Bytes received (for datagrams, in those that fitted the buffer).
     pub bytes_in: u64,
     /// Bytes echoed back.
     pub bytes_out: u64,
-    /// UDP datagrams echoed.
+    /// Datagrams echoed.
     pub datagrams_echoed: u64,
-    /// UDP datagrams not answered because they came from a denied port.
+    /// Datagrams not answered because they came from a denied port.
     pub dropped_denied_port: u64,
-    /// UDP datagrams not answered because they came from a multicast, broadcast or
+    /// Datagrams not answered because they came from a multicast, broadcast or
     /// unspecified address.
     pub dropped_bad_source: u64,
-    /// UDP datagrams not answered because they were larger than the
+    /// Datagrams not answered because they came from the server's own address (a forged
+    /// source that would make the server echo to itself forever).
+    pub dropped_own_address: u64,
+    /// Datagrams not answered because they were larger than the
     /// [`buffer_size`](crate::Options::with_buffer_size).
     pub dropped_truncated: u64,
-    /// UDP replies the system would not send (a full send buffer, an unreachable peer).
+    /// Datagram replies the system would not send (a full send buffer, an unreachable peer).
     pub dropped_send_failed: u64,
 }
 
@@ -74,6 +77,7 @@ pub(crate) struct Counters {
     pub(crate) datagrams_echoed: Counter,
     pub(crate) dropped_denied_port: Counter,
     pub(crate) dropped_bad_source: Counter,
+    pub(crate) dropped_own_address: Counter,
     pub(crate) dropped_truncated: Counter,
     pub(crate) dropped_send_failed: Counter,
 }
@@ -91,6 +95,7 @@ impl Counters {
         stats.datagrams_echoed += self.datagrams_echoed.get();
         stats.dropped_denied_port += self.dropped_denied_port.get();
         stats.dropped_bad_source += self.dropped_bad_source.get();
+        stats.dropped_own_address += self.dropped_own_address.get();
         stats.dropped_truncated += self.dropped_truncated.get();
         stats.dropped_send_failed += self.dropped_send_failed.get();
     }

@@ -6,14 +6,13 @@
 //! connection is not read (backpressure). Sockets are registered once, for both directions,
 //! edge-triggered, and never re-registered.
 
-use std::io::{self, ErrorKind, Read, Write};
-use std::net::Shutdown;
+use std::io::{self, ErrorKind};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use mio::event::Source;
-use mio::net::{TcpListener, TcpStream};
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 use socket2::SockRef;
@@ -24,54 +23,12 @@ use super::{
 };
 use crate::error::Result;
 use crate::options::Options;
+use crate::transport::sealed::{Connection, Listener};
 
 /// How long accepting pauses after the process or system ran out of descriptors or memory.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Reads one connection may make per turn before the others get theirs.
 const READS_PER_TURN: u32 = 16;
-
-/// A listening socket the stream engine can accept from. One implementation per stream
-/// transport.
-pub(crate) trait Acceptor: Source {
-    /// The accepted connection.
-    type Stream: Source;
-    /// Accepts one pending connection, non-blocking.
-    fn accept_one(&self) -> io::Result<Self::Stream>;
-    /// Applies the per-connection options to a new connection.
-    fn prepare(stream: &Self::Stream, options: &Options) -> Result<()>;
-    /// Reads, through a shared reference (sockets allow it).
-    fn read(stream: &Self::Stream, buf: &mut [u8]) -> io::Result<usize>;
-    /// Writes, through a shared reference.
-    fn write(stream: &Self::Stream, buf: &[u8]) -> io::Result<usize>;
-    /// Shuts down the write side, so the peer reads end-of-stream.
-    fn shutdown_write(stream: &Self::Stream);
-}
-
-impl Acceptor for TcpListener {
-    type Stream = TcpStream;
-
-    fn accept_one(&self) -> io::Result<TcpStream> {
-        self.accept().map(|(stream, _)| stream)
-    }
-
-    fn prepare(stream: &TcpStream, options: &Options) -> Result<()> {
-        let socket = SockRef::from(stream);
-        options.apply_tcp_connection_nonblocking(&socket)
-    }
-
-    fn read(mut stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-        stream.read(buf)
-    }
-
-    fn write(mut stream: &TcpStream, buf: &[u8]) -> io::Result<usize> {
-        stream.write(buf)
-    }
-
-    fn shutdown_write(stream: &TcpStream) {
-        // A peer that has already gone leaves nothing to shut down.
-        let _ = stream.shutdown(Shutdown::Write);
-    }
-}
 
 /// One connection: 16 bytes while idle.
 struct Conn<S> {
@@ -139,23 +96,10 @@ impl<S> Inbox<S> {
 /// Worker 0 alone accepts, and deals the connections out in turn, itself included, so every
 /// worker serves an equal share however the wake-ups fall. Handing a connection over costs a
 /// lock and at most one wake, once per connection.
-pub(crate) fn serve<A>(listener: A, worker: Worker<'_>, workers: usize) -> Result<()>
-where
-    A: Acceptor + Send,
-    A::Stream: Send,
-{
-    let inboxes: Vec<Inbox<A::Stream>> = (0..workers).map(|_| Inbox::new()).collect();
-    let listener = Mutex::new(Some(listener));
+pub(crate) fn serve<L: Listener>(listener: &L, worker: Worker<'_>, workers: usize) -> Result<()> {
+    let inboxes: Vec<Inbox<L::Stream>> = (0..workers).map(|_| Inbox::new()).collect();
     let result = worker.spawn(workers, |index| {
-        let listener = if index == 0 {
-            listener
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take()
-        } else {
-            None
-        };
-        run(index, listener, &inboxes, worker)
+        run(index, (index == 0).then_some(listener), &inboxes, worker)
     });
     // Connections dealt to a worker that had already stopped were never served.
     for inbox in &inboxes {
@@ -166,17 +110,18 @@ where
 }
 
 /// Runs worker `index` until the server is shut down; `listener` is given to worker 0 only.
-fn run<A: Acceptor>(
+fn run<L: Listener>(
     index: usize,
-    mut listener: Option<A>,
-    inboxes: &[Inbox<A::Stream>],
+    listener: Option<&L>,
+    inboxes: &[Inbox<L::Stream>],
     worker: Worker<'_>,
 ) -> Result<()> {
     worker.run(|poll, counters, waker| {
         let _ = inboxes[index].waker.set(Arc::clone(waker));
-        if let Some(listener) = listener.as_mut() {
+        if let Some(listener) = listener {
+            let fd = listener.as_fd().as_raw_fd();
             poll.registry()
-                .register(listener, SOCKET, Interest::READABLE)?;
+                .register(&mut SourceFd(&fd), SOCKET, Interest::READABLE)?;
         }
         let options = worker.options;
         let mut engine = Engine {
@@ -193,12 +138,13 @@ fn run<A: Acceptor>(
             next: 0,
             incoming: Vec::new(),
         };
-        engine.serve(poll, listener.as_ref())?;
+        engine.serve(poll, listener)?;
         // Stop accepting before anything else, then let live connections finish.
-        if let Some(mut listener) = listener {
-            let _ = poll.registry().deregister(&mut listener);
+        if let Some(listener) = listener {
+            let fd = listener.as_fd().as_raw_fd();
+            let _ = poll.registry().deregister(&mut SourceFd(&fd));
         }
-        engine.drain::<A>(poll);
+        engine.drain(poll);
         Ok(())
     })
 }
@@ -222,11 +168,11 @@ struct Engine<'a, S> {
     incoming: Vec<S>,
 }
 
-impl<S: Source> Engine<'_, S> {
-    fn serve<A: Acceptor<Stream = S>>(
+impl<S: Connection> Engine<'_, S> {
+    fn serve<L: Listener<Stream = S>>(
         &mut self,
         poll: &mut Poll,
-        listener: Option<&A>,
+        listener: Option<&L>,
     ) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let idle = self.options.idle_timeout().map(millis);
@@ -264,7 +210,7 @@ impl<S: Source> Engine<'_, S> {
                     SOCKET => accept = true,
                     // A read-closed or error event must be read to its end: no later edge
                     // would report it.
-                    Token(key) => self.drive_and_settle::<A>(
+                    Token(key) => self.drive_and_settle(
                         key,
                         now,
                         !(event.is_read_closed() || event.is_error()),
@@ -273,7 +219,7 @@ impl<S: Source> Engine<'_, S> {
             }
             std::mem::swap(&mut turn, &mut self.again);
             for key in turn.drain(..) {
-                self.drive_and_settle::<A>(key, now, false);
+                self.drive_and_settle(key, now, false);
             }
             if let Some(until) = accept_paused_until {
                 // Signed difference: has the pause run out?
@@ -299,15 +245,15 @@ impl<S: Source> Engine<'_, S> {
     }
 
     /// Accepts until the backlog is empty. Returns when to try again if accepting must pause.
-    fn accept_all<A: Acceptor<Stream = S>>(
+    fn accept_all<L: Listener<Stream = S>>(
         &mut self,
         poll: &Poll,
-        listener: &A,
+        listener: &L,
         now: u32,
     ) -> Option<u32> {
         loop {
-            let stream = match listener.accept_one() {
-                Ok(stream) => stream,
+            let stream = match listener.accept() {
+                Ok((stream, _)) => stream,
                 Err(e) if would_block(&e) => return None,
                 Err(e) if interrupted(&e) => continue,
                 // The peer gave up before we got to it: nothing to pause for.
@@ -337,7 +283,14 @@ impl<S: Source> Engine<'_, S> {
                 self.counters.refused.add(1);
                 continue;
             }
-            if A::prepare(&stream, self.options).is_err() {
+            let prepared = SockRef::from(&stream)
+                .set_nonblocking(true)
+                .map_err(|source| crate::Error::SetOption {
+                    option: "nonblocking",
+                    source,
+                })
+                .and_then(|()| listener.prepare(&stream, self.options, false));
+            if prepared.is_err() {
                 self.counters.errors.add(1);
                 continue;
             }
@@ -363,10 +316,11 @@ impl<S: Source> Engine<'_, S> {
     }
 
     /// Starts serving an accepted connection, already counted in `active`.
-    fn adopt(&mut self, poll: &Poll, mut stream: S, now: u32) {
+    fn adopt(&mut self, poll: &Poll, stream: S, now: u32) {
         let entry = self.conns.vacant_entry();
+        let fd = stream.as_fd().as_raw_fd();
         let registered = poll.registry().register(
-            &mut stream,
+            &mut SourceFd(&fd),
             Token(entry.key()),
             Interest::READABLE | Interest::WRITABLE,
         );
@@ -382,17 +336,12 @@ impl<S: Source> Engine<'_, S> {
         });
     }
 
-    fn drive_and_settle<A: Acceptor<Stream = S>>(
-        &mut self,
-        key: usize,
-        now: u32,
-        short_read_drains: bool,
-    ) {
+    fn drive_and_settle(&mut self, key: usize, now: u32, short_read_drains: bool) {
         let Some(conn) = self.conns.get_mut(key) else {
             // An event for a connection closed earlier in this turn.
             return;
         };
-        match drive::<A>(
+        match drive(
             conn,
             &mut self.scratch,
             self.counters,
@@ -436,7 +385,7 @@ impl<S: Source> Engine<'_, S> {
     /// closing a socket with unread input makes the system reset the connection and throw
     /// away the echoed bytes still in its send queue. Such a connection lingers, its input
     /// read and dropped, until the peer closes too or the grace period ends.
-    fn drain<A: Acceptor<Stream = S>>(&mut self, poll: &mut Poll) {
+    fn drain(&mut self, poll: &mut Poll) {
         let grace = self.options.shutdown_grace();
         let start = std::time::Instant::now();
         let mut events = Events::with_capacity(1024);
@@ -448,16 +397,16 @@ impl<S: Source> Engine<'_, S> {
             let mut busy = false;
             for (key, conn) in self.conns.iter_mut() {
                 if !lingering[key] {
-                    match write_pending::<A>(conn, self.counters, now) {
+                    match write_pending(conn, self.counters, now) {
                         Flush::Blocked => continue,
                         Flush::Failed => {
                             finished.push(key);
                             continue;
                         }
-                        Flush::Done => A::shutdown_write(&conn.stream),
+                        Flush::Done => shutdown_write(&conn.stream),
                     }
                 }
-                match discard_input::<A>(conn, &mut self.scratch) {
+                match discard_input(conn, &mut self.scratch) {
                     Discard::Closed => finished.push(key),
                     // Nothing unread: closing now sends no reset.
                     Discard::Quiet if !lingering[key] => finished.push(key),
@@ -502,10 +451,10 @@ enum Discard {
 }
 
 /// Reads and drops what the peer of a connection whose write side is shut still sends.
-fn discard_input<A: Acceptor>(conn: &Conn<A::Stream>, scratch: &mut [u8]) -> Discard {
+fn discard_input<S: Connection>(conn: &Conn<S>, scratch: &mut [u8]) -> Discard {
     let mut dropped = false;
     for _ in 0..READS_PER_TURN {
-        match A::read(&conn.stream, scratch) {
+        match conn.stream.read(scratch) {
             Ok(0) => return Discard::Closed,
             Ok(_) => dropped = true,
             Err(e) if interrupted(&e) => {}
@@ -533,9 +482,9 @@ enum Flush {
 }
 
 /// Writes a connection's pending bytes until none are left or the socket would block.
-fn write_pending<A: Acceptor>(conn: &mut Conn<A::Stream>, counters: &Counters, now: u32) -> Flush {
+fn write_pending<S: Connection>(conn: &mut Conn<S>, counters: &Counters, now: u32) -> Flush {
     while let Some(pending) = conn.pending.as_mut() {
-        match A::write(&conn.stream, &pending.data[pending.sent..]) {
+        match conn.stream.write(&pending.data[pending.sent..]) {
             Ok(n) => {
                 counters.bytes_out.add(n as u64);
                 conn.last_active = now;
@@ -561,8 +510,8 @@ fn write_pending<A: Acceptor>(conn: &mut Conn<A::Stream>, counters: &Counters, n
 /// because data or an end-of-stream arriving after the short read raises a new edge. It is
 /// only passed for an event that did not already report the peer's end-of-stream or an
 /// error, which no later edge would repeat.
-fn drive<A: Acceptor>(
-    conn: &mut Conn<A::Stream>,
+fn drive<S: Connection>(
+    conn: &mut Conn<S>,
     scratch: &mut [u8],
     counters: &Counters,
     now: u32,
@@ -571,7 +520,7 @@ fn drive<A: Acceptor>(
     let mut reads = 0;
     loop {
         // Bytes the peer has not taken come first: while they wait, nothing is read.
-        match write_pending::<A>(conn, counters, now) {
+        match write_pending(conn, counters, now) {
             Flush::Done => {}
             Flush::Blocked => return Drive::Wait,
             Flush::Failed => return Drive::Failed,
@@ -580,10 +529,10 @@ fn drive<A: Acceptor>(
             return Drive::Again;
         }
         reads += 1;
-        let n = match A::read(&conn.stream, scratch) {
+        let n = match conn.stream.read(scratch) {
             // The peer shut its write side and everything it sent has been echoed.
             Ok(0) => {
-                A::shutdown_write(&conn.stream);
+                shutdown_write(&conn.stream);
                 return Drive::Finished;
             }
             Ok(n) => n,
@@ -595,7 +544,7 @@ fn drive<A: Acceptor>(
         conn.last_active = now;
         let mut sent = 0;
         while sent < n {
-            match A::write(&conn.stream, &scratch[sent..n]) {
+            match conn.stream.write(&scratch[sent..n]) {
                 Ok(m) => sent += m,
                 Err(e) if interrupted(&e) => {}
                 Err(e) if would_block(&e) => {
@@ -613,4 +562,10 @@ fn drive<A: Acceptor>(
             return Drive::Wait;
         }
     }
+}
+
+/// Shuts a connection's write side, so its peer reads end-of-stream. A peer that has already
+/// gone leaves nothing to shut down.
+fn shutdown_write<S: Connection>(stream: &S) {
+    let _ = stream.shutdown_write();
 }

@@ -1,20 +1,21 @@
-//! `Bulk`: one TCP connection streaming both ways at once, for throughput.
+//! `Bulk`: one connection of a stream transport streaming both ways at once, for throughput.
 
-use std::fmt::Debug;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, ToSocketAddrs};
+use std::net::Shutdown;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::addr;
+use crate::addr::ToAddrs;
+use crate::client::EchoClient;
+use crate::echo::stream::Io;
 use crate::error::{Error, Result};
+use crate::measure;
 use crate::measure::load::{LoadReport, PROGRESS_EVERY, Progress};
 use crate::measure::summary::Latency;
-use crate::measure::{self, Socket};
 use crate::options::Options;
-use crate::transport::Tcp;
-use crate::transport::sealed::Sealed;
+use crate::transport::sealed::{ClientVisitor, Connection, Datagram};
+use crate::transport::{Tcp, Transport};
 
 /// The size of each read of the echo.
 const READ_SIZE: usize = 64 * 1024;
@@ -164,8 +165,33 @@ impl Bulk {
     /// assert_eq!((report.bytes(), report.messages()), (10_500, 10));
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn run<A: ToSocketAddrs + Debug>(&self, addr: A) -> Result<LoadReport> {
-        self.run_with_progress(addr, |_| {})
+    pub fn run<A: ToAddrs<Tcp>>(&self, addr: A) -> Result<LoadReport> {
+        self.run_on_with_progress(Tcp, addr, |_| {})
+    }
+
+    /// As [`run`](Self::run), over any stream transport ([`Tcp`], [`Unix`](crate::Unix)).
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run), and [`Error::InvalidOption`] naming `transport` for a datagram
+    /// transport: a bulk transfer is a stream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{Bulk, EchoServer, Unix};
+    ///
+    /// let path = std::env::temp_dir().join(format!("echo-bulk-{}.sock", std::process::id()));
+    /// let server = EchoServer::bind_on(Unix, &path)?;
+    /// let addr = server.local_addr();
+    /// std::thread::spawn(move || server.serve_once());
+    ///
+    /// let report = Bulk::new().with_bytes(1 << 20).run_on(Unix, addr)?;
+    /// assert_eq!(report.bytes(), 1 << 20);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn run_on<T: Transport, A: ToAddrs<T>>(&self, transport: T, addr: A) -> Result<LoadReport> {
+        self.run_on_with_progress(transport, addr, |_| {})
     }
 
     /// As [`run`](Self::run), calling `on_progress` about every 200 ms while echo arrives.
@@ -191,32 +217,92 @@ impl Bulk {
     /// assert_eq!(report.errors(), 0);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn run_with_progress<A: ToSocketAddrs + Debug>(
+    pub fn run_with_progress<A: ToAddrs<Tcp>>(
         &self,
         addr: A,
-        mut on_progress: impl FnMut(&Progress),
+        on_progress: impl FnMut(&Progress),
+    ) -> Result<LoadReport> {
+        self.run_on_with_progress(Tcp, addr, on_progress)
+    }
+
+    /// As [`run_with_progress`](Self::run_with_progress), over any stream transport.
+    ///
+    /// # Errors
+    ///
+    /// As [`run`](Self::run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{Bulk, EchoServer, Tcp};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?;
+    /// let addr = server.local_addr();
+    /// std::thread::spawn(move || server.serve_once());
+    ///
+    /// let mut updates = 0;
+    /// let report = Bulk::new()
+    ///     .with_bytes(1 << 20)
+    ///     .run_on_with_progress(Tcp, addr, |_| updates += 1)?;
+    /// assert_eq!(report.bytes(), 1 << 20);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn run_on_with_progress<T: Transport, A: ToAddrs<T>>(
+        &self,
+        transport: T,
+        addr: A,
+        on_progress: impl FnMut(&Progress),
     ) -> Result<LoadReport> {
         if self.write_size == 0 {
             return Err(Error::InvalidOption {
                 option: "write_size",
-                reason: "must be at least 1 byte",
+                reason: "must be at least 1 byte".into(),
             });
         }
         measure::check_timeout("timeout", self.timeout)?;
         let options = self.options.clone().with_read_timeout(Some(self.timeout));
-        options.validate()?;
-        let (peer, mut connection) = addr::first_ok(&addr, |candidate| {
-            Ok((candidate, Tcp::connect(candidate, &options)?))
-        })?;
-        let Socket::Stream(reader) = Tcp::socket(&mut connection) else {
-            return Err(Error::InvalidOption {
-                option: "transport",
-                reason: "a bulk transfer needs a stream transport",
-            });
-        };
-        let mut writer = reader
-            .try_clone()
-            .map_err(|source| Error::Connect { addr: peer, source })?;
+        let client = EchoClient::connect_on_with(transport, addr, options)?;
+        let mut report = T::visit_client(
+            client.socket(),
+            Stream {
+                bulk: self,
+                on_progress,
+            },
+        )?;
+        report.transport = T::NAME;
+        Ok(report)
+    }
+}
+
+/// Runs a bulk transfer on a stream connection.
+struct Stream<'b, F> {
+    bulk: &'b Bulk,
+    on_progress: F,
+}
+
+impl<T: Transport, F: FnMut(&Progress)> ClientVisitor<T> for Stream<'_, F> {
+    type Output = Result<LoadReport>;
+
+    fn stream<C: Connection>(self, connection: &C) -> Result<LoadReport> {
+        Ok(self.bulk.transfer(connection, self.on_progress))
+    }
+
+    fn datagram<D: Datagram<Addr = T::Addr>>(self, _: &D) -> Result<LoadReport> {
+        Err(Error::InvalidOption {
+            option: "transport",
+            reason: "a bulk transfer needs a stream transport (tcp or unix)".into(),
+        })
+    }
+}
+
+impl Bulk {
+    /// Writes on one thread and reads and verifies on this one, over `connection`.
+    fn transfer<C: Connection>(
+        &self,
+        connection: &C,
+        mut on_progress: impl FnMut(&Progress),
+    ) -> LoadReport {
+        let mut reader = Io(connection);
 
         // Byte `i` of the stream is `i as u8`: any read or write starts `offset % 256` in.
         let pattern = measure::pattern(self.write_size.max(READ_SIZE) + 256);
@@ -228,10 +314,11 @@ impl Bulk {
         let stop = self.stop.as_deref();
         let write_size = self.write_size;
 
-        let (received, elapsed) = std::thread::scope(|scope| -> Result<(u64, Duration)> {
+        let (received, elapsed) = std::thread::scope(|scope| {
             let writing = std::thread::Builder::new()
                 .name("echo-bulk-writer".into())
                 .spawn_scoped(scope, || {
+                    let mut writer = Io(connection);
                     let mut written = 0u64;
                     while written < limit
                         && Instant::now() < deadline
@@ -249,10 +336,13 @@ impl Bulk {
                         written += len as u64;
                     }
                     // End of stream: the server echoes what is left, then closes its side.
-                    let _ = writer.shutdown(Shutdown::Write);
-                })
-                .map_err(|source| Error::Thread { source })?;
-            let _ = writing;
+                    let _ = connection.shutdown_write();
+                });
+            if writing.is_err() {
+                // No writer: nothing will be echoed; the report shows the error.
+                errors.fetch_add(1, Ordering::Relaxed);
+                return (0, start.elapsed());
+            }
 
             let mut buffer = vec![0; READ_SIZE];
             let mut received = 0u64;
@@ -289,12 +379,12 @@ impl Bulk {
             if errors.load(Ordering::Relaxed) > 0 {
                 // Unblock the writer if it waits on a server that stopped reading.
                 abort.store(true, Ordering::Relaxed);
-                let _ = reader.shutdown(Shutdown::Both);
+                let _ = socket2::SockRef::from(connection).shutdown(Shutdown::Both);
             }
-            Ok((received, elapsed))
-        })?;
-        Ok(LoadReport {
-            transport: Tcp::NAME,
+            (received, elapsed)
+        });
+        LoadReport {
+            transport: "",
             connections: 1,
             size: write_size,
             elapsed,
@@ -303,6 +393,6 @@ impl Bulk {
             errors: errors.load(Ordering::Relaxed),
             lost: 0,
             latency: Latency::default(),
-        })
+        }
     }
 }

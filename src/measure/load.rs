@@ -18,23 +18,26 @@
 //! Round-trip times are gathered 256 at a time per thread and merged into one histogram
 //! under a lock, so the lock is taken once per 256 messages.
 
-use std::fmt::Debug;
 use std::io::{ErrorKind, Read, Write};
-use std::net::ToSocketAddrs;
 use std::num::NonZeroUsize;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::addr;
+use crate::addr::{self, ToAddrs};
+use crate::client::EchoClient;
+use crate::echo::stream::Io;
 use crate::error::{Error, Result};
 use crate::measure::summary::{Latency, Recorder};
-use crate::measure::{self, HEADER, Socket};
+use crate::measure::{self, HEADER};
 use crate::options::Options;
-use crate::transport::{Transport, is_icmp_echo};
+use crate::transport::sealed::{ClientsVisitor, Connection, Datagram};
+use crate::transport::{Transport, is_unreachable};
 
-use mio::{Events, Poll, Token};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
 
 /// How often [`Load::run_with_progress`] and [`Bulk::run_with_progress`](crate::Bulk::run_with_progress)
 /// report.
@@ -259,11 +262,7 @@ impl Load {
     /// assert_eq!(report.bytes(), report.messages() * 32);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn run<T: Transport, A: ToSocketAddrs + Debug>(
-        &self,
-        transport: T,
-        addr: A,
-    ) -> Result<LoadReport> {
+    pub fn run<T: Transport, A: ToAddrs<T>>(&self, transport: T, addr: A) -> Result<LoadReport> {
         self.run_with_progress(transport, addr, |_| {})
     }
 
@@ -290,23 +289,22 @@ impl Load {
     /// assert_eq!(report.errors(), 0);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn run_with_progress<T: Transport, A: ToSocketAddrs + Debug>(
+    pub fn run_with_progress<T: Transport, A: ToAddrs<T>>(
         &self,
         transport: T,
         addr: A,
         mut on_progress: impl FnMut(&Progress),
     ) -> Result<LoadReport> {
-        let _ = transport;
         if self.connections == 0 {
             return Err(Error::InvalidOption {
                 option: "connections",
-                reason: "must be at least 1",
+                reason: "must be at least 1".into(),
             });
         }
         if self.threads == Some(0) {
             return Err(Error::InvalidOption {
                 option: "threads",
-                reason: "must be at least 1",
+                reason: "must be at least 1".into(),
             });
         }
         measure::check_size("size", self.size)?;
@@ -314,17 +312,18 @@ impl Load {
         // The sockets are polled without blocking, so the per-message timeout is enforced
         // by the poll loop, not by a socket read timeout.
         let options = &self.options;
-        options.validate()?;
-        let (peer, first) = addr::first_ok(&addr, |candidate| {
-            Ok((candidate, T::connect(candidate, options)?))
+        let first = addr::first_ok::<T, _, _>(&addr, |candidate| {
+            EchoClient::connect_on_with(transport, candidate, options.clone())
         })?;
-        let mut connections = Vec::with_capacity(self.connections);
-        connections.push(first);
+        let peer = first.peer_addr();
+        let mut clients = Vec::with_capacity(self.connections);
+        clients.push(first);
         for _ in 1..self.connections {
-            connections.push(T::connect(peer, options)?);
-        }
-        if let Some(Socket::Datagram(_)) = connections.first_mut().map(T::socket) {
-            measure::check_datagram(peer, self.size)?;
+            clients.push(EchoClient::connect_on_with(
+                transport,
+                peer.clone(),
+                options.clone(),
+            )?);
         }
 
         // Connection `i` goes to thread `i % threads`.
@@ -332,11 +331,11 @@ impl Load {
             .threads
             .unwrap_or_else(default_threads)
             .min(self.connections);
-        let mut groups: Vec<Vec<T::Connection>> = (0..threads)
+        let mut groups: Vec<Vec<&T::Client>> = (0..threads)
             .map(|_| Vec::with_capacity(self.connections.div_ceil(threads)))
             .collect();
-        for (i, connection) in connections.into_iter().enumerate() {
-            groups[i % threads].push(connection);
+        for (i, client) in clients.iter().enumerate() {
+            groups[i % threads].push(client.socket());
         }
 
         let counters: Vec<Counters> = (0..threads).map(|_| Counters::default()).collect();
@@ -356,11 +355,19 @@ impl Load {
             for (t, (group, counters)) in groups.into_iter().zip(&counters).enumerate() {
                 let shared = &shared;
                 let done = done.clone();
+                let peer = &peer;
                 let spawned = std::thread::Builder::new()
                     .name(format!("echo-load-{t}"))
                     .stack_size(STACK_SIZE)
                     .spawn_scoped(scope, move || {
-                        let ran = drive::<T>(group, shared, counters);
+                        let ran = T::visit_clients(
+                            group,
+                            Drive::<T> {
+                                peer,
+                                shared,
+                                counters,
+                            },
+                        );
                         if ran.is_err() {
                             shared.abort.store(true, Ordering::Relaxed);
                         }
@@ -511,173 +518,63 @@ struct Tally<'s, 'a> {
     batch: Batch<'s, 'a>,
 }
 
+impl<'s, 'a> Tally<'s, 'a> {
+    fn new(shared: &'s Shared<'a>, counters: &'s Counters) -> Self {
+        Tally {
+            shared,
+            counters,
+            batch: Batch::new(shared),
+        }
+    }
+}
+
 /// Runs one thread's share of the connections until each has finished.
-fn drive<T: Transport>(
-    mut connections: Vec<T::Connection>,
-    shared: &Shared<'_>,
-    counters: &Counters,
-) -> Result<()> {
-    let poll = Poll::new().map_err(|source| Error::Thread { source })?;
-    let mut tally = Tally {
-        shared,
-        counters,
-        batch: Batch::new(shared),
-    };
-    let mut streams = Vec::new();
-    let mut datagrams = Vec::new();
-    for (token, connection) in connections.iter_mut().enumerate() {
-        match T::socket(connection) {
-            Socket::Stream(stream) => {
-                streams.push(io::register_stream(stream, poll.registry(), Token(token))?)
-            }
-            Socket::Datagram(socket) => datagrams.push(io::register_datagram(
-                socket,
-                poll.registry(),
-                Token(token),
-            )?),
-        }
-    }
-    if !streams.is_empty() {
-        run_streams(poll, streams, &mut tally);
-    } else if !datagrams.is_empty() {
-        run_datagrams(poll, datagrams, &mut tally);
-    }
-    Ok(())
+struct Drive<'s, 'a, T: Transport> {
+    peer: &'s T::Addr,
+    shared: &'s Shared<'a>,
+    counters: &'s Counters,
 }
 
-/// How the event loop reaches a connection's socket.
-#[cfg(unix)]
-mod io {
-    use std::net::{TcpStream, UdpSocket};
-    use std::os::fd::AsRawFd;
+impl<'c, T: Transport> ClientsVisitor<'c, T> for Drive<'_, '_, T> {
+    type Output = Result<()>;
 
-    use mio::unix::SourceFd;
-    use mio::{Interest, Registry, Token};
-
-    use crate::error::{Error, Result};
-
-    /// Makes `stream` nonblocking and registers it for reading and writing; the event loop
-    /// then uses the socket itself.
-    pub(super) fn register_stream<'a>(
-        stream: &'a mut TcpStream,
-        registry: &Registry,
-        token: Token,
-    ) -> Result<&'a mut TcpStream> {
-        stream.set_nonblocking(true).map_err(nonblocking)?;
-        registry
-            .register(
-                &mut SourceFd(&stream.as_raw_fd()),
-                token,
-                Interest::READABLE | Interest::WRITABLE,
-            )
-            .map_err(|source| Error::Thread { source })?;
-        Ok(stream)
-    }
-
-    /// Makes `socket` nonblocking and registers it for reading.
-    pub(super) fn register_datagram<'a>(
-        socket: &'a mut UdpSocket,
-        registry: &Registry,
-        token: Token,
-    ) -> Result<&'a mut UdpSocket> {
-        socket.set_nonblocking(true).map_err(nonblocking)?;
-        registry
-            .register(
-                &mut SourceFd(&socket.as_raw_fd()),
-                token,
-                Interest::READABLE,
-            )
-            .map_err(|source| Error::Thread { source })?;
-        Ok(socket)
-    }
-
-    pub(super) fn nonblocking(source: std::io::Error) -> Error {
-        Error::SetOption {
-            option: "nonblocking",
-            source,
+    fn stream<C: Connection>(self, connections: Vec<&'c C>) -> Result<()> {
+        let poll = Poll::new().map_err(|source| Error::Thread { source })?;
+        let readable = Interest::READABLE | Interest::WRITABLE;
+        for (token, connection) in connections.iter().enumerate() {
+            register(*connection, &poll, Token(token), readable)?;
         }
+        let mut tally = Tally::new(self.shared, self.counters);
+        run_streams(poll, connections.into_iter().map(Io).collect(), &mut tally);
+        Ok(())
     }
 
-    /// A connected datagram socket as the event loop uses it.
-    pub(super) trait Datagram {
-        fn send(&self, message: &[u8]) -> std::io::Result<usize>;
-        fn recv(&self, buffer: &mut [u8]) -> std::io::Result<usize>;
-    }
-
-    impl Datagram for &mut UdpSocket {
-        fn send(&self, message: &[u8]) -> std::io::Result<usize> {
-            UdpSocket::send(self, message)
+    fn datagram<D: Datagram<Addr = T::Addr>>(self, sockets: Vec<&'c D>) -> Result<()> {
+        if let Some(socket) = sockets.first() {
+            measure::check_datagram(*socket, self.peer, self.shared.size)?;
         }
-
-        fn recv(&self, buffer: &mut [u8]) -> std::io::Result<usize> {
-            UdpSocket::recv(self, buffer)
+        let poll = Poll::new().map_err(|source| Error::Thread { source })?;
+        for (token, socket) in sockets.iter().enumerate() {
+            register(*socket, &poll, Token(token), Interest::READABLE)?;
         }
+        let mut tally = Tally::new(self.shared, self.counters);
+        run_datagrams(poll, sockets, &mut tally);
+        Ok(())
     }
 }
 
-/// How the event loop reaches a connection's socket: through a mio socket of its own on a
-/// duplicate of the descriptor, since mio takes part in every read and write here.
-#[cfg(not(unix))]
-mod io {
-    use std::net::{TcpStream, UdpSocket};
-
-    use mio::{Interest, Registry, Token};
-
-    use crate::error::{Error, Result};
-
-    pub(super) fn register_stream(
-        stream: &mut TcpStream,
-        registry: &Registry,
-        token: Token,
-    ) -> Result<mio::net::TcpStream> {
-        stream.set_nonblocking(true).map_err(nonblocking)?;
-        let clone = stream
-            .try_clone()
-            .map_err(|source| Error::Thread { source })?;
-        let mut stream = mio::net::TcpStream::from_std(clone);
-        registry
-            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-            .map_err(|source| Error::Thread { source })?;
-        Ok(stream)
-    }
-
-    pub(super) fn register_datagram(
-        socket: &mut UdpSocket,
-        registry: &Registry,
-        token: Token,
-    ) -> Result<mio::net::UdpSocket> {
-        socket.set_nonblocking(true).map_err(nonblocking)?;
-        let clone = socket
-            .try_clone()
-            .map_err(|source| Error::Thread { source })?;
-        let mut socket = mio::net::UdpSocket::from_std(clone);
-        registry
-            .register(&mut socket, token, Interest::READABLE)
-            .map_err(|source| Error::Thread { source })?;
-        Ok(socket)
-    }
-
-    pub(super) fn nonblocking(source: std::io::Error) -> Error {
-        Error::SetOption {
+/// Makes a client socket nonblocking and registers it with `poll`; the event loop then uses
+/// the socket itself.
+fn register(socket: &impl AsFd, poll: &Poll, token: Token, interest: Interest) -> Result<()> {
+    socket2::SockRef::from(socket)
+        .set_nonblocking(true)
+        .map_err(|source| Error::SetOption {
             option: "nonblocking",
             source,
-        }
-    }
-
-    pub(super) trait Datagram {
-        fn send(&self, message: &[u8]) -> std::io::Result<usize>;
-        fn recv(&self, buffer: &mut [u8]) -> std::io::Result<usize>;
-    }
-
-    impl Datagram for mio::net::UdpSocket {
-        fn send(&self, message: &[u8]) -> std::io::Result<usize> {
-            mio::net::UdpSocket::send(self, message)
-        }
-
-        fn recv(&self, buffer: &mut [u8]) -> std::io::Result<usize> {
-            mio::net::UdpSocket::recv(self, buffer)
-        }
-    }
+        })?;
+    poll.registry()
+        .register(&mut SourceFd(&socket.as_fd().as_raw_fd()), token, interest)
+        .map_err(|source| Error::Thread { source })
 }
 
 /// Waits for events, up to the next look at the timeouts. False if the poll failed.
@@ -834,7 +731,7 @@ struct DatagramConn<S> {
     finished: bool,
 }
 
-impl<S: io::Datagram> DatagramConn<S> {
+impl<D: Datagram> DatagramConn<&D> {
     /// Sends the next message, or finishes the socket if it may send no more. A send refused
     /// by an ICMP error is an error, and the next is tried at the next look at the timeouts;
     /// any other failed send is an error that finishes the socket.
@@ -852,7 +749,7 @@ impl<S: io::Datagram> DatagramConn<S> {
             // counts it lost.
             Ok(_) => self.waiting = true,
             Err(e) if e.kind() == ErrorKind::WouldBlock => self.waiting = true,
-            Err(e) if is_icmp_echo(&e) => bump(&tally.counters.errors),
+            Err(e) if is_unreachable(&e) => bump(&tally.counters.errors),
             Err(_) => {
                 bump(&tally.counters.errors);
                 self.finished = true;
@@ -902,7 +799,7 @@ impl<S: io::Datagram> DatagramConn<S> {
 
 /// Drives UDP sockets until each has finished: sent its last message and had its echo or
 /// its timeout, or failed.
-fn run_datagrams<S: io::Datagram>(mut poll: Poll, sockets: Vec<S>, tally: &mut Tally<'_, '_>) {
+fn run_datagrams<D: Datagram>(mut poll: Poll, sockets: Vec<&D>, tally: &mut Tally<'_, '_>) {
     let shared = tally.shared;
     // The message in flight of each socket differs only in its header, written before
     // each send: one buffer serves them all, and holds the current socket's message.
@@ -910,7 +807,7 @@ fn run_datagrams<S: io::Datagram>(mut poll: Poll, sockets: Vec<S>, tally: &mut T
     // One byte more than a message, so a longer datagram shows as a difference.
     let mut reply = vec![0; shared.size + 1];
     let now = Instant::now();
-    let mut conns: Vec<DatagramConn<S>> = sockets
+    let mut conns: Vec<DatagramConn<&D>> = sockets
         .into_iter()
         .map(|socket| DatagramConn {
             socket,

@@ -7,10 +7,15 @@
 //! bounded in time and in count, and ends by itself.
 
 use std::io;
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
+use socket2::SockRef;
+
+use crate::addr::Address;
 use crate::error::{Error, Result};
+use crate::transport::Transport;
+use crate::transport::sealed::{ClientVisitor, Connection, Datagram};
 
 mod bulk;
 mod load;
@@ -22,29 +27,14 @@ pub use load::{Load, LoadReport, Progress};
 pub use ping::{Outcome, Ping, PingSummary, Probe};
 pub use summary::Latency;
 
-/// The socket under a client connection, as each transport hands it to the measuring loops.
-///
-/// Public only so the sealed transport trait can name it; the crate does not export it.
-#[derive(Debug)]
-pub enum Socket<'a> {
-    /// A byte stream: replies come back in order on the one connection.
-    Stream(&'a mut TcpStream),
-    /// A connected datagram socket: one reply per datagram, in any order, or none.
-    Datagram(&'a mut UdpSocket),
-}
-
-impl Socket<'_> {
-    /// Sets how long one receive may wait.
-    pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<()> {
-        match self {
-            Socket::Stream(stream) => stream.set_read_timeout(timeout),
-            Socket::Datagram(socket) => socket.set_read_timeout(timeout),
-        }
+/// Sets how long one receive on `socket` may wait.
+pub(crate) fn set_read_timeout(socket: &impl AsFd, timeout: Option<Duration>) -> Result<()> {
+    SockRef::from(socket)
+        .set_read_timeout(timeout)
         .map_err(|source| Error::SetOption {
             option: "read_timeout",
             source,
         })
-    }
 }
 
 /// The bytes of a probe that carry its sequence number (big-endian).
@@ -74,7 +64,8 @@ pub(crate) fn check_size(option: &'static str, size: usize) -> Result<()> {
     if size < HEADER {
         return Err(Error::InvalidOption {
             option,
-            reason: "must be at least 8 bytes, the size of the sequence number a probe carries",
+            reason: "must be at least 8 bytes, the size of the sequence number a probe carries"
+                .into(),
         });
     }
     Ok(())
@@ -85,18 +76,37 @@ pub(crate) fn check_timeout(option: &'static str, timeout: Duration) -> Result<(
     if timeout.is_zero() {
         return Err(Error::InvalidOption {
             option,
-            reason: "a zero timeout would wait forever on some systems and fail at once on others",
+            reason: "a zero timeout would wait forever on some systems and fail at once on others"
+                .into(),
         });
     }
     Ok(())
 }
 
-/// Refuses a datagram too large for `peer`'s address family.
-pub(crate) fn check_datagram(peer: SocketAddr, len: usize) -> Result<()> {
-    let max = crate::transport::max_payload(&peer);
+/// Refuses a message too large for one datagram to `peer`; any size fits a stream.
+pub(crate) struct Fits<'a, T: Transport> {
+    pub(crate) peer: &'a T::Addr,
+    pub(crate) len: usize,
+}
+
+impl<T: Transport> ClientVisitor<T> for Fits<'_, T> {
+    type Output = Result<()>;
+
+    fn stream<C: Connection>(self, _: &C) -> Result<()> {
+        Ok(())
+    }
+
+    fn datagram<D: Datagram<Addr = T::Addr>>(self, socket: &D) -> Result<()> {
+        check_datagram(socket, self.peer, self.len)
+    }
+}
+
+/// Refuses a datagram too large for `peer`.
+pub(crate) fn check_datagram<D: Datagram>(socket: &D, peer: &D::Addr, len: usize) -> Result<()> {
+    let max = socket.max_payload(peer);
     if len > max {
         return Err(Error::DatagramTooLarge {
-            addr: peer,
+            addr: peer.clone().into(),
             len,
             max,
         });
@@ -106,25 +116,25 @@ pub(crate) fn check_datagram(peer: SocketAddr, len: usize) -> Result<()> {
 
 /// The timeout error of a stream, or the error it is.
 pub(crate) fn stream_error(
-    peer: SocketAddr,
+    peer: &Address,
     timeout: Duration,
     error: io::Error,
     send: bool,
 ) -> Error {
     if crate::echo::stream::is_timeout(&error) {
         Error::Timeout {
-            addr: peer,
+            addr: peer.clone(),
             timeout,
             attempts: 1,
         }
     } else if send {
         Error::Send {
-            addr: peer,
+            addr: peer.clone(),
             source: error,
         }
     } else {
         Error::Receive {
-            addr: peer,
+            addr: peer.clone(),
             source: error,
         }
     }

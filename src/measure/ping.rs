@@ -6,17 +6,19 @@
 //! that was cut short.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::addr::Address;
 use crate::client::EchoClient;
-use crate::echo::stream::{first_difference, is_timeout};
+use crate::echo::stream::{Io, first_difference, is_timeout};
 use crate::error::{Error, Result};
 use crate::measure::summary::{Latency, Recorder};
-use crate::measure::{self, HEADER, Socket};
-use crate::transport::{Transport, is_icmp_echo};
+use crate::measure::{self, HEADER};
+use crate::transport::sealed::{ClientVisitor, Connection, Datagram};
+use crate::transport::{Transport, is_unreachable};
 
 /// How many recent probes are remembered, so that a late reply can be matched to its probe.
 const WINDOW: usize = 1024;
@@ -399,23 +401,48 @@ impl<T: Transport> EchoClient<T> {
     pub fn ping(&mut self, ping: &Ping, on_probe: impl FnMut(&Probe)) -> Result<PingSummary> {
         measure::check_size("size", ping.size)?;
         measure::check_timeout("timeout", ping.timeout)?;
-        let (connection, peer, options) = self.parts();
-        let restore = options.read_timeout();
-        let mut socket = T::socket(connection);
-        if let Socket::Datagram(_) = socket {
-            measure::check_datagram(peer, ping.size)?;
-        }
-        socket.set_read_timeout(Some(ping.timeout))?;
-        let mut run = Run::new(ping, peer, on_probe);
-        let outcome = match &mut socket {
-            Socket::Stream(stream) => run.stream(stream),
-            Socket::Datagram(datagram) => run.datagram(datagram),
-        };
+        let restore = self.options().read_timeout();
+        let peer = self.peer_addr();
+        let socket = self.socket();
+        T::visit_client(
+            socket,
+            measure::Fits::<T> {
+                peer: &peer,
+                len: ping.size,
+            },
+        )?;
+        measure::set_read_timeout(socket, Some(ping.timeout))?;
+        let mut run = Run::new(ping, peer.into(), on_probe);
+        let outcome = T::visit_client(
+            socket,
+            Probes::<T, _> {
+                run: &mut run,
+                _transport: std::marker::PhantomData,
+            },
+        );
         let mut summary = run.finish(outcome.err());
-        if let Err(error) = socket.set_read_timeout(restore) {
+        if let Err(error) = measure::set_read_timeout(socket, restore) {
             summary.error.get_or_insert(error);
         }
         Ok(summary)
+    }
+}
+
+/// Runs the probes of a ping over a client socket of either kind.
+struct Probes<'r, 'p, T: Transport, F> {
+    run: &'r mut Run<'p, F>,
+    _transport: std::marker::PhantomData<T>,
+}
+
+impl<T: Transport, F: FnMut(&Probe)> ClientVisitor<T> for Probes<'_, '_, T, F> {
+    type Output = Result<()>;
+
+    fn stream<C: Connection>(self, connection: &C) -> Result<()> {
+        self.run.stream(connection)
+    }
+
+    fn datagram<D: Datagram<Addr = T::Addr>>(self, socket: &D) -> Result<()> {
+        self.run.datagram(socket)
     }
 }
 
@@ -430,7 +457,7 @@ struct Slot {
 /// The state of one ping run.
 struct Run<'p, F> {
     ping: &'p Ping,
-    peer: SocketAddr,
+    peer: Address,
     on_probe: F,
     probe: Vec<u8>,
     reply: Vec<u8>,
@@ -449,7 +476,7 @@ struct Run<'p, F> {
 }
 
 impl<'p, F: FnMut(&Probe)> Run<'p, F> {
-    fn new(ping: &'p Ping, peer: SocketAddr, on_probe: F) -> Self {
+    fn new(ping: &'p Ping, peer: Address, on_probe: F) -> Self {
         let start = Instant::now();
         let empty = Slot {
             seq: u64::MAX,
@@ -541,28 +568,29 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
     }
 
     /// Sets the receive timeout to what is left until `deadline`; false if nothing is left.
-    fn wait_until(&mut self, socket: Socket<'_>, deadline: Instant) -> Result<bool> {
+    fn wait_until(&mut self, socket: &impl AsFd, deadline: Instant) -> Result<bool> {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Ok(false);
         }
-        socket.set_read_timeout(Some(left))?;
+        measure::set_read_timeout(socket, Some(left))?;
         self.shortened = true;
         Ok(true)
     }
 
-    fn reset_timeout(&mut self, socket: Socket<'_>) -> Result<()> {
+    fn reset_timeout(&mut self, socket: &impl AsFd) -> Result<()> {
         if self.shortened {
-            socket.set_read_timeout(Some(self.ping.timeout))?;
+            measure::set_read_timeout(socket, Some(self.ping.timeout))?;
             self.shortened = false;
         }
         Ok(())
     }
 
-    fn stream(&mut self, stream: &mut TcpStream) -> Result<()> {
+    fn stream<C: Connection>(&mut self, connection: &C) -> Result<()> {
+        let stream = &mut Io(connection);
         let size = self.ping.size;
         let timeout = self.ping.timeout;
-        let peer = self.peer;
+        let peer = self.peer.clone();
         // Replies come in order: `oldest` is the probe whose echo is being read, and
         // `filled` how many of its bytes are already in `reply`.
         let mut oldest = 0u64;
@@ -574,18 +602,18 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
             }
             if seq - oldest >= WINDOW as u64 {
                 return Err(Error::Timeout {
-                    addr: peer,
+                    addr: peer.clone(),
                     timeout,
                     attempts: WINDOW as u32,
                 });
             }
-            self.reset_timeout(Socket::Stream(stream))?;
+            self.reset_timeout(connection)?;
             measure::set_seq(&mut self.probe, seq);
             let sent = Instant::now();
             last_send = sent;
             stream
                 .write_all(&self.probe)
-                .map_err(|e| measure::stream_error(peer, timeout, e, true))?;
+                .map_err(|e| measure::stream_error(&peer, timeout, e, true))?;
             self.sent += 1;
             *self.slot(seq) = Slot {
                 seq,
@@ -595,7 +623,7 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
             let deadline = sent + timeout;
             let mut first_read = true;
             loop {
-                if !first_read && !self.wait_until(Socket::Stream(stream), deadline)? {
+                if !first_read && !self.wait_until(connection, deadline)? {
                     self.report(seq, Outcome::Lost);
                     break;
                 }
@@ -603,7 +631,7 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                 let n = match stream.read(&mut self.reply[filled..size]) {
                     Ok(0) => {
                         return Err(Error::ShortEcho {
-                            addr: peer,
+                            addr: peer.clone(),
                             sent: size,
                             received: filled,
                         });
@@ -614,7 +642,7 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                         self.report(seq, Outcome::Lost);
                         break;
                     }
-                    Err(e) => return Err(measure::stream_error(peer, timeout, e, false)),
+                    Err(e) => return Err(measure::stream_error(&peer, timeout, e, false)),
                 };
                 filled += n;
                 if filled < size {
@@ -658,26 +686,31 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
         self.report(owner, outcome);
     }
 
-    fn datagram(&mut self, socket: &mut UdpSocket) -> Result<()> {
+    fn datagram<D: Datagram>(&mut self, socket: &D) -> Result<()> {
         let size = self.ping.size;
-        let peer = self.peer;
+        let peer = self.peer.clone();
         let mut last_send = self.start;
         for seq in 0..self.ping.count {
             if !self.pace(seq, last_send) {
                 break;
             }
-            self.reset_timeout(Socket::Datagram(socket))?;
+            self.reset_timeout(socket)?;
             measure::set_seq(&mut self.probe, seq);
             let sent = Instant::now();
             last_send = sent;
             match socket.send(&self.probe) {
                 Ok(_) => {}
-                Err(e) if is_icmp_echo(&e) => {
+                Err(e) if is_unreachable(&e) => {
                     self.sent += 1;
                     self.report(seq, Outcome::Refused);
                     continue;
                 }
-                Err(source) => return Err(Error::Send { addr: peer, source }),
+                Err(source) => {
+                    return Err(Error::Send {
+                        addr: peer.clone(),
+                        source,
+                    });
+                }
             }
             self.sent += 1;
             *self.slot(seq) = Slot {
@@ -688,7 +721,7 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
             let deadline = sent + self.ping.timeout;
             let mut first_read = true;
             loop {
-                if !first_read && !self.wait_until(Socket::Datagram(socket), deadline)? {
+                if !first_read && !self.wait_until(socket, deadline)? {
                     self.report(seq, Outcome::Lost);
                     break;
                 }
@@ -700,12 +733,17 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                         self.report(seq, Outcome::Lost);
                         break;
                     }
-                    Err(e) if is_icmp_echo(&e) => {
+                    Err(e) if is_unreachable(&e) => {
                         self.slot(seq).waiting = false;
                         self.report(seq, Outcome::Refused);
                         break;
                     }
-                    Err(source) => return Err(Error::Receive { addr: peer, source }),
+                    Err(source) => {
+                        return Err(Error::Receive {
+                            addr: peer.clone(),
+                            source,
+                        });
+                    }
                 };
                 if n == size && self.reply[..n] == self.probe[..] {
                     let rtt = sent.elapsed();

@@ -1,18 +1,14 @@
 //! TCP: a stream transport over `std::net` sockets made and tuned through socket2.
 
-use std::io::{self, ErrorKind};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 
-use bytes::Bytes;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::Transport;
-use super::sealed::Sealed;
-use crate::echo::stream;
-use crate::engine::{self, Worker};
+use super::sealed::{ClientVisitor, ClientsVisitor, Connection, Listener, Sealed, ServerVisitor};
 use crate::error::{Error, Result};
-use crate::options::Options;
-use crate::server::Exchange;
+use crate::options::{Knob, Options};
 
 /// The TCP transport: byte streams, echoed until the client closes.
 ///
@@ -31,35 +27,8 @@ use crate::server::Exchange;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Tcp;
 
-impl Transport for Tcp {}
-
-/// A connected TCP client socket.
-#[derive(Debug)]
-pub struct TcpConnection {
-    stream: TcpStream,
-    /// The most bytes the client keeps in flight in one echo (see [`stream::echo`]).
-    window: usize,
-}
-
-#[cfg(unix)]
-impl std::os::fd::AsFd for TcpConnection {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.stream.as_fd()
-    }
-}
-
-#[cfg(windows)]
-impl std::os::windows::io::AsSocket for TcpConnection {
-    fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
-        self.stream.as_socket()
-    }
-}
-
-/// The bytes in flight a client allows: half its receive buffer as Linux reports it (the
-/// other half is bookkeeping), so the echo of everything in flight always fits in it.
-fn window(socket: &Socket) -> usize {
-    let reported = socket.recv_buffer_size().unwrap_or(64 * 1024);
-    (reported / 2).clamp(1024, 256 * 1024)
+impl Transport for Tcp {
+    type Addr = SocketAddr;
 }
 
 fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
@@ -67,107 +36,107 @@ fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
 }
 
 impl Sealed for Tcp {
-    type Listener = TcpListener;
-    type Connection = TcpConnection;
-
     const NAME: &'static str = "tcp";
+    type Server = TcpListener;
+    type Client = TcpStream;
 
-    fn bind(addr: SocketAddr, options: &Options) -> Result<TcpListener> {
+    fn check(options: &Options) -> Result<()> {
+        options.refuse(&Knob::DATAGRAM, "tcp")?;
+        options.refuse(&[Knob::UnixMode], "tcp")
+    }
+
+    fn bind(addr: &SocketAddr, options: &Options) -> Result<TcpListener> {
+        let addr = *addr;
         let bind_error = |source| Error::Bind {
             transport: Self::NAME,
-            addr,
+            addr: addr.into(),
             source,
         };
         let socket = new_socket(addr).map_err(bind_error)?;
-        options.apply_listener(&socket, &addr, true)?;
-        // Accepted connections inherit these on Linux; `serve_once` sets them again anyway.
-        options.apply_tcp_connection(&socket)?;
+        options.apply_reuse(&socket, true)?;
+        options.apply_ip(&socket, addr.is_ipv6())?;
+        options.apply_buffers(&socket)?;
+        // Accepted connections inherit these on Linux; they are set again on each anyway.
+        options.apply_tcp(&socket)?;
         socket.bind(&addr.into()).map_err(bind_error)?;
         let backlog = i32::try_from(options.backlog()).unwrap_or(i32::MAX);
         socket.listen(backlog).map_err(bind_error)?;
         Ok(socket.into())
     }
 
-    fn serve_once(
-        listener: &TcpListener,
-        local: SocketAddr,
-        options: &Options,
-    ) -> Result<Exchange> {
-        let (mut conn, peer) = loop {
-            match listener.accept() {
-                Ok(accepted) => break accepted,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(source) => {
-                    return Err(Error::Accept {
-                        addr: local,
-                        source,
-                    });
-                }
-            }
-        };
-        options.apply_tcp_connection(&SockRef::from(&conn))?;
-        let (bytes, first) = stream::serve_connection(&mut conn, peer, options)?;
-        // The peer has closed its write side: close ours so it reads end-of-stream. A peer
-        // that already reset leaves nothing to shut down, which is not an error here.
-        match conn.shutdown(Shutdown::Write) {
-            Err(e) if e.kind() != ErrorKind::NotConnected => {
-                return Err(Error::Send {
-                    addr: peer,
-                    source: e,
-                });
-            }
-            _ => {}
-        }
-        Ok(Exchange::new(peer, bytes, first))
+    fn local_addr(server: &TcpListener) -> io::Result<SocketAddr> {
+        server.local_addr()
     }
 
-    fn set_nonblocking(listener: &TcpListener, nonblocking: bool) -> io::Result<()> {
-        listener.set_nonblocking(nonblocking)
-    }
-
-    fn serve(listener: &TcpListener, worker: Worker<'_>, workers: usize) -> Result<()> {
-        // The engine's own descriptor of the listening socket, closed when it stops.
-        let listener = listener.try_clone().map_err(|source| Error::Serve {
-            addr: worker.local,
+    fn connect(addr: &SocketAddr, options: &Options) -> Result<TcpStream> {
+        let addr = *addr;
+        let connect_error = |source| Error::Connect {
+            addr: addr.into(),
             source,
-        })?;
-        engine::stream::serve(mio::net::TcpListener::from_std(listener), worker, workers)
-    }
-
-    fn connect(addr: SocketAddr, options: &Options) -> Result<TcpConnection> {
-        let connect_error = |source| Error::Connect { addr, source };
+        };
         let socket = new_socket(addr).map_err(connect_error)?;
-        options.apply_before_bind(&socket, &addr)?;
-        options.apply_tcp_connection(&socket)?;
+        options.apply_ip(&socket, addr.is_ipv6())?;
+        options.apply_buffers(&socket)?;
+        options.apply_tcp(&socket)?;
+        options.apply_timeouts(&socket)?;
         match options.connect_timeout() {
             Some(limit) => socket.connect_timeout(&addr.into(), limit),
             None => socket.connect(&addr.into()),
         }
         .map_err(connect_error)?;
-        let window = window(&socket);
-        Ok(TcpConnection {
-            stream: socket.into(),
-            window,
-        })
+        Ok(socket.into())
     }
 
-    fn echo(
-        connection: &mut TcpConnection,
-        peer: SocketAddr,
-        message: &[u8],
-        options: &Options,
-    ) -> Result<Bytes> {
-        stream::echo(
-            &mut connection.stream,
-            peer,
-            message,
-            options,
-            connection.window,
-        )
+    fn client_addr(client: &TcpStream) -> io::Result<SocketAddr> {
+        client.local_addr()
     }
 
-    #[cfg(feature = "measure")]
-    fn socket(connection: &mut TcpConnection) -> crate::measure::Socket<'_> {
-        crate::measure::Socket::Stream(&mut connection.stream)
+    fn visit_server<V: ServerVisitor<Self>>(server: &TcpListener, visitor: V) -> V::Output {
+        visitor.stream(server)
+    }
+
+    fn visit_client<V: ClientVisitor<Self>>(client: &TcpStream, visitor: V) -> V::Output {
+        visitor.stream(client)
+    }
+
+    fn visit_clients<'a, V: ClientsVisitor<'a, Self>>(
+        clients: Vec<&'a TcpStream>,
+        visitor: V,
+    ) -> V::Output {
+        visitor.stream(clients)
+    }
+}
+
+impl Listener for TcpListener {
+    type Addr = SocketAddr;
+    type Stream = TcpStream;
+
+    fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        TcpListener::accept(self)
+    }
+
+    fn prepare(&self, stream: &TcpStream, options: &Options, blocking: bool) -> Result<()> {
+        let socket = SockRef::from(stream);
+        options.apply_tcp(&socket)?;
+        if blocking {
+            options.apply_timeouts(&socket)?;
+        }
+        Ok(())
+    }
+}
+
+impl Connection for TcpStream {
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut stream: &TcpStream = self;
+        Read::read(&mut stream, buf)
+    }
+
+    fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        let mut stream: &TcpStream = self;
+        Write::write(&mut stream, buf)
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
     }
 }

@@ -12,7 +12,7 @@ use std::process::{Command, ExitStatus};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use socket_echo::{EchoServer, Options, ServerHandle, Stats, Udp};
+use socket_echo::{EchoServer, Options, ServerHandle, Stats, Transport, Udp};
 
 /// The loopback addresses every test runs on, IPv4 then IPv6.
 pub const LOOPBACKS: [&str; 2] = ["127.0.0.1:0", "[::1]:0"];
@@ -29,7 +29,7 @@ pub fn spawn_tcp(addr: &str, options: Options) -> ServerHandle {
 }
 
 /// A UDP server run by `serve()` in the background.
-pub fn spawn_udp(addr: &str, options: Options) -> ServerHandle {
+pub fn spawn_udp(addr: &str, options: Options) -> ServerHandle<Udp> {
     EchoServer::bind_on_with(Udp, addr, options)
         .expect("bind udp")
         .spawn()
@@ -108,7 +108,11 @@ pub fn is_timeout(e: &io::Error) -> bool {
 }
 
 /// Polls `handle.stats()` until `done` holds, for at most [`PATIENCE`]; panics naming `what`.
-pub fn wait_for_stats(handle: &ServerHandle, what: &str, done: impl Fn(&Stats) -> bool) -> Stats {
+pub fn wait_for_stats<T: Transport>(
+    handle: &ServerHandle<T>,
+    what: &str,
+    done: impl Fn(&Stats) -> bool,
+) -> Stats {
     let start = Instant::now();
     loop {
         let stats = handle.stats();
@@ -124,7 +128,7 @@ pub fn wait_for_stats(handle: &ServerHandle, what: &str, done: impl Fn(&Stats) -
 }
 
 /// Shuts the server down and returns its final stats.
-pub fn finish(handle: ServerHandle) -> Stats {
+pub fn finish<T: Transport>(handle: ServerHandle<T>) -> Stats {
     handle.shutdown();
     handle.join().expect("server stopped with an error")
 }

@@ -108,15 +108,18 @@ pub fn payload(len: usize, seed: u64) -> Vec<u8> {
 /// Runs `serve_once` on a thread; join the handle to get its result.
 pub fn serve_once_in_background<T: Transport>(
     server: EchoServer<T>,
-) -> JoinHandle<socket_echo::Result<Exchange>> {
+) -> JoinHandle<socket_echo::Result<Exchange<T::Addr>>> {
     thread::spawn(move || server.serve_once())
 }
 
-/// Options with a short read timeout and no UDP retries, for clients that must give up soon.
+/// Options with a short read timeout, for clients that must give up soon.
 pub fn impatient() -> Options {
-    Options::new()
-        .with_read_timeout(Some(SHORT))
-        .with_retries(0)
+    Options::new().with_read_timeout(Some(SHORT))
+}
+
+/// [`impatient`], and no resends: a datagram client that gives up after one wait.
+pub fn impatient_datagram() -> Options {
+    impatient().with_resends(0)
 }
 
 /// Asserts that `error`'s `source()` is an `io::Error` of `kind`.

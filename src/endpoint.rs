@@ -1,0 +1,233 @@
+//! [`Endpoint`]: a transport and an address in one piece of text, the syntax every tool and
+//! example of the crate accepts, parsed here and nowhere else.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::addr::{ToAddrs, UnixAddr, parse_unix};
+use crate::error::Error;
+use crate::transport::{Tcp, Transport, Udp, Unix, UnixDatagram};
+
+/// A transport and an address, as written on a command line:
+///
+/// | text | transport | address |
+/// |---|---|---|
+/// | `HOST:PORT`, `tcp://HOST:PORT` | [`Tcp`] | host name or IP and port (`[::1]:7` for IPv6) |
+/// | `udp://HOST:PORT` | [`Udp`] | the same |
+/// | `unix:/path`, `unix:./rel.sock` | [`Unix`] | a socket file |
+/// | `unix:@name` | [`Unix`] | a Linux abstract name |
+/// | `unixgram:/path`, `unixgram:@name` | [`UnixDatagram`] | the same |
+///
+/// Host names are resolved when the endpoint is used, not when it is parsed.
+/// [`visit`](Self::visit) hands the transport and the address, typed, to code written once
+/// for every transport.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::Endpoint;
+///
+/// let tcp: Endpoint = "localhost:9999".parse()?;
+/// assert_eq!(tcp.transport(), "tcp");
+/// let udp: Endpoint = "udp://127.0.0.1:7".parse()?;
+/// assert_eq!(udp.to_string(), "udp://127.0.0.1:7");
+/// let unix: Endpoint = "unix:/run/echo.sock".parse()?;
+/// assert_eq!(unix.transport(), "unix");
+/// assert!("ftp://example.com:21".parse::<Endpoint>().is_err());
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// TCP to or on `HOST:PORT`.
+    Tcp(String),
+    /// UDP to or on `HOST:PORT`.
+    Udp(String),
+    /// A Unix stream socket.
+    Unix(UnixAddr),
+    /// A Unix datagram socket.
+    UnixDatagram(UnixAddr),
+}
+
+/// Code written once for every transport, run by [`Endpoint::visit`] with the endpoint's
+/// transport and address.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{Endpoint, EndpointVisitor, ToAddrs, Transport};
+///
+/// struct Name;
+/// impl EndpointVisitor for Name {
+///     type Output = String;
+///     fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, _: T, addr: A) -> String {
+///         addr.describe()
+///     }
+/// }
+/// let endpoint: Endpoint = "unixgram:@echo".parse()?;
+/// assert_eq!(endpoint.visit(Name), "@echo");
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+pub trait EndpointVisitor {
+    /// What the visit returns.
+    type Output;
+    /// Runs with the endpoint's transport and its address.
+    fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, addr: A) -> Self::Output;
+}
+
+impl Endpoint {
+    /// The transport's name: `"tcp"`, `"udp"`, `"unix"` or `"unixgram"`.
+    pub fn transport(&self) -> &'static str {
+        match self {
+            Endpoint::Tcp(_) => "tcp",
+            Endpoint::Udp(_) => "udp",
+            Endpoint::Unix(_) => "unix",
+            Endpoint::UnixDatagram(_) => "unixgram",
+        }
+    }
+
+    /// The datagram sibling of a stream endpoint (TCP to UDP, Unix to Unix datagram), the
+    /// meaning of the tools' `--udp` flag; a datagram endpoint is returned as it is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::Endpoint;
+    ///
+    /// let tcp: Endpoint = "localhost:9999".parse()?;
+    /// assert_eq!(tcp.datagram().to_string(), "udp://localhost:9999");
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn datagram(self) -> Self {
+        match self {
+            Endpoint::Tcp(addr) => Endpoint::Udp(addr),
+            Endpoint::Unix(addr) => Endpoint::UnixDatagram(addr),
+            other => other,
+        }
+    }
+
+    /// Whether the transport is a datagram one.
+    pub fn is_datagram(&self) -> bool {
+        matches!(self, Endpoint::Udp(_) | Endpoint::UnixDatagram(_))
+    }
+
+    /// Runs `visitor` with the endpoint's transport and address.
+    pub fn visit<V: EndpointVisitor>(&self, visitor: V) -> V::Output {
+        match self {
+            Endpoint::Tcp(addr) => visitor.visit(Tcp, addr.as_str()),
+            Endpoint::Udp(addr) => visitor.visit(Udp, addr.as_str()),
+            Endpoint::Unix(addr) => visitor.visit(Unix, addr),
+            Endpoint::UnixDatagram(addr) => visitor.visit(UnixDatagram, addr),
+        }
+    }
+}
+
+impl FromStr for Endpoint {
+    type Err = Error;
+
+    /// Parses the syntax in the table above.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Resolve`] naming the text, with what was wrong as its source: an unknown
+    /// scheme, an empty address, a Unix path too long.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        let bad = |reason: &str| Error::Resolve {
+            addr: text.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, reason.to_owned()),
+        };
+        let unix = |rest: &str| {
+            if rest.is_empty() {
+                return Err(bad("a Unix address needs a path or an @name"));
+            }
+            parse_unix(rest).map_err(|source| Error::Resolve {
+                addr: text.to_owned(),
+                source,
+            })
+        };
+        let ip = |rest: &str| {
+            if rest.is_empty() {
+                Err(bad("expected HOST:PORT"))
+            } else {
+                Ok(rest.to_owned())
+            }
+        };
+        if let Some(rest) = text.strip_prefix("tcp://") {
+            Ok(Endpoint::Tcp(ip(rest)?))
+        } else if let Some(rest) = text.strip_prefix("udp://") {
+            Ok(Endpoint::Udp(ip(rest)?))
+        } else if let Some(rest) = text.strip_prefix("unixgram:") {
+            Ok(Endpoint::UnixDatagram(unix(rest)?))
+        } else if let Some(rest) = text.strip_prefix("unix:") {
+            Ok(Endpoint::Unix(unix(rest)?))
+        } else if let Some((scheme, _)) = text.split_once("://") {
+            Err(bad(&format!(
+                "unknown scheme `{scheme}://`: use tcp://, udp://, unix: or unixgram:"
+            )))
+        } else {
+            Ok(Endpoint::Tcp(ip(text)?))
+        }
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Tcp(addr) => f.write_str(addr),
+            Endpoint::Udp(addr) => write!(f, "udp://{addr}"),
+            Endpoint::Unix(addr) => write!(f, "unix:{addr}"),
+            Endpoint::UnixDatagram(addr) => write!(f, "unixgram:{addr}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_form_parses_and_prints_back() {
+        for (text, transport) in [
+            ("localhost:9999", "tcp"),
+            ("[::1]:7", "tcp"),
+            ("udp://127.0.0.1:7", "udp"),
+            ("unix:/tmp/echo.sock", "unix"),
+            ("unix:./echo.sock", "unix"),
+            ("unixgram:/tmp/echo.dgram", "unixgram"),
+            #[cfg(target_os = "linux")]
+            ("unix:@echo", "unix"),
+            #[cfg(target_os = "linux")]
+            ("unixgram:@echo", "unixgram"),
+        ] {
+            let endpoint: Endpoint = text.parse().unwrap();
+            assert_eq!(endpoint.transport(), transport, "{text}");
+            assert_eq!(endpoint.to_string(), text);
+        }
+        let tcp: Endpoint = "tcp://localhost:7".parse().unwrap();
+        assert_eq!(tcp, Endpoint::Tcp("localhost:7".into()));
+    }
+
+    #[test]
+    fn bad_text_is_refused_with_what_was_wrong() {
+        for (text, needle) in [
+            ("ftp://host:21", "unknown scheme"),
+            ("unix:", "needs a path"),
+            ("tcp://", "HOST:PORT"),
+            ("", "HOST:PORT"),
+        ] {
+            let error = text.parse::<Endpoint>().unwrap_err();
+            let source = std::error::Error::source(&error).unwrap().to_string();
+            assert!(source.contains(needle), "{text}: {source}");
+        }
+        let long = format!("unix:/{}", "x".repeat(200));
+        assert!(long.parse::<Endpoint>().is_err());
+    }
+
+    #[test]
+    fn the_udp_shorthand_turns_streams_into_datagrams() {
+        let unix: Endpoint = "unix:/tmp/x.sock".parse().unwrap();
+        assert_eq!(unix.datagram().transport(), "unixgram");
+        let udp: Endpoint = "udp://h:1".parse().unwrap();
+        assert_eq!(udp.clone().datagram(), udp);
+    }
+}
