@@ -51,10 +51,10 @@ impl EchoClient<Tcp> {
     /// # Examples
     ///
     /// ```
-    /// use socket_echo::{EchoClient, Error};
+    /// use socket_echo::{EchoClient, EchoServer, Error};
     ///
     /// // Bind a port, then free it: nothing listens there any more.
-    /// let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    /// let addr = EchoServer::bind("127.0.0.1:0")?.local_addr();
     /// match EchoClient::connect(addr) {
     ///     Err(Error::Connect { addr: refused, .. }) => assert_eq!(refused, addr),
     ///     other => panic!("expected a connect error, got {other:?}"),
