@@ -1,0 +1,164 @@
+//! The closed loop of datagram sockets: send the message, wait for its echo or its timeout,
+//! send the next.
+
+use std::io::ErrorKind;
+use std::time::Instant;
+
+use mio::{Events, Poll};
+
+use super::drive::wait;
+use super::tally::{Tally, bump};
+use super::{EVENTS, TICK};
+use crate::measure::{self, HEADER};
+use crate::transport::is_unreachable;
+use crate::transport::sealed::Datagram;
+
+/// A UDP socket in its closed loop.
+pub(super) struct DatagramConn<S> {
+    pub(super) socket: S,
+    /// Messages sent so far; the one in flight, if any, is number `sent_count - 1`.
+    pub(super) sent_count: u64,
+    /// When the message in flight was sent.
+    pub(super) sent: Instant,
+    /// A message is in flight, waiting for its echo or its timeout.
+    pub(super) waiting: bool,
+    pub(super) finished: bool,
+}
+
+impl<D: Datagram> DatagramConn<&D> {
+    /// Sends the next message, or finishes the socket if it may send no more. A send refused
+    /// by an ICMP error is an error, and the next is tried at the next look at the timeouts;
+    /// any other failed send is an error that finishes the socket.
+    pub(super) fn send_next(&mut self, now: Instant, probe: &mut [u8], tally: &Tally<'_, '_>) {
+        self.waiting = false;
+        if tally.shared.done(now, self.sent_count) {
+            self.finished = true;
+            return;
+        }
+        measure::set_seq(probe, self.sent_count);
+        self.sent_count += 1;
+        self.sent = now;
+        match self.socket.send(probe) {
+            // A full send buffer drops the datagram, as the network may: the timeout then
+            // counts it lost.
+            Ok(_) => self.waiting = true,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => self.waiting = true,
+            Err(e) if is_unreachable(&e) => bump(&tally.counters.errors),
+            Err(_) => {
+                bump(&tally.counters.errors);
+                self.finished = true;
+            }
+        }
+    }
+
+    /// Reads every datagram waiting: the echo of the message in flight ends its wait and
+    /// sends the next; a late echo of an earlier message (already counted lost) is passed
+    /// over; anything else is an error, and the wait goes on.
+    pub(super) fn receive(
+        &mut self,
+        probe: &mut [u8],
+        reply: &mut [u8],
+        tally: &mut Tally<'_, '_>,
+    ) {
+        let size = probe.len();
+        while !self.finished {
+            let n = match self.socket.recv(reply) {
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // An ICMP error of an earlier send, or a broken socket: the message in
+                // flight will get no echo.
+                Err(_) => {
+                    bump(&tally.counters.errors);
+                    self.waiting = false;
+                    return;
+                }
+            };
+            if self.waiting && n == size && reply[..n] == probe[..] {
+                let now = Instant::now();
+                tally.batch.record(now - self.sent);
+                bump(&tally.counters.messages);
+                self.send_next(now, probe, tally);
+                continue;
+            }
+            let current = if self.waiting {
+                self.sent_count - 1
+            } else {
+                self.sent_count
+            };
+            let late = n == size
+                && measure::seq_of(&reply[..n]).is_some_and(|s| s < current)
+                && reply[HEADER..n] == probe[HEADER..];
+            if !late {
+                bump(&tally.counters.errors);
+            }
+        }
+    }
+}
+
+/// Drives UDP sockets until each has finished: sent its last message and had its echo or
+/// its timeout, or failed.
+pub(super) fn run_datagrams<D: Datagram>(
+    mut poll: Poll,
+    sockets: Vec<&D>,
+    tally: &mut Tally<'_, '_>,
+) {
+    let shared = tally.shared;
+    // The message in flight of each socket differs only in its header, written before
+    // each send: one buffer serves them all, and holds the current socket's message.
+    let mut probe = measure::pattern(shared.size);
+    // One byte more than a message, so a longer datagram shows as a difference.
+    let mut reply = vec![0; shared.size + 1];
+    let now = Instant::now();
+    let mut conns: Vec<DatagramConn<&D>> = sockets
+        .into_iter()
+        .map(|socket| DatagramConn {
+            socket,
+            sent_count: 0,
+            sent: now,
+            waiting: false,
+            finished: false,
+        })
+        .collect();
+    let mut active = conns.len();
+    for conn in &mut conns {
+        conn.send_next(Instant::now(), &mut probe, tally);
+        active -= usize::from(conn.finished);
+    }
+    let mut events = Events::with_capacity(EVENTS);
+    let mut tick = Instant::now() + TICK;
+    while active > 0 {
+        if !wait(&mut poll, &mut events, tick) {
+            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+                bump(&tally.counters.errors);
+                conn.finished = true;
+            }
+            return;
+        }
+        for event in &events {
+            if let Some(conn) = conns.get_mut(event.token().0) {
+                if conn.finished {
+                    continue;
+                }
+                // The probe buffer holds this socket's message in flight.
+                measure::set_seq(&mut probe, conn.sent_count.saturating_sub(1));
+                conn.receive(&mut probe, &mut reply, tally);
+                active -= usize::from(conn.finished);
+            }
+        }
+        let now = Instant::now();
+        if now >= tick {
+            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+                if conn.waiting {
+                    if now.saturating_duration_since(conn.sent) < shared.timeout {
+                        continue;
+                    }
+                    bump(&tally.counters.lost);
+                }
+                conn.send_next(now, &mut probe, tally);
+                active -= usize::from(conn.finished);
+            }
+            tick = now + TICK;
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! One load thread: its share of the client sockets registered with a poll of its own, and
+//! driven by the loop of the transport's kind.
+
+use std::io::ErrorKind;
+use std::os::fd::{AsFd, AsRawFd};
+use std::time::Instant;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use super::datagram::run_datagrams;
+use super::stream::run_streams;
+use super::tally::{Counters, Shared, Tally};
+use crate::echo::stream::Io;
+use crate::error::{Error, Result};
+use crate::measure;
+use crate::transport::Transport;
+use crate::transport::sealed::{ClientsVisitor, Connection, Datagram};
+
+/// Runs one thread's share of the connections until each has finished.
+pub(super) struct Drive<'s, 'a, T: Transport> {
+    pub(super) peer: &'s T::Addr,
+    pub(super) shared: &'s Shared<'a>,
+    pub(super) counters: &'s Counters,
+}
+
+impl<'c, T: Transport> ClientsVisitor<'c, T> for Drive<'_, '_, T> {
+    type Output = Result<()>;
+
+    fn stream<C: Connection>(self, connections: Vec<&'c C>) -> Result<()> {
+        let poll = Poll::new().map_err(|source| Error::Thread { source })?;
+        let readable = Interest::READABLE | Interest::WRITABLE;
+        for (token, connection) in connections.iter().enumerate() {
+            register(*connection, &poll, Token(token), readable)?;
+        }
+        let mut tally = Tally::new(self.shared, self.counters);
+        run_streams(poll, connections.into_iter().map(Io).collect(), &mut tally);
+        Ok(())
+    }
+
+    fn datagram<D: Datagram<Addr = T::Addr>>(self, sockets: Vec<&'c D>) -> Result<()> {
+        if let Some(socket) = sockets.first() {
+            measure::check_datagram(*socket, self.peer, self.shared.size)?;
+        }
+        let poll = Poll::new().map_err(|source| Error::Thread { source })?;
+        for (token, socket) in sockets.iter().enumerate() {
+            register(*socket, &poll, Token(token), Interest::READABLE)?;
+        }
+        let mut tally = Tally::new(self.shared, self.counters);
+        run_datagrams(poll, sockets, &mut tally);
+        Ok(())
+    }
+}
+
+/// Makes a client socket nonblocking and registers it with `poll`; the event loop then uses
+/// the socket itself.
+pub(super) fn register(
+    socket: &impl AsFd,
+    poll: &Poll,
+    token: Token,
+    interest: Interest,
+) -> Result<()> {
+    socket2::SockRef::from(socket)
+        .set_nonblocking(true)
+        .map_err(|source| Error::SetOption {
+            option: "nonblocking",
+            source,
+        })?;
+    poll.registry()
+        .register(&mut SourceFd(&socket.as_fd().as_raw_fd()), token, interest)
+        .map_err(|source| Error::Thread { source })
+}
+
+/// Waits for events, up to the next look at the timeouts. False if the poll failed.
+pub(super) fn wait(poll: &mut Poll, events: &mut Events, until: Instant) -> bool {
+    let timeout = until.saturating_duration_since(Instant::now());
+    loop {
+        match poll.poll(events, Some(timeout)) {
+            Ok(()) => return true,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! What a load run reports: [`Progress`] while it runs, [`LoadReport`] at the end.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::tally::Counters;
+use crate::measure::summary::Latency;
+
+/// The totals of a run so far, as [`Load::run_with_progress`](crate::Load::run_with_progress) and
+/// [`Bulk::run_with_progress`](crate::Bulk::run_with_progress) report them.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_echo::{EchoServer, Load, Tcp};
+///
+/// let server = EchoServer::bind("127.0.0.1:0")?;
+/// let addr = server.local_addr();
+/// std::thread::spawn(move || server.serve_once());
+///
+/// let mut last = None;
+/// Load::new()
+///     .with_connections(1)
+///     .with_duration(Duration::from_millis(500))
+///     .run_with_progress(Tcp, addr, |progress| last = Some(*progress))?;
+/// let last = last.expect("a 500 ms run reports at least once");
+/// assert_eq!(last.bytes(), last.messages() * 512);
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    pub(crate) elapsed: Duration,
+    pub(crate) messages: u64,
+    pub(crate) bytes: u64,
+    pub(crate) errors: u64,
+    pub(crate) lost: u64,
+}
+
+impl Progress {
+    pub(super) fn sum(elapsed: Duration, size: usize, counters: &[Counters]) -> Self {
+        let mut progress = Progress {
+            elapsed,
+            ..Progress::default()
+        };
+        for counters in counters {
+            progress.messages += counters.messages.load(Ordering::Relaxed);
+            progress.errors += counters.errors.load(Ordering::Relaxed);
+            progress.lost += counters.lost.load(Ordering::Relaxed);
+        }
+        progress.bytes = progress.messages * size as u64;
+        progress
+    }
+
+    /// Time since the run started.
+    pub const fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Messages echoed and verified so far.
+    pub const fn messages(&self) -> u64 {
+        self.messages
+    }
+
+    /// Bytes echoed and verified so far.
+    pub const fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Errors so far.
+    pub const fn errors(&self) -> u64 {
+        self.errors
+    }
+
+    /// UDP messages lost so far.
+    pub const fn lost(&self) -> u64 {
+        self.lost
+    }
+}
+
+/// The result of a [`Load`](crate::Load) or [`Bulk`](crate::Bulk) run.
+///
+/// `bytes` counts each verified byte once (what was echoed, not what crossed the wire both
+/// ways); for a closed-loop load it is `messages × size`. Rates are over the run's elapsed
+/// time, from the start of sending to the last echo.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{EchoServer, Load, Tcp};
+///
+/// let server = EchoServer::bind("127.0.0.1:0")?;
+/// let addr = server.local_addr();
+/// std::thread::spawn(move || server.serve_once());
+///
+/// let report = Load::new().with_connections(1).with_size(64).with_messages(1000).run(Tcp, addr)?;
+/// assert_eq!((report.transport(), report.connections(), report.size()), ("tcp", 1, 64));
+/// assert_eq!(report.latency().count(), 1000);
+/// assert!(report.messages_per_sec() > 0.0 && report.megabytes_per_sec() > 0.0);
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadReport {
+    pub(crate) transport: &'static str,
+    pub(crate) connections: usize,
+    pub(crate) size: usize,
+    pub(crate) elapsed: Duration,
+    pub(crate) messages: u64,
+    pub(crate) bytes: u64,
+    pub(crate) errors: u64,
+    pub(crate) lost: u64,
+    pub(crate) latency: Latency,
+}
+
+impl LoadReport {
+    /// `"tcp"` or `"udp"`.
+    pub const fn transport(&self) -> &'static str {
+        self.transport
+    }
+
+    /// How many connections ran.
+    pub const fn connections(&self) -> usize {
+        self.connections
+    }
+
+    /// The message (or, for [`Bulk`](crate::Bulk), write) size in bytes.
+    pub const fn size(&self) -> usize {
+        self.size
+    }
+
+    /// From the start of sending to the last echo.
+    pub const fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Messages (or bulk writes) echoed and verified.
+    pub const fn messages(&self) -> u64 {
+        self.messages
+    }
+
+    /// Bytes echoed and verified.
+    pub const fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Replies that differed, connections that closed or stalled, sends that failed.
+    pub const fn errors(&self) -> u64 {
+        self.errors
+    }
+
+    /// UDP messages with no echo in time.
+    pub const fn lost(&self) -> u64 {
+        self.lost
+    }
+
+    /// Round-trip statistics (empty for [`Bulk`](crate::Bulk), which has no round trips).
+    pub const fn latency(&self) -> Latency {
+        self.latency
+    }
+
+    /// Verified messages per second.
+    pub fn messages_per_sec(&self) -> f64 {
+        rate(self.messages, self.elapsed)
+    }
+
+    /// Verified megabytes (10⁶ bytes) per second.
+    pub fn megabytes_per_sec(&self) -> f64 {
+        rate(self.bytes, self.elapsed) / 1e6
+    }
+}
+
+fn rate(count: u64, elapsed: Duration) -> f64 {
+    let secs = elapsed.as_secs_f64();
+    if secs > 0.0 { count as f64 / secs } else { 0.0 }
+}

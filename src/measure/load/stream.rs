@@ -1,0 +1,146 @@
+//! The closed loop of stream connections: write the message, read the whole echo, verify,
+//! record, send the next.
+
+use std::io::{ErrorKind, Read, Write};
+use std::time::Instant;
+
+use mio::{Events, Poll};
+
+use super::drive::wait;
+use super::tally::{Shared, Tally, bump};
+use super::{EVENTS, TICK};
+use crate::measure;
+
+/// A TCP connection in its closed loop.
+pub(super) struct StreamConn<S> {
+    pub(super) socket: S,
+    pub(super) reply: Vec<u8>,
+    /// Bytes of the message in flight written, and of its echo read.
+    pub(super) written: usize,
+    pub(super) filled: usize,
+    /// Messages sent, echoed or not: the count bound applies to them.
+    pub(super) sent_count: u64,
+    /// When the message in flight was sent.
+    pub(super) sent: Instant,
+    /// When the connection last moved: the send, or the last bytes of echo read.
+    pub(super) heard: Instant,
+    pub(super) finished: bool,
+}
+
+impl<S: Read + Write> StreamConn<S> {
+    /// Starts the next message, or finishes the connection if it may send no more.
+    pub(super) fn begin(&mut self, now: Instant, shared: &Shared<'_>) {
+        if shared.done(now, self.sent_count) {
+            self.finished = true;
+            return;
+        }
+        self.sent_count += 1;
+        self.written = 0;
+        self.filled = 0;
+        self.sent = now;
+        self.heard = now;
+    }
+
+    /// Writes and reads until the socket would block, verifying each whole echo and
+    /// starting the next message. A closed or broken connection is counted and finishes.
+    pub(super) fn advance(&mut self, message: &[u8], tally: &mut Tally<'_, '_>) {
+        let size = message.len();
+        while !self.finished {
+            while self.written < size {
+                match self.socket.write(&message[self.written..]) {
+                    Ok(0) => return self.fail(tally),
+                    Ok(n) => self.written += n,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => return self.fail(tally),
+                }
+            }
+            // Read even while part of the message is unwritten: the server may be echoing
+            // the first part and waiting for us to take it.
+            match self.socket.read(&mut self.reply[self.filled..]) {
+                Ok(0) => return self.fail(tally),
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return self.fail(tally),
+            }
+            let now = Instant::now();
+            if self.filled < size {
+                self.heard = now;
+                continue;
+            }
+            if self.reply == message {
+                tally.batch.record(now - self.sent);
+                bump(&tally.counters.messages);
+            } else {
+                bump(&tally.counters.errors);
+            }
+            self.begin(now, tally.shared);
+        }
+    }
+
+    /// A connection out of step: counted, and it stops.
+    pub(super) fn fail(&mut self, tally: &Tally<'_, '_>) {
+        bump(&tally.counters.errors);
+        self.finished = true;
+    }
+}
+
+/// Drives TCP connections until each has finished: sent its last message and read its
+/// echo, or failed, or stayed silent for the timeout.
+pub(super) fn run_streams<S: Read + Write>(
+    mut poll: Poll,
+    sockets: Vec<S>,
+    tally: &mut Tally<'_, '_>,
+) {
+    let shared = tally.shared;
+    let message = measure::pattern(shared.size);
+    let now = Instant::now();
+    let mut conns: Vec<StreamConn<S>> = sockets
+        .into_iter()
+        .map(|socket| StreamConn {
+            socket,
+            reply: vec![0; shared.size],
+            written: 0,
+            filled: 0,
+            sent_count: 0,
+            sent: now,
+            heard: now,
+            finished: false,
+        })
+        .collect();
+    let mut active = conns.len();
+    for conn in &mut conns {
+        conn.begin(Instant::now(), shared);
+        conn.advance(&message, tally);
+        active -= usize::from(conn.finished);
+    }
+    let mut events = Events::with_capacity(EVENTS);
+    let mut tick = Instant::now() + TICK;
+    while active > 0 {
+        if !wait(&mut poll, &mut events, tick) {
+            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+                conn.fail(tally);
+            }
+            return;
+        }
+        for event in &events {
+            if let Some(conn) = conns.get_mut(event.token().0)
+                && !conn.finished
+            {
+                conn.advance(&message, tally);
+                active -= usize::from(conn.finished);
+            }
+        }
+        let now = Instant::now();
+        if now >= tick {
+            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+                if now.saturating_duration_since(conn.heard) >= shared.timeout {
+                    conn.fail(tally);
+                    active -= 1;
+                }
+            }
+            tick = now + TICK;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! What the load threads share and count into: the run's limits, each thread's counters,
+//! and the round trips gathered in batches before they are merged into one histogram.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::BATCH;
+use crate::measure::summary::Recorder;
+
+/// What every load thread reads.
+pub(super) struct Shared<'a> {
+    pub(super) size: usize,
+    pub(super) deadline: Instant,
+    pub(super) messages: u64,
+    pub(super) timeout: Duration,
+    pub(super) stop: Option<&'a AtomicBool>,
+    pub(super) abort: AtomicBool,
+    pub(super) recorder: Mutex<Recorder>,
+}
+
+impl Shared<'_> {
+    /// Whether a connection that has sent `sent` messages may send no more.
+    pub(super) fn done(&self, now: Instant, sent: u64) -> bool {
+        now >= self.deadline
+            || sent >= self.messages
+            || self.abort.load(Ordering::Relaxed)
+            || self.stop.is_some_and(|stop| stop.load(Ordering::Relaxed))
+    }
+
+    pub(super) fn merge(&self, samples: &[u64]) {
+        let mut recorder = self.recorder.lock().unwrap_or_else(PoisonError::into_inner);
+        for &ns in samples {
+            recorder.record_ns(ns);
+        }
+    }
+}
+
+/// The totals of one thread, written by it alone and read by the progress reports. Each
+/// sits on its own cache lines so threads do not slow each other down.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct Counters {
+    pub(crate) messages: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    pub(crate) lost: AtomicU64,
+}
+
+/// One writer per counter, so a plain store of the thread's own count is enough.
+pub(super) fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+/// Round trips gathered by one thread, merged into the shared histogram when full.
+pub(super) struct Batch<'s, 'a> {
+    pub(super) shared: &'s Shared<'a>,
+    pub(super) samples: [u64; BATCH],
+    pub(super) len: usize,
+}
+
+impl<'s, 'a> Batch<'s, 'a> {
+    pub(super) fn new(shared: &'s Shared<'a>) -> Self {
+        Batch {
+            shared,
+            samples: [0; BATCH],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    pub(super) fn record(&mut self, rtt: Duration) {
+        self.samples[self.len] = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX);
+        self.len += 1;
+        if self.len == BATCH {
+            self.flush();
+        }
+    }
+
+    pub(super) fn flush(&mut self) {
+        self.shared.merge(&self.samples[..self.len]);
+        self.len = 0;
+    }
+}
+
+impl Drop for Batch<'_, '_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// What one load thread counts into, and where its round trips go.
+pub(super) struct Tally<'s, 'a> {
+    pub(super) shared: &'s Shared<'a>,
+    pub(super) counters: &'s Counters,
+    pub(super) batch: Batch<'s, 'a>,
+}
+
+impl<'s, 'a> Tally<'s, 'a> {
+    pub(super) fn new(shared: &'s Shared<'a>, counters: &'s Counters) -> Self {
+        Tally {
+            shared,
+            counters,
+            batch: Batch::new(shared),
+        }
+    }
+}
