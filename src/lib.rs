@@ -34,7 +34,11 @@
 //! | any transport | [`EchoServer::bind_on(Udp, addr)`](EchoServer::bind_on) | [`EchoServer::bind_on_with(Udp, addr, options)`](EchoServer::bind_on_with) |
 //!
 //! and the same four for [`EchoClient`]: `connect`, `connect_with`, `connect_on`,
-//! `connect_on_with`.
+//! `connect_on_with`. The transports are [`Tcp`], [`Udp`], [`Unix`] (stream) and
+//! [`UnixDatagram`]; each has its address type ([`Transport::Addr`]: a
+//! [`SocketAddr`](std::net::SocketAddr), or a [`UnixAddr`] for the Unix ones), and
+//! [`Endpoint`] reads all four from one text syntax (`HOST:PORT`, `udp://HOST:PORT`,
+//! `unix:/path`, `unixgram:@name`, …).
 //!
 //! ```
 //! use std::time::Duration;
