@@ -69,6 +69,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(not(unix))]
+compile_error!(
+    "socket-echo runs on Unix platforms: its event loop polls any socket through its descriptor"
+);
+
 mod addr;
 mod client;
 mod echo;
