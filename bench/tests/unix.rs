@@ -1,0 +1,189 @@
+//! The epoll loop over Unix sockets, started as a child process with the `peer-server` binary,
+//! echoes streams and datagrams byte for byte.
+
+use std::io::{Read, Write};
+use std::net::Shutdown;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use socket_echo_bench::child::ServerChild;
+use socket_echo_bench::peers::{Kind, Proto};
+use socket_echo_bench::socket_dir::SocketDir;
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+fn program() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_peer-server"))
+}
+
+/// A server of `kind` for `proto` at a fresh path. The directory is dropped after the server
+/// (fields drop in order), so the socket file goes with it.
+struct Started {
+    server: ServerChild<PathBuf>,
+    _dir: SocketDir,
+}
+
+fn start(kind: Kind, proto: Proto) -> Started {
+    let dir = SocketDir::new().unwrap();
+    let path = dir.join("echo.sock");
+    let server = ServerChild::spawn(program(), &[], kind, proto, path.clone())
+        .unwrap_or_else(|e| panic!("{kind} {} server: {e}", proto.name()));
+    assert_eq!(server.path(), path);
+    Started { server, _dir: dir }
+}
+
+/// Every byte value, in an order that repeats only every 251 bytes.
+fn payload(len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i * 7 % 251) as u8 ^ (i >> 8) as u8)
+        .collect()
+}
+
+/// A datagram socket with an abstract name of its own, connected to `server`.
+fn named_datagram(server: &Path) -> UnixDatagram {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "socket-echo-bench-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let socket = UnixDatagram::bind_addr(&addr).unwrap();
+    socket.connect(server).unwrap();
+    socket.set_read_timeout(Some(TIMEOUT)).unwrap();
+    socket
+}
+
+#[test]
+fn epoll_echoes_a_unix_stream_byte_for_byte() {
+    let started = start(Kind::Epoll, Proto::Unix);
+    let sent = payload(3 << 20);
+    let mut stream = UnixStream::connect(started.server.path()).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+    let mut reader = stream.try_clone().unwrap();
+    let echoed = std::thread::scope(|scope| {
+        let reading = scope.spawn(move || {
+            let mut echoed = Vec::new();
+            reader.read_to_end(&mut echoed).map(|_| echoed)
+        });
+        for chunk in sent.chunks(10_007) {
+            stream.write_all(chunk).unwrap();
+        }
+        stream.shutdown(Shutdown::Write).unwrap();
+        reading.join().unwrap().unwrap()
+    });
+    assert_eq!(echoed.len(), sent.len());
+    assert!(echoed == sent, "the echo differs from what was sent");
+}
+
+#[test]
+fn epoll_serves_many_unix_streams_at_once() {
+    let started = start(Kind::Epoll, Proto::Unix);
+    let mut streams: Vec<UnixStream> = (0..20)
+        .map(|_| {
+            let stream = UnixStream::connect(started.server.path()).unwrap();
+            stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+            stream
+        })
+        .collect();
+    for round in 0..3u8 {
+        for (i, stream) in streams.iter_mut().enumerate() {
+            stream.write_all(&[round, i as u8, 0xff, 0]).unwrap();
+        }
+        for (i, stream) in streams.iter_mut().enumerate() {
+            let mut back = [0u8; 4];
+            stream.read_exact(&mut back).unwrap();
+            assert_eq!(back, [round, i as u8, 0xff, 0]);
+        }
+    }
+}
+
+#[test]
+fn epoll_echoes_unix_datagrams_whole_to_their_sender() {
+    let started = start(Kind::Epoll, Proto::Unixgram);
+    let a = named_datagram(started.server.path());
+    let b = named_datagram(started.server.path());
+    let mut back = vec![0u8; 70_000];
+    for len in [0, 1, 512, 4096, 60_000] {
+        let sent = payload(len);
+        a.send(&sent).unwrap();
+        b.send(&sent[..len / 2]).unwrap();
+        let n = a.recv(&mut back).unwrap();
+        assert!(back[..n] == sent[..], "{len}-byte datagram came back wrong");
+        let n = b.recv(&mut back).unwrap();
+        assert!(
+            back[..n] == sent[..len / 2],
+            "{len}-byte datagram came back wrong"
+        );
+    }
+}
+
+#[test]
+fn epoll_ignores_an_unnamed_unix_datagram_sender() {
+    let started = start(Kind::Epoll, Proto::Unixgram);
+    let unnamed = UnixDatagram::unbound().unwrap();
+    unnamed.connect(started.server.path()).unwrap();
+    unnamed.send(b"who am I").unwrap();
+    // Then a named sender is answered: the loop went on.
+    let named = named_datagram(started.server.path());
+    named.send(b"hello").unwrap();
+    let mut back = [0u8; 16];
+    let n = named.recv(&mut back).unwrap();
+    assert_eq!(&back[..n], b"hello");
+    unnamed
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    assert!(
+        unnamed.recv(&mut back).is_err(),
+        "an unnamed sender got an answer"
+    );
+}
+
+#[test]
+fn only_epoll_and_ours_have_unix_servers() {
+    let dir = SocketDir::new().unwrap();
+    for kind in ["raw", "naive", "tokio"] {
+        let mut child = Command::new(program())
+            .args([kind, "unix"])
+            .arg(dir.join("echo.sock"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // stdin stays open until the child has exited: closing it would end the child too.
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(1), "{kind}: {stderr}");
+        assert!(
+            stderr.contains("no Unix socket version"),
+            "{kind}: {stderr}"
+        );
+    }
+    assert!(!dir.join("echo.sock").exists());
+}
+
+#[cfg(not(feature = "unix-ours"))]
+#[test]
+fn ours_has_no_unix_server_without_its_feature() {
+    let dir = SocketDir::new().unwrap();
+    let err = ServerChild::spawn(
+        program(),
+        &[],
+        Kind::Ours,
+        Proto::Unix,
+        dir.join("echo.sock"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("did not start"), "{err}");
+}
