@@ -1,16 +1,19 @@
 //! The epoll loop over Unix sockets, started as a child process with the `peer-server` binary,
-//! echoes streams and datagrams byte for byte.
+//! echoes streams and datagrams byte for byte; the Unix load clients count what it echoes,
+//! count what a server drops, and refuse what it corrupts.
 
 use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::{SocketAddr, UnixDatagram, UnixStream};
+use std::os::unix::net::{SocketAddr, UnixDatagram, UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
 use std::time::Duration;
 
 use socket_echo_bench::child::ServerChild;
+use socket_echo_bench::load::{self, Limits, LoadError};
 use socket_echo_bench::peers::{Kind, Proto};
 use socket_echo_bench::socket_dir::SocketDir;
 
@@ -186,4 +189,133 @@ fn ours_has_no_unix_server_without_its_feature() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("did not start"), "{err}");
+}
+
+#[test]
+fn unix_stream_clients_count_every_echo() {
+    let started = start(Kind::Epoll, Proto::Unix);
+    let path = started.server.path();
+    let out = load::unix_lat(path, 64, Limits::count(200)).unwrap();
+    assert_eq!((out.messages, out.bytes, out.lost), (200, 200 * 64, 0));
+    assert_eq!(out.rtt.len(), 200);
+    let out = load::unix_many(path, 8, 512, 2, Limits::count(400)).unwrap();
+    assert!(out.messages >= 400, "{} messages", out.messages);
+    assert_eq!(out.bytes, out.messages * 512);
+    assert_eq!(out.rtt.len(), out.messages);
+    let bulk = Limits {
+        max_count: 4 << 20,
+        ..Limits::count(0)
+    };
+    let out = load::unix_bulk(path, 64 * 1024, bulk).unwrap();
+    assert_eq!((out.messages, out.bytes), (64, 4 << 20));
+}
+
+#[test]
+fn unix_datagram_clients_count_every_echo() {
+    let started = start(Kind::Epoll, Proto::Unixgram);
+    let path = started.server.path();
+    let out = load::unixgram_lat(path, 64, Limits::count(200)).unwrap();
+    assert_eq!((out.messages, out.bytes), (200, 200 * 64));
+    let out = load::unixgram_many(path, 8, 512, 2, Limits::count(400)).unwrap();
+    assert!(out.messages >= 400, "{} messages", out.messages);
+    assert_eq!(out.bytes, out.messages * 512);
+    assert_eq!(out.rtt.len(), out.messages);
+}
+
+/// A Unix datagram server at `path` that answers `total` datagrams at most, dropping every
+/// third (the 3rd, 6th, ...); it returns how many it received.
+fn dropping_datagram_server(path: &Path, total: usize) -> thread::JoinHandle<usize> {
+    let socket = UnixDatagram::bind(path).unwrap();
+    socket.set_read_timeout(Some(TIMEOUT)).unwrap();
+    thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        for i in 0..total {
+            let Ok((n, peer)) = socket.recv_from(&mut buf) else {
+                return i;
+            };
+            if i % 3 != 2 {
+                socket.send_to_addr(&buf[..n], &peer).unwrap();
+            }
+        }
+        total
+    })
+}
+
+#[test]
+fn unix_datagram_clients_count_what_is_dropped() {
+    // 8 echoes take 11 datagrams when every third is dropped: 3 lost.
+    let dir = SocketDir::new().unwrap();
+    let path = dir.join("lat.sock");
+    let server = dropping_datagram_server(&path, 11);
+    let out = load::unixgram_lat(&path, 64, Limits::count(8)).unwrap();
+    assert_eq!((out.messages, out.lost), (8, 3));
+    assert_eq!(server.join().unwrap(), 11);
+
+    let path = dir.join("many.sock");
+    let server = dropping_datagram_server(&path, 11);
+    let out = load::unixgram_many(&path, 1, 512, 1, Limits::count(8)).unwrap();
+    assert_eq!((out.messages, out.lost), (8, 3));
+    assert_eq!(server.join().unwrap(), 11);
+}
+
+/// A Unix stream server at `path` that echoes its first connection faithfully for `good`
+/// bytes, then flips every byte after.
+fn corrupting_stream_server(path: &Path, good: usize) {
+    let listener = UnixListener::bind(path).unwrap();
+    thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let mut buf = [0u8; 8192];
+        let mut echoed = 0usize;
+        while let Ok(n @ 1..) = stream.read(&mut buf) {
+            for (i, b) in buf[..n].iter_mut().enumerate() {
+                if echoed + i >= good {
+                    *b ^= 0x01;
+                }
+            }
+            echoed += n;
+            if stream.write_all(&buf[..n]).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+#[test]
+fn unix_clients_refuse_a_wrong_byte() {
+    let dir = SocketDir::new().unwrap();
+    let path = dir.join("lat.sock");
+    corrupting_stream_server(&path, 64 * 10 + 5);
+    match load::unix_lat(&path, 64, Limits::count(100)) {
+        Err(LoadError::Mismatch { seq, offset, .. }) => assert_eq!((seq, offset), (10, 5)),
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
+    let path = dir.join("bulk.sock");
+    corrupting_stream_server(&path, 100_000);
+    match load::unix_bulk(&path, 64 * 1024, Limits::count(1 << 20)) {
+        Err(LoadError::Mismatch { offset, .. }) => assert_eq!(offset, 100_000),
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
+    // A datagram server that flips the last byte of its fourth answer.
+    let path = dir.join("gram.sock");
+    let socket = UnixDatagram::bind(&path).unwrap();
+    socket.set_read_timeout(Some(TIMEOUT)).unwrap();
+    thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        for i in 0..4 {
+            let Ok((n, peer)) = socket.recv_from(&mut buf) else {
+                return;
+            };
+            if i == 3 {
+                buf[n - 1] ^= 0x01;
+            }
+            let _ = socket.send_to_addr(&buf[..n], &peer);
+        }
+    });
+    match load::unixgram_lat(&path, 64, Limits::count(100)) {
+        Err(LoadError::Mismatch { seq, .. }) => assert_eq!(seq, 3),
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
 }

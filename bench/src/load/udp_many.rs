@@ -4,16 +4,18 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use mio::event::Source;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
 use super::lat::UDP_LOSS_TIMEOUT;
 use super::pattern::{datagram_seq, fill, first_difference};
-use super::{Limits, LoadError, Outcome, Result, STALL_TIMEOUT, local_for, spread};
+use super::{Datagram, Limits, LoadError, Outcome, Result, STALL_TIMEOUT, local_for, spread};
 
-struct Sock {
+/// One socket of a closed loop: any connected, nonblocking mio datagram socket.
+pub(super) struct Sock<D> {
     id: usize,
-    socket: UdpSocket,
+    socket: D,
     msg: Vec<u8>,
     seq: u64,
     sent_at: Instant,
@@ -36,7 +38,7 @@ pub fn udp_many(
     spread(sockets, threads, limits, |ids| open(addr, ids, size), drive)
 }
 
-fn open(addr: SocketAddr, ids: &[usize], size: usize) -> Result<Vec<Sock>> {
+fn open(addr: SocketAddr, ids: &[usize], size: usize) -> Result<Vec<Sock<UdpSocket>>> {
     ids.iter()
         .map(|&id| {
             let socket = UdpSocket::bind(local_for(addr))
@@ -44,18 +46,16 @@ fn open(addr: SocketAddr, ids: &[usize], size: usize) -> Result<Vec<Sock>> {
             socket
                 .connect(addr)
                 .map_err(LoadError::io(format!("connect UDP socket {id} to {addr}")))?;
-            Ok(Sock {
-                id,
-                socket,
-                msg: vec![0; size.max(12)],
-                seq: 0,
-                sent_at: Instant::now(),
-            })
+            Ok(Sock::new(id, socket, size))
         })
         .collect()
 }
 
-fn drive(mut socks: Vec<Sock>, limits: Limits) -> Result<Outcome> {
+/// Runs `socks` in a closed loop under `limits`, on this thread.
+pub(super) fn drive<D: Datagram + Source>(
+    mut socks: Vec<Sock<D>>,
+    limits: Limits,
+) -> Result<Outcome> {
     let mut poll = Poll::new().map_err(LoadError::io("create a poll"))?;
     for (token, sock) in socks.iter_mut().enumerate() {
         poll.registry()
@@ -136,7 +136,19 @@ fn drive(mut socks: Vec<Sock>, limits: Limits) -> Result<Outcome> {
     Ok(out)
 }
 
-impl Sock {
+impl<D: Datagram> Sock<D> {
+    /// Socket `id` of a run of `size`-byte datagrams (at least 12), over a connected
+    /// nonblocking `socket`.
+    pub(super) fn new(id: usize, socket: D, size: usize) -> Self {
+        Sock {
+            id,
+            socket,
+            msg: vec![0; size.max(12)],
+            seq: 0,
+            sent_at: Instant::now(),
+        }
+    }
+
     /// Sends the current message. A send that fails (a full socket buffer) is left to the
     /// loss timeout, as a datagram dropped on the way would be.
     fn send(&mut self) {
