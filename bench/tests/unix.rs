@@ -13,6 +13,7 @@ use std::thread;
 use std::time::Duration;
 
 use socket_echo_bench::child::ServerChild;
+use socket_echo_bench::harness::{self, Config, Workload};
 use socket_echo_bench::load::{self, Limits, LoadError};
 use socket_echo_bench::peers::{Kind, Proto};
 use socket_echo_bench::socket_dir::SocketDir;
@@ -317,5 +318,71 @@ fn unix_clients_refuse_a_wrong_byte() {
     match load::unixgram_lat(&path, 64, Limits::count(100)) {
         Err(LoadError::Mismatch { seq, .. }) => assert_eq!(seq, 3),
         other => panic!("expected a mismatch, got {other:?}"),
+    }
+}
+
+#[test]
+fn harness_runs_the_unix_rows_on_the_servers_that_have_them() {
+    let config = Config {
+        rounds: 2,
+        secs: Duration::from_millis(200),
+        workloads: Workload::UNIX.to_vec(),
+        servers: vec![Kind::Raw, Kind::Tokio, Kind::Epoll, Kind::Ours],
+        client_threads: 2,
+        ip: "127.0.0.1".parse().unwrap(),
+        server_program: (program().to_path_buf(), Vec::new()),
+    };
+    let results = harness::run_rounds(&config, |_| {});
+    assert!(results.failures.is_empty(), "{:?}", results.failures);
+    let rows = harness::summarize(&results, &config.servers);
+    let names: Vec<_> = rows.iter().map(|r| (r.workload.name(), r.metric)).collect();
+    assert_eq!(
+        names,
+        [
+            ("unix-lat", "p50 µs"),
+            ("unix-lat", "p99 µs"),
+            ("unix-50", "msgs/s"),
+            ("unix-50", "p99 ms"),
+            ("unix-bulk", "MB/s"),
+            ("unixgram-lat", "p50 µs"),
+            ("unixgram-lat", "p99 µs"),
+            ("unixgram-lat", "lost"),
+            ("unixgram-50", "msgs/s"),
+            ("unixgram-50", "p99 ms"),
+            ("unixgram-50", "lost"),
+        ]
+    );
+    let ran: Vec<Kind> = if cfg!(feature = "unix-ours") {
+        vec![Kind::Epoll, Kind::Ours]
+    } else {
+        vec![Kind::Epoll]
+    };
+    for row in &rows {
+        assert_eq!(
+            row.medians.keys().copied().collect::<Vec<_>>(),
+            ran,
+            "{row:?}"
+        );
+        assert!(row.medians.values().all(|v| v.is_finite()), "{row:?}");
+    }
+    // Both rounds ran: every epoll figure has a value in each.
+    let epoll_50: Vec<f64> = results
+        .records
+        .iter()
+        .filter(|r| r.server == Kind::Epoll && r.workload == Workload::Unix50)
+        .filter(|r| r.metric == "msgs/s")
+        .map(|r| r.value)
+        .collect();
+    assert_eq!(epoll_50.len(), 2);
+    assert!(epoll_50.iter().all(|&v| v > 0.0), "{epoll_50:?}");
+    let table = harness::render_markdown(&rows, &config.servers, &results);
+    assert!(table.contains("| unix-bulk | MB/s ↑ | – | – |"), "{table}");
+}
+
+#[test]
+fn unix_workloads_parse_by_name() {
+    for w in Workload::UNIX {
+        assert_eq!(w.name().parse::<Workload>(), Ok(w));
+        assert!(w.is_unix() && !w.is_client());
     }
 }
