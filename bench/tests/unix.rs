@@ -386,3 +386,50 @@ fn unix_workloads_parse_by_name() {
         assert!(w.is_unix() && !w.is_client());
     }
 }
+
+#[test]
+fn unix_datagram_clients_wait_for_room_at_the_server_instead_of_counting_loss() {
+    // A Unix datagram server queues at most net.unix.max_dgram_qlen datagrams; a sender
+    // beyond that is told "would block": flow control, not a lost datagram.
+    let qlen: usize = std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(10);
+    if qlen > 1000 {
+        println!("skipped: net.unix.max_dgram_qlen is {qlen}, too many sockets to fill it");
+        return;
+    }
+    let sockets = qlen + 10;
+    let dir = SocketDir::new().unwrap();
+    let path = dir.join("slow.sock");
+    let socket = UnixDatagram::bind(&path).unwrap();
+    // Echoes everything, but only starts 50 ms after the first datagram, by which time
+    // every client socket has tried to send and the queue is full.
+    let server = thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        socket.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let Ok((n, peer)) = socket.recv_from(&mut buf) else {
+            return 0;
+        };
+        thread::sleep(Duration::from_millis(50));
+        let _ = socket.send_to_addr(&buf[..n], &peer);
+        socket
+            .set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut echoed = 1;
+        while echoed < 1_000_000 {
+            let Ok((n, peer)) = socket.recv_from(&mut buf) else {
+                break;
+            };
+            let _ = socket.send_to_addr(&buf[..n], &peer);
+            echoed += 1;
+        }
+        echoed
+    });
+    // Longer than the loss timeout, so that a datagram taken for lost would be counted.
+    let limits = Limits::secs(load::UDP_LOSS_TIMEOUT * 2);
+    let out = load::unixgram_many(&path, sockets, 64, 2, limits).unwrap();
+    assert_eq!(out.lost, 0, "{} echoed", out.messages);
+    assert!(out.messages >= sockets as u64, "{} messages", out.messages);
+    assert!(server.join().unwrap() >= out.messages);
+}
