@@ -18,15 +18,18 @@ pub(super) struct Sock<D> {
     socket: D,
     msg: Vec<u8>,
     seq: u64,
+    /// When the current message was first tried: its round trip counts from here.
     sent_at: Instant,
+    /// When it left: the loss timeout counts from here.
+    left_at: Instant,
     /// The current message waits for room to be sent (the socket is polled for writing).
     blocked: bool,
 }
 
 /// `sockets` connected UDP sockets, each echoing `size`-byte datagrams (at least 12 bytes)
 /// one at a time, spread over `threads` client threads. A datagram not echoed within
-/// [`UDP_LOSS_TIMEOUT`] is counted lost and the socket sends its next one; one that cannot
-/// be sent yet waits for room, its round trip counted from the first attempt.
+/// [`UDP_LOSS_TIMEOUT`] after it left is counted lost and the socket sends its next one; one
+/// that cannot be sent yet waits for room, its round trip counted from the first attempt.
 ///
 /// # Errors
 ///
@@ -125,7 +128,7 @@ pub(super) fn drive<D: Datagram + Source>(
         }
         let now = Instant::now();
         for (token, sock) in socks.iter_mut().enumerate() {
-            if !sock.blocked && now.duration_since(sock.sent_at) > UDP_LOSS_TIMEOUT {
+            if !sock.blocked && now.duration_since(sock.left_at) > UDP_LOSS_TIMEOUT {
                 out.lost += 1;
                 sock.seq += 1;
                 sock.send(poll.registry(), Token(token))?;
@@ -150,6 +153,7 @@ impl<D: Datagram> Sock<D> {
             msg: vec![0; size.max(12)],
             seq: 0,
             sent_at: Instant::now(),
+            left_at: Instant::now(),
             blocked: false,
         }
     }
@@ -173,6 +177,9 @@ impl<D: Datagram + Source> Sock<D> {
             self.socket.send(&self.msg),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock
         );
+        if !blocked {
+            self.left_at = Instant::now();
+        }
         if blocked != self.blocked {
             self.blocked = blocked;
             let interest = if blocked {
