@@ -4,7 +4,8 @@
 //! socket), so the kernel spreads connections and datagrams across loops with no sharing.
 //! Each loop reads into one scratch buffer and writes straight back; a connection keeps bytes
 //! only while the peer is not taking them, and is not read meanwhile. No limits, no stats:
-//! the distance from this loop is what the production server's extras cost.
+//! the distance from this loop is what the production server's extras cost. The same loop
+//! over Unix sockets is in `epoll_unix`.
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
