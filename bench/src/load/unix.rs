@@ -38,7 +38,7 @@ pub fn unix_lat(path: &Path, size: usize, limits: Limits) -> Result<Outcome> {
 /// Connecting or a socket call failed, the server closed a connection, an echo was wrong,
 /// or no echo came back for [`STALL_TIMEOUT`].
 ///
-/// [`tcp_many`]: super::tcp_many
+/// [`tcp_many`]: fn@super::tcp_many
 pub fn unix_many(
     path: &Path,
     conns: usize,
@@ -68,7 +68,7 @@ pub fn unix_many(
 /// Connecting or a socket call failed, an echoed byte was wrong, the echo ended short, or
 /// nothing came back for [`STALL_TIMEOUT`].
 ///
-/// [`bulk`]: super::bulk
+/// [`bulk`]: fn@super::bulk
 pub fn unix_bulk(path: &Path, chunk: usize, limits: Limits) -> Result<Outcome> {
     let stream = connect(path, "")?;
     stream
@@ -102,7 +102,7 @@ pub fn unixgram_lat(path: &Path, size: usize, limits: Limits) -> Result<Outcome>
 ///
 /// A socket call failed, an echo was wrong, or nothing came back for [`STALL_TIMEOUT`].
 ///
-/// [`udp_many`]: super::udp_many
+/// [`udp_many`]: fn@super::udp_many
 pub fn unixgram_many(
     path: &Path,
     sockets: usize,
