@@ -1,9 +1,10 @@
 //! A server in a child process, and what /proc says about it.
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::{self, BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -14,16 +15,48 @@ use crate::peers::{Kind, Proto};
 /// How long a server may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A peer server running in its own process; killed when dropped.
+/// What a peer server is told to bind and prints back once bound: an IP address and port
+/// (TCP, UDP), or the path of a Unix socket.
+pub trait Endpoint: Sized {
+    /// The server's command-line argument.
+    fn to_arg(&self) -> OsString;
+
+    /// The endpoint a line the server printed names, if it names one.
+    fn from_line(line: &str) -> Option<Self>;
+}
+
+impl Endpoint for SocketAddr {
+    fn to_arg(&self) -> OsString {
+        self.to_string().into()
+    }
+
+    fn from_line(line: &str) -> Option<Self> {
+        line.trim().parse().ok()
+    }
+}
+
+impl Endpoint for PathBuf {
+    fn to_arg(&self) -> OsString {
+        self.clone().into_os_string()
+    }
+
+    fn from_line(line: &str) -> Option<Self> {
+        let line = line.trim_end_matches('\n');
+        (!line.is_empty()).then(|| PathBuf::from(line))
+    }
+}
+
+/// A peer server running in its own process; killed when dropped. `A` is what it bound: a
+/// [`SocketAddr`], or a [`PathBuf`] for a Unix socket.
 #[derive(Debug)]
-pub struct ServerChild {
+pub struct ServerChild<A = SocketAddr> {
     child: Child,
     // Held so that the child, which exits when its stdin closes, outlives no harness.
     _stdin: Option<ChildStdin>,
-    addr: SocketAddr,
+    addr: A,
 }
 
-impl ServerChild {
+impl<A: Endpoint> ServerChild<A> {
     /// Starts `program args.. <kind> <proto> <bind>` and waits for the address it prints.
     ///
     /// # Errors
@@ -35,11 +68,12 @@ impl ServerChild {
         args: &[&str],
         kind: Kind,
         proto: Proto,
-        bind: SocketAddr,
+        bind: A,
     ) -> io::Result<Self> {
         let mut child = Command::new(program)
             .args(args)
-            .args([kind.name(), proto.name(), &bind.to_string()])
+            .args([kind.name(), proto.name()])
+            .arg(bind.to_arg())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -57,9 +91,9 @@ impl ServerChild {
             let _ = tx.send(line);
         });
         let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
-        let addr = match line.trim().parse() {
-            Ok(addr) => addr,
-            Err(_) => {
+        let addr = match A::from_line(&line) {
+            Some(addr) => addr,
+            None => {
                 let _ = child.kill();
                 let status = child.wait()?;
                 return Err(io::Error::other(format!(
@@ -75,11 +109,6 @@ impl ServerChild {
         })
     }
 
-    /// The address the server bound.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -91,7 +120,21 @@ impl ServerChild {
     }
 }
 
-impl Drop for ServerChild {
+impl ServerChild<SocketAddr> {
+    /// The address the server bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl ServerChild<PathBuf> {
+    /// The path of the server's Unix socket.
+    pub fn path(&self) -> &Path {
+        &self.addr
+    }
+}
+
+impl<A> Drop for ServerChild<A> {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

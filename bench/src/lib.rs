@@ -3,6 +3,7 @@
 //! - [`peers`]: the compared servers, each runnable with the `peer-server` binary;
 //! - [`load`]: closed-loop load clients that verify every echoed byte;
 //! - [`child`]: a server in a child process, and its memory and CPU from /proc;
+//! - [`socket_dir`]: a fresh directory for the Unix socket files of a run;
 //! - [`harness`]: the workloads, the interleaved rounds and the table, run by the `peers`
 //!   binary.
 
@@ -14,3 +15,4 @@ pub mod harness;
 pub mod load;
 pub mod peers;
 pub mod server_main;
+pub mod socket_dir;

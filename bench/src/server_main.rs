@@ -1,7 +1,9 @@
 //! The `peer-server` command: one peer server in the foreground of its process.
 
+use std::fmt::Display;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::thread;
 
@@ -9,25 +11,37 @@ use crate::child::raise_file_limit;
 use crate::peers::{self, Kind, Proto};
 
 /// The usage line.
-pub const USAGE: &str = "usage: peer-server <raw|naive|tokio|epoll|ours> <tcp|udp> <addr>";
+pub const USAGE: &str = "usage: peer-server <raw|naive|tokio|epoll|ours> <tcp|udp> <addr>\n       \
+                         peer-server <epoll|ours> <unix|unixgram> <path>";
 
-/// Runs `peer-server <kind> <tcp|udp> <addr>` with `args` (the program name excluded):
-/// binds, prints the bound address on a line of stdout, and serves until killed or until
-/// stdin closes.
-pub fn run(args: &[String]) -> ExitCode {
-    let parsed = match args {
-        [kind, proto, addr] => kind
-            .parse::<Kind>()
-            .and_then(|kind| Ok((kind, proto.parse::<Proto>()?)))
-            .and_then(|(kind, proto)| {
-                let addr = addr
-                    .parse::<SocketAddr>()
-                    .map_err(|e| format!("bad address `{addr}`: {e}"))?;
-                Ok((kind, proto, addr))
-            }),
-        _ => Err(USAGE.to_string()),
+/// Where to bind: an IP address for TCP and UDP, a path for the Unix transports.
+enum Bind {
+    Ip(SocketAddr),
+    Path(PathBuf),
+}
+
+fn parse(args: &[String]) -> Result<(Kind, Proto, Bind), String> {
+    let [kind, proto, addr] = args else {
+        return Err(USAGE.to_string());
     };
-    let (kind, proto, addr) = match parsed {
+    let kind = kind.parse::<Kind>()?;
+    let proto = proto.parse::<Proto>()?;
+    let bind = if proto.is_unix() {
+        Bind::Path(PathBuf::from(addr))
+    } else {
+        Bind::Ip(
+            addr.parse()
+                .map_err(|e| format!("bad address `{addr}`: {e}"))?,
+        )
+    };
+    Ok((kind, proto, bind))
+}
+
+/// Runs `peer-server <kind> <tcp|udp> <addr>` or `peer-server <kind> <unix|unixgram> <path>`
+/// with `args` (the program name excluded): binds, prints the bound address (or the path) on
+/// a line of stdout, and serves until killed or until stdin closes.
+pub fn run(args: &[String]) -> ExitCode {
+    let (kind, proto, bind) = match parse(args) {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("peer-server: {message}");
@@ -43,15 +57,19 @@ pub fn run(args: &[String]) -> ExitCode {
         while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
         std::process::exit(0);
     });
-    let result = peers::serve(kind, proto, addr, |bound| {
+    let print = |bound: &dyn Display| {
         let mut stdout = io::stdout();
         let _ = writeln!(stdout, "{bound}");
         let _ = stdout.flush();
-    });
+    };
+    let result = match &bind {
+        Bind::Ip(addr) => peers::serve(kind, proto, *addr, |bound| print(&bound)),
+        Bind::Path(path) => peers::serve_unix(kind, proto, path, |bound| print(&bound.display())),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("peer-server: {kind} {} on {addr}: {e}", proto.name());
+            eprintln!("peer-server: {kind} {} on {}: {e}", proto.name(), args[2]);
             ExitCode::FAILURE
         }
     }

@@ -108,5 +108,6 @@ fn a_faithful_server_passes() {
     assert!(out.messages >= 100);
     let addr = corrupting_udp(usize::MAX);
     let out = load::udp_lat(addr, 64, Limits::count(100)).unwrap();
-    assert_eq!(out.messages + out.lost, 100);
+    // Echoes are counted up to the bound; a datagram late on a busy machine is lost besides.
+    assert_eq!(out.messages, 100);
 }

@@ -47,8 +47,8 @@ fn check_tcp(kind: Kind) {
 fn check_udp(kind: Kind) {
     let server = start(kind, Proto::Udp);
     let out = load::udp_lat(server.addr(), 64, Limits::count(200)).unwrap();
-    assert_eq!(out.messages + out.lost, 200);
-    assert!(out.messages > 0);
+    // Echoes are counted up to the bound; a datagram late on a busy machine is lost besides.
+    assert_eq!(out.messages, 200);
     if kind == Kind::Raw {
         return;
     }

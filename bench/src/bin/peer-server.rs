@@ -1,9 +1,11 @@
 //! `peer-server <raw|naive|tokio|epoll|ours> <tcp|udp> <addr>`: runs one of the compared
 //! servers, prints the address it bound on stdout, and serves until killed or until its
-//! stdin closes.
+//! stdin closes. `peer-server <epoll|ours> <unix|unixgram> <path>` does the same over a Unix
+//! socket at `path` (which it prints), and leaves the socket file behind.
 //!
 //! ```sh
 //! cargo run --release -p socket-echo-bench --bin peer-server -- epoll tcp 127.0.0.1:0
+//! cargo run --release -p socket-echo-bench --bin peer-server -- epoll unix /tmp/echo.sock
 //! ```
 
 use std::process::ExitCode;

@@ -5,17 +5,20 @@
 //! cargo run --release -p socket-echo-bench --bin peers                 # 3 rounds, ~5 min
 //! cargo run --release -p socket-echo-bench --bin peers -- --only tcp-50,cpu --rounds 5
 //! cargo run --release -p socket-echo-bench --bin peers -- --clients --rounds 5   # client side
+//! cargo run --release -p socket-echo-bench --bin peers -- --only unix --rounds 5  # Unix sockets
 //! ```
 //!
 //! Each server runs in a child process: this same program, started again with
-//! `--serve-peer <kind> <tcp|udp> <addr>` (the `peer-server` binary's arguments), so the
-//! servers are always the build the harness was compiled with.
+//! `--serve-peer <kind> <tcp|udp> <addr>` or `--serve-peer <kind> <unix|unixgram> <path>` (the
+//! `peer-server` binary's arguments), so the servers are always the build the harness was
+//! compiled with.
 
 use std::fs;
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
@@ -39,15 +42,17 @@ struct Cli {
     #[arg(long, default_value_t = 2.5)]
     secs: f64,
     /// Workloads to run, comma-separated: tcp-lat, udp-lat, tcp-50, tcp-1k, udp-50, bulk,
-    /// idle-10k, cpu (default: all of these), and the client workloads client-lat,
-    /// client-50, client-udp-50, client-bulk (not in the default run).
+    /// idle-10k, cpu (default: all of these); and, not in the default run, the client
+    /// workloads client-lat, client-50, client-udp-50, client-bulk, and the Unix socket
+    /// workloads unix-lat, unix-50, unix-bulk, unixgram-lat, unixgram-50 (`unix`: all five).
     #[arg(long, value_delimiter = ',')]
-    only: Vec<Workload>,
+    only: Vec<Selection>,
     /// Run the four client workloads (the library's ping, Load and Bulk against the raw
     /// clients, on the epoll server), besides any selected with --only.
     #[arg(long)]
     clients: bool,
-    /// Servers to run, comma-separated: raw, naive, tokio, epoll, ours (default: all).
+    /// Servers to run, comma-separated: raw, naive, tokio, epoll, ours (default: every one
+    /// that runs a selected workload).
     #[arg(long, value_delimiter = ',')]
     servers: Vec<Kind>,
     /// Client threads driving the many-connection workloads.
@@ -59,6 +64,21 @@ struct Cli {
     /// Also write every figure of every round, and the table, as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+/// A workload named on the command line, or `unix` for every Unix socket workload.
+#[derive(Debug, Clone)]
+struct Selection(Vec<Workload>);
+
+impl FromStr for Selection {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "unix" => Ok(Selection(Workload::UNIX.to_vec())),
+            _ => Ok(Selection(vec![s.parse()?])),
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -89,7 +109,7 @@ fn main() -> ExitCode {
     let mut workloads = if cli.only.is_empty() && !cli.clients {
         Workload::ALL.to_vec()
     } else {
-        cli.only.clone()
+        cli.only.iter().flat_map(|s| s.0.iter().copied()).collect()
     };
     if cli.clients {
         workloads.extend(Workload::CLIENTS);
@@ -97,7 +117,10 @@ fn main() -> ExitCode {
     workloads.sort();
     workloads.dedup();
     let mut servers = if cli.servers.is_empty() {
-        Kind::ALL.to_vec()
+        Kind::ALL
+            .into_iter()
+            .filter(|&k| workloads.iter().any(|w| !w.is_client() && w.admits(k)))
+            .collect()
     } else {
         cli.servers.clone()
     };
@@ -194,5 +217,19 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unix_selects_every_unix_workload() {
+        let Selection(all) = "unix".parse().unwrap();
+        assert_eq!(all, Workload::UNIX);
+        let Selection(one) = "unixgram-lat".parse().unwrap();
+        assert_eq!(one, [Workload::UnixgramLat]);
+        assert!("unix-1k".parse::<Selection>().is_err());
     }
 }

@@ -1,7 +1,8 @@
 //! The workloads, run against every server in interleaved rounds.
 //!
 //! Each run starts a fresh server process, so no run inherits another's connections, memory
-//! or TIME_WAIT sockets, and each server's CPU and memory are its own.
+//! or TIME_WAIT sockets, and each server's CPU and memory are its own; a Unix socket run
+//! also gets a fresh directory for its socket file (see [`Workload::UNIX`]).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -19,6 +20,7 @@ use crate::peers::{Kind, Proto};
 
 mod clients;
 mod table;
+mod unix;
 
 pub use clients::{Client, ClientRecord, ClientRow, render_clients_markdown, summarize_clients};
 pub use table::{Row, Spread, render_markdown, summarize};
@@ -66,6 +68,21 @@ pub enum Workload {
     /// the raw `bulk` client: MB/s.
     #[serde(rename = "client-bulk")]
     ClientBulk,
+    /// 1 Unix stream connection, 64 B: p50, p99.
+    #[serde(rename = "unix-lat")]
+    UnixLat,
+    /// 50 Unix stream connections, 512 B: messages/s, p99.
+    #[serde(rename = "unix-50")]
+    Unix50,
+    /// 1 Unix stream connection streaming both ways in 64 KiB writes: MB/s.
+    #[serde(rename = "unix-bulk")]
+    UnixBulk,
+    /// 1 Unix datagram socket, 64 B: p50, p99, lost.
+    #[serde(rename = "unixgram-lat")]
+    UnixgramLat,
+    /// 50 Unix datagram sockets, 512 B: messages/s, p99, lost.
+    #[serde(rename = "unixgram-50")]
+    Unixgram50,
 }
 
 impl Workload {
@@ -89,6 +106,17 @@ impl Workload {
         Workload::ClientBulk,
     ];
 
+    /// The Unix socket workloads, in the table's order after [`Workload::ALL`]: not in the
+    /// default run (`--only unix` selects them all). Each run's server binds a path in a
+    /// fresh directory of its own, removed when the run ends.
+    pub const UNIX: [Workload; 5] = [
+        Workload::UnixLat,
+        Workload::Unix50,
+        Workload::UnixBulk,
+        Workload::UnixgramLat,
+        Workload::Unixgram50,
+    ];
+
     /// The name used on the command line and in the table.
     pub fn name(self) -> &'static str {
         match self {
@@ -104,6 +132,11 @@ impl Workload {
             Workload::Client50 => "client-50",
             Workload::ClientUdp50 => "client-udp-50",
             Workload::ClientBulk => "client-bulk",
+            Workload::UnixLat => "unix-lat",
+            Workload::Unix50 => "unix-50",
+            Workload::UnixBulk => "unix-bulk",
+            Workload::UnixgramLat => "unixgram-lat",
+            Workload::Unixgram50 => "unixgram-50",
         }
     }
 
@@ -121,16 +154,27 @@ impl Workload {
         Workload::CLIENTS.contains(&self)
     }
 
+    /// Whether this workload runs over Unix sockets (see [`Workload::UNIX`]).
+    pub fn is_unix(self) -> bool {
+        Workload::UNIX.contains(&self)
+    }
+
     fn proto(self) -> Proto {
         match self {
             Workload::UdpLat | Workload::Udp50 | Workload::ClientUdp50 => Proto::Udp,
+            Workload::UnixLat | Workload::Unix50 | Workload::UnixBulk => Proto::Unix,
+            Workload::UnixgramLat | Workload::Unixgram50 => Proto::Unixgram,
             _ => Proto::Tcp,
         }
     }
 
     /// Whether server `kind` takes part: the raw floor serves one client at a time, so it
-    /// only runs the single-connection latency workloads.
+    /// only runs the single-connection latency workloads; over Unix sockets, only the epoll
+    /// loop runs, and `ours`.
     pub fn admits(self, kind: Kind) -> bool {
+        if self.is_unix() {
+            return kind == Kind::Epoll || kind == Kind::Ours;
+        }
         kind != Kind::Raw || matches!(self, Workload::TcpLat | Workload::UdpLat)
     }
 }
@@ -145,7 +189,12 @@ impl FromStr for Workload {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let every = || Workload::ALL.into_iter().chain(Workload::CLIENTS);
+        let every = || {
+            Workload::ALL
+                .into_iter()
+                .chain(Workload::CLIENTS)
+                .chain(Workload::UNIX)
+        };
         every().find(|w| w.name() == s).ok_or_else(|| {
             let names: Vec<_> = every().map(|w| w.name()).collect();
             format!(
@@ -310,6 +359,9 @@ pub(crate) type Measure = (Workload, &'static str, Better, f64);
 
 /// One run: a fresh server, one workload, its figures.
 fn run_one(config: &Config, run: Workload, kind: Kind) -> Result<Vec<Measure>, String> {
+    if run.is_unix() {
+        return unix::run_one(config, run, kind);
+    }
     let (program, args) = &config.server_program;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let bind = SocketAddr::new(config.ip, 0);
@@ -325,6 +377,13 @@ fn run_one(config: &Config, run: Workload, kind: Kind) -> Result<Vec<Measure>, S
     let measures = match run {
         Workload::ClientLat | Workload::Client50 | Workload::ClientUdp50 | Workload::ClientBulk => {
             return Err(format!("{run} is a client workload, not a server one"));
+        }
+        Workload::UnixLat
+        | Workload::Unix50
+        | Workload::UnixBulk
+        | Workload::UnixgramLat
+        | Workload::Unixgram50 => {
+            return Err(format!("{run} runs over a Unix socket, not at {addr}"));
         }
         Workload::TcpLat => {
             let out = load::tcp_lat(addr, 64, limits).map_err(err)?;

@@ -49,7 +49,8 @@ pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
     })
 }
 
-/// Folds the rounds into rows: per workload and metric, in the order of [`Workload::ALL`].
+/// Folds the rounds into rows: per workload and metric, in the order of [`Workload::ALL`]
+/// then [`Workload::UNIX`].
 pub fn summarize(results: &Results, servers: &[Kind]) -> Vec<Row> {
     let mut keys: Vec<(Workload, &'static str, Better)> = Vec::new();
     for r in &results.records {
@@ -57,7 +58,12 @@ pub fn summarize(results: &Results, servers: &[Kind]) -> Vec<Row> {
             keys.push((r.workload, r.metric, r.better));
         }
     }
-    keys.sort_by_key(|k| Workload::ALL.iter().position(|w| *w == k.0));
+    keys.sort_by_key(|k| {
+        Workload::ALL
+            .iter()
+            .chain(&Workload::UNIX)
+            .position(|w| *w == k.0)
+    });
     keys.into_iter()
         .map(|(workload, metric, better)| {
             let value = |server: Kind, round: usize| {

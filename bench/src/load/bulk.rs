@@ -2,12 +2,42 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::thread;
 use std::time::Instant;
 
 use super::lat::is_timeout;
 use super::pattern::{PERIOD, first_difference, stream_pattern};
 use super::{Limits, LoadError, Outcome, Result, STALL_TIMEOUT};
+
+/// A connected stream that one thread can write while another reads it.
+pub(super) trait Duplex: Read + Write + Send + Sized {
+    /// Another handle on the same connection.
+    fn try_clone(&self) -> io::Result<Self>;
+
+    /// Shuts down one or both directions.
+    fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+}
+
+impl Duplex for TcpStream {
+    fn try_clone(&self) -> io::Result<Self> {
+        TcpStream::try_clone(self)
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        TcpStream::shutdown(self, how)
+    }
+}
+
+impl Duplex for UnixStream {
+    fn try_clone(&self) -> io::Result<Self> {
+        UnixStream::try_clone(self)
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        UnixStream::shutdown(self, how)
+    }
+}
 
 /// One thread writes a patterned stream in `chunk`-byte writes until the deadline (or until
 /// `max_count` bytes), then shuts its write side; this thread reads the echo until the
@@ -24,6 +54,17 @@ pub fn bulk(addr: SocketAddr, chunk: usize, limits: Limits) -> Result<Outcome> {
         .set_read_timeout(Some(STALL_TIMEOUT))
         .and_then(|()| stream.set_write_timeout(Some(STALL_TIMEOUT)))
         .map_err(LoadError::io("set timeouts"))?;
+    stream_bulk(stream, &addr.to_string(), chunk, limits)
+}
+
+/// The two-way stream of [`bulk`] on a connected `stream` to `peer`, which has read and write
+/// timeouts.
+pub(super) fn stream_bulk(
+    mut stream: impl Duplex,
+    peer: &str,
+    chunk: usize,
+    limits: Limits,
+) -> Result<Outcome> {
     let mut writer = stream
         .try_clone()
         .map_err(LoadError::io("clone the connection"))?;
@@ -38,7 +79,7 @@ pub fn bulk(addr: SocketAddr, chunk: usize, limits: Limits) -> Result<Outcome> {
                 let at = (sent % PERIOD as u64) as usize;
                 writer
                     .write_all(&pattern[at..at + chunk])
-                    .map_err(LoadError::io(format!("write to {addr}")))?;
+                    .map_err(LoadError::io(format!("write to {peer}")))?;
                 sent += chunk as u64;
             }
             writer
@@ -46,7 +87,7 @@ pub fn bulk(addr: SocketAddr, chunk: usize, limits: Limits) -> Result<Outcome> {
                 .map_err(LoadError::io("shut the write side"))?;
             Ok(sent)
         });
-        let received = receive(&stream, pattern, chunk);
+        let received = receive(&mut stream, peer, pattern, chunk);
         if received.is_err() {
             // Unblocks the writer, which would otherwise wait for a reader that is gone.
             let _ = stream.shutdown(Shutdown::Both);
@@ -73,7 +114,7 @@ pub fn bulk(addr: SocketAddr, chunk: usize, limits: Limits) -> Result<Outcome> {
     })
 }
 
-fn receive(mut stream: &TcpStream, pattern: &[u8], chunk: usize) -> Result<u64> {
+fn receive(stream: &mut impl Read, peer: &str, pattern: &[u8], chunk: usize) -> Result<u64> {
     let mut buf = vec![0u8; chunk];
     let mut received = 0u64;
     loop {
@@ -92,7 +133,7 @@ fn receive(mut stream: &TcpStream, pattern: &[u8], chunk: usize) -> Result<u64> 
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_timeout(&e) => return Err(LoadError::Stalled(STALL_TIMEOUT)),
-            Err(e) => return Err(LoadError::io(format!("read from {:?}", stream.peer_addr()))(e)),
+            Err(e) => return Err(LoadError::io(format!("read from {peer}"))(e)),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use super::pattern::{datagram_seq, fill, first_difference};
-use super::{Limits, LoadError, Outcome, Result, STALL_TIMEOUT, local_for};
+use super::{Datagram, Limits, LoadError, Outcome, Result, STALL_TIMEOUT, local_for};
 
 /// One TCP connection (TCP_NODELAY), one `size`-byte message at a time.
 ///
@@ -13,12 +13,22 @@ use super::{Limits, LoadError, Outcome, Result, STALL_TIMEOUT, local_for};
 ///
 /// Connecting or a socket call failed, the server closed, or an echo was wrong.
 pub fn tcp_lat(addr: SocketAddr, size: usize, limits: Limits) -> Result<Outcome> {
-    let mut stream = TcpStream::connect_timeout(&addr, STALL_TIMEOUT)
+    let stream = TcpStream::connect_timeout(&addr, STALL_TIMEOUT)
         .map_err(LoadError::io(format!("connect to {addr}")))?;
     stream
         .set_nodelay(true)
         .and_then(|()| stream.set_read_timeout(Some(STALL_TIMEOUT)))
         .map_err(LoadError::io("set TCP_NODELAY and read timeout"))?;
+    stream_lat(stream, &addr.to_string(), size, limits)
+}
+
+/// The ping-pong of [`tcp_lat`] on a connected `stream` to `peer`, which has a read timeout.
+pub(super) fn stream_lat(
+    mut stream: impl Read + Write,
+    peer: &str,
+    size: usize,
+    limits: Limits,
+) -> Result<Outcome> {
     let mut msg = vec![0u8; size];
     let mut back = vec![0u8; size];
     let mut out = Outcome::new();
@@ -30,7 +40,7 @@ pub fn tcp_lat(addr: SocketAddr, size: usize, limits: Limits) -> Result<Outcome>
         let sent = Instant::now();
         stream
             .write_all(&msg)
-            .map_err(LoadError::io(format!("write to {addr}")))?;
+            .map_err(LoadError::io(format!("write to {peer}")))?;
         read_echo(&mut stream, &mut back, seq)?;
         let rtt = sent.elapsed();
         if let Some(offset) = first_difference(&msg, &back) {
@@ -47,7 +57,7 @@ pub fn tcp_lat(addr: SocketAddr, size: usize, limits: Limits) -> Result<Outcome>
     Ok(out)
 }
 
-fn read_echo(stream: &mut TcpStream, back: &mut [u8], seq: u64) -> Result<()> {
+fn read_echo(stream: &mut impl Read, back: &mut [u8], seq: u64) -> Result<()> {
     let mut got = 0;
     while got < back.len() {
         match stream.read(&mut back[got..]) {
@@ -89,6 +99,17 @@ pub fn udp_lat(addr: SocketAddr, size: usize, limits: Limits) -> Result<Outcome>
         .connect(addr)
         .and_then(|()| socket.set_read_timeout(Some(UDP_LOSS_TIMEOUT)))
         .map_err(LoadError::io(format!("connect to {addr}")))?;
+    datagram_lat(&socket, &addr.to_string(), size, limits)
+}
+
+/// The ping-pong of [`udp_lat`] on a `socket` connected to `peer`, whose read timeout is
+/// [`UDP_LOSS_TIMEOUT`].
+pub(super) fn datagram_lat(
+    socket: &impl Datagram,
+    peer: &str,
+    size: usize,
+    limits: Limits,
+) -> Result<Outcome> {
     let mut msg = vec![0u8; size.max(12)];
     let mut back = vec![0u8; msg.len() + 1];
     let mut scratch = Vec::new();
@@ -102,7 +123,7 @@ pub fn udp_lat(addr: SocketAddr, size: usize, limits: Limits) -> Result<Outcome>
         let sent = Instant::now();
         socket
             .send(&msg)
-            .map_err(LoadError::io(format!("send to {addr}")))?;
+            .map_err(LoadError::io(format!("send to {peer}")))?;
         loop {
             match socket.recv(&mut back) {
                 Ok(n) => match datagram_seq(&back[..n], msg.len(), 0, &mut scratch) {
@@ -128,7 +149,7 @@ pub fn udp_lat(addr: SocketAddr, size: usize, limits: Limits) -> Result<Outcome>
                     continue 'messages;
                 }
                 // ECONNREFUSED from an ICMP error of an earlier send: the server is gone.
-                Err(e) => return Err(LoadError::io(format!("receive from {addr}"))(e)),
+                Err(e) => return Err(LoadError::io(format!("receive from {peer}"))(e)),
             }
         }
         let rtt = sent.elapsed();

@@ -16,12 +16,14 @@ mod lat;
 mod pattern;
 mod tcp_many;
 mod udp_many;
+mod unix;
 
 pub use bulk::bulk;
 pub use idle::{IdleConnections, idle};
 pub use lat::{UDP_LOSS_TIMEOUT, tcp_lat, udp_lat};
 pub use tcp_many::tcp_many;
 pub use udp_many::udp_many;
+pub use unix::{unix_bulk, unix_lat, unix_many, unixgram_lat, unixgram_many};
 
 /// How long a single wait for the server may last before the run is declared failed.
 pub const STALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -162,6 +164,37 @@ impl LoadError {
 
 /// The result of a run.
 pub type Result<T> = std::result::Result<T, LoadError>;
+
+/// A connected datagram socket, UDP or Unix, blocking or not: what the datagram clients send
+/// on and receive from.
+pub(crate) trait Datagram {
+    /// Sends one datagram to the connected peer.
+    fn send(&self, buf: &[u8]) -> io::Result<usize>;
+
+    /// Receives one datagram from the connected peer.
+    fn recv(&self, buf: &mut [u8]) -> io::Result<usize>;
+}
+
+macro_rules! datagram {
+    ($($socket:ty),*) => {$(
+        impl Datagram for $socket {
+            fn send(&self, buf: &[u8]) -> io::Result<usize> {
+                <$socket>::send(self, buf)
+            }
+
+            fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+                <$socket>::recv(self, buf)
+            }
+        }
+    )*};
+}
+
+datagram!(
+    std::net::UdpSocket,
+    std::os::unix::net::UnixDatagram,
+    mio::net::UdpSocket,
+    mio::net::UnixDatagram
+);
 
 /// A local address of the same family as `server`, port 0, for client UDP sockets.
 pub(crate) fn local_for(server: SocketAddr) -> SocketAddr {

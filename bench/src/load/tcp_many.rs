@@ -5,15 +5,17 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use mio::event::Source;
 use mio::{Events, Interest, Poll, Token};
 use socket2::SockRef;
 
 use super::pattern::{fill, first_difference};
 use super::{Limits, LoadError, Outcome, Result, STALL_TIMEOUT, spread};
 
-struct Conn {
+/// One connection of a closed loop: any nonblocking mio stream.
+pub(super) struct Conn<S> {
     id: usize,
-    stream: mio::net::TcpStream,
+    stream: S,
     msg: Vec<u8>,
     back: Vec<u8>,
     written: usize,
@@ -40,7 +42,7 @@ pub fn tcp_many(
     spread(conns, threads, limits, |ids| open(addr, ids, size), drive)
 }
 
-fn open(addr: SocketAddr, ids: &[usize], size: usize) -> Result<Vec<Conn>> {
+fn open(addr: SocketAddr, ids: &[usize], size: usize) -> Result<Vec<Conn<mio::net::TcpStream>>> {
     ids.iter()
         .map(|&id| {
             let stream = TcpStream::connect_timeout(&addr, STALL_TIMEOUT)
@@ -50,21 +52,16 @@ fn open(addr: SocketAddr, ids: &[usize], size: usize) -> Result<Vec<Conn>> {
                 .and_then(|()| SockRef::from(&stream).set_linger(Some(Duration::ZERO)))
                 .and_then(|()| stream.set_nonblocking(true))
                 .map_err(LoadError::io(format!("set options of connection {id}")))?;
-            Ok(Conn {
-                id,
-                stream: mio::net::TcpStream::from_std(stream),
-                msg: vec![0; size],
-                back: vec![0; size],
-                written: 0,
-                read: 0,
-                seq: 0,
-                sent_at: Instant::now(),
-            })
+            Ok(Conn::new(id, mio::net::TcpStream::from_std(stream), size))
         })
         .collect()
 }
 
-fn drive(mut conns: Vec<Conn>, limits: Limits) -> Result<Outcome> {
+/// Runs `conns` in a closed loop under `limits`, on this thread.
+pub(super) fn drive<S: Read + Write + Source>(
+    mut conns: Vec<Conn<S>>,
+    limits: Limits,
+) -> Result<Outcome> {
     let mut poll = Poll::new().map_err(LoadError::io("create a poll"))?;
     for (token, conn) in conns.iter_mut().enumerate() {
         poll.registry()
@@ -114,7 +111,21 @@ fn drive(mut conns: Vec<Conn>, limits: Limits) -> Result<Outcome> {
     Ok(out)
 }
 
-impl Conn {
+impl<S: Read + Write> Conn<S> {
+    /// Connection `id` of a run of `size`-byte messages, over a nonblocking `stream`.
+    pub(super) fn new(id: usize, stream: S, size: usize) -> Self {
+        Conn {
+            id,
+            stream,
+            msg: vec![0; size],
+            back: vec![0; size],
+            written: 0,
+            read: 0,
+            seq: 0,
+            sent_at: Instant::now(),
+        }
+    }
+
     fn begin(&mut self) {
         fill(&mut self.msg, self.id, self.seq);
         self.written = 0;

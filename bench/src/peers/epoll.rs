@@ -4,21 +4,23 @@
 //! socket), so the kernel spreads connections and datagrams across loops with no sharing.
 //! Each loop reads into one scratch buffer and writes straight back; a connection keeps bytes
 //! only while the peer is not taking them, and is not read meanwhile. No limits, no stats:
-//! the distance from this loop is what the production server's extras cost.
+//! the distance from this loop is what the production server's extras cost. The same loop
+//! over Unix sockets is in `epoll_unix`.
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::thread;
 
+use mio::event::Source;
 use mio::net::{TcpListener, TcpStream, UdpSocket};
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use socket2::{Domain, Protocol, Socket, Type};
 
 const LISTENER: Token = Token(usize::MAX);
-const SCRATCH: usize = 64 * 1024;
+pub(super) const SCRATCH: usize = 64 * 1024;
 
-fn loops() -> usize {
+pub(super) fn loops() -> usize {
     thread::available_parallelism().map_or(1, |n| n.get())
 }
 
@@ -50,7 +52,10 @@ fn bind_all(
     Ok((bound, sockets))
 }
 
-fn run_all(sockets: Vec<Socket>, run: fn(Socket) -> io::Result<()>) -> io::Result<()> {
+pub(super) fn run_all<S: Send + 'static>(
+    sockets: Vec<S>,
+    run: fn(S) -> io::Result<()>,
+) -> io::Result<()> {
     let workers: Vec<_> = sockets
         .into_iter()
         .map(|socket| thread::spawn(move || run(socket)))
@@ -77,19 +82,42 @@ pub fn serve_tcp(addr: SocketAddr, on_bound: impl FnOnce(SocketAddr)) -> io::Res
     run_all(sockets, tcp_loop)
 }
 
-struct Conn {
-    stream: TcpStream,
+/// A listening socket that [`stream_loop`] accepts from.
+pub(super) trait Listener: Source {
+    /// The accepted connections.
+    type Stream: Read + Write + Source;
+
+    /// Accepts one connection and sets it up for echoing.
+    fn accept_one(&self) -> io::Result<Self::Stream>;
+}
+
+impl Listener for TcpListener {
+    type Stream = TcpStream;
+
+    fn accept_one(&self) -> io::Result<TcpStream> {
+        let (stream, _) = self.accept()?;
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+}
+
+struct Conn<S> {
+    stream: S,
     /// Bytes read but not yet taken by the peer; empty (no allocation) almost always.
     pending: Vec<u8>,
 }
 
 fn tcp_loop(socket: Socket) -> io::Result<()> {
-    let mut listener = TcpListener::from_std(socket.into());
+    stream_loop(TcpListener::from_std(socket.into()))
+}
+
+/// Accepts from `listener` and echoes every connection it accepted, until a fatal poll error.
+pub(super) fn stream_loop<L: Listener>(mut listener: L) -> io::Result<()> {
     let mut poll = Poll::new()?;
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
     let mut events = Events::with_capacity(1024);
-    let mut conns: Slab<Conn> = Slab::new();
+    let mut conns: Slab<Conn<L::Stream>> = Slab::new();
     let mut scratch = vec![0u8; SCRATCH];
     loop {
         if let Err(e) = poll.poll(&mut events, None) {
@@ -101,9 +129,8 @@ fn tcp_loop(socket: Socket) -> io::Result<()> {
         for event in &events {
             if event.token() == LISTENER {
                 loop {
-                    match listener.accept() {
-                        Ok((mut stream, _)) => {
-                            let _ = stream.set_nodelay(true);
+                    match listener.accept_one() {
+                        Ok(mut stream) => {
                             let entry = conns.vacant_entry();
                             let token = Token(entry.key());
                             poll.registry().register(
@@ -137,7 +164,7 @@ fn tcp_loop(socket: Socket) -> io::Result<()> {
 
 /// Flushes what is pending, then echoes until the socket would block. Returns false when the
 /// connection is done (closed by the peer, or an error).
-fn drive(conn: &mut Conn, scratch: &mut [u8]) -> bool {
+fn drive<S: Read + Write>(conn: &mut Conn<S>, scratch: &mut [u8]) -> bool {
     loop {
         while !conn.pending.is_empty() {
             match conn.stream.write(&conn.pending) {

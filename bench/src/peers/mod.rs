@@ -3,14 +3,17 @@
 //! Each peer is the least code of its kind, kept honest: it echoes every byte, and does
 //! nothing a benchmark would not see. One file per peer; each exposes `serve_tcp` and
 //! `serve_udp`, which bind, report the bound address through `on_bound`, then serve until the
-//! process ends.
+//! process ends. The servers that also serve Unix-domain sockets (`epoll`, in its own file
+//! `epoll_unix`, and `ours`) do the same at a path.
 
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::str::FromStr;
 
 pub mod epoll;
+pub mod epoll_unix;
 pub mod naive;
 pub mod ours;
 pub mod raw;
@@ -26,7 +29,8 @@ pub enum Kind {
     Naive,
     /// The canonical tokio echo (what a Rust user picks instead).
     Tokio,
-    /// One edge-triggered mio loop per core over SO_REUSEPORT sockets (the limit).
+    /// One edge-triggered mio loop per core over SO_REUSEPORT sockets (the limit); over Unix
+    /// sockets, which have no SO_REUSEPORT, every loop polls the one socket.
     Epoll,
     /// This crate's `EchoServer::serve()`.
     Ours,
@@ -74,6 +78,10 @@ pub enum Proto {
     Tcp,
     /// UDP.
     Udp,
+    /// Unix-domain stream sockets, at a path.
+    Unix,
+    /// Unix-domain datagram sockets, at a path.
+    Unixgram,
 }
 
 impl Proto {
@@ -82,7 +90,15 @@ impl Proto {
         match self {
             Proto::Tcp => "tcp",
             Proto::Udp => "udp",
+            Proto::Unix => "unix",
+            Proto::Unixgram => "unixgram",
         }
+    }
+
+    /// Whether the server binds a path ([`serve_unix`]) rather than an IP address
+    /// ([`serve`]).
+    pub fn is_unix(self) -> bool {
+        matches!(self, Proto::Unix | Proto::Unixgram)
     }
 }
 
@@ -93,18 +109,22 @@ impl FromStr for Proto {
         match s {
             "tcp" => Ok(Proto::Tcp),
             "udp" => Ok(Proto::Udp),
-            _ => Err(format!("unknown transport `{s}` (expected tcp or udp)")),
+            "unix" => Ok(Proto::Unix),
+            "unixgram" => Ok(Proto::Unixgram),
+            _ => Err(format!(
+                "unknown transport `{s}` (expected tcp, udp, unix or unixgram)"
+            )),
         }
     }
 }
 
-/// Binds server `kind` for `proto` on `addr`, calls `on_bound` with the bound address, then
-/// serves until the process ends.
+/// Binds server `kind` for `proto` (TCP or UDP) on `addr`, calls `on_bound` with the bound
+/// address, then serves until the process ends.
 ///
 /// # Errors
 ///
-/// Any error binding the socket or starting the server; serving itself only returns on a
-/// fatal error.
+/// `proto` is a Unix one (see [`serve_unix`]), or any error binding the socket or starting
+/// the server; serving itself only returns on a fatal error.
 pub fn serve(
     kind: Kind,
     proto: Proto,
@@ -122,5 +142,39 @@ pub fn serve(
         (Kind::Epoll, Proto::Udp) => epoll::serve_udp(addr, on_bound),
         (Kind::Ours, Proto::Tcp) => ours::serve_tcp(addr, on_bound),
         (Kind::Ours, Proto::Udp) => ours::serve_udp(addr, on_bound),
+        (_, Proto::Unix | Proto::Unixgram) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is served at a path, not at {addr}", proto.name()),
+        )),
+    }
+}
+
+/// Binds server `kind` for `proto` (Unix stream or datagram) at `path`, calls `on_bound` with
+/// the path, then serves until the process ends. The socket file is left for the caller to
+/// remove.
+///
+/// # Errors
+///
+/// `proto` is TCP or UDP (see [`serve`]), `kind` has no Unix server (only `epoll` and
+/// `ours` have), or any error binding the socket or starting the server.
+pub fn serve_unix(
+    kind: Kind,
+    proto: Proto,
+    path: &Path,
+    on_bound: impl FnOnce(&Path),
+) -> io::Result<()> {
+    match (kind, proto) {
+        (Kind::Epoll, Proto::Unix) => epoll_unix::serve_stream(path, on_bound),
+        (Kind::Epoll, Proto::Unixgram) => epoll_unix::serve_datagram(path, on_bound),
+        (Kind::Ours, Proto::Unix) => ours::serve_unix(path, on_bound),
+        (Kind::Ours, Proto::Unixgram) => ours::serve_unixgram(path, on_bound),
+        (_, Proto::Tcp | Proto::Udp) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} is served at an IP address, not at a path", proto.name()),
+        )),
+        (Kind::Raw | Kind::Naive | Kind::Tokio, _) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("the {kind} server has no Unix socket version"),
+        )),
     }
 }

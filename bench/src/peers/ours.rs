@@ -1,9 +1,11 @@
-//! This crate's production server, `EchoServer::serve()`, with its default settings.
+//! This crate's production server, `EchoServer::serve()`, with its default settings, over
+//! TCP, UDP and Unix stream and datagram sockets.
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 
-use socket_echo::{EchoServer, Udp};
+use socket_echo::{EchoServer, Udp, Unix, UnixDatagram};
 
 /// Binds `EchoServer` for TCP and runs `serve()`.
 ///
@@ -25,6 +27,30 @@ pub fn serve_tcp(addr: SocketAddr, on_bound: impl FnOnce(SocketAddr)) -> io::Res
 pub fn serve_udp(addr: SocketAddr, on_bound: impl FnOnce(SocketAddr)) -> io::Result<()> {
     let server = EchoServer::bind_on(Udp, addr).map_err(io::Error::other)?;
     on_bound(server.local_addr());
+    server.serve().map_err(io::Error::other)?;
+    Ok(())
+}
+
+/// Binds `EchoServer` for Unix streams at `path` and runs `serve()`.
+///
+/// # Errors
+///
+/// Binding failed, or `serve()` returned an error.
+pub fn serve_unix(path: &Path, on_bound: impl FnOnce(&Path)) -> io::Result<()> {
+    let server = EchoServer::bind_on(Unix, path).map_err(io::Error::other)?;
+    on_bound(path);
+    server.serve().map_err(io::Error::other)?;
+    Ok(())
+}
+
+/// Binds `EchoServer` for Unix datagrams at `path` and runs `serve()`.
+///
+/// # Errors
+///
+/// Binding failed, or `serve()` returned an error.
+pub fn serve_unixgram(path: &Path, on_bound: impl FnOnce(&Path)) -> io::Result<()> {
+    let server = EchoServer::bind_on(UnixDatagram, path).map_err(io::Error::other)?;
+    on_bound(path);
     server.serve().map_err(io::Error::other)?;
     Ok(())
 }
