@@ -190,10 +190,11 @@ fn print_stats(stats: &Stats) {
     );
     println!("  bytes: {} in, {} out", stats.bytes_in, stats.bytes_out);
     println!(
-        "  datagrams: {} echoed; dropped: {} denied port, {} bad source, {} truncated, {} send failed",
+        "  datagrams: {} echoed; dropped: {} denied port, {} bad source, {} own address, {} truncated, {} send failed",
         stats.datagrams_echoed,
         stats.dropped_denied_port,
         stats.dropped_bad_source,
+        stats.dropped_own_address,
         stats.dropped_truncated,
         stats.dropped_send_failed
     );

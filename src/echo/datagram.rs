@@ -8,12 +8,18 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::echo::stream::{first_difference, is_timeout};
+use crate::engine::source::stateless_refusal;
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::server::Exchange;
-use crate::transport::{is_icmp_echo, max_payload};
+use crate::transport::{is_icmp_echo, is_local_ip, max_payload};
 
 /// Waits for one datagram and sends it back to its source, whole.
+///
+/// A datagram that [`stateless_refusal`] refuses (a denied port, a source no host sends from,
+/// the server's own address) is not a client: it is dropped and the wait goes on. One reply
+/// cannot loop, but a caller that calls this again and again would answer its own address
+/// forever.
 pub(crate) fn serve_once(
     socket: &UdpSocket,
     local: SocketAddr,
@@ -24,6 +30,9 @@ pub(crate) fn serve_once(
     let mut buffer = vec![0; capacity + 1];
     let (n, peer) = loop {
         match socket.recv_from(&mut buffer) {
+            Ok((_, peer))
+                if stateless_refusal(peer, local, options.denied_ports(), is_local_ip)
+                    .is_some() => {}
             Ok(received) => break received,
             Err(e) if e.kind() == ErrorKind::Interrupted || is_icmp_echo(&e) => {}
             Err(source) => {

@@ -6,10 +6,12 @@
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest};
 
+use super::source::SourcePolicy;
 use super::{Counters, RateLimit, SOCKET, Worker, interrupted, would_block};
 use crate::error::Result;
 
@@ -23,6 +25,8 @@ pub(crate) enum Refusal {
     DeniedPort,
     /// Its source is multicast, broadcast, unspecified, or port 0: no one to answer.
     BadSource,
+    /// Its source is the server's own address: the answer would come back to the server.
+    OwnAddress,
 }
 
 /// Decides whether a datagram from `source` may be answered. `denied` is sorted.
@@ -69,7 +73,12 @@ fn run(mut socket: UdpSocket, worker: Worker<'_>) -> Result<()> {
         // One byte more than the configured size: a datagram that fills it did not fit.
         let capacity = worker.options.buffer_size();
         let mut scratch = vec![0; capacity + 1].into_boxed_slice();
-        let denied = worker.options.denied_ports();
+        let mut policy = SourcePolicy::new(
+            worker.local,
+            worker.options.denied_ports(),
+            crate::transport::is_local_ip,
+            Instant::now(),
+        );
         let mut log = RateLimit::default();
         let mut events = Events::with_capacity(64);
         let mut more = false;
@@ -81,7 +90,14 @@ fn run(mut socket: UdpSocket, worker: Worker<'_>) -> Result<()> {
                 Err(e) => return Err(e),
             }
             if more || events.iter().any(|e| e.token() == SOCKET) {
-                more = echo_some(&socket, &mut scratch, capacity, denied, counters, &mut log);
+                more = echo_some(
+                    &socket,
+                    &mut scratch,
+                    capacity,
+                    &mut policy,
+                    counters,
+                    &mut log,
+                );
             }
         }
         let _ = poll.registry().deregister(&mut socket);
@@ -95,7 +111,7 @@ fn echo_some(
     socket: &UdpSocket,
     scratch: &mut [u8],
     capacity: usize,
-    denied: &[u16],
+    policy: &mut SourcePolicy<'_, impl FnMut(IpAddr) -> bool>,
     counters: &Counters,
     log: &mut RateLimit,
 ) -> bool {
@@ -128,7 +144,7 @@ fn echo_some(
             continue;
         }
         counters.bytes_in.add(n as u64);
-        match refusal(source, denied) {
+        match policy.judge(source) {
             Some(Refusal::DeniedPort) => {
                 counters.dropped_denied_port.add(1);
                 log.warn(format_args!("not answering {source}: denied source port"));
@@ -137,6 +153,13 @@ fn echo_some(
             Some(Refusal::BadSource) => {
                 counters.dropped_bad_source.add(1);
                 log.warn(format_args!("not answering {source}: not a unicast source"));
+                continue;
+            }
+            Some(Refusal::OwnAddress) => {
+                counters.dropped_own_address.add(1);
+                log.warn(format_args!(
+                    "not answering {source}: the server's own address"
+                ));
                 continue;
             }
             None => {}

@@ -20,7 +20,7 @@ mod udp;
 
 pub use tcp::Tcp;
 pub use udp::Udp;
-pub(crate) use udp::{is_icmp_echo, max_payload};
+pub(crate) use udp::{is_icmp_echo, is_local_ip, max_payload};
 
 /// A kind of socket the echo service runs over: [`Tcp`] or [`Udp`].
 ///

@@ -1,7 +1,7 @@
 //! UDP: a datagram transport over `std::net` sockets made and tuned through socket2.
 
 use std::io::{self, ErrorKind};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 
 use bytes::Bytes;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -54,6 +54,14 @@ pub(crate) fn is_icmp_echo(error: &io::Error) -> bool {
         error.kind(),
         ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset
     )
+}
+
+/// Whether `ip` is an address of this machine: the system lets a socket bind only to its own
+/// addresses. The socket is closed at once and never sends. (Listing the interfaces would
+/// need `getifaddrs`, which std does not offer without unsafe code.) An IPv6 link-local
+/// address has no scope here, cannot be bound, and is taken as not local.
+pub(crate) fn is_local_ip(ip: IpAddr) -> bool {
+    UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
 }
 
 /// The largest payload one datagram to `addr` can carry.
@@ -116,5 +124,18 @@ impl Sealed for Udp {
     #[cfg(feature = "measure")]
     fn socket(connection: &mut UdpSocket) -> crate::measure::Socket<'_> {
         crate::measure::Socket::Datagram(connection)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_a_local_ip_and_a_documentation_address_is_not() {
+        assert!(is_local_ip(IpAddr::from([127, 0, 0, 1])));
+        // TEST-NET-1 (RFC 5737): reserved for documentation, never configured.
+        assert!(!is_local_ip(IpAddr::from([192, 0, 2, 1])));
+        assert!(!is_local_ip("2001:db8::1".parse().unwrap()));
     }
 }
