@@ -59,9 +59,10 @@ struct Args {
     /// Receive buffer size in bytes; larger UDP datagrams are dropped, not echoed short.
     #[arg(long, default_value_t = socket_echo::DEFAULT_BUFFER_SIZE)]
     buffer_size: usize,
-    /// UDP source ports never answered, comma-separated ("" for none).
-    #[arg(long, default_value = "7,9,13,19,37", value_parser = parse_ports)]
-    deny_ports: Ports,
+    /// UDP source ports never answered, comma-separated ("" for none) [default: every port
+    /// below 1024].
+    #[arg(long, value_parser = parse_ports)]
+    deny_ports: Option<Ports>,
     /// How long a shutdown waits for connections to take their pending bytes.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     shutdown_grace: Duration,
@@ -115,7 +116,7 @@ fn parse_optional_duration(text: &str) -> Result<MaybeDuration, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let options = Options::new()
+    let mut options = Options::new()
         .with_workers(args.workers)
         .with_max_connections(args.max_connections)
         .with_idle_timeout(args.idle_timeout.0)
@@ -127,8 +128,10 @@ fn main() -> ExitCode {
         .with_reuse_port(args.reuse_port)
         .with_recv_buffer_size(args.recv_buffer)
         .with_send_buffer_size(args.send_buffer)
-        .with_only_v6(!args.dual_stack)
-        .with_denied_ports(args.deny_ports.0.iter().copied());
+        .with_only_v6(!args.dual_stack);
+    if let Some(ports) = &args.deny_ports {
+        options = options.with_denied_ports(ports.0.iter().copied());
+    }
     let result = if args.udp {
         run(Udp, &args, options)
     } else {

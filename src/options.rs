@@ -32,9 +32,35 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_MAX_PENDING: usize = 64 * 1024;
 
 /// The UDP source ports [`EchoServer::serve`](crate::EchoServer::serve) never answers by
-/// default: echo (7), discard (9), daytime (13), chargen (19) and time (37). A reply to one of
-/// these services could start an endless exchange between the two servers.
-pub const DEFAULT_DENIED_PORTS: [u16; 5] = [7, 9, 13, 19, 37];
+/// default: every privileged port, 1 to 1023, as OpenBSD's inetd.
+///
+/// Services live on these ports (echo on 7, chargen on 19, time on 37, DNS on 53, NTP on
+/// 123...), and clients almost never do: a datagram from one is most likely forged, and
+/// answering it could start an endless exchange between this server and that service.
+/// (Port 0 is refused anyway, as no one can send from it.)
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::DEFAULT_DENIED_PORTS;
+///
+/// assert_eq!(DEFAULT_DENIED_PORTS.first(), Some(&1));
+/// assert_eq!(DEFAULT_DENIED_PORTS.last(), Some(&1023));
+/// assert!(DEFAULT_DENIED_PORTS.binary_search(&7).is_ok());
+/// assert!(DEFAULT_DENIED_PORTS.binary_search(&1024).is_err());
+/// ```
+pub const DEFAULT_DENIED_PORTS: [u16; 1023] = privileged_ports();
+
+/// The ports 1 to 1023, in order.
+const fn privileged_ports() -> [u16; 1023] {
+    let mut ports = [0; 1023];
+    let mut i = 0;
+    while i < ports.len() {
+        ports[i] = i as u16 + 1;
+        i += 1;
+    }
+    ports
+}
 
 /// TCP keepalive settings: when to start probing an idle connection, how often, how many times.
 ///
@@ -141,7 +167,7 @@ impl Keepalive {
 /// | [`idle_timeout`](Self::with_idle_timeout) | 300 s | `serve`, TCP |
 /// | [`max_pending`](Self::with_max_pending) | 64 KiB | `serve`, TCP |
 /// | [`shutdown_grace`](Self::with_shutdown_grace) | 1 s | `serve`, TCP |
-/// | [`denied_ports`](Self::with_denied_ports) | 7, 9, 13, 19, 37 | `serve`, UDP |
+/// | [`denied_ports`](Self::with_denied_ports) | 1 to 1023 (every privileged port) | `serve` and `serve_once`, UDP |
 ///
 /// # Examples
 ///
@@ -342,12 +368,15 @@ impl Options {
         shutdown_grace, with_shutdown_grace: Duration
     );
 
-    /// The UDP source ports [`EchoServer::serve`](crate::EchoServer::serve) never answers
-    /// (default [`DEFAULT_DENIED_PORTS`]).
+    /// The UDP source ports a server never answers (default [`DEFAULT_DENIED_PORTS`]: every
+    /// port below 1024).
     ///
     /// Datagrams from these ports, and from multicast, broadcast or unspecified addresses, are
-    /// dropped and counted in [`Stats`](crate::Stats), so the server cannot be tied into an
-    /// endless exchange with another small service. An empty list answers every port.
+    /// dropped ([`EchoServer::serve`](crate::EchoServer::serve) counts them in
+    /// [`Stats`](crate::Stats); [`EchoServer::serve_once`](crate::EchoServer::serve_once)
+    /// waits for the next datagram), so the server cannot be tied into an endless exchange
+    /// with another service. An empty list answers every port: a test that sends from a
+    /// privileged port, or a server that must answer one, can use it.
     ///
     /// # Examples
     ///
@@ -355,8 +384,15 @@ impl Options {
     /// use socket_echo::{Options, DEFAULT_DENIED_PORTS};
     ///
     /// assert_eq!(Options::new().denied_ports(), DEFAULT_DENIED_PORTS);
+    /// // Answer every port.
     /// let open = Options::new().with_denied_ports([]);
     /// assert!(open.denied_ports().is_empty());
+    /// // Only the small services whose answers loop with an echo (any order, duplicates fine).
+    /// let small = Options::new().with_denied_ports([37, 19, 13, 9, 7, 7]);
+    /// assert_eq!(small.denied_ports(), [7, 9, 13, 19, 37]);
+    /// // A range: the privileged ports and NFS.
+    /// let openbsd = Options::new().with_denied_ports((1..1024).chain([2049]));
+    /// assert_eq!(openbsd.denied_ports().len(), 1024);
     /// ```
     pub fn with_denied_ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
         let mut ports: Vec<u16> = ports.into_iter().collect();

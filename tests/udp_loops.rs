@@ -128,6 +128,57 @@ fn serve_once_waits_past_a_datagram_from_its_own_address() {
     assert_eq!(&exchange.first_message()[..], b"a client");
 }
 
+/// A UDP socket on `ip` at a privileged port (below 1024) no one else holds, or `None` (after
+/// saying so) when this process may not bind one.
+fn privileged_socket(ip: IpAddr) -> Option<UdpSocket> {
+    for port in (960..1024).rev() {
+        match UdpSocket::bind((ip, port)) {
+            Ok(socket) => return Some(socket),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => continue,
+            Err(e) => {
+                eprintln!("skipped: cannot bind a privileged port on {ip}: {e}");
+                return None;
+            }
+        }
+    }
+    eprintln!("skipped: every port from 960 to 1023 on {ip} is in use");
+    None
+}
+
+#[test]
+fn every_privileged_source_port_is_refused_by_default() {
+    for family in LOOPBACKS {
+        let handle = spawn_udp(family, Options::new());
+        let server = handle.local_addr();
+        let Some(client) = privileged_socket(server.ip()) else {
+            return;
+        };
+        client
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        client.send_to(b"from a privileged port", server).unwrap();
+        let mut buf = [0; 64];
+        match client.recv_from(&mut buf) {
+            Err(e) if is_timeout(&e) => {}
+            other => panic!("{family}: expected no reply, got {other:?}"),
+        }
+        let stats = wait_for_stats(&handle, "the drop", |s| s.dropped_denied_port == 1);
+        assert_eq!(stats.datagrams_echoed, 0, "{family}");
+
+        // With the deny list emptied, the same port is answered.
+        let open = spawn_udp(family, Options::new().with_denied_ports([]));
+        client.set_read_timeout(Some(PATIENCE)).unwrap();
+        client
+            .send_to(b"from a privileged port", open.local_addr())
+            .unwrap();
+        let (n, from) = client.recv_from(&mut buf).expect("reply");
+        assert_eq!(
+            (&buf[..n], from),
+            (&b"from a privileged port"[..], open.local_addr())
+        );
+    }
+}
+
 /// Not a test of the server: the figures behind the default per-source rate limit
 /// (docs/protocol.md). Run it on an idle machine with
 /// `cargo test --release --test udp_loops -- --ignored --nocapture rates`.
