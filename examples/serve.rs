@@ -23,7 +23,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::Parser;
-use socket_echo::{EchoServer, Options, Stats, Tcp, Transport, Udp};
+use socket_echo::{EchoServer, Options, SourceRateLimit, Stats, Tcp, Transport, Udp};
 
 mod support;
 use support::{parse_duration, report};
@@ -63,6 +63,10 @@ struct Args {
     /// below 1024].
     #[arg(long, value_parser = parse_ports)]
     deny_ports: Option<Ports>,
+    /// Most UDP replies to one source: "RATE/BURST" in datagrams ("5000/5000"), or "none"
+    /// [default: 5000/5000].
+    #[arg(long, value_parser = parse_rate_limit)]
+    source_rate_limit: Option<RateLimit>,
     /// How long a shutdown waits for connections to take their pending bytes.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     shutdown_grace: Duration,
@@ -102,6 +106,28 @@ fn parse_ports(text: &str) -> Result<Ports, String> {
         .map(Ports)
 }
 
+/// A per-source rate limit, or "none".
+#[derive(Debug, Clone, Copy)]
+struct RateLimit(Option<SourceRateLimit>);
+
+fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(RateLimit(None));
+    }
+    let (rate, burst) = text
+        .split_once('/')
+        .ok_or_else(|| format!("expected RATE/BURST or none, got {text:?}"))?;
+    let number = |part: &str| {
+        part.trim()
+            .parse::<u32>()
+            .map_err(|e| format!("bad number {part:?}: {e}"))
+    };
+    Ok(RateLimit(Some(SourceRateLimit::new(
+        number(rate)?,
+        number(burst)?,
+    ))))
+}
+
 /// A duration, or "none".
 #[derive(Debug, Clone, Copy)]
 struct MaybeDuration(Option<Duration>);
@@ -131,6 +157,9 @@ fn main() -> ExitCode {
         .with_only_v6(!args.dual_stack);
     if let Some(ports) = &args.deny_ports {
         options = options.with_denied_ports(ports.0.iter().copied());
+    }
+    if let Some(limit) = args.source_rate_limit {
+        options = options.with_source_rate_limit(limit.0);
     }
     let result = if args.udp {
         run(Udp, &args, options)
@@ -193,11 +222,12 @@ fn print_stats(stats: &Stats) {
     );
     println!("  bytes: {} in, {} out", stats.bytes_in, stats.bytes_out);
     println!(
-        "  datagrams: {} echoed; dropped: {} denied port, {} bad source, {} own address, {} truncated, {} send failed",
+        "  datagrams: {} echoed; dropped: {} denied port, {} bad source, {} own address, {} rate-limited, {} truncated, {} send failed",
         stats.datagrams_echoed,
         stats.dropped_denied_port,
         stats.dropped_bad_source,
         stats.dropped_own_address,
+        stats.dropped_rate_limited,
         stats.dropped_truncated,
         stats.dropped_send_failed
     );

@@ -251,7 +251,9 @@ impl<T: Transport> EchoServer<T> {
     ///   [`buffer_size`](Options::with_buffer_size) or comes from a
     ///   [denied port](Options::with_denied_ports), a multicast, broadcast or unspecified
     ///   address, or the server's own address (a forged datagram that would make the server
-    ///   answer itself forever); those are dropped and counted.
+    ///   answer itself forever), or from a source past its
+    ///   [rate limit](Options::with_source_rate_limit) (which ends an exchange with another
+    ///   server); those are dropped and counted.
     ///
     /// Shutting down stops accepting at once, gives live connections up to
     /// [`shutdown_grace`](Options::with_shutdown_grace) to take their pending bytes, shuts

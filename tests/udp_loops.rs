@@ -14,7 +14,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serve_support::*;
-use socket_echo::{EchoClient, EchoServer, Options, ServerHandle, Udp};
+use socket_echo::{
+    DEFAULT_SOURCE_RATE_LIMIT, EchoClient, EchoServer, Error, Options, ServerHandle,
+    SourceRateLimit, Udp,
+};
 use socket2::{Domain, Protocol, Socket, Type};
 
 /// A raw IPv4 socket that sends packets with hand-written headers, or `None` (after saying
@@ -128,6 +131,117 @@ fn serve_once_waits_past_a_datagram_from_its_own_address() {
     assert_eq!(&exchange.first_message()[..], b"a client");
 }
 
+/// Every echo the servers have sent.
+fn echoes(servers: &[&ServerHandle]) -> u64 {
+    servers.iter().map(|s| s.stats().datagrams_echoed).sum()
+}
+
+/// Every datagram the servers have refused, for any reason.
+fn refusals(servers: &[&ServerHandle]) -> u64 {
+    servers
+        .iter()
+        .map(|s| {
+            let stats = s.stats();
+            stats.dropped_denied_port
+                + stats.dropped_bad_source
+                + stats.dropped_own_address
+                + stats.dropped_rate_limited
+        })
+        .sum()
+}
+
+#[test]
+fn one_forged_datagram_between_two_default_servers_is_not_echoed_forever() {
+    let Some(raw) = raw_socket() else { return };
+    let p = spawn_udp("127.0.0.1:0", Options::new());
+    let q = spawn_udp("127.0.0.1:0", Options::new());
+    forge(&raw, q.local_addr(), p.local_addr(), &[0x55; 64]);
+    wait_for_stats(&p, "the forged datagram", |s| s.bytes_in > 0);
+    // The exchange must come to rest: no echo for a whole 500 ms window, within 2 s.
+    let start = Instant::now();
+    loop {
+        let before = echoes(&[&p, &q]);
+        watch(Duration::from_millis(500));
+        let after = echoes(&[&p, &q]);
+        if after == before {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "still echoing after {:?}: {before} then {after} echoes; P {:?}, Q {:?}",
+            start.elapsed(),
+            p.stats(),
+            q.stats()
+        );
+    }
+    // One datagram was in flight, so the first refusal, by either server, ended it.
+    assert!(
+        refusals(&[&p, &q]) >= 1,
+        "P {:?}, Q {:?}",
+        p.stats(),
+        q.stats()
+    );
+    assert_serves_a_client(&p);
+    assert_serves_a_client(&q);
+}
+
+#[test]
+fn a_source_past_its_burst_is_refused_and_counted_and_others_are_not() {
+    for family in LOOPBACKS {
+        let limit = SourceRateLimit::new(1, 5);
+        let handle = spawn_udp(family, Options::new().with_source_rate_limit(Some(limit)));
+        let server = handle.local_addr();
+        let eager = udp_client(server, PATIENCE);
+        for i in 0..20u8 {
+            eager.send_to(&[i], server).unwrap();
+        }
+        let stats = wait_for_stats(&handle, "20 datagrams", |s| {
+            s.datagrams_echoed + s.dropped_rate_limited == 20
+        });
+        // Five at once, and at most one more per second the sending took.
+        assert!(
+            (5..=7).contains(&stats.datagrams_echoed),
+            "{family}: {stats:?}"
+        );
+        let mut buf = [0; 8];
+        for i in 0..5u8 {
+            let (n, from) = eager.recv_from(&mut buf).expect("reply");
+            assert_eq!((&buf[..n], from), (&[i][..], server), "{family}");
+        }
+        // Another source is served as before.
+        assert_serves_a_client(&handle);
+    }
+}
+
+#[test]
+fn a_zero_rate_or_burst_is_refused_naming_it() {
+    for (limit, name) in [
+        (SourceRateLimit::new(0, 10), "source_rate_limit.rate"),
+        (SourceRateLimit::new(10, 0), "source_rate_limit.burst"),
+    ] {
+        let options = Options::new().with_source_rate_limit(Some(limit));
+        match EchoServer::bind_on_with(Udp, "127.0.0.1:0", options) {
+            Err(Error::InvalidOption { option, .. }) => assert_eq!(option, name),
+            other => panic!("{limit:?}: expected InvalidOption, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn the_default_limit_leaves_a_burst_of_echoes_untouched() {
+    let handle = spawn_udp("127.0.0.1:0", Options::new());
+    let mut client = EchoClient::connect_on(Udp, handle.local_addr()).unwrap();
+    let burst = DEFAULT_SOURCE_RATE_LIMIT.burst();
+    for i in 0..burst {
+        let message = i.to_be_bytes();
+        assert_eq!(&client.echo(&message).unwrap()[..], message);
+    }
+    let stats = wait_for_stats(&handle, "every echo", |s| {
+        s.datagrams_echoed == u64::from(burst)
+    });
+    assert_eq!(stats.dropped_rate_limited, 0);
+}
+
 /// A UDP socket on `ip` at a privileged port (below 1024) no one else holds, or `None` (after
 /// saying so) when this process may not bind one.
 fn privileged_socket(ip: IpAddr) -> Option<UdpSocket> {
@@ -186,7 +300,11 @@ fn every_privileged_source_port_is_refused_by_default() {
 #[ignore = "a measurement, not a check"]
 fn rates() {
     const SPAN: Duration = Duration::from_secs(1);
-    let open = || Options::new().with_denied_ports([]);
+    let open = || {
+        Options::new()
+            .with_denied_ports([])
+            .with_source_rate_limit(None)
+    };
 
     // Two default servers in a loop started by one forged datagram.
     if let Some(raw) = raw_socket() {
@@ -204,6 +322,29 @@ fn rates() {
             "two-server loop: {:.0} datagrams/s from Q to P, {:.0} from P to Q",
             (p1 - p0) as f64 / secs,
             (q1 - q0) as f64 / secs
+        );
+    }
+
+    // The same loop between two default servers: how long until it ends.
+    if let Some(raw) = raw_socket() {
+        let p = spawn_udp("127.0.0.1:0", Options::new());
+        let q = spawn_udp("127.0.0.1:0", Options::new());
+        let start = Instant::now();
+        forge(&raw, q.local_addr(), p.local_addr(), &[0x55; 64]);
+        let (mut last, mut last_change) = (0, start);
+        while last_change.elapsed() < Duration::from_millis(200)
+            && start.elapsed() < Duration::from_secs(5)
+        {
+            let now = echoes(&[&p, &q]);
+            if now != last {
+                (last, last_change) = (now, Instant::now());
+            }
+            thread::sleep(Duration::from_micros(200));
+        }
+        println!(
+            "two default servers: {last} echoes, ended after about {:?}; refused: {}",
+            last_change - start,
+            refusals(&[&p, &q])
         );
     }
 

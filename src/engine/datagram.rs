@@ -6,12 +6,11 @@
 
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest};
 
-use super::source::SourcePolicy;
+use super::source::{SharedLimit, SourcePolicy};
 use super::{Counters, RateLimit, SOCKET, Worker, interrupted, would_block};
 use crate::error::Result;
 
@@ -27,6 +26,8 @@ pub(crate) enum Refusal {
     BadSource,
     /// Its source is the server's own address: the answer would come back to the server.
     OwnAddress,
+    /// Its source has had its share of replies for now.
+    RateLimited,
 }
 
 /// Decides whether a datagram from `source` may be answered. `denied` is sorted.
@@ -56,17 +57,18 @@ pub(crate) fn serve(
     worker: Worker<'_>,
     workers: usize,
 ) -> Result<()> {
+    let limit = SharedLimit::new(worker.options.source_rate_limit());
     worker.spawn(workers, |_| {
         let socket = socket.try_clone().map_err(|source| crate::Error::Serve {
             addr: worker.local,
             source,
         })?;
-        run(UdpSocket::from_std(socket), worker)
+        run(UdpSocket::from_std(socket), worker, &limit)
     })
 }
 
 /// Runs one worker until the server is shut down.
-fn run(mut socket: UdpSocket, worker: Worker<'_>) -> Result<()> {
+fn run(mut socket: UdpSocket, worker: Worker<'_>, limit: &SharedLimit) -> Result<()> {
     worker.run(|poll, counters, _| {
         poll.registry()
             .register(&mut socket, SOCKET, Interest::READABLE)?;
@@ -77,7 +79,7 @@ fn run(mut socket: UdpSocket, worker: Worker<'_>) -> Result<()> {
             worker.local,
             worker.options.denied_ports(),
             crate::transport::is_local_ip,
-            Instant::now(),
+            limit,
         );
         let mut log = RateLimit::default();
         let mut events = Events::with_capacity(64);
@@ -160,6 +162,11 @@ fn echo_some(
                 log.warn(format_args!(
                     "not answering {source}: the server's own address"
                 ));
+                continue;
+            }
+            Some(Refusal::RateLimited) => {
+                counters.dropped_rate_limited.add(1);
+                log.warn(format_args!("not answering {source}: over its rate limit"));
                 continue;
             }
             None => {}

@@ -16,6 +16,7 @@ use mio::{Poll, Token, Waker};
 use crate::options::Options;
 
 pub(crate) mod datagram;
+mod limiter;
 pub(crate) mod source;
 mod stats;
 pub(crate) mod stream;

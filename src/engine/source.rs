@@ -4,13 +4,22 @@
 //! [`refusal`](super::datagram::refusal) judges the source alone (a denied port, a source no
 //! real host sends from). This module adds what needs the server's own address: a datagram
 //! whose source *is* that address would be answered to the server itself, which answers it
-//! again, forever. The rules are pure functions; the only system call, asking whether an IP
+//! again, forever. Then each source's replies are rate-limited ([`Limiter`]), which ends an
+//! exchange with another server: both answer as fast as they can, and the first datagram
+//! dropped ends it. The rules are pure functions; the only system call, asking whether an IP
 //! address belongs to this machine, is passed in, so tests need no network.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::datagram::{Refusal, refusal};
+use super::limiter::Limiter;
+use crate::options::SourceRateLimit;
+
+/// The most sources a server's rate limit tracks at once (documented on
+/// [`SourceRateLimit`]).
+pub(crate) const TRACKED_SOURCES: usize = 4096;
 
 /// How many answers of the "is this IP address mine" probe a worker keeps.
 const LOCAL_ANSWERS: usize = 16;
@@ -93,49 +102,81 @@ impl LocalAddresses {
     }
 }
 
+/// What the workers of one `serve()` share: the per-source rate limit, behind a lock so a
+/// source is limited once whichever worker takes its datagrams, and the origin of its clock.
+#[derive(Debug)]
+pub(crate) struct SharedLimit {
+    limiter: Option<Mutex<Limiter<SocketAddr>>>,
+    origin: Instant,
+}
+
+impl SharedLimit {
+    /// The shared state for `limit` (`None`: no limit).
+    pub(crate) fn new(limit: Option<SourceRateLimit>) -> Self {
+        SharedLimit {
+            limiter: limit.map(|limit| {
+                Mutex::new(Limiter::new(limit.rate(), limit.burst(), TRACKED_SOURCES))
+            }),
+            origin: Instant::now(),
+        }
+    }
+}
+
 /// One worker's judge of sources for `serve()`: the stateless rules, with the probe's answers
-/// kept.
+/// kept, then the shared per-source rate limit.
 #[derive(Debug)]
 pub(crate) struct SourcePolicy<'a, P> {
     local: SocketAddr,
     denied: &'a [u16],
     local_addresses: LocalAddresses,
     probe: P,
-    /// The origin of the times [`judge_at`](Self::judge_at) is given.
-    origin: Instant,
+    shared: &'a SharedLimit,
 }
 
 impl<'a, P: FnMut(IpAddr) -> bool> SourcePolicy<'a, P> {
     /// The policy of a server bound to `local` that refuses the ports `denied` (sorted);
-    /// `probe` says whether an IP address belongs to this machine; times are measured from
-    /// `origin`.
-    pub(crate) fn new(local: SocketAddr, denied: &'a [u16], probe: P, origin: Instant) -> Self {
+    /// `probe` says whether an IP address belongs to this machine; `shared` is the rate
+    /// limit of every worker of the server.
+    pub(crate) fn new(
+        local: SocketAddr,
+        denied: &'a [u16],
+        probe: P,
+        shared: &'a SharedLimit,
+    ) -> Self {
         SourcePolicy {
             local,
             denied,
             local_addresses: LocalAddresses::default(),
             probe,
-            origin,
+            shared,
         }
     }
 
     /// Why a datagram from `source`, received now, must not be answered, if it must not.
+    /// A datagram that may be answered takes a token from its source's bucket.
     pub(crate) fn judge(&mut self, source: SocketAddr) -> Option<Refusal> {
-        self.judge_at(source, self.origin.elapsed())
+        self.judge_at(source, self.shared.origin.elapsed())
     }
 
-    /// [`judge`](Self::judge) at the time `now`, measured from the policy's origin.
+    /// [`judge`](Self::judge) at the time `now`, measured from the shared origin.
     pub(crate) fn judge_at(&mut self, source: SocketAddr, now: Duration) -> Option<Refusal> {
         let SourcePolicy {
             local,
             denied,
             local_addresses,
             probe,
-            ..
+            shared,
         } = self;
-        stateless_refusal(source, *local, denied, |ip| {
+        if let Some(refused) = stateless_refusal(source, *local, denied, |ip| {
             local_addresses.is_local(ip, now, &mut *probe)
-        })
+        }) {
+            return Some(refused);
+        }
+        let limiter = shared.limiter.as_ref()?;
+        // The limiter is left consistent after every call, so a worker that panicked while
+        // holding the lock left nothing half-done.
+        let mut limiter = limiter.lock().unwrap_or_else(PoisonError::into_inner);
+        (!limiter.allow(source, now)).then_some(Refusal::RateLimited)
     }
 }
 
@@ -246,6 +287,7 @@ mod tests {
     #[test]
     fn a_policy_probes_once_for_a_source_that_keeps_coming() {
         let probes = Cell::new(0);
+        let shared = SharedLimit::new(None);
         let mut policy = SourcePolicy::new(
             addr("0.0.0.0:4000"),
             &[7],
@@ -253,7 +295,7 @@ mod tests {
                 probes.set(probes.get() + 1);
                 true
             },
-            Instant::now(),
+            &shared,
         );
         let t = Duration::from_secs(1);
         for _ in 0..10 {
@@ -268,5 +310,46 @@ mod tests {
             policy.judge_at(addr("192.0.2.1:7"), t),
             Some(Refusal::DeniedPort)
         );
+    }
+
+    #[test]
+    fn a_policy_limits_each_source_after_the_other_rules() {
+        let shared = SharedLimit::new(Some(SourceRateLimit::new(1, 2)));
+        let mut policy = SourcePolicy::new(addr("127.0.0.1:4000"), &[7], never_asked, &shared);
+        let t = Duration::from_secs(1);
+        let client = addr("127.0.0.1:5000");
+        assert_eq!(policy.judge_at(client, t), None);
+        assert_eq!(policy.judge_at(client, t), None);
+        assert_eq!(policy.judge_at(client, t), Some(Refusal::RateLimited));
+        // Another source has a bucket of its own.
+        assert_eq!(policy.judge_at(addr("127.0.0.1:5001"), t), None);
+        // Refused datagrams take no token, and keep their own reason.
+        for _ in 0..5 {
+            assert_eq!(
+                policy.judge_at(addr("127.0.0.1:7"), t),
+                Some(Refusal::DeniedPort)
+            );
+        }
+        assert_eq!(
+            policy.judge_at(addr("127.0.0.1:4000"), t),
+            Some(Refusal::OwnAddress)
+        );
+        // A second later, one token is back.
+        let later = t + Duration::from_secs(1);
+        assert_eq!(policy.judge_at(client, later), None);
+        assert_eq!(policy.judge_at(client, later), Some(Refusal::RateLimited));
+    }
+
+    #[test]
+    fn workers_share_one_limit() {
+        let shared = SharedLimit::new(Some(SourceRateLimit::new(1, 3)));
+        let mut one = SourcePolicy::new(addr("127.0.0.1:4000"), &[], never_asked, &shared);
+        let mut two = SourcePolicy::new(addr("127.0.0.1:4000"), &[], never_asked, &shared);
+        let t = Duration::from_secs(1);
+        let client = addr("127.0.0.1:5000");
+        assert_eq!(one.judge_at(client, t), None);
+        assert_eq!(two.judge_at(client, t), None);
+        assert_eq!(one.judge_at(client, t), None);
+        assert_eq!(two.judge_at(client, t), Some(Refusal::RateLimited));
     }
 }
