@@ -1,7 +1,7 @@
 //! Who a UDP echo server answers: the rules that keep one forged datagram from tying it into
 //! an endless exchange with itself or with another server.
 //!
-//! [`refusal`](super::datagram::refusal) judges the source alone (a denied port, a source no
+//! [`refusal`] judges the source alone (a denied port, a source no
 //! real host sends from). This module adds what needs the server's own address: a datagram
 //! whose source *is* that address would be answered to the server itself, which answers it
 //! again, forever. Then each source's replies are rate-limited ([`Limiter`]), which ends an
