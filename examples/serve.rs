@@ -28,7 +28,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::Parser;
-use socket_echo::{EchoServer, Endpoint, EndpointVisitor, Options, Stats, ToAddrs, Transport};
+use socket_echo::{
+    EchoServer, Endpoint, EndpointVisitor, Options, SourceRateLimit, Stats, ToAddrs, Transport,
+};
 
 mod support;
 use support::{parse_duration, report};
@@ -67,9 +69,14 @@ struct Args {
     /// [default: 65536].
     #[arg(long)]
     buffer_size: Option<usize>,
-    /// UDP source ports never answered, comma-separated ("" for none).
+    /// UDP source ports never answered, comma-separated ("" for none) [default: every port
+    /// below 1024].
     #[arg(long, value_parser = parse_ports)]
     deny_ports: Option<Ports>,
+    /// Most datagram replies to one source: "RATE/BURST" in datagrams ("5000/5000"), or
+    /// "none" [default: see `DEFAULT_SOURCE_RATE_LIMIT`].
+    #[arg(long, value_parser = parse_rate_limit)]
+    source_rate_limit: Option<RateLimit>,
     /// How long a shutdown waits for connections to take their pending bytes [default: 1s].
     #[arg(long, value_parser = parse_duration)]
     shutdown_grace: Option<Duration>,
@@ -122,6 +129,9 @@ impl Args {
         if let Some(Ports(ports)) = &self.deny_ports {
             options = options.with_denied_ports(ports.iter().copied());
         }
+        if let Some(RateLimit(limit)) = self.source_rate_limit {
+            options = options.with_source_rate_limit(limit);
+        }
         if let Some(grace) = self.shutdown_grace {
             options = options.with_shutdown_grace(grace);
         }
@@ -168,6 +178,28 @@ fn parse_ports(text: &str) -> Result<Ports, String> {
         .map(|part| part.parse().map_err(|e| format!("bad port {part:?}: {e}")))
         .collect::<Result<_, _>>()
         .map(Ports)
+}
+
+/// A per-source rate limit, or "none".
+#[derive(Debug, Clone, Copy)]
+struct RateLimit(Option<SourceRateLimit>);
+
+fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(RateLimit(None));
+    }
+    let (rate, burst) = text
+        .split_once('/')
+        .ok_or_else(|| format!("expected RATE/BURST or none, got {text:?}"))?;
+    let number = |part: &str| {
+        part.trim()
+            .parse::<u32>()
+            .map_err(|e| format!("bad number {part:?}: {e}"))
+    };
+    Ok(RateLimit(Some(SourceRateLimit::new(
+        number(rate)?,
+        number(burst)?,
+    ))))
 }
 
 /// A duration, or "none".
@@ -261,11 +293,12 @@ fn print_stats(stats: &Stats) {
     );
     println!("  bytes: {} in, {} out", stats.bytes_in, stats.bytes_out);
     println!(
-        "  datagrams: {} echoed; dropped: {} denied port, {} bad source, {} own address, {} truncated, {} send failed",
+        "  datagrams: {} echoed; dropped: {} denied port, {} bad source, {} own address, {} rate-limited, {} truncated, {} send failed",
         stats.datagrams_echoed,
         stats.dropped_denied_port,
         stats.dropped_bad_source,
         stats.dropped_own_address,
+        stats.dropped_rate_limited,
         stats.dropped_truncated,
         stats.dropped_send_failed
     );

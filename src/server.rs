@@ -204,8 +204,11 @@ impl<T: Transport> EchoServer<T> {
     ///   client reads end-of-stream after the last echoed byte. Each wait for data is bounded
     ///   by the [`read_timeout`](Options::with_read_timeout).
     /// - Datagram transports (UDP, Unix datagrams): waits for one datagram and sends it back
-    ///   to its source, whole. A datagram the source policy refuses (see
-    ///   [`serve`](Self::serve)) is skipped, and the wait goes on.
+    ///   to its source, whole. A datagram that [`serve`](Self::serve) would refuse by its
+    ///   source alone (a [denied port](Options::with_denied_ports), a multicast, broadcast or
+    ///   unspecified address, an unnamed Unix socket, the server's own address) is dropped,
+    ///   and the wait goes on: called in a loop, the server could otherwise answer its own
+    ///   address forever.
     ///
     /// Waiting for the connection or datagram itself has no time limit. The server stays
     /// bound afterwards; call `serve_once` again to serve the next client.
@@ -259,8 +262,11 @@ impl<T: Transport> EchoServer<T> {
     ///   descriptors) pause accepting for 100 ms and never stop the server.
     /// - UDP: each datagram is sent back to its source, whole, unless it is larger than the
     ///   [`buffer_size`](Options::with_buffer_size) or comes from a
-    ///   [denied port](Options::with_denied_ports) or a multicast, broadcast or unspecified
-    ///   address; those are dropped and counted.
+    ///   [denied port](Options::with_denied_ports), a multicast, broadcast or unspecified
+    ///   address, or the server's own address (a forged datagram that would make the server
+    ///   answer itself forever), or from a source past its
+    ///   [rate limit](Options::with_source_rate_limit) (which ends an exchange with another
+    ///   server); those are dropped and counted.
     ///
     /// Shutting down stops accepting at once, gives live connections up to
     /// [`shutdown_grace`](Options::with_shutdown_grace) to take their pending bytes, shuts

@@ -5,20 +5,62 @@
 //! source, whole, or not at all: a datagram too large for the buffer, or from a source that
 //! could start an echo loop, is dropped and counted.
 
+use std::hash::Hash;
 use std::os::fd::AsRawFd;
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest};
 
+use super::limiter::Limiter;
 use super::{Counters, RateLimit, SOCKET, Worker, interrupted, would_block};
 use crate::error::Result;
-use crate::options::Options;
+use crate::options::{Options, SourceRateLimit};
 use crate::transport::is_unreachable;
-use crate::transport::sealed::Datagram;
-use crate::transport::sealed::Refusal;
+use crate::transport::sealed::{Datagram, Refusal};
 
 /// Datagrams one worker handles between two looks at the shutdown switch.
 const DATAGRAMS_PER_TURN: u32 = 1024;
+
+/// The most sources a server's rate limit tracks at once (documented on
+/// [`SourceRateLimit`](crate::SourceRateLimit)).
+pub(crate) const TRACKED_SOURCES: usize = 4096;
+
+/// The per-source rate limit every worker of one `serve()` shares, behind a lock so a source
+/// is limited once whichever worker takes its datagrams (per-worker buckets would let an
+/// exchange spread over the workers and never run dry), and the origin of its clock.
+#[derive(Debug)]
+struct SharedLimit<K> {
+    limiter: Option<Mutex<Limiter<K>>>,
+    origin: Instant,
+}
+
+impl<K: Hash + Eq> SharedLimit<K> {
+    fn new(limit: Option<SourceRateLimit>) -> Self {
+        SharedLimit {
+            limiter: limit.map(|limit| {
+                Mutex::new(Limiter::new(limit.rate(), limit.burst(), TRACKED_SOURCES))
+            }),
+            origin: Instant::now(),
+        }
+    }
+
+    /// Takes a token from `source`'s bucket; false if it has had its share for now.
+    fn allow(&self, source: &K) -> bool
+    where
+        K: Clone,
+    {
+        let Some(limiter) = &self.limiter else {
+            return true;
+        };
+        let now = self.origin.elapsed();
+        // The limiter is left consistent after every call, so a worker that panicked while
+        // holding the lock left nothing half-done.
+        let mut limiter = limiter.lock().unwrap_or_else(PoisonError::into_inner);
+        limiter.allow(source.clone(), now)
+    }
+}
 
 /// Runs `workers` event loops on the one socket until the server is shut down. Each polls
 /// its own descriptor of the socket; whichever wakes first takes the datagrams waiting.
@@ -28,11 +70,17 @@ pub(crate) fn serve<D: Datagram>(
     worker: Worker<'_>,
     workers: usize,
 ) -> Result<()> {
-    worker.spawn(workers, |_| run(socket, local, worker))
+    let limit = SharedLimit::new(worker.options.source_rate_limit());
+    worker.spawn(workers, |_| run(socket, local, worker, &limit))
 }
 
 /// Runs one worker until the server is shut down.
-fn run<D: Datagram>(socket: &D, local: &D::Addr, worker: Worker<'_>) -> Result<()> {
+fn run<D: Datagram>(
+    socket: &D,
+    local: &D::Addr,
+    worker: Worker<'_>,
+    limit: &SharedLimit<D::Addr>,
+) -> Result<()> {
     worker.run(|poll, counters, _| {
         let fd = socket.as_fd().as_raw_fd();
         poll.registry()
@@ -56,6 +104,7 @@ fn run<D: Datagram>(socket: &D, local: &D::Addr, worker: Worker<'_>) -> Result<(
                     local,
                     &mut scratch,
                     worker.options,
+                    limit,
                     counters,
                     &mut log,
                 );
@@ -73,6 +122,7 @@ fn echo_some<D: Datagram>(
     local: &D::Addr,
     scratch: &mut [u8],
     options: &Options,
+    limit: &SharedLimit<D::Addr>,
     counters: &Counters,
     log: &mut RateLimit,
 ) -> bool {
@@ -118,6 +168,11 @@ fn echo_some<D: Datagram>(
                 continue;
             }
             None => {}
+        }
+        if !limit.allow(&source) {
+            counters.dropped_rate_limited.add(1);
+            log.warn(format_args!("not answering {source}: over its rate limit"));
+            continue;
         }
         match socket.send_to(&scratch[..n], &source) {
             Ok(_) => {

@@ -17,6 +17,7 @@ use crate::transport::Transport;
 use crate::transport::sealed::{Datagram, Listener, ServerVisitor};
 
 mod datagram;
+mod limiter;
 mod stats;
 mod stream;
 

@@ -52,9 +52,12 @@ pub struct Stats {
     /// Datagrams not answered because they came from a multicast, broadcast or
     /// unspecified address.
     pub dropped_bad_source: u64,
-    /// Datagrams not answered because they came from the server's own address (a forged
-    /// source that would make the server echo to itself forever).
+    /// Datagrams not answered because they came from the server's own address (forged:
+    /// the answer would come back to the server, which would answer it again, forever).
     pub dropped_own_address: u64,
+    /// Datagrams not answered because their source had had its share of replies (the
+    /// [`source_rate_limit`](crate::Options::with_source_rate_limit)).
+    pub dropped_rate_limited: u64,
     /// Datagrams not answered because they were larger than the
     /// [`buffer_size`](crate::Options::with_buffer_size).
     pub dropped_truncated: u64,
@@ -78,6 +81,7 @@ pub(crate) struct Counters {
     pub(crate) dropped_denied_port: Counter,
     pub(crate) dropped_bad_source: Counter,
     pub(crate) dropped_own_address: Counter,
+    pub(crate) dropped_rate_limited: Counter,
     pub(crate) dropped_truncated: Counter,
     pub(crate) dropped_send_failed: Counter,
 }
@@ -96,6 +100,7 @@ impl Counters {
         stats.dropped_denied_port += self.dropped_denied_port.get();
         stats.dropped_bad_source += self.dropped_bad_source.get();
         stats.dropped_own_address += self.dropped_own_address.get();
+        stats.dropped_rate_limited += self.dropped_rate_limited.get();
         stats.dropped_truncated += self.dropped_truncated.get();
         stats.dropped_send_failed += self.dropped_send_failed.get();
     }

@@ -42,6 +42,7 @@ impl Sealed for Tcp {
 
     fn check(options: &Options) -> Result<()> {
         options.refuse(&Knob::DATAGRAM, "tcp")?;
+        options.refuse(&Knob::UDP, "tcp")?;
         options.refuse(&[Knob::UnixMode], "tcp")
     }
 

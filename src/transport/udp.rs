@@ -47,6 +47,14 @@ fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
     Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
 }
 
+/// Whether `ip` is an address of this machine: the system lets a socket bind only to its own
+/// addresses. The socket is closed at once and never sends. (Listing the interfaces would
+/// need `getifaddrs`, which std does not offer without unsafe code.) An IPv6 link-local
+/// address has no scope here, cannot be bound, and is taken as not local.
+pub(crate) fn is_local_ip(ip: IpAddr) -> bool {
+    UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
+}
+
 impl Sealed for Udp {
     const NAME: &'static str = "udp";
     type Server = UdpSocket;
@@ -136,7 +144,7 @@ impl Datagram for UdpSocket {
         local: &SocketAddr,
         options: &Options,
     ) -> Option<Refusal> {
-        refusal(*source, *local, options.denied_ports())
+        refusal(*source, *local, options.denied_ports(), is_local_ip)
     }
 
     fn max_payload(&self, peer: &SocketAddr) -> usize {
@@ -149,24 +157,26 @@ impl Datagram for UdpSocket {
 }
 
 /// Decides whether a datagram from `source`, received by a server bound to `local`, may be
-/// answered. `denied` is sorted.
+/// answered. `denied` is sorted; `is_local_ip` says whether an address belongs to this
+/// machine, and is asked only about a source with the server's own port when the server is
+/// bound to a wildcard address.
 ///
 /// An IPv4 source seen through an IPv6 socket (`::ffff:a.b.c.d`) is judged as the IPv4
 /// address it is. Directed broadcast addresses depend on the network's mask, which a socket
 /// does not know; only the limited broadcast `255.255.255.255` is recognised.
-pub(crate) fn refusal(source: SocketAddr, local: SocketAddr, denied: &[u16]) -> Option<Refusal> {
-    let ip = unmapped(source.ip());
+pub(crate) fn refusal(
+    source: SocketAddr,
+    local: SocketAddr,
+    denied: &[u16],
+    is_local_ip: impl FnOnce(IpAddr) -> bool,
+) -> Option<Refusal> {
+    let ip = source.ip().to_canonical();
     let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
     if ip.is_unspecified() || ip.is_multicast() || broadcast || source.port() == 0 {
         return Some(Refusal::BadSource);
     }
-    if source.port() == local.port() {
-        let local_ip = unmapped(local.ip());
-        // A wildcard bind answers on every local address; a loopback source with the
-        // server's own port can only be the server itself.
-        if ip == local_ip || (local_ip.is_unspecified() && ip.is_loopback()) {
-            return Some(Refusal::OwnAddress);
-        }
+    if own_address(source, local, is_local_ip) {
+        return Some(Refusal::OwnAddress);
     }
     if denied.binary_search(&source.port()).is_ok() {
         return Some(Refusal::DeniedPort);
@@ -174,10 +184,29 @@ pub(crate) fn refusal(source: SocketAddr, local: SocketAddr, denied: &[u16]) -> 
     None
 }
 
-fn unmapped(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
+/// Whether a datagram from `source` reaches a server bound to `local` when answered, i.e.
+/// whether `source` is the server's own address.
+///
+/// Bound to one address, the server is its own source only from exactly that address and
+/// port. Bound to a wildcard (`0.0.0.0`, `[::]`), it receives on its port at every address of
+/// the machine: a source with the server's port is its own if it is a loopback address or if
+/// `is_local_ip` says the machine has it. So the common case costs a comparison of ports, and
+/// the probe (a `bind` that is closed at once) is paid only by datagrams that claim the
+/// server's own port, which no client sends from.
+fn own_address(
+    source: SocketAddr,
+    local: SocketAddr,
+    is_local_ip: impl FnOnce(IpAddr) -> bool,
+) -> bool {
+    if source.port() != local.port() {
+        return false;
+    }
+    let source_ip = source.ip().to_canonical();
+    let local_ip = local.ip().to_canonical();
+    if local_ip.is_unspecified() {
+        source_ip.is_loopback() || is_local_ip(source_ip)
+    } else {
+        source_ip == local_ip
     }
 }
 
@@ -189,14 +218,24 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn never_asked(ip: IpAddr) -> bool {
+        panic!("the probe was asked about {ip}")
+    }
+
     #[test]
     fn refusal_judges_sources() {
         let denied = [7, 9, 13, 19, 37];
         let local = addr("127.0.0.1:7000");
-        assert_eq!(refusal(addr("127.0.0.1:40000"), local, &denied), None);
+        assert_eq!(
+            refusal(addr("127.0.0.1:40000"), local, &denied, never_asked),
+            None
+        );
         let echo = addr("127.0.0.1:7");
-        assert_eq!(refusal(echo, local, &denied), Some(Refusal::DeniedPort));
-        assert_eq!(refusal(echo, local, &[]), None);
+        assert_eq!(
+            refusal(echo, local, &denied, never_asked),
+            Some(Refusal::DeniedPort)
+        );
+        assert_eq!(refusal(echo, local, &[], never_asked), None);
         for bad in [
             "0.0.0.0:4000",
             "255.255.255.255:4000",
@@ -208,14 +247,14 @@ mod tests {
             "127.0.0.1:0",
         ] {
             assert_eq!(
-                refusal(addr(bad), local, &denied),
+                refusal(addr(bad), local, &denied, never_asked),
                 Some(Refusal::BadSource),
                 "{bad}"
             );
         }
         let mapped = addr("[::ffff:127.0.0.1]:19");
         assert_eq!(
-            refusal(mapped, addr("[::]:7000"), &denied),
+            refusal(mapped, addr("[::]:7000"), &denied, never_asked),
             Some(Refusal::DeniedPort)
         );
     }
@@ -223,15 +262,46 @@ mod tests {
     #[test]
     fn the_servers_own_address_is_refused() {
         let own = addr("127.0.0.1:7000");
-        assert_eq!(refusal(own, own, &[]), Some(Refusal::OwnAddress));
+        assert_eq!(
+            refusal(own, own, &[], never_asked),
+            Some(Refusal::OwnAddress)
+        );
         let wildcard = addr("0.0.0.0:7000");
-        assert_eq!(refusal(own, wildcard, &[]), Some(Refusal::OwnAddress));
+        assert_eq!(
+            refusal(own, wildcard, &[], never_asked),
+            Some(Refusal::OwnAddress)
+        );
         let mapped = addr("[::ffff:127.0.0.1]:7000");
         assert_eq!(
-            refusal(mapped, addr("[::]:7000"), &[]),
+            refusal(mapped, addr("[::]:7000"), &[], never_asked),
             Some(Refusal::OwnAddress)
         );
         // Another port on the same address is another socket.
-        assert_eq!(refusal(addr("127.0.0.1:7001"), own, &[]), None);
+        assert_eq!(refusal(addr("127.0.0.1:7001"), own, &[], never_asked), None);
+    }
+
+    #[test]
+    fn a_wildcard_server_asks_the_probe_only_about_its_own_port() {
+        let wildcard = addr("0.0.0.0:7000");
+        let lan = addr("192.0.2.7:7000");
+        assert_eq!(
+            refusal(lan, wildcard, &[], |_| true),
+            Some(Refusal::OwnAddress)
+        );
+        assert_eq!(refusal(lan, wildcard, &[], |_| false), None);
+        assert_eq!(
+            refusal(addr("192.0.2.7:7001"), wildcard, &[], never_asked),
+            None
+        );
+        // Bound to one address, the probe is never needed.
+        assert_eq!(refusal(lan, addr("192.0.2.8:7000"), &[], never_asked), None);
+    }
+
+    #[test]
+    fn loopback_is_a_local_ip_and_a_documentation_address_is_not() {
+        assert!(is_local_ip(IpAddr::from([127, 0, 0, 1])));
+        // TEST-NET-1 (RFC 5737): reserved for documentation, never configured.
+        assert!(!is_local_ip(IpAddr::from([192, 0, 2, 1])));
+        assert!(!is_local_ip("2001:db8::1".parse().unwrap()));
     }
 }

@@ -161,6 +161,7 @@ impl Connection for UnixStream {
 pub(super) fn refuse_non_unix(options: &Options, transport: &'static str) -> Result<()> {
     options.refuse(&Knob::TCP, transport)?;
     options.refuse(&Knob::IP, transport)?;
+    options.refuse(&Knob::UDP, transport)?;
     options.refuse(&[Knob::ReuseAddress, Knob::ReusePort], transport)
 }
 
