@@ -337,8 +337,9 @@ impl Options {
     );
     option!(
         /// How long a graceful shutdown of [`EchoServer::serve`](crate::EchoServer::serve)
-        /// waits for live connections to take their pending bytes before closing them
-        /// (default 1 s).
+        /// goes on echoing to live connections (default 1 s). A connection still owed bytes
+        /// when it ends (an echo not taken, input not read) is reset, so its peer can tell
+        /// the echo was cut short; see [`EchoServer::serve`](crate::EchoServer::serve).
         shutdown_grace, with_shutdown_grace: Duration
     );
 

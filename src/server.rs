@@ -248,13 +248,16 @@ impl<T: Transport> EchoServer<T> {
     ///   [denied port](Options::with_denied_ports) or a multicast, broadcast or unspecified
     ///   address; those are dropped and counted.
     ///
-    /// Shutting down stops accepting at once, gives live connections up to
-    /// [`shutdown_grace`](Options::with_shutdown_grace) to take their pending bytes, shuts
-    /// their write side and closes them. A connection whose peer sent bytes the server has
-    /// not read yet is closed only once the peer closes too (within the same grace), its
-    /// further input dropped: closing it earlier would reset it and lose the echo in flight. After `serve` returns, the socket is back in blocking
-    /// mode; dropping the server releases the port. A server that was shut down stays shut
-    /// down: calling `serve` again returns at once.
+    /// Shutting down stops accepting at once; every echo then ends whole or visibly broken,
+    /// never with a clean end-of-stream after a short echo. For up to
+    /// [`shutdown_grace`](Options::with_shutdown_grace) the server goes on echoing: a
+    /// connection whose peer has half-closed ends cleanly once its end-of-stream is read and
+    /// everything is echoed; any other once it owes nothing (no echo pending, no input
+    /// unread) and has moved no byte for a quarter of a second, so an idle connection is
+    /// closed at once. A connection still owed bytes when the grace period ends is reset
+    /// (counted in [`Stats::shutdown_resets`]). After `serve` returns, the socket is back in
+    /// blocking mode; dropping the server releases the port. A server that was shut down
+    /// stays shut down: calling `serve` again returns at once.
     ///
     /// # Errors
     ///

@@ -191,10 +191,11 @@ impl ShutdownHandle {
         ShutdownHandle { control }
     }
 
-    /// Stops the server: it stops accepting at once, lets live connections take the bytes
-    /// already echoed to them (for at most the
-    /// [`shutdown_grace`](crate::Options::with_shutdown_grace)), closes them, and `serve`
-    /// returns its final [`Stats`]. Calling it again does nothing.
+    /// Stops the server: it stops accepting at once, goes on echoing to live connections
+    /// until each owes its peer nothing (for at most the
+    /// [`shutdown_grace`](crate::Options::with_shutdown_grace); connections still owed bytes
+    /// then are reset, never closed quietly), and `serve` returns its final [`Stats`]. See
+    /// [`EchoServer::serve`](crate::EchoServer::serve). Calling it again does nothing.
     pub fn shutdown(&self) {
         self.control.stop();
     }

@@ -37,6 +37,10 @@ pub struct Stats {
     pub timed_out: u64,
     /// TCP connections that ended with an error (a reset, a broken pipe).
     pub errors: u64,
+    /// TCP connections reset because a graceful shutdown's
+    /// [`shutdown_grace`](crate::Options::with_shutdown_grace) ended while they were still
+    /// owed bytes (an echo not yet taken, or input not yet read).
+    pub shutdown_resets: u64,
     /// Accept calls that failed (out of descriptors, an aborted connection).
     pub accept_errors: u64,
     /// Times accepting paused because the process or system ran out of descriptors or memory.
@@ -67,6 +71,7 @@ pub(crate) struct Counters {
     pub(crate) refused: Counter,
     pub(crate) timed_out: Counter,
     pub(crate) errors: Counter,
+    pub(crate) shutdown_resets: Counter,
     pub(crate) accept_errors: Counter,
     pub(crate) accept_backoffs: Counter,
     pub(crate) bytes_in: Counter,
@@ -84,6 +89,7 @@ impl Counters {
         stats.refused += self.refused.get();
         stats.timed_out += self.timed_out.get();
         stats.errors += self.errors.get();
+        stats.shutdown_resets += self.shutdown_resets.get();
         stats.accept_errors += self.accept_errors.get();
         stats.accept_backoffs += self.accept_backoffs.get();
         stats.bytes_in += self.bytes_in.get();

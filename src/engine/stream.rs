@@ -29,6 +29,11 @@ use crate::options::Options;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Reads one connection may make per turn before the others get theirs.
 const READS_PER_TURN: u32 = 16;
+/// How long a connection that owes its peer nothing must have moved no byte before a
+/// shutdown closes it cleanly. Well over a round trip on loopback or a LAN, so a peer that
+/// is still streaming has had its next bytes arrive by then, and what it sent is echoed
+/// rather than cut off by an end-of-stream.
+const QUIET_BEFORE_CLOSE: Duration = Duration::from_millis(250);
 
 /// A listening socket the stream engine can accept from. One implementation per stream
 /// transport.
@@ -45,6 +50,9 @@ pub(crate) trait Acceptor: Source {
     fn write(stream: &Self::Stream, buf: &[u8]) -> io::Result<usize>;
     /// Shuts down the write side, so the peer reads end-of-stream.
     fn shutdown_write(stream: &Self::Stream);
+    /// Makes closing the connection reset it (`SO_LINGER` 0), so the peer sees an error
+    /// rather than a clean end-of-stream.
+    fn reset_on_close(stream: &Self::Stream);
 }
 
 impl Acceptor for TcpListener {
@@ -70,6 +78,11 @@ impl Acceptor for TcpListener {
     fn shutdown_write(stream: &TcpStream) {
         // A peer that has already gone leaves nothing to shut down.
         let _ = stream.shutdown(Shutdown::Write);
+    }
+
+    fn reset_on_close(stream: &TcpStream) {
+        // A peer that has already gone needs no reset.
+        let _ = SockRef::from(stream).set_linger(Some(Duration::ZERO));
     }
 }
 
@@ -429,97 +442,110 @@ impl<S: Source> Engine<'_, S> {
         }
     }
 
-    /// After a shutdown: gives live connections their pending bytes for at most the grace
-    /// period, shuts down their write side, and closes them.
+    /// After a shutdown: goes on echoing for at most the grace period, so that every
+    /// connection ends whole or visibly broken, never with a quiet truncation.
     ///
-    /// A connection whose peer has sent bytes the server never read is not closed at once:
-    /// closing a socket with unread input makes the system reset the connection and throw
-    /// away the echoed bytes still in its send queue. Such a connection lingers, its input
-    /// read and dropped, until the peer closes too or the grace period ends.
+    /// A connection gets a clean end-of-stream only once it owes its peer nothing: a peer
+    /// that half-closed once its end-of-stream is read and everything is echoed (as when
+    /// serving), any other once nothing is pending or unread and it has been quiet for
+    /// [`QUIET_BEFORE_CLOSE`]. When the grace period ends, a connection still owed bytes is
+    /// reset, so its peer can tell its echo was cut short.
     fn drain<A: Acceptor<Stream = S>>(&mut self, poll: &mut Poll) {
-        let grace = self.options.shutdown_grace();
-        let start = std::time::Instant::now();
+        let deadline = std::time::Instant::now().checked_add(self.options.shutdown_grace());
         let mut events = Events::with_capacity(1024);
-        let mut finished = Vec::new();
-        // Slab keys are below its capacity, and no connection is added while draining.
-        let mut lingering = vec![false; self.conns.capacity()];
+        let mut turn = Vec::new();
+        // Connections dealt to this worker just before the stop are owed an echo too.
+        self.adopt_inbox(poll, self.clock.now());
         loop {
+            self.close_quiet::<A>(self.clock.now());
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            if self.conns.is_empty() || left.is_some_and(|left| left.is_zero()) {
+                break;
+            }
+            // Wake up in time to see connections fall quiet.
+            let tick = QUIET_BEFORE_CLOSE / 4;
+            let timeout = if self.again.is_empty() {
+                left.map_or(tick, |left| left.min(tick))
+            } else {
+                Duration::ZERO
+            };
+            match poll.poll(&mut events, Some(timeout)) {
+                Ok(()) => {}
+                Err(e) if interrupted(&e) => continue,
+                Err(_) => break,
+            }
             let now = self.clock.now();
-            let mut busy = false;
-            for (key, conn) in self.conns.iter_mut() {
-                if !lingering[key] {
-                    match write_pending::<A>(conn, self.counters, now) {
-                        Flush::Blocked => continue,
-                        Flush::Failed => {
-                            finished.push(key);
-                            continue;
-                        }
-                        Flush::Done => A::shutdown_write(&conn.stream),
-                    }
-                }
-                match discard_input::<A>(conn, &mut self.scratch) {
-                    Discard::Closed => finished.push(key),
-                    // Nothing unread: closing now sends no reset.
-                    Discard::Quiet if !lingering[key] => finished.push(key),
-                    Discard::Quiet | Discard::Drained => lingering[key] = true,
-                    Discard::More => {
-                        lingering[key] = true;
-                        busy = true;
-                    }
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => self.adopt_inbox(poll, now),
+                    SOCKET => {}
+                    // Never skip a read here: a connection is only closed once a read has
+                    // found nothing left.
+                    Token(key) => self.drive_and_settle::<A>(key, now, false),
                 }
             }
-            for key in finished.drain(..) {
-                self.close(key);
-            }
-            let left = grace.saturating_sub(start.elapsed());
-            if self.conns.is_empty() || left.is_zero() {
-                break;
-            }
-            let timeout = if busy { Duration::ZERO } else { left };
-            if let Err(e) = poll.poll(&mut events, Some(timeout))
-                && !interrupted(&e)
-            {
-                break;
+            std::mem::swap(&mut turn, &mut self.again);
+            for key in turn.drain(..) {
+                self.drive_and_settle::<A>(key, now, false);
             }
         }
+        self.end_when_grace_is_over::<A>();
+    }
+
+    /// Closes, cleanly, every connection that owes its peer nothing and has moved no byte
+    /// for [`QUIET_BEFORE_CLOSE`].
+    fn close_quiet<A: Acceptor<Stream = S>>(&mut self, now: u32) {
+        let quiet_ms = millis(QUIET_BEFORE_CLOSE);
+        let is_quiet = |conn: &Conn<S>| {
+            conn.pending.is_none() && now.wrapping_sub(conn.last_active) >= quiet_ms
+        };
+        let quiet: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, conn)| is_quiet(conn))
+            .map(|(key, _)| key)
+            .collect();
+        for key in quiet {
+            // One more read: input that came since is echoed (and the connection is busy
+            // again), and a peer's end-of-stream finishes it as when serving.
+            self.drive_and_settle::<A>(key, now, false);
+            if self.conns.get(key).is_some_and(is_quiet) {
+                // Nothing pending, nothing unread: closing sends end-of-stream.
+                self.close(key);
+            }
+        }
+    }
+
+    /// Ends every connection still open when the grace period is over: those still owed
+    /// bytes with a reset, the others with a clean end-of-stream.
+    fn end_when_grace_is_over<A: Acceptor<Stream = S>>(&mut self) {
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {
+            if let Some(conn) = self.conns.get(key)
+                && owes_bytes::<A>(conn, &mut self.scratch)
+            {
+                A::reset_on_close(&conn.stream);
+                self.counters.shutdown_resets.add(1);
+            }
             self.close(key);
         }
     }
 }
 
-/// What reading and dropping a closing connection's input found.
-enum Discard {
-    /// The peer closed, or the connection failed: nothing left to wait for.
-    Closed,
-    /// Nothing to read.
-    Quiet,
-    /// Some input was dropped, and now there is nothing to read.
-    Drained,
-    /// Input is still coming after a turn's worth of reads.
-    More,
-}
-
-/// Reads and drops what the peer of a connection whose write side is shut still sends.
-fn discard_input<A: Acceptor>(conn: &Conn<A::Stream>, scratch: &mut [u8]) -> Discard {
-    let mut dropped = false;
-    for _ in 0..READS_PER_TURN {
-        match A::read(&conn.stream, scratch) {
-            Ok(0) => return Discard::Closed,
-            Ok(_) => dropped = true,
-            Err(e) if interrupted(&e) => {}
-            Err(e) if would_block(&e) => {
-                return if dropped {
-                    Discard::Drained
-                } else {
-                    Discard::Quiet
-                };
-            }
-            Err(_) => return Discard::Closed,
-        }
+/// Whether a connection still owes its peer an echo: bytes pending, or input not read yet.
+/// Unread input found here is dropped, since the connection is about to be reset anyway.
+fn owes_bytes<A: Acceptor>(conn: &Conn<A::Stream>, scratch: &mut [u8]) -> bool {
+    if conn.pending.is_some() {
+        return true;
     }
-    Discard::More
+    loop {
+        return match A::read(&conn.stream, scratch) {
+            Ok(n) => n > 0,
+            Err(e) if interrupted(&e) => continue,
+            // Nothing unread, or a connection already broken: nothing to reset.
+            Err(_) => false,
+        };
+    }
 }
 
 /// How far writing a connection's pending bytes got.
