@@ -319,6 +319,11 @@ impl Options {
         /// The most connections [`EchoServer::serve`](crate::EchoServer::serve) serves at
         /// once (default 16,384). A connection beyond it is closed as soon as it is accepted,
         /// and counted in [`Stats::refused`](crate::Stats::refused). Zero is refused.
+        ///
+        /// Each connection holds a descriptor. On Unix, `serve` raises the process's soft
+        /// `RLIMIT_NOFILE` toward the hard limit as far as this cap needs (plus a few for
+        /// itself); if the hard limit is lower, it serves as many as fit and reports that
+        /// figure in [`Stats::max_connections`](crate::Stats::max_connections).
         max_connections, with_max_connections: usize
     );
     option!(

@@ -241,8 +241,13 @@ impl<T: Transport> EchoServer<T> {
     ///   connection is not read. A connection beyond
     ///   [`max_connections`](Options::with_max_connections) is closed at once; one idle for
     ///   [`idle_timeout`](Options::with_idle_timeout) is closed. A half-close is answered by
-    ///   echoing the rest and shutting the server's write side. Failing accepts (out of
-    ///   descriptors) pause accepting for 100 ms and never stop the server.
+    ///   echoing the rest and shutting the server's write side. Every connection needs a
+    ///   descriptor: `serve` first raises the process's soft `RLIMIT_NOFILE` toward its hard
+    ///   limit as far as `max_connections` needs, and if that is still short, serves fewer
+    ///   (the cap in force is [`Stats::max_connections`]). When accepting fails for want of
+    ///   a descriptor, a spare one kept for the purpose accepts the waiting client and
+    ///   closes it at once; other accept failures pause accepting for 100 ms. None stops
+    ///   the server.
     /// - UDP: each datagram is sent back to its source, whole, unless it is larger than the
     ///   [`buffer_size`](Options::with_buffer_size) or comes from a
     ///   [denied port](Options::with_denied_ports) or a multicast, broadcast or unspecified

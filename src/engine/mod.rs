@@ -16,6 +16,7 @@ use mio::{Poll, Token, Waker};
 use crate::options::Options;
 
 pub(crate) mod datagram;
+mod limits;
 mod stats;
 pub(crate) mod stream;
 
@@ -107,6 +108,9 @@ pub(crate) struct Control {
     wakers: Mutex<Vec<Arc<Waker>>>,
     /// Connections open right now, across workers.
     pub(crate) active: AtomicUsize,
+    /// The connection cap in force, set when a stream `serve` starts: the configured one, or
+    /// fewer if the descriptor limit is short.
+    pub(crate) max_connections: AtomicUsize,
     /// One set of counters per worker that ever ran, so no counter is shared between threads.
     counters: Mutex<Vec<Arc<Counters>>>,
 }
@@ -158,6 +162,7 @@ impl Control {
             c.add_to(&mut stats);
         }
         stats.active = self.active.load(Ordering::Relaxed) as u64;
+        stats.max_connections = self.max_connections.load(Ordering::Relaxed) as u64;
         stats
     }
 }

@@ -31,8 +31,15 @@ pub struct Stats {
     pub accepted: u64,
     /// TCP connections open right now.
     pub active: u64,
-    /// TCP connections closed at once because [`max_connections`](crate::Options::with_max_connections) were open.
+    /// TCP connections closed at once because [`max_connections`](Self::max_connections) were
+    /// open, or because the process was out of descriptors.
     pub refused: u64,
+    /// The cap on TCP connections in force: the
+    /// [`max_connections`](crate::Options::with_max_connections) option, or fewer if the
+    /// process's descriptor limit (`RLIMIT_NOFILE`) is short of it even after `serve`
+    /// raised its soft limit as far as the hard limit allows. Zero until a TCP `serve`
+    /// starts.
+    pub max_connections: u64,
     /// TCP connections closed by the [`idle_timeout`](crate::Options::with_idle_timeout).
     pub timed_out: u64,
     /// TCP connections that ended with an error (a reset, a broken pipe).

@@ -18,6 +18,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 use socket2::SockRef;
 
+use super::limits::{self, Spare};
 use super::{
     Clock, Counters, RateLimit, SOCKET, WAKER, Worker, interrupted, millis, millis_until,
     would_block,
@@ -157,6 +158,7 @@ where
     A: Acceptor + Send,
     A::Stream: Send,
 {
+    set_connection_cap(worker, workers);
     let inboxes: Vec<Inbox<A::Stream>> = (0..workers).map(|_| Inbox::new()).collect();
     let listener = Mutex::new(Some(listener));
     let result = worker.spawn(workers, |index| {
@@ -176,6 +178,24 @@ where
         worker.control.active.fetch_sub(unserved, Ordering::Relaxed);
     }
     result
+}
+
+/// Raises the descriptor limit as far as the connection cap needs, and lowers the cap to what
+/// the limit allows if it is still short, so that every connection accepted can be served.
+fn set_connection_cap(worker: Worker<'_>, workers: usize) {
+    let wanted = worker.options.max_connections();
+    let capacity = limits::fit_connections(wanted, workers);
+    worker
+        .control
+        .max_connections
+        .store(capacity.connections, Ordering::Relaxed);
+    if capacity.connections < wanted {
+        RateLimit::default().warn(format_args!(
+            "serving at most {} connections instead of max_connections {wanted}: the \
+             descriptor limit (RLIMIT_NOFILE) is {:?} and cannot be raised further",
+            capacity.connections, capacity.soft_limit
+        ));
+    }
 }
 
 /// Runs worker `index` until the server is shut down; `listener` is given to worker 0 only.
@@ -200,6 +220,7 @@ fn run<A: Acceptor>(
             options,
             clock: Clock::new(),
             accept_log: RateLimit::default(),
+            spare: listener.as_ref().map(|_| Spare::open()),
             control: worker.control,
             index,
             inboxes,
@@ -225,6 +246,8 @@ struct Engine<'a, S> {
     options: &'a Options,
     clock: Clock,
     accept_log: RateLimit,
+    /// The accepting worker's spare descriptor.
+    spare: Option<Spare>,
     control: &'a super::Control,
     /// This worker's place among `inboxes`.
     index: usize,
@@ -333,10 +356,14 @@ impl<S: Source> Engine<'_, S> {
                     self.counters.accept_errors.add(1);
                     continue;
                 }
-                // Out of descriptors (EMFILE, ENFILE) or memory: the connection stays queued;
-                // pause, let connections close, and try again.
+                // Out of descriptors (EMFILE, ENFILE): answer the waiting client at once with
+                // the spare descriptor. Out of memory, or no spare: the connection stays
+                // queued; pause, let connections close, and try again.
                 Err(e) => {
                     self.counters.accept_errors.add(1);
+                    if self.refuse_with_spare(listener) {
+                        continue;
+                    }
                     self.counters.accept_backoffs.add(1);
                     self.accept_log.warn(format_args!(
                         "accept failed, pausing for {ACCEPT_BACKOFF:?}: {e}"
@@ -345,9 +372,15 @@ impl<S: Source> Engine<'_, S> {
                 }
             };
             self.counters.accepted.add(1);
-            if self.control.active.load(Ordering::Relaxed) >= self.options.max_connections() {
+            let cap = self.control.max_connections.load(Ordering::Relaxed);
+            if self.control.active.load(Ordering::Relaxed) >= cap {
                 // Closed at once; the connections already served are not touched.
                 self.counters.refused.add(1);
+                if cap < self.options.max_connections() {
+                    self.accept_log.warn(format_args!(
+                        "connection refused: {cap} open, the most the descriptor limit allows"
+                    ));
+                }
                 continue;
             }
             if A::prepare(&stream, self.options).is_err() {
@@ -363,6 +396,33 @@ impl<S: Source> Engine<'_, S> {
                 self.inboxes[target].push(stream);
             }
         }
+    }
+
+    /// After an accept failed, perhaps for want of a descriptor: frees the spare descriptor,
+    /// accepts the waiting connection with it and closes it at once (the client sees its
+    /// connection closed rather than waiting for its own timeout), then takes the spare
+    /// back. Returns `false` if there was no spare, or the accept failed again (the error
+    /// was not about descriptors).
+    fn refuse_with_spare<A: Acceptor<Stream = S>>(&mut self, listener: &A) -> bool {
+        let Some(spare) = self.spare.as_mut() else {
+            return false;
+        };
+        if !spare.release() {
+            return false;
+        }
+        let accepted = listener.accept_one();
+        let refused = accepted.is_ok();
+        // Closed before the spare is taken back: it needs the descriptor this one holds.
+        drop(accepted);
+        spare.restore();
+        if refused {
+            self.counters.accepted.add(1);
+            self.counters.refused.add(1);
+            self.accept_log.warn(format_args!(
+                "out of descriptors: a connection was accepted and closed at once"
+            ));
+        }
+        refused
     }
 
     /// Registers the connections dealt to this worker.
