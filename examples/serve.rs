@@ -50,6 +50,9 @@ struct Args {
     /// Most TCP connections served at once; more are closed at once.
     #[arg(long, default_value_t = socket_echo::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Most TCP connections served at once from one IP address [default: no limit].
+    #[arg(long)]
+    max_connections_per_source: Option<usize>,
     /// Close TCP connections idle this long ("300s", "500ms", or "none").
     #[arg(long, default_value = "300s", value_parser = parse_optional_duration)]
     idle_timeout: MaybeDuration,
@@ -74,7 +77,12 @@ struct Args {
     /// Set SO_REUSEPORT, so several servers can share the port.
     #[arg(long)]
     reuse_port: bool,
-    /// SO_RCVBUF in bytes [default: the system's].
+    /// SO_SNDBUF and SO_RCVBUF of each accepted TCP connection, in bytes ("none": the
+    /// system's autotuning); bounds the kernel memory a client that never reads can hold.
+    #[arg(long, value_parser = parse_optional_size)]
+    connection_buffers: Option<MaybeSize>,
+    /// SO_RCVBUF in bytes, of the listening socket and every connection [default: the
+    /// system's].
     #[arg(long)]
     recv_buffer: Option<usize>,
     /// SO_SNDBUF in bytes [default: the system's].
@@ -101,6 +109,20 @@ fn parse_ports(text: &str) -> Result<Ports, String> {
         .map(Ports)
 }
 
+/// A size in bytes, or "none".
+#[derive(Debug, Clone, Copy)]
+struct MaybeSize(Option<usize>);
+
+fn parse_optional_size(text: &str) -> Result<MaybeSize, String> {
+    if text.eq_ignore_ascii_case("none") {
+        Ok(MaybeSize(None))
+    } else {
+        text.parse()
+            .map(|size| MaybeSize(Some(size)))
+            .map_err(|e| format!("bad size {text:?}: {e}"))
+    }
+}
+
 /// A duration, or "none".
 #[derive(Debug, Clone, Copy)]
 struct MaybeDuration(Option<Duration>);
@@ -118,6 +140,7 @@ fn main() -> ExitCode {
     let options = Options::new()
         .with_workers(args.workers)
         .with_max_connections(args.max_connections)
+        .with_max_connections_per_source(args.max_connections_per_source)
         .with_idle_timeout(args.idle_timeout.0)
         .with_max_pending(args.max_pending)
         .with_buffer_size(args.buffer_size)
@@ -127,6 +150,12 @@ fn main() -> ExitCode {
         .with_reuse_port(args.reuse_port)
         .with_recv_buffer_size(args.recv_buffer)
         .with_send_buffer_size(args.send_buffer)
+        .with_connection_socket_buffers(
+            args.connection_buffers
+                .map_or(socket_echo::DEFAULT_CONNECTION_SOCKET_BUFFERS, |size| {
+                    size.0
+                }),
+        )
         .with_only_v6(!args.dual_stack)
         .with_denied_ports(args.deny_ports.0.iter().copied());
     let result = if args.udp {
@@ -183,6 +212,10 @@ fn print_stats(stats: &Stats) {
     println!(
         "  connections: {} accepted, {} active, {} refused by limit, {} closed idle, {} failed",
         stats.accepted, stats.active, stats.refused, stats.timed_out, stats.errors
+    );
+    println!(
+        "  refused: {} per source; cap in force {}; {} reset at shutdown",
+        stats.refused_per_source, stats.max_connections, stats.shutdown_resets
     );
     println!(
         "  accept errors: {} ({} pauses)",

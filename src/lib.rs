@@ -86,8 +86,9 @@ pub use handle::ServerHandle;
 #[cfg_attr(docsrs, doc(cfg(feature = "measure")))]
 pub use measure::{Bulk, Latency, Load, LoadReport, Outcome, Ping, PingSummary, Probe, Progress};
 pub use options::{
-    DEFAULT_BUFFER_SIZE, DEFAULT_DENIED_PORTS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_PENDING, DEFAULT_TIMEOUT, Keepalive, Options,
+    DEFAULT_BUFFER_SIZE, DEFAULT_CONNECTION_SOCKET_BUFFERS, DEFAULT_DENIED_PORTS,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING, DEFAULT_TIMEOUT, Keepalive,
+    Options,
 };
 pub use server::{EchoServer, Exchange};
 pub use transport::{Tcp, Transport, Udp};

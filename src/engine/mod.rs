@@ -17,6 +17,7 @@ use crate::options::Options;
 
 pub(crate) mod datagram;
 mod limits;
+mod sources;
 mod stats;
 pub(crate) mod stream;
 
@@ -111,6 +112,8 @@ pub(crate) struct Control {
     /// The connection cap in force, set when a stream `serve` starts: the configured one, or
     /// fewer if the descriptor limit is short.
     pub(crate) max_connections: AtomicUsize,
+    /// Connections open per source address, kept only with `max_connections_per_source`.
+    pub(crate) sources: sources::Sources,
     /// One set of counters per worker that ever ran, so no counter is shared between threads.
     counters: Mutex<Vec<Arc<Counters>>>,
 }

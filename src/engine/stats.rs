@@ -34,6 +34,9 @@ pub struct Stats {
     /// TCP connections closed at once because [`max_connections`](Self::max_connections) were
     /// open, or because the process was out of descriptors.
     pub refused: u64,
+    /// TCP connections closed at once because their source address already had
+    /// [`max_connections_per_source`](crate::Options::with_max_connections_per_source) open.
+    pub refused_per_source: u64,
     /// The cap on TCP connections in force: the
     /// [`max_connections`](crate::Options::with_max_connections) option, or fewer if the
     /// process's descriptor limit (`RLIMIT_NOFILE`) is short of it even after `serve`
@@ -76,6 +79,7 @@ pub struct Stats {
 pub(crate) struct Counters {
     pub(crate) accepted: Counter,
     pub(crate) refused: Counter,
+    pub(crate) refused_per_source: Counter,
     pub(crate) timed_out: Counter,
     pub(crate) errors: Counter,
     pub(crate) shutdown_resets: Counter,
@@ -94,6 +98,7 @@ impl Counters {
     pub(crate) fn add_to(&self, stats: &mut Stats) {
         stats.accepted += self.accepted.get();
         stats.refused += self.refused.get();
+        stats.refused_per_source += self.refused_per_source.get();
         stats.timed_out += self.timed_out.get();
         stats.errors += self.errors.get();
         stats.shutdown_resets += self.shutdown_resets.get();

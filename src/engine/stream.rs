@@ -19,6 +19,7 @@ use slab::Slab;
 use socket2::SockRef;
 
 use super::limits::{self, Spare};
+use super::sources::Peer;
 use super::{
     Clock, Counters, RateLimit, SOCKET, WAKER, Worker, interrupted, millis, millis_until,
     would_block,
@@ -40,7 +41,7 @@ const QUIET_BEFORE_CLOSE: Duration = Duration::from_millis(250);
 /// transport.
 pub(crate) trait Acceptor: Source {
     /// The accepted connection.
-    type Stream: Source;
+    type Stream: Source + Peer;
     /// Accepts one pending connection, non-blocking.
     fn accept_one(&self) -> io::Result<Self::Stream>;
     /// Applies the per-connection options to a new connection.
@@ -65,7 +66,8 @@ impl Acceptor for TcpListener {
 
     fn prepare(stream: &TcpStream, options: &Options) -> Result<()> {
         let socket = SockRef::from(stream);
-        options.apply_tcp_connection_nonblocking(&socket)
+        options.apply_tcp_connection_nonblocking(&socket)?;
+        options.apply_served_connection_buffers(&socket)
     }
 
     fn read(mut stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
@@ -221,6 +223,7 @@ fn run<A: Acceptor>(
             clock: Clock::new(),
             accept_log: RateLimit::default(),
             spare: listener.as_ref().map(|_| Spare::open()),
+            sources_of: std::collections::HashMap::new(),
             control: worker.control,
             index,
             inboxes,
@@ -248,6 +251,9 @@ struct Engine<'a, S> {
     accept_log: RateLimit,
     /// The accepting worker's spare descriptor.
     spare: Option<Spare>,
+    /// The source address of each connection, by key, kept only with a per-source limit
+    /// (so a connection stays 16 bytes without one).
+    sources_of: std::collections::HashMap<usize, std::net::IpAddr>,
     control: &'a super::Control,
     /// This worker's place among `inboxes`.
     index: usize,
@@ -258,7 +264,7 @@ struct Engine<'a, S> {
     incoming: Vec<S>,
 }
 
-impl<S: Source> Engine<'_, S> {
+impl<S: Source + Peer> Engine<'_, S> {
     fn serve<A: Acceptor<Stream = S>>(
         &mut self,
         poll: &mut Poll,
@@ -437,6 +443,11 @@ impl<S: Source> Engine<'_, S> {
 
     /// Starts serving an accepted connection, already counted in `active`.
     fn adopt(&mut self, poll: &Poll, mut stream: S, now: u32) {
+        let Admission::Admitted(source) = self.admit_source(&stream) else {
+            // Closed at once, as a connection beyond `max_connections` is.
+            self.control.active.fetch_sub(1, Ordering::Relaxed);
+            return;
+        };
         let entry = self.conns.vacant_entry();
         let registered = poll.registry().register(
             &mut stream,
@@ -446,7 +457,13 @@ impl<S: Source> Engine<'_, S> {
         if registered.is_err() {
             self.counters.errors.add(1);
             self.control.active.fetch_sub(1, Ordering::Relaxed);
+            if let Some(ip) = source {
+                self.control.sources.leave(ip);
+            }
             return;
+        }
+        if let Some(ip) = source {
+            self.sources_of.insert(entry.key(), ip);
         }
         entry.insert(Conn {
             stream,
@@ -482,9 +499,34 @@ impl<S: Source> Engine<'_, S> {
         }
     }
 
+    /// With a per-source limit, counts a new connection against its source address, or
+    /// refuses it if that source already has its share open. A connection whose address
+    /// cannot be read (its peer has already gone) is served uncounted: it is about to end.
+    fn admit_source(&mut self, stream: &S) -> Admission {
+        let Some(limit) = self.options.max_connections_per_source() else {
+            return Admission::Admitted(None);
+        };
+        let Some(ip) = stream.peer_ip() else {
+            return Admission::Admitted(None);
+        };
+        if self.control.sources.admit(ip, limit) {
+            return Admission::Admitted(Some(ip));
+        }
+        self.counters.refused_per_source.add(1);
+        self.accept_log.warn(format_args!(
+            "connection from {ip} refused: {limit} already open from it"
+        ));
+        Admission::Refused
+    }
+
     fn close(&mut self, key: usize) {
         if self.conns.try_remove(key).is_some() {
             self.control.active.fetch_sub(1, Ordering::Relaxed);
+            if !self.sources_of.is_empty()
+                && let Some(ip) = self.sources_of.remove(&key)
+            {
+                self.control.sources.leave(ip);
+            }
         }
     }
 
@@ -590,6 +632,12 @@ impl<S: Source> Engine<'_, S> {
             self.close(key);
         }
     }
+}
+
+/// Whether a new connection may be served, and the source it was counted against.
+enum Admission {
+    Admitted(Option<std::net::IpAddr>),
+    Refused,
 }
 
 /// Whether a connection still owes its peer an echo: bytes pending, or input not read yet.
