@@ -58,6 +58,14 @@ struct Args {
     /// Most connections served at once; more are closed at once [default: 16384].
     #[arg(long)]
     max_connections: Option<usize>,
+    /// Most connections served at once from one IP address [default: no limit].
+    #[arg(long)]
+    max_connections_per_source: Option<usize>,
+    /// SO_SNDBUF and SO_RCVBUF of each accepted connection, in bytes ("none": the system's
+    /// autotuning) [default: 262144]; bounds the kernel memory a client that never reads can
+    /// hold.
+    #[arg(long, value_parser = parse_optional_size)]
+    connection_buffers: Option<MaybeSize>,
     /// Close connections idle this long ("300s", "500ms", or "none") [default: 300s].
     #[arg(long, value_parser = parse_optional_duration)]
     idle_timeout: Option<MaybeDuration>,
@@ -89,7 +97,8 @@ struct Args {
     /// Set SO_REUSEPORT, so several servers can share the port.
     #[arg(long)]
     reuse_port: bool,
-    /// SO_RCVBUF in bytes [default: the system's].
+    /// SO_RCVBUF in bytes, of the listening socket and every connection [default: the
+    /// system's].
     #[arg(long)]
     recv_buffer: Option<usize>,
     /// SO_SNDBUF in bytes [default: the system's].
@@ -116,6 +125,12 @@ impl Args {
         }
         if let Some(max) = self.max_connections {
             options = options.with_max_connections(max);
+        }
+        if let Some(max) = self.max_connections_per_source {
+            options = options.with_max_connections_per_source(Some(max));
+        }
+        if let Some(MaybeSize(size)) = self.connection_buffers {
+            options = options.with_connection_socket_buffers(size);
         }
         if let Some(MaybeDuration(idle)) = self.idle_timeout {
             options = options.with_idle_timeout(idle);
@@ -202,6 +217,20 @@ fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
     ))))
 }
 
+/// A size in bytes, or "none".
+#[derive(Debug, Clone, Copy)]
+struct MaybeSize(Option<usize>);
+
+fn parse_optional_size(text: &str) -> Result<MaybeSize, String> {
+    if text.eq_ignore_ascii_case("none") {
+        Ok(MaybeSize(None))
+    } else {
+        text.parse()
+            .map(|size| MaybeSize(Some(size)))
+            .map_err(|e| format!("bad size {text:?}: {e}"))
+    }
+}
+
 /// A duration, or "none".
 #[derive(Debug, Clone, Copy)]
 struct MaybeDuration(Option<Duration>);
@@ -286,6 +315,10 @@ fn print_stats(stats: &Stats) {
     println!(
         "  connections: {} accepted, {} active, {} refused by limit, {} closed idle, {} failed",
         stats.accepted, stats.active, stats.refused, stats.timed_out, stats.errors
+    );
+    println!(
+        "  refused: {} per source; cap in force {}; {} reset at shutdown",
+        stats.refused_per_source, stats.max_connections, stats.shutdown_resets
     );
     println!(
         "  accept errors: {} ({} pauses)",

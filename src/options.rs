@@ -30,6 +30,17 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// reading from it.
 pub const DEFAULT_MAX_PENDING: usize = 64 * 1024;
 
+/// The default `SO_SNDBUF` and `SO_RCVBUF` of connections accepted by
+/// [`EchoServer::serve`](crate::EchoServer::serve): 256 KiB, see
+/// [`Options::with_connection_socket_buffers`].
+///
+/// Chosen by measurement (`docs/performance.md`, "What a client that never reads holds"):
+/// with it, a client that never reads holds about 1 MiB of the server's kernel memory, where
+/// Linux's autotuning let it hold 4.6 to 6.4 MiB, and one connection's bulk echo over
+/// loopback was no slower within the noise. Over a long round trip it bounds one
+/// connection's echo to roughly 256 KiB per round trip.
+pub const DEFAULT_CONNECTION_SOCKET_BUFFERS: Option<usize> = Some(256 * 1024);
+
 /// The UDP source ports [`EchoServer::serve`](crate::EchoServer::serve) never answers by
 /// default: every privileged port, 1 to 1023, as OpenBSD's inetd.
 ///
@@ -246,6 +257,8 @@ impl Keepalive {
 /// | [`shutdown_grace`](Self::with_shutdown_grace) | 1 s | `serve`, TCP |
 /// | [`denied_ports`](Self::with_denied_ports) | 1 to 1023 (every privileged port) | `serve` and `serve_once`, UDP |
 /// | [`source_rate_limit`](Self::with_source_rate_limit) | 5,000 datagrams/s, bursts of 5,000 | `serve`, UDP |
+/// | [`connection_socket_buffers`](Self::with_connection_socket_buffers) | 256 KiB | `serve`, TCP connections |
+/// | [`max_connections_per_source`](Self::with_max_connections_per_source) | off | `serve`, TCP |
 ///
 /// # Examples
 ///
@@ -283,6 +296,8 @@ pub struct Options {
     idle_timeout: Option<Duration>,
     max_pending: usize,
     shutdown_grace: Duration,
+    connection_socket_buffers: Option<usize>,
+    max_connections_per_source: Option<usize>,
     /// `None` stands for [`DEFAULT_DENIED_PORTS`], so `new` stays `const`.
     denied_ports: Option<Vec<u16>>,
     unix_mode: Option<u32>,
@@ -339,6 +354,8 @@ impl Options {
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             max_pending: DEFAULT_MAX_PENDING,
             shutdown_grace: Duration::from_secs(1),
+            connection_socket_buffers: DEFAULT_CONNECTION_SOCKET_BUFFERS,
+            max_connections_per_source: None,
             denied_ports: None,
             unix_mode: None,
             set: 0,
@@ -432,6 +449,11 @@ impl Options {
         /// The most connections [`EchoServer::serve`](crate::EchoServer::serve) serves at
         /// once (default 16,384). A connection beyond it is closed as soon as it is accepted,
         /// and counted in [`Stats::refused`](crate::Stats::refused). Zero is refused.
+        ///
+        /// Each connection holds a descriptor. On Unix, `serve` raises the process's soft
+        /// `RLIMIT_NOFILE` toward the hard limit as far as this cap needs (plus a few for
+        /// itself); if the hard limit is lower, it serves as many as fit and reports that
+        /// figure in [`Stats::max_connections`](crate::Stats::max_connections).
         max_connections, with_max_connections: usize, MaxConnections
     );
     option!(
@@ -439,13 +461,24 @@ impl Options {
         /// neither sends nor takes a byte (default 300 s); `None` keeps it forever. A client
         /// that sends but never reads its echo counts as idle once the server has stopped
         /// reading from it. Zero is refused.
+        ///
+        /// What it stops: connections left open and silent, and clients that stopped
+        /// reading. What it does not stop: a client that sends one byte now and then (a
+        /// "trickler"), since every byte moved starts the timeout again; a thousand such
+        /// connections sending a byte every few seconds hold a thousand slots for as long
+        /// as they like. Bound those with
+        /// [`max_connections_per_source`](Self::with_max_connections_per_source) and
+        /// [`max_connections`](Self::with_max_connections).
         idle_timeout, with_idle_timeout: Option<Duration>, IdleTimeout
     );
     option!(
         /// How many echoed bytes a connection of
         /// [`EchoServer::serve`](crate::EchoServer::serve) may leave untaken (default 64 KiB).
         /// While that many wait, the server stops reading from it, so a client that never
-        /// reads costs at most this much memory. Zero is refused.
+        /// reads costs at most this much of the server's own memory; the kernel's socket
+        /// buffers hold more (about 1 MiB by default, see
+        /// [`with_connection_socket_buffers`](Self::with_connection_socket_buffers)). Zero
+        /// is refused.
         max_pending, with_max_pending: usize, MaxPending
     );
     option!(
@@ -479,10 +512,91 @@ impl Options {
     );
     option!(
         /// How long a graceful shutdown of [`EchoServer::serve`](crate::EchoServer::serve)
-        /// waits for live connections to take their pending bytes before closing them
-        /// (default 1 s).
+        /// goes on echoing to live connections (default 1 s). A connection still owed bytes
+        /// when it ends (an echo not taken, input not read) is reset, so its peer can tell
+        /// the echo was cut short; see [`EchoServer::serve`](crate::EchoServer::serve).
         shutdown_grace, with_shutdown_grace: Duration, ShutdownGrace
     );
+
+    /// The `SO_SNDBUF` and `SO_RCVBUF` set on each connection
+    /// [`EchoServer::serve`](crate::EchoServer::serve) accepts (default
+    /// [`DEFAULT_CONNECTION_SOCKET_BUFFERS`]); `None` leaves them to the system, which on
+    /// Linux grows them with the traffic (autotuning, up to `net.ipv4.tcp_wmem` and
+    /// `tcp_rmem`'s maximum: several MiB each).
+    ///
+    /// They bound what a client that sends but never reads can make the server's kernel
+    /// hold: its unread input and its untaken echo, about twice this size each (Linux
+    /// doubles the value for its bookkeeping), on top of
+    /// [`max_pending`](Self::with_max_pending) in the server itself. An explicit
+    /// [`recv_buffer_size`](Self::with_recv_buffer_size) or
+    /// [`send_buffer_size`](Self::with_send_buffer_size) takes precedence for its
+    /// direction. Clients and `serve_once` are not affected. Zero is refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer, Options};
+    ///
+    /// let options = Options::new().with_connection_socket_buffers(Some(64 * 1024));
+    /// let handle = EchoServer::bind_with("127.0.0.1:0", options)?.spawn()?;
+    /// let mut client = EchoClient::connect(handle.local_addr())?;
+    /// assert_eq!(&client.echo(&[7; 100_000])?[..], &[7; 100_000][..]);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub const fn with_connection_socket_buffers(mut self, size: Option<usize>) -> Self {
+        self.connection_socket_buffers = size;
+        self.set |= Knob::ConnectionSocketBuffers as u32;
+        self
+    }
+
+    /// The size set by
+    /// [`with_connection_socket_buffers`](Self::with_connection_socket_buffers).
+    pub const fn connection_socket_buffers(&self) -> Option<usize> {
+        self.connection_socket_buffers
+    }
+
+    /// The most connections [`EchoServer::serve`](crate::EchoServer::serve) serves at once
+    /// from one source IP address (default `None`: no such limit). A connection beyond it
+    /// is closed as soon as it is accepted, and counted in
+    /// [`Stats::refused_per_source`](crate::Stats::refused_per_source). Zero is refused.
+    ///
+    /// Without it, one host can take every slot of
+    /// [`max_connections`](Self::with_max_connections): the
+    /// [`idle_timeout`](Self::with_idle_timeout) only closes connections that move no byte,
+    /// so connections that each send one byte every few seconds are never closed. IPv4
+    /// clients reaching an IPv6 socket count by their IPv4 address. Each IPv6 address
+    /// counts apart, and a host may hold many (a whole /64), so against IPv6 clients this
+    /// bounds one address, not one host.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer, Options};
+    ///
+    /// let options = Options::new().with_max_connections_per_source(Some(2));
+    /// let handle = EchoServer::bind_with("127.0.0.1:0", options)?.spawn()?;
+    /// let mut first = EchoClient::connect(handle.local_addr())?;
+    /// let mut second = EchoClient::connect(handle.local_addr())?;
+    /// first.echo(b"one")?;
+    /// second.echo(b"two")?;
+    /// // A third connection from the same address is closed without an echo.
+    /// let mut third = EchoClient::connect(handle.local_addr())?;
+    /// assert!(third.echo(b"three").is_err());
+    /// handle.shutdown();
+    /// assert_eq!(handle.join()?.refused_per_source, 1);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub const fn with_max_connections_per_source(mut self, limit: Option<usize>) -> Self {
+        self.max_connections_per_source = limit;
+        self.set |= Knob::MaxConnectionsPerSource as u32;
+        self
+    }
+
+    /// The limit set by
+    /// [`with_max_connections_per_source`](Self::with_max_connections_per_source).
+    pub const fn max_connections_per_source(&self) -> Option<usize> {
+        self.max_connections_per_source
+    }
 
     /// The UDP source ports a server never answers (default [`DEFAULT_DENIED_PORTS`]: every
     /// port below 1024).
@@ -629,6 +743,18 @@ impl Options {
                 "a zero idle timeout would close every connection at once; use None to keep idle connections",
             ));
         }
+        if self.max_connections_per_source == Some(0) {
+            return Err(invalid(
+                "max_connections_per_source",
+                "must be at least 1; use None for no per-source limit",
+            ));
+        }
+        if self.connection_socket_buffers == Some(0) {
+            return Err(invalid(
+                "connection_socket_buffers",
+                "must be at least 1 byte; use None for the system's default",
+            ));
+        }
         if self.max_pending == 0 {
             return Err(invalid("max_pending", "must be at least 1 byte"));
         }
@@ -767,6 +893,8 @@ pub(crate) enum Knob {
     DeniedPorts = 1 << 20,
     UnixMode = 1 << 21,
     SourceRateLimit = 1 << 22,
+    ConnectionSocketBuffers = 1 << 23,
+    MaxConnectionsPerSource = 1 << 24,
 }
 
 impl Knob {
@@ -796,11 +924,15 @@ impl Knob {
             Knob::DeniedPorts => "denied_ports",
             Knob::UnixMode => "unix_mode",
             Knob::SourceRateLimit => "source_rate_limit",
+            Knob::ConnectionSocketBuffers => "connection_socket_buffers",
+            Knob::MaxConnectionsPerSource => "max_connections_per_source",
         }
     }
 
     /// The options of a server only, refused on a client.
-    pub(crate) const SERVER: [Knob; 11] = [
+    pub(crate) const SERVER: [Knob; 13] = [
+        Knob::ConnectionSocketBuffers,
+        Knob::MaxConnectionsPerSource,
         Knob::DeniedPorts,
         Knob::SourceRateLimit,
         Knob::ReuseAddress,
@@ -818,7 +950,9 @@ impl Knob {
     /// The options of IP sockets only.
     pub(crate) const IP: [Knob; 2] = [Knob::Ttl, Knob::OnlyV6];
     /// The options of stream transports only.
-    pub(crate) const STREAM: [Knob; 6] = [
+    pub(crate) const STREAM: [Knob; 8] = [
+        Knob::ConnectionSocketBuffers,
+        Knob::MaxConnectionsPerSource,
         Knob::Backlog,
         Knob::ConnectTimeout,
         Knob::MaxConnections,
@@ -830,6 +964,29 @@ impl Knob {
     pub(crate) const DATAGRAM: [Knob; 2] = [Knob::Resends, Knob::SourceRateLimit];
     /// The options of UDP only.
     pub(crate) const UDP: [Knob; 1] = [Knob::DeniedPorts];
+}
+
+impl Options {
+    /// The socket buffers of a connection accepted by the event loop, where no explicit
+    /// buffer size (already inherited from the listener) says otherwise.
+    pub(crate) fn apply_served_connection_buffers(&self, socket: &Socket) -> Result<()> {
+        let Some(size) = self.connection_socket_buffers else {
+            return Ok(());
+        };
+        if self.recv_buffer_size.is_none() {
+            set(
+                "connection_socket_buffers",
+                socket.set_recv_buffer_size(size),
+            )?;
+        }
+        if self.send_buffer_size.is_none() {
+            set(
+                "connection_socket_buffers",
+                socket.set_send_buffer_size(size),
+            )?;
+        }
+        Ok(())
+    }
 }
 
 fn invalid(option: &'static str, reason: &'static str) -> Error {

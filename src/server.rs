@@ -258,8 +258,13 @@ impl<T: Transport> EchoServer<T> {
     ///   connection is not read. A connection beyond
     ///   [`max_connections`](Options::with_max_connections) is closed at once; one idle for
     ///   [`idle_timeout`](Options::with_idle_timeout) is closed. A half-close is answered by
-    ///   echoing the rest and shutting the server's write side. Failing accepts (out of
-    ///   descriptors) pause accepting for 100 ms and never stop the server.
+    ///   echoing the rest and shutting the server's write side. Every connection needs a
+    ///   descriptor: `serve` first raises the process's soft `RLIMIT_NOFILE` toward its hard
+    ///   limit as far as `max_connections` needs, and if that is still short, serves fewer
+    ///   (the cap in force is [`Stats::max_connections`]). When accepting fails for want of
+    ///   a descriptor, a spare one kept for the purpose accepts the waiting client and
+    ///   closes it at once; other accept failures pause accepting for 100 ms. None stops
+    ///   the server.
     /// - UDP: each datagram is sent back to its source, whole, unless it is larger than the
     ///   [`buffer_size`](Options::with_buffer_size) or comes from a
     ///   [denied port](Options::with_denied_ports), a multicast, broadcast or unspecified
@@ -268,13 +273,16 @@ impl<T: Transport> EchoServer<T> {
     ///   [rate limit](Options::with_source_rate_limit) (which ends an exchange with another
     ///   server); those are dropped and counted.
     ///
-    /// Shutting down stops accepting at once, gives live connections up to
-    /// [`shutdown_grace`](Options::with_shutdown_grace) to take their pending bytes, shuts
-    /// their write side and closes them. A connection whose peer sent bytes the server has
-    /// not read yet is closed only once the peer closes too (within the same grace), its
-    /// further input dropped: closing it earlier would reset it and lose the echo in flight. After `serve` returns, the socket is back in blocking
-    /// mode; dropping the server releases the port. A server that was shut down stays shut
-    /// down: calling `serve` again returns at once.
+    /// Shutting down stops accepting at once; every echo then ends whole or visibly broken,
+    /// never with a clean end-of-stream after a short echo. For up to
+    /// [`shutdown_grace`](Options::with_shutdown_grace) the server goes on echoing: a
+    /// connection whose peer has half-closed ends cleanly once its end-of-stream is read and
+    /// everything is echoed; any other once it owes nothing (no echo pending, no input
+    /// unread) and has moved no byte for a quarter of a second, so an idle connection is
+    /// closed at once. A connection still owed bytes when the grace period ends is reset
+    /// (counted in [`Stats::shutdown_resets`]). After `serve` returns, the socket is back in
+    /// blocking mode; dropping the server releases the port. A server that was shut down
+    /// stays shut down: calling `serve` again returns at once.
     ///
     /// # Errors
     ///

@@ -18,6 +18,8 @@ use crate::transport::sealed::{Datagram, Listener, ServerVisitor};
 
 mod datagram;
 mod limiter;
+mod limits;
+mod sources;
 mod stats;
 mod stream;
 
@@ -129,6 +131,11 @@ pub(crate) struct Control {
     wakers: Mutex<Vec<Arc<Waker>>>,
     /// Connections open right now, across workers.
     pub(crate) active: AtomicUsize,
+    /// The connection cap in force, set when a stream `serve` starts: the configured one, or
+    /// fewer if the descriptor limit is short.
+    pub(crate) max_connections: AtomicUsize,
+    /// Connections open per source address, kept only with `max_connections_per_source`.
+    pub(crate) sources: sources::Sources,
     /// One set of counters per worker that ever ran, so no counter is shared between threads.
     counters: Mutex<Vec<Arc<Counters>>>,
 }
@@ -180,6 +187,7 @@ impl Control {
             c.add_to(&mut stats);
         }
         stats.active = self.active.load(Ordering::Relaxed) as u64;
+        stats.max_connections = self.max_connections.load(Ordering::Relaxed) as u64;
         stats
     }
 }
@@ -213,10 +221,11 @@ impl ShutdownHandle {
         ShutdownHandle { control }
     }
 
-    /// Stops the server: it stops accepting at once, lets live connections take the bytes
-    /// already echoed to them (for at most the
-    /// [`shutdown_grace`](crate::Options::with_shutdown_grace)), closes them, and `serve`
-    /// returns its final [`Stats`]. Calling it again does nothing.
+    /// Stops the server: it stops accepting at once, goes on echoing to live connections
+    /// until each owes its peer nothing (for at most the
+    /// [`shutdown_grace`](crate::Options::with_shutdown_grace); connections still owed bytes
+    /// then are reset, never closed quietly), and `serve` returns its final [`Stats`]. See
+    /// [`EchoServer::serve`](crate::EchoServer::serve). Calling it again does nothing.
     pub fn shutdown(&self) {
         self.control.stop();
     }

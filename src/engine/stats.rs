@@ -31,12 +31,26 @@ pub struct Stats {
     pub accepted: u64,
     /// Stream connections open right now.
     pub active: u64,
-    /// Stream connections closed at once because [`max_connections`](crate::Options::with_max_connections) were open.
+    /// Stream connections closed at once because [`max_connections`](Self::max_connections) were
+    /// open, or because the process was out of descriptors.
     pub refused: u64,
+    /// Stream connections closed at once because their source address already had
+    /// [`max_connections_per_source`](crate::Options::with_max_connections_per_source) open.
+    pub refused_per_source: u64,
+    /// The cap on stream connections in force: the
+    /// [`max_connections`](crate::Options::with_max_connections) option, or fewer if the
+    /// process's descriptor limit (`RLIMIT_NOFILE`) is short of it even after `serve`
+    /// raised its soft limit as far as the hard limit allows. Zero until a stream `serve`
+    /// starts.
+    pub max_connections: u64,
     /// Stream connections closed by the [`idle_timeout`](crate::Options::with_idle_timeout).
     pub timed_out: u64,
     /// Stream connections that ended with an error (a reset, a broken pipe).
     pub errors: u64,
+    /// Stream connections reset because a graceful shutdown's
+    /// [`shutdown_grace`](crate::Options::with_shutdown_grace) ended while they were still
+    /// owed bytes (an echo not yet taken, or input not yet read).
+    pub shutdown_resets: u64,
     /// Accept calls that failed (out of descriptors, an aborted connection).
     pub accept_errors: u64,
     /// Times accepting paused because the process or system ran out of descriptors or memory.
@@ -71,8 +85,10 @@ pub struct Stats {
 pub(crate) struct Counters {
     pub(crate) accepted: Counter,
     pub(crate) refused: Counter,
+    pub(crate) refused_per_source: Counter,
     pub(crate) timed_out: Counter,
     pub(crate) errors: Counter,
+    pub(crate) shutdown_resets: Counter,
     pub(crate) accept_errors: Counter,
     pub(crate) accept_backoffs: Counter,
     pub(crate) bytes_in: Counter,
@@ -90,8 +106,10 @@ impl Counters {
     pub(crate) fn add_to(&self, stats: &mut Stats) {
         stats.accepted += self.accepted.get();
         stats.refused += self.refused.get();
+        stats.refused_per_source += self.refused_per_source.get();
         stats.timed_out += self.timed_out.get();
         stats.errors += self.errors.get();
+        stats.shutdown_resets += self.shutdown_resets.get();
         stats.accept_errors += self.accept_errors.get();
         stats.accept_backoffs += self.accept_backoffs.get();
         stats.bytes_in += self.bytes_in.get();

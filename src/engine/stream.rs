@@ -17,6 +17,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 use socket2::SockRef;
 
+use super::limits::{self, Spare};
 use super::{
     Clock, Counters, RateLimit, SOCKET, WAKER, Worker, interrupted, millis, millis_until,
     would_block,
@@ -29,6 +30,11 @@ use crate::transport::sealed::{Connection, Listener};
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Reads one connection may make per turn before the others get theirs.
 const READS_PER_TURN: u32 = 16;
+/// How long a connection that owes its peer nothing must have moved no byte before a
+/// shutdown closes it cleanly. Well over a round trip on loopback or a LAN, so a peer that
+/// is still streaming has had its next bytes arrive by then, and what it sent is echoed
+/// rather than cut off by an end-of-stream.
+const QUIET_BEFORE_CLOSE: Duration = Duration::from_millis(250);
 
 /// One connection: 16 bytes while idle.
 struct Conn<S> {
@@ -97,6 +103,7 @@ impl<S> Inbox<S> {
 /// worker serves an equal share however the wake-ups fall. Handing a connection over costs a
 /// lock and at most one wake, once per connection.
 pub(crate) fn serve<L: Listener>(listener: &L, worker: Worker<'_>, workers: usize) -> Result<()> {
+    set_connection_cap(worker, workers);
     let inboxes: Vec<Inbox<L::Stream>> = (0..workers).map(|_| Inbox::new()).collect();
     let result = worker.spawn(workers, |index| {
         run(index, (index == 0).then_some(listener), &inboxes, worker)
@@ -107,6 +114,24 @@ pub(crate) fn serve<L: Listener>(listener: &L, worker: Worker<'_>, workers: usiz
         worker.control.active.fetch_sub(unserved, Ordering::Relaxed);
     }
     result
+}
+
+/// Raises the descriptor limit as far as the connection cap needs, and lowers the cap to what
+/// the limit allows if it is still short, so that every connection accepted can be served.
+fn set_connection_cap(worker: Worker<'_>, workers: usize) {
+    let wanted = worker.options.max_connections();
+    let capacity = limits::fit_connections(wanted, workers);
+    worker
+        .control
+        .max_connections
+        .store(capacity.connections, Ordering::Relaxed);
+    if capacity.connections < wanted {
+        RateLimit::default().warn(format_args!(
+            "serving at most {} connections instead of max_connections {wanted}: the \
+             descriptor limit (RLIMIT_NOFILE) is {:?} and cannot be raised further",
+            capacity.connections, capacity.soft_limit
+        ));
+    }
 }
 
 /// Runs worker `index` until the server is shut down; `listener` is given to worker 0 only.
@@ -132,6 +157,8 @@ fn run<L: Listener>(
             options,
             clock: Clock::new(),
             accept_log: RateLimit::default(),
+            spare: listener.map(|_| Spare::open()),
+            sources_of: std::collections::HashMap::new(),
             control: worker.control,
             index,
             inboxes,
@@ -158,6 +185,11 @@ struct Engine<'a, S> {
     options: &'a Options,
     clock: Clock,
     accept_log: RateLimit,
+    /// The accepting worker's spare descriptor.
+    spare: Option<Spare>,
+    /// The source address of each connection, by key, kept only with a per-source limit
+    /// (so a connection stays 16 bytes without one).
+    sources_of: std::collections::HashMap<usize, std::net::IpAddr>,
     control: &'a super::Control,
     /// This worker's place among `inboxes`.
     index: usize,
@@ -266,10 +298,14 @@ impl<S: Connection> Engine<'_, S> {
                     self.counters.accept_errors.add(1);
                     continue;
                 }
-                // Out of descriptors (EMFILE, ENFILE) or memory: the connection stays queued;
-                // pause, let connections close, and try again.
+                // Out of descriptors (EMFILE, ENFILE): answer the waiting client at once with
+                // the spare descriptor. Out of memory, or no spare: the connection stays
+                // queued; pause, let connections close, and try again.
                 Err(e) => {
                     self.counters.accept_errors.add(1);
+                    if self.refuse_with_spare(listener) {
+                        continue;
+                    }
                     self.counters.accept_backoffs.add(1);
                     self.accept_log.warn(format_args!(
                         "accept failed, pausing for {ACCEPT_BACKOFF:?}: {e}"
@@ -278,9 +314,15 @@ impl<S: Connection> Engine<'_, S> {
                 }
             };
             self.counters.accepted.add(1);
-            if self.control.active.load(Ordering::Relaxed) >= self.options.max_connections() {
+            let cap = self.control.max_connections.load(Ordering::Relaxed);
+            if self.control.active.load(Ordering::Relaxed) >= cap {
                 // Closed at once; the connections already served are not touched.
                 self.counters.refused.add(1);
+                if cap < self.options.max_connections() {
+                    self.accept_log.warn(format_args!(
+                        "connection refused: {cap} open, the most the descriptor limit allows"
+                    ));
+                }
                 continue;
             }
             let prepared = SockRef::from(&stream)
@@ -305,6 +347,33 @@ impl<S: Connection> Engine<'_, S> {
         }
     }
 
+    /// After an accept failed, perhaps for want of a descriptor: frees the spare descriptor,
+    /// accepts the waiting connection with it and closes it at once (the client sees its
+    /// connection closed rather than waiting for its own timeout), then takes the spare
+    /// back. Returns `false` if there was no spare, or the accept failed again (the error
+    /// was not about descriptors).
+    fn refuse_with_spare<L: Listener<Stream = S>>(&mut self, listener: &L) -> bool {
+        let Some(spare) = self.spare.as_mut() else {
+            return false;
+        };
+        if !spare.release() {
+            return false;
+        }
+        let accepted = listener.accept();
+        let refused = accepted.is_ok();
+        // Closed before the spare is taken back: it needs the descriptor this one holds.
+        drop(accepted);
+        spare.restore();
+        if refused {
+            self.counters.accepted.add(1);
+            self.counters.refused.add(1);
+            self.accept_log.warn(format_args!(
+                "out of descriptors: a connection was accepted and closed at once"
+            ));
+        }
+        refused
+    }
+
     /// Registers the connections dealt to this worker.
     fn adopt_inbox(&mut self, poll: &Poll, now: u32) {
         std::mem::swap(&mut *self.inboxes[self.index].queue(), &mut self.incoming);
@@ -317,6 +386,11 @@ impl<S: Connection> Engine<'_, S> {
 
     /// Starts serving an accepted connection, already counted in `active`.
     fn adopt(&mut self, poll: &Poll, stream: S, now: u32) {
+        let Admission::Admitted(source) = self.admit_source(&stream) else {
+            // Closed at once, as a connection beyond `max_connections` is.
+            self.control.active.fetch_sub(1, Ordering::Relaxed);
+            return;
+        };
         let entry = self.conns.vacant_entry();
         let fd = stream.as_fd().as_raw_fd();
         let registered = poll.registry().register(
@@ -327,7 +401,13 @@ impl<S: Connection> Engine<'_, S> {
         if registered.is_err() {
             self.counters.errors.add(1);
             self.control.active.fetch_sub(1, Ordering::Relaxed);
+            if let Some(ip) = source {
+                self.control.sources.leave(ip);
+            }
             return;
+        }
+        if let Some(ip) = source {
+            self.sources_of.insert(entry.key(), ip);
         }
         entry.insert(Conn {
             stream,
@@ -358,9 +438,35 @@ impl<S: Connection> Engine<'_, S> {
         }
     }
 
+    /// With a per-source limit, counts a new connection against its source address, or
+    /// refuses it if that source already has its share open. A connection whose address
+    /// cannot be read (its peer has already gone) or has no IP address (a Unix socket) is
+    /// served uncounted.
+    fn admit_source(&mut self, stream: &S) -> Admission {
+        let Some(limit) = self.options.max_connections_per_source() else {
+            return Admission::Admitted(None);
+        };
+        let Some(ip) = peer_ip(stream) else {
+            return Admission::Admitted(None);
+        };
+        if self.control.sources.admit(ip, limit) {
+            return Admission::Admitted(Some(ip));
+        }
+        self.counters.refused_per_source.add(1);
+        self.accept_log.warn(format_args!(
+            "connection from {ip} refused: {limit} already open from it"
+        ));
+        Admission::Refused
+    }
+
     fn close(&mut self, key: usize) {
         if self.conns.try_remove(key).is_some() {
             self.control.active.fetch_sub(1, Ordering::Relaxed);
+            if !self.sources_of.is_empty()
+                && let Some(ip) = self.sources_of.remove(&key)
+            {
+                self.control.sources.leave(ip);
+            }
         }
     }
 
@@ -378,97 +484,132 @@ impl<S: Connection> Engine<'_, S> {
         }
     }
 
-    /// After a shutdown: gives live connections their pending bytes for at most the grace
-    /// period, shuts down their write side, and closes them.
+    /// After a shutdown: goes on echoing for at most the grace period, so that every
+    /// connection ends whole or visibly broken, never with a quiet truncation.
     ///
-    /// A connection whose peer has sent bytes the server never read is not closed at once:
-    /// closing a socket with unread input makes the system reset the connection and throw
-    /// away the echoed bytes still in its send queue. Such a connection lingers, its input
-    /// read and dropped, until the peer closes too or the grace period ends.
+    /// A connection gets a clean end-of-stream only once it owes its peer nothing: a peer
+    /// that half-closed once its end-of-stream is read and everything is echoed (as when
+    /// serving), any other once nothing is pending or unread and it has been quiet for
+    /// [`QUIET_BEFORE_CLOSE`]. When the grace period ends, a connection still owed bytes is
+    /// reset, so its peer can tell its echo was cut short.
     fn drain(&mut self, poll: &mut Poll) {
-        let grace = self.options.shutdown_grace();
-        let start = std::time::Instant::now();
+        let deadline = std::time::Instant::now().checked_add(self.options.shutdown_grace());
         let mut events = Events::with_capacity(1024);
-        let mut finished = Vec::new();
-        // Slab keys are below its capacity, and no connection is added while draining.
-        let mut lingering = vec![false; self.conns.capacity()];
+        let mut turn = Vec::new();
+        // Connections dealt to this worker just before the stop are owed an echo too.
+        self.adopt_inbox(poll, self.clock.now());
         loop {
+            self.close_quiet(self.clock.now());
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            if self.conns.is_empty() || left.is_some_and(|left| left.is_zero()) {
+                break;
+            }
+            // Wake up in time to see connections fall quiet.
+            let tick = QUIET_BEFORE_CLOSE / 4;
+            let timeout = if self.again.is_empty() {
+                left.map_or(tick, |left| left.min(tick))
+            } else {
+                Duration::ZERO
+            };
+            match poll.poll(&mut events, Some(timeout)) {
+                Ok(()) => {}
+                Err(e) if interrupted(&e) => continue,
+                Err(_) => break,
+            }
             let now = self.clock.now();
-            let mut busy = false;
-            for (key, conn) in self.conns.iter_mut() {
-                if !lingering[key] {
-                    match write_pending(conn, self.counters, now) {
-                        Flush::Blocked => continue,
-                        Flush::Failed => {
-                            finished.push(key);
-                            continue;
-                        }
-                        Flush::Done => shutdown_write(&conn.stream),
-                    }
-                }
-                match discard_input(conn, &mut self.scratch) {
-                    Discard::Closed => finished.push(key),
-                    // Nothing unread: closing now sends no reset.
-                    Discard::Quiet if !lingering[key] => finished.push(key),
-                    Discard::Quiet | Discard::Drained => lingering[key] = true,
-                    Discard::More => {
-                        lingering[key] = true;
-                        busy = true;
-                    }
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => self.adopt_inbox(poll, now),
+                    SOCKET => {}
+                    // Never skip a read here: a connection is only closed once a read has
+                    // found nothing left.
+                    Token(key) => self.drive_and_settle(key, now, false),
                 }
             }
-            for key in finished.drain(..) {
-                self.close(key);
-            }
-            let left = grace.saturating_sub(start.elapsed());
-            if self.conns.is_empty() || left.is_zero() {
-                break;
-            }
-            let timeout = if busy { Duration::ZERO } else { left };
-            if let Err(e) = poll.poll(&mut events, Some(timeout))
-                && !interrupted(&e)
-            {
-                break;
+            std::mem::swap(&mut turn, &mut self.again);
+            for key in turn.drain(..) {
+                self.drive_and_settle(key, now, false);
             }
         }
+        self.end_when_grace_is_over();
+    }
+
+    /// Closes, cleanly, every connection that owes its peer nothing and has moved no byte
+    /// for [`QUIET_BEFORE_CLOSE`].
+    fn close_quiet(&mut self, now: u32) {
+        let quiet_ms = millis(QUIET_BEFORE_CLOSE);
+        let is_quiet = |conn: &Conn<S>| {
+            conn.pending.is_none() && now.wrapping_sub(conn.last_active) >= quiet_ms
+        };
+        let quiet: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, conn)| is_quiet(conn))
+            .map(|(key, _)| key)
+            .collect();
+        for key in quiet {
+            // One more read: input that came since is echoed (and the connection is busy
+            // again), and a peer's end-of-stream finishes it as when serving.
+            self.drive_and_settle(key, now, false);
+            if self.conns.get(key).is_some_and(is_quiet) {
+                // Nothing pending, nothing unread: closing sends end-of-stream.
+                self.close(key);
+            }
+        }
+    }
+
+    /// Ends every connection still open when the grace period is over: those still owed
+    /// bytes with a reset, the others with a clean end-of-stream.
+    fn end_when_grace_is_over(&mut self) {
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {
+            if let Some(conn) = self.conns.get(key)
+                && owes_bytes(conn, &mut self.scratch)
+            {
+                reset_on_close(&conn.stream);
+                self.counters.shutdown_resets.add(1);
+            }
             self.close(key);
         }
     }
 }
 
-/// What reading and dropping a closing connection's input found.
-enum Discard {
-    /// The peer closed, or the connection failed: nothing left to wait for.
-    Closed,
-    /// Nothing to read.
-    Quiet,
-    /// Some input was dropped, and now there is nothing to read.
-    Drained,
-    /// Input is still coming after a turn's worth of reads.
-    More,
+/// Whether a new connection may be served, and the source it was counted against.
+enum Admission {
+    Admitted(Option<std::net::IpAddr>),
+    Refused,
 }
 
-/// Reads and drops what the peer of a connection whose write side is shut still sends.
-fn discard_input<S: Connection>(conn: &Conn<S>, scratch: &mut [u8]) -> Discard {
-    let mut dropped = false;
-    for _ in 0..READS_PER_TURN {
-        match conn.stream.read(scratch) {
-            Ok(0) => return Discard::Closed,
-            Ok(_) => dropped = true,
-            Err(e) if interrupted(&e) => {}
-            Err(e) if would_block(&e) => {
-                return if dropped {
-                    Discard::Drained
-                } else {
-                    Discard::Quiet
-                };
-            }
-            Err(_) => return Discard::Closed,
-        }
+/// The IP address a connection comes from, IPv4 addresses seen through an IPv6 socket
+/// (`::ffff:a.b.c.d`) given as IPv4; `None` for a peer that has gone, or a socket with no IP
+/// address (Unix). Asked only when a per-source limit is set.
+fn peer_ip<S: Connection>(stream: &S) -> Option<std::net::IpAddr> {
+    let addr = SockRef::from(stream).peer_addr().ok()?;
+    addr.as_socket().map(|addr| addr.ip().to_canonical())
+}
+
+/// Makes closing the connection reset it (`SO_LINGER` 0), so the peer sees an error rather
+/// than a clean end-of-stream. (A Unix stream socket has no reset: its peer reads an error
+/// only if input was left unread, and end-of-stream otherwise.)
+fn reset_on_close<S: Connection>(stream: &S) {
+    // A peer that has already gone needs no reset.
+    let _ = SockRef::from(stream).set_linger(Some(Duration::ZERO));
+}
+
+/// Whether a connection still owes its peer an echo: bytes pending, or input not read yet.
+/// Unread input found here is dropped, since the connection is about to be reset anyway.
+fn owes_bytes<S: Connection>(conn: &Conn<S>, scratch: &mut [u8]) -> bool {
+    if conn.pending.is_some() {
+        return true;
     }
-    Discard::More
+    loop {
+        return match conn.stream.read(scratch) {
+            Ok(n) => n > 0,
+            Err(e) if interrupted(&e) => continue,
+            // Nothing unread, or a connection already broken: nothing to reset.
+            Err(_) => false,
+        };
+    }
 }
 
 /// How far writing a connection's pending bytes got.

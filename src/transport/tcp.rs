@@ -120,9 +120,10 @@ impl Listener for TcpListener {
         let socket = SockRef::from(stream);
         options.apply_tcp(&socket)?;
         if blocking {
-            options.apply_timeouts(&socket)?;
+            options.apply_timeouts(&socket)
+        } else {
+            options.apply_served_connection_buffers(&socket)
         }
-        Ok(())
     }
 }
 

@@ -134,10 +134,12 @@ impl Listener for UnixListener {
     }
 
     fn prepare(&self, stream: &UnixStream, options: &Options, blocking: bool) -> Result<()> {
+        let socket = SockRef::from(stream);
         if blocking {
-            options.apply_timeouts(&SockRef::from(stream))?;
+            options.apply_timeouts(&socket)
+        } else {
+            options.apply_served_connection_buffers(&socket)
         }
-        Ok(())
     }
 }
 

@@ -176,6 +176,12 @@ impl Running {
         }
     }
 
+    /// The last stdout line read, such as the one [`wait_for_line`](Self::wait_for_line)
+    /// just found.
+    pub fn last_line(&self) -> Option<&str> {
+        self.seen.last().map(String::as_str)
+    }
+
     /// Waits for the child to exit (at most [`GENEROUS`], then kills it and panics) and
     /// collects everything it printed.
     pub fn finish(mut self) -> Finished {
