@@ -72,18 +72,17 @@ const fn privileged_ports() -> [u16; 1023] {
     ports
 }
 
-/// The default per-source limit on UDP replies of [`EchoServer::serve`](crate::EchoServer::serve):
-/// 5,000 datagrams a second, in bursts of up to 5,000.
+/// The default per-source limit of [`EchoServer::serve`](crate::EchoServer::serve) on
+/// datagrams that send back the server's own last reply: 5,000 a second, in bursts of up to
+/// 5,000.
 ///
 /// One forged datagram between two echo servers bounces between them as fast as they can
-/// answer: 17,000 to 47,000 datagrams a second from each to the other, measured on loopback
-/// on a busy two-core machine, where this limit ended the exchange within 130 to 250 ms
-/// (700 ms with the cores kept busy by other work). A client with one datagram in flight at
-/// a time is never refused while it stays under 5,000 round trips a second, and a flat-out
-/// one only after its first 5,000 datagrams. On loopback a flat-out closed-loop client is as
-/// fast as the loop (17,000 to 49,000 round trips a second there): a benchmark or a test
-/// that sends that fast from one socket for longer must lift the limit with
-/// [`Options::with_source_rate_limit`]`(None)`. See `docs/protocol.md` for the figures.
+/// answer (about 31,000 datagrams a second each way, measured on loopback on a busy two-core
+/// machine), every datagram a copy of the last reply sent to its source. Those repeats take
+/// tokens; with this limit such an exchange ended after about 260 ms. A client's messages
+/// differ from one another (sequence numbers, times), so it is never limited however fast it
+/// goes; one that sends the very same message again and again is limited after its first
+/// 5,000 repeats. See `docs/protocol.md` for the figures.
 ///
 /// # Examples
 ///
@@ -96,28 +95,32 @@ const fn privileged_ports() -> [u16; 1023] {
 /// ```
 pub const DEFAULT_SOURCE_RATE_LIMIT: SourceRateLimit = SourceRateLimit::new(5_000, 5_000);
 
-/// A limit on the UDP replies [`EchoServer::serve`](crate::EchoServer::serve) sends to each
-/// source (address and port): a token bucket of `burst` datagrams, refilled at `rate`
-/// datagrams a second.
+/// A limit on the datagrams [`EchoServer::serve`](crate::EchoServer::serve) answers that
+/// repeat its last reply to their source: a token bucket of `burst` datagrams per source
+/// (address and port), refilled at `rate` datagrams a second.
 ///
-/// Each reply takes a token from its source's bucket; a datagram that finds the bucket empty
-/// is dropped and counted in [`Stats::dropped_rate_limited`](crate::Stats::dropped_rate_limited).
-/// This is what ends an exchange between two servers started by one forged datagram: both
-/// answer each other as fast as they can, so the source soon runs out of tokens, and one
-/// dropped datagram ends it. One limit is shared by all the workers of a server.
+/// A datagram equal to the last reply sent to its source (same length, same first and last
+/// 64 bytes) takes a token from that source's bucket; one that finds the bucket empty is
+/// dropped and counted in [`Stats::dropped_rate_limited`](crate::Stats::dropped_rate_limited).
+/// This is what ends an exchange between two servers started by one forged datagram: each
+/// sends back exactly what the other just sent, as fast as it can, so the source soon runs
+/// out of tokens, and one dropped datagram ends it. Other datagrams take no token: on
+/// loopback a flat-out closed-loop client goes as fast as such a loop, and a limit on every
+/// datagram could not end the one without slowing the other. One limit is shared by all the
+/// workers of a server.
 ///
-/// The server remembers at most 4,096 sources at once (about 330 KiB at most, allocated
+/// The server remembers at most 4,096 sources at once (a few hundred KiB at most, allocated
 /// only as sources come). A source whose bucket has refilled holds no information and is
 /// forgotten when room is needed; if all 4,096 were seen within their last burst (a flood
-/// of forged sources), a new source is refused until one refills, while the ones already
-/// known keep their buckets.
+/// of forged sources), a new repeating source is refused until one refills, while the ones
+/// already known keep their buckets.
 ///
 /// # Examples
 ///
 /// ```
 /// use socket_echo::{EchoServer, Options, SourceRateLimit, Udp};
 ///
-/// // At most 100 replies a second to each source, 10 at once.
+/// // At most 100 repeats a second from each source, 10 at once.
 /// let limit = SourceRateLimit::new(100, 10);
 /// let options = Options::new().with_source_rate_limit(Some(limit));
 /// let server = EchoServer::bind_on_with(Udp, "127.0.0.1:0", options)?;
@@ -256,7 +259,7 @@ impl Keepalive {
 /// | [`max_pending`](Self::with_max_pending) | 64 KiB | `serve`, TCP |
 /// | [`shutdown_grace`](Self::with_shutdown_grace) | 1 s | `serve`, TCP |
 /// | [`denied_ports`](Self::with_denied_ports) | 1 to 1023 (every privileged port) | `serve` and `serve_once`, UDP |
-/// | [`source_rate_limit`](Self::with_source_rate_limit) | 5,000 datagrams/s, bursts of 5,000 | `serve`, UDP |
+/// | [`source_rate_limit`](Self::with_source_rate_limit) | 5,000 repeats/s, bursts of 5,000 | `serve`, datagrams |
 /// | [`connection_socket_buffers`](Self::with_connection_socket_buffers) | 256 KiB | `serve`, TCP connections |
 /// | [`max_connections_per_source`](Self::with_max_connections_per_source) | off | `serve`, TCP |
 ///
@@ -482,22 +485,22 @@ impl Options {
         max_pending, with_max_pending: usize, MaxPending
     );
     option!(
-        /// The most UDP replies [`EchoServer::serve`](crate::EchoServer::serve) sends to one
-        /// source (address and port), as a [`SourceRateLimit`] (default
-        /// [`DEFAULT_SOURCE_RATE_LIMIT`]: 5,000 a second, bursts of 5,000); `None` answers
-        /// every datagram. It ends an exchange with another server started by a forged
-        /// datagram. A rate or burst of zero is refused.
+        /// The most datagrams [`EchoServer::serve`](crate::EchoServer::serve) answers from one
+        /// source (address and port) that repeat the last reply sent to it, as a
+        /// [`SourceRateLimit`] (default [`DEFAULT_SOURCE_RATE_LIMIT`]: 5,000 a second, bursts
+        /// of 5,000); `None` answers every datagram. It ends an exchange with another server
+        /// started by a forged datagram. A rate or burst of zero is refused.
         ///
         /// # Examples
         ///
         /// ```
         /// use socket_echo::{EchoClient, EchoServer, Options, SourceRateLimit, Udp};
         ///
-        /// // A benchmark that sends flat out from one socket: no limit.
+        /// // No limit at all.
         /// let unlimited = Options::new().with_source_rate_limit(None);
         /// assert_eq!(unlimited.source_rate_limit(), None);
         ///
-        /// // A tight limit: three replies at once, then one a second.
+        /// // A tight limit: three repeats at once, then one a second.
         /// let tight = Options::new().with_source_rate_limit(Some(SourceRateLimit::new(1, 3)));
         /// let server = EchoServer::bind_on_with(Udp, "127.0.0.1:0", tight)?.spawn()?;
         /// let mut client = EchoClient::connect_on(Udp, server.local_addr())?;

@@ -186,31 +186,52 @@ fn one_forged_datagram_between_two_default_servers_is_not_echoed_forever() {
 }
 
 #[test]
-fn a_source_past_its_burst_is_refused_and_counted_and_others_are_not() {
+fn a_source_repeating_the_last_reply_past_its_burst_is_refused_and_counted() {
     for family in LOOPBACKS {
         let limit = SourceRateLimit::new(1, 5);
         let handle = spawn_udp(family, Options::new().with_source_rate_limit(Some(limit)));
         let server = handle.local_addr();
         let eager = udp_client(server, PATIENCE);
-        for i in 0..20u8 {
-            eager.send_to(&[i], server).unwrap();
+        // The same datagram 20 times: the first is new, the next ones repeat the reply.
+        for _ in 0..20 {
+            eager.send_to(b"again", server).unwrap();
         }
         let stats = wait_for_stats(&handle, "20 datagrams", |s| {
             s.datagrams_echoed + s.dropped_rate_limited == 20
         });
-        // Five at once, and at most one more per second the sending took.
+        // The first, five repeats at once, and at most one more per second the sending took.
         assert!(
-            (5..=7).contains(&stats.datagrams_echoed),
+            (6..=8).contains(&stats.datagrams_echoed),
             "{family}: {stats:?}"
         );
         let mut buf = [0; 8];
-        for i in 0..5u8 {
+        for _ in 0..6 {
             let (n, from) = eager.recv_from(&mut buf).expect("reply");
-            assert_eq!((&buf[..n], from), (&[i][..], server), "{family}");
+            assert_eq!((&buf[..n], from), (&b"again"[..], server), "{family}");
         }
         // Another source is served as before.
         assert_serves_a_client(&handle);
     }
+}
+
+#[test]
+fn datagrams_that_differ_are_never_limited() {
+    let limit = SourceRateLimit::new(1, 1);
+    let handle = spawn_udp(
+        "127.0.0.1:0",
+        Options::new().with_source_rate_limit(Some(limit)),
+    );
+    let mut client = EchoClient::connect_on(Udp, handle.local_addr()).unwrap();
+    for seq in 0..2000u32 {
+        let message = seq.to_be_bytes();
+        assert_eq!(&client.echo(&message).unwrap()[..], message);
+    }
+    handle.shutdown();
+    let stats = handle.join().unwrap();
+    assert_eq!(
+        (stats.datagrams_echoed, stats.dropped_rate_limited),
+        (2000, 0)
+    );
 }
 
 #[test]

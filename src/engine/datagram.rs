@@ -5,7 +5,8 @@
 //! source, whole, or not at all: a datagram too large for the buffer, or from a source that
 //! could start an echo loop, is dropped and counted.
 
-use std::hash::Hash;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::os::fd::AsRawFd;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
@@ -30,36 +31,72 @@ pub(crate) const TRACKED_SOURCES: usize = 4096;
 /// The per-source rate limit every worker of one `serve()` shares, behind a lock so a source
 /// is limited once whichever worker takes its datagrams (per-worker buckets would let an
 /// exchange spread over the workers and never run dry), and the origin of its clock.
+///
+/// Only a datagram that repeats the last reply sent to its source takes a token: that is what
+/// every datagram of a loop between two echo servers is (each sends back exactly what the
+/// other just sent), and what a client almost never sends (its messages carry sequence
+/// numbers or times). On loopback a loop and a flat-out closed-loop client go at the same
+/// speed, so a limit on every datagram could not end the one without slowing the other.
 #[derive(Debug)]
 struct SharedLimit<K> {
-    limiter: Option<Mutex<Limiter<K>>>,
+    state: Option<Mutex<LimitState<K>>>,
     origin: Instant,
 }
 
-impl<K: Hash + Eq> SharedLimit<K> {
+#[derive(Debug)]
+struct LimitState<K> {
+    limiter: Limiter<K>,
+    /// The fingerprint of the last reply sent to each source, for at most
+    /// [`TRACKED_SOURCES`] sources (forgotten all at once when full: a loop in progress
+    /// is recognised again at its next datagram, and its bucket is kept by the limiter).
+    last_reply: HashMap<K, u64>,
+}
+
+impl<K: Hash + Eq + Clone> SharedLimit<K> {
     fn new(limit: Option<SourceRateLimit>) -> Self {
         SharedLimit {
-            limiter: limit.map(|limit| {
-                Mutex::new(Limiter::new(limit.rate(), limit.burst(), TRACKED_SOURCES))
+            state: limit.map(|limit| {
+                Mutex::new(LimitState {
+                    limiter: Limiter::new(limit.rate(), limit.burst(), TRACKED_SOURCES),
+                    last_reply: HashMap::new(),
+                })
             }),
             origin: Instant::now(),
         }
     }
 
-    /// Takes a token from `source`'s bucket; false if it has had its share for now.
-    fn allow(&self, source: &K) -> bool
-    where
-        K: Clone,
-    {
-        let Some(limiter) = &self.limiter else {
+    /// Whether `payload` from `source` may be answered now; if so, it is recorded as the
+    /// last reply sent to `source`. False only for a repeat of the last reply to a source
+    /// that has had its share of repeats.
+    fn allow(&self, source: &K, payload: &[u8]) -> bool {
+        let Some(state) = &self.state else {
             return true;
         };
+        let print = fingerprint(payload);
         let now = self.origin.elapsed();
-        // The limiter is left consistent after every call, so a worker that panicked while
+        // The state is left consistent after every call, so a worker that panicked while
         // holding the lock left nothing half-done.
-        let mut limiter = limiter.lock().unwrap_or_else(PoisonError::into_inner);
-        limiter.allow(source.clone(), now)
+        let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.last_reply.get(source) == Some(&print) {
+            return state.limiter.allow(source.clone(), now);
+        }
+        if state.last_reply.len() >= TRACKED_SOURCES {
+            state.last_reply.clear();
+        }
+        state.last_reply.insert(source.clone(), print);
+        true
     }
+}
+
+/// A fingerprint of a datagram: its length, and its first and last 64 bytes, where a client
+/// puts what changes from one message to the next (a sequence number, a time). A loop's
+/// datagrams are equal byte for byte, so they always match.
+fn fingerprint(payload: &[u8]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    payload.len().hash(&mut hasher);
+    payload[..payload.len().min(64)].hash(&mut hasher);
+    payload[payload.len().saturating_sub(64)..].hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Runs `workers` event loops on the one socket until the server is shut down. Each polls
@@ -169,9 +206,11 @@ fn echo_some<D: Datagram>(
             }
             None => {}
         }
-        if !limit.allow(&source) {
+        if !limit.allow(&source, &scratch[..n]) {
             counters.dropped_rate_limited.add(1);
-            log.warn(format_args!("not answering {source}: over its rate limit"));
+            log.warn(format_args!(
+                "not answering {source}: it keeps sending back the server's own replies"
+            ));
             continue;
         }
         match socket.send_to(&scratch[..n], &source) {
@@ -187,4 +226,44 @@ fn echo_some<D: Datagram>(
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_repeat_of_the_last_reply_takes_a_token() {
+        let limit = SharedLimit::new(Some(SourceRateLimit::new(1, 3)));
+        let source = "a";
+        // Distinct messages are never limited, however many.
+        for seq in 0..1000u32 {
+            assert!(limit.allow(&source, &seq.to_be_bytes()));
+        }
+        // The same message again and again: the burst, then refused.
+        let repeats: Vec<bool> = (0..6).map(|_| limit.allow(&source, b"loop")).collect();
+        assert_eq!(repeats, [true, true, true, true, false, false]);
+        // Another source is not affected.
+        assert!(limit.allow(&"b", b"loop"));
+        assert!(limit.allow(&"b", b"loop"));
+    }
+
+    #[test]
+    fn no_limit_allows_everything() {
+        let limit = SharedLimit::new(None);
+        assert!((0..100).all(|_| limit.allow(&1u8, b"same")));
+    }
+
+    #[test]
+    fn fingerprints_see_the_ends_and_the_length() {
+        let a = [1u8; 500];
+        let mut b = a;
+        b[0] = 2;
+        let mut c = a;
+        c[499] = 2;
+        assert_ne!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+        assert_ne!(fingerprint(&a), fingerprint(&a[..499]));
+        assert_eq!(fingerprint(&a), fingerprint(&[1u8; 500]));
+    }
 }
