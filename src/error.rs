@@ -180,3 +180,51 @@ pub enum Error {
         source: io::Error,
     },
 }
+
+impl Error {
+    /// The kind of the operating-system error behind this one, if it carries one: for
+    /// branching on `ConnectionRefused`, `AddrInUse` or `TimedOut` without walking
+    /// [`source`](std::error::Error::source).
+    ///
+    /// `None` for errors the crate found itself (a refused option, a mismatch, a timeout of
+    /// its own).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use socket_echo::{EchoClient, EchoServer};
+    ///
+    /// let first = EchoServer::bind("127.0.0.1:0")?;
+    /// let second = EchoServer::bind(first.local_addr()).unwrap_err();
+    /// assert_eq!(second.io_kind(), Some(ErrorKind::AddrInUse));
+    ///
+    /// // Bind a port, then free it: nothing listens there any more.
+    /// let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    /// match EchoClient::connect(addr) {
+    ///     Err(e) if e.io_kind() == Some(ErrorKind::ConnectionRefused) => {}
+    ///     other => panic!("expected a refused connection, got {other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            Error::Resolve { source, .. }
+            | Error::Bind { source, .. }
+            | Error::Connect { source, .. }
+            | Error::Accept { source, .. }
+            | Error::Serve { source, .. }
+            | Error::SetOption { source, .. }
+            | Error::Send { source, .. }
+            | Error::Receive { source, .. }
+            | Error::Thread { source } => Some(source.kind()),
+            Error::NoAddress { .. }
+            | Error::InvalidOption { .. }
+            | Error::Timeout { .. }
+            | Error::Truncated { .. }
+            | Error::DatagramTooLarge { .. }
+            | Error::Mismatch { .. }
+            | Error::ShortEcho { .. } => None,
+        }
+    }
+}

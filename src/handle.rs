@@ -26,7 +26,19 @@ use crate::error::{Error, Result};
 /// assert_eq!(again.local_addr(), addr);
 /// # Ok::<(), socket_echo::Error>(())
 /// ```
+///
+/// A handle that is not kept stops its server at once, so leaving it unused is warned
+/// about (and is an error where warnings are denied):
+///
+/// ```compile_fail
+/// # #![deny(warnings)]
+/// # fn main() -> socket_echo::Result<()> {
+/// socket_echo::EchoServer::bind("127.0.0.1:0")?.spawn()?; // stopped as soon as it started
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
+#[must_use = "dropping a `ServerHandle` stops its server: keep it for as long as the server must run"]
 pub struct ServerHandle {
     local_addr: SocketAddr,
     control: Arc<Control>,

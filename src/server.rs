@@ -326,6 +326,7 @@ impl<T: Transport> EchoServer<T> {
     /// assert_eq!(stats.datagrams_echoed, 1);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
+    #[must_use = "the server stops when its handle is dropped: keep the handle"]
     pub fn spawn(self) -> Result<ServerHandle> {
         let local_addr = self.local_addr;
         let control = Arc::clone(&self.control);
