@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Socket, TcpKeepalive};
 
+use crate::engine::CLOCK_RANGE;
 use crate::error::{Error, Result};
 
 /// The default size of the server's receive buffer and of the client's read chunks.
@@ -281,16 +282,20 @@ impl Options {
     option!(
         /// How long one receive may wait (`SO_RCVTIMEO`) on a client socket or a served
         /// connection; `None` waits forever. For a UDP client it is the wait per attempt.
-        /// Zero is refused. It never applies to waiting for the next connection or datagram.
+        /// Zero is refused, and so is anything under one microsecond, the resolution of
+        /// socket timeouts (the system would round it to zero, which means "forever"). It
+        /// never applies to waiting for the next connection or datagram.
         read_timeout, with_read_timeout: Option<Duration>
     );
     option!(
-        /// How long one send may wait (`SO_SNDTIMEO`); `None` waits forever. Zero is refused.
+        /// How long one send may wait (`SO_SNDTIMEO`); `None` waits forever. Zero, or
+        /// anything under one microsecond, is refused.
         write_timeout, with_write_timeout: Option<Duration>
     );
     option!(
         /// How long a TCP client waits for the connection to be established; `None` waits as
-        /// long as the operating system does. Zero is refused.
+        /// long as the operating system does. Zero, or anything under one microsecond, is
+        /// refused.
         connect_timeout, with_connect_timeout: Option<Duration>
     );
     option!(
@@ -325,7 +330,9 @@ impl Options {
         /// How long [`EchoServer::serve`](crate::EchoServer::serve) keeps a connection that
         /// neither sends nor takes a byte (default 300 s); `None` keeps it forever. A client
         /// that sends but never reads its echo counts as idle once the server has stopped
-        /// reading from it. Zero is refused.
+        /// reading from it. The server's clock counts whole milliseconds on 32 bits, so
+        /// anything under one millisecond (which it would read as zero) and anything over
+        /// about 24 days (2^31 − 1 ms, beyond what it measures) is refused.
         idle_timeout, with_idle_timeout: Option<Duration>
     );
     option!(
@@ -338,7 +345,9 @@ impl Options {
     option!(
         /// How long a graceful shutdown of [`EchoServer::serve`](crate::EchoServer::serve)
         /// waits for live connections to take their pending bytes before closing them
-        /// (default 1 s).
+        /// (default 1 s). It is measured to the nanosecond, so no value is rounded; zero
+        /// closes them at once (a connection with bytes still unsent or unread is then
+        /// reset).
         shutdown_grace, with_shutdown_grace: Duration
     );
 
@@ -379,7 +388,9 @@ impl Options {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidOption`] for a zero timeout, a zero buffer or backlog, a TTL outside
+    /// [`Error::InvalidOption`] for a zero timeout or one the system would round to zero (a
+    /// socket timeout under one microsecond, an idle timeout under one millisecond), an
+    /// idle timeout beyond the server's clock, a zero buffer or backlog, a TTL outside
     /// 1 to 255, or a keepalive time or interval under one second.
     ///
     /// # Examples
@@ -395,14 +406,13 @@ impl Options {
     /// ));
     /// ```
     pub fn validate(&self) -> Result<()> {
-        let zero_timeout = "a zero timeout would wait forever on some systems and fail at once on others; use None to wait forever";
         for (option, value) in [
             ("read_timeout", self.read_timeout),
             ("write_timeout", self.write_timeout),
             ("connect_timeout", self.connect_timeout),
         ] {
-            if value == Some(Duration::ZERO) {
-                return Err(invalid(option, zero_timeout));
+            if let Some(value) = value {
+                check_socket_timeout(option, value)?;
             }
         }
         if let Some(keepalive) = self.keepalive {
@@ -438,11 +448,26 @@ impl Options {
         if self.max_connections == 0 {
             return Err(invalid("max_connections", "must be at least 1"));
         }
-        if self.idle_timeout == Some(Duration::ZERO) {
-            return Err(invalid(
-                "idle_timeout",
-                "a zero idle timeout would close every connection at once; use None to keep idle connections",
-            ));
+        if let Some(idle) = self.idle_timeout {
+            if idle.is_zero() {
+                return Err(invalid(
+                    "idle_timeout",
+                    "a zero idle timeout would close every connection at once; use None to keep idle connections",
+                ));
+            }
+            // The engine's clock counts whole milliseconds on 32 bits.
+            if idle < Duration::from_millis(1) {
+                return Err(invalid(
+                    "idle_timeout",
+                    "under one millisecond, which the server's millisecond clock reads as zero: every connection would be closed at the first sweep",
+                ));
+            }
+            if idle > CLOCK_RANGE {
+                return Err(invalid(
+                    "idle_timeout",
+                    "longer than the server's clock measures (about 24 days); use None to keep idle connections",
+                ));
+            }
         }
         if self.max_pending == 0 {
             return Err(invalid("max_pending", "must be at least 1 byte"));
@@ -534,6 +559,27 @@ impl Options {
         }
         Ok(())
     }
+}
+
+/// The finest step of a socket timeout (`SO_RCVTIMEO`, `SO_SNDTIMEO` take a `timeval`).
+pub(crate) const SOCKET_TIMEOUT_RESOLUTION: Duration = Duration::from_micros(1);
+
+/// Refuses a socket timeout the system would take as "forever" or "at once": zero, or under
+/// its microsecond resolution (a `timeval` of zero means no timeout at all).
+pub(crate) fn check_socket_timeout(option: &'static str, value: Duration) -> Result<()> {
+    if value.is_zero() {
+        return Err(invalid(
+            option,
+            "a zero timeout would wait forever on some systems and fail at once on others; use None to wait forever",
+        ));
+    }
+    if value < SOCKET_TIMEOUT_RESOLUTION {
+        return Err(invalid(
+            option,
+            "under one microsecond, the resolution of socket timeouts: the system would round it to zero and wait forever",
+        ));
+    }
+    Ok(())
 }
 
 fn invalid(option: &'static str, reason: &'static str) -> Error {

@@ -146,7 +146,8 @@ impl Bulk {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidOption`] for a zero write size, a zero timeout or a refused option;
+    /// [`Error::InvalidOption`] for a zero write size, a timeout under one
+    /// microsecond (zero included) or a refused option;
     /// the errors of [`EchoClient::connect_with`](crate::EchoClient::connect_with);
     /// [`Error::Thread`] if the writer thread cannot be started. Failures during the run
     /// (a mismatch, a stall, a closed connection) are counted in the report and end it.

@@ -80,12 +80,19 @@ pub(crate) fn check_size(option: &'static str, size: usize) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a zero timeout, as [`Options`](crate::Options) does.
+/// Refuses a zero timeout, or one under the microsecond resolution of socket timeouts, as
+/// [`Options`](crate::Options) does.
 pub(crate) fn check_timeout(option: &'static str, timeout: Duration) -> Result<()> {
     if timeout.is_zero() {
         return Err(Error::InvalidOption {
             option,
             reason: "a zero timeout would wait forever on some systems and fail at once on others",
+        });
+    }
+    if timeout < crate::options::SOCKET_TIMEOUT_RESOLUTION {
+        return Err(Error::InvalidOption {
+            option,
+            reason: "under one microsecond, the resolution of socket timeouts: the system would round it to zero",
         });
     }
     Ok(())
@@ -127,5 +134,25 @@ pub(crate) fn stream_error(
             addr: peer,
             source: error,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_timeout_refuses_what_rounds_to_zero() {
+        for refused in [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_nanos(999),
+        ] {
+            match check_timeout("timeout", refused) {
+                Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "timeout"),
+                other => panic!("{refused:?}: expected InvalidOption, got {other:?}"),
+            }
+        }
+        assert!(check_timeout("timeout", Duration::from_micros(1)).is_ok());
     }
 }

@@ -100,7 +100,8 @@ impl Ping {
     }
 
     /// How long each probe waits for its reply before it is reported [`Outcome::Lost`].
-    /// Zero is refused.
+    /// Zero is refused, and so is anything under one microsecond (the resolution of socket
+    /// timeouts).
     pub const fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
