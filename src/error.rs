@@ -172,6 +172,15 @@ pub enum Error {
         /// How many bytes came back, all of them equal to what was sent.
         received: usize,
     },
+    /// A buffer could not be allocated: the size a caller or a peer asked for is more than
+    /// the system will give.
+    #[error("failed to allocate {bytes} bytes for {what}")]
+    Allocation {
+        /// What the buffer was for (`"the receive buffer"`, `"the echo"`, …).
+        what: &'static str,
+        /// The size asked for.
+        bytes: usize,
+    },
     /// A thread of a load generator could not be started.
     #[error("failed to start a load thread")]
     Thread {
@@ -224,7 +233,8 @@ impl Error {
             | Error::Truncated { .. }
             | Error::DatagramTooLarge { .. }
             | Error::Mismatch { .. }
-            | Error::ShortEcho { .. } => None,
+            | Error::ShortEcho { .. }
+            | Error::Allocation { .. } => None,
         }
     }
 }

@@ -66,6 +66,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod addr;
+mod buffer;
 mod client;
 mod echo;
 mod engine;
@@ -87,7 +88,8 @@ pub use handle::ServerHandle;
 pub use measure::{Bulk, Latency, Load, LoadReport, Outcome, Ping, PingSummary, Probe, Progress};
 pub use options::{
     DEFAULT_BUFFER_SIZE, DEFAULT_DENIED_PORTS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_PENDING, DEFAULT_TIMEOUT, Keepalive, Options,
+    DEFAULT_MAX_PENDING, DEFAULT_TIMEOUT, Keepalive, MAX_BUFFER_SIZE, MAX_WORKERS, MIN_MAX_PENDING,
+    Options,
 };
 pub use server::{EchoServer, Exchange};
 pub use transport::{Tcp, Transport, Udp};

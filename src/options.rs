@@ -18,6 +18,28 @@ use crate::error::{Error, Result};
 /// over IPv6), so by default no datagram is ever truncated.
 pub const DEFAULT_BUFFER_SIZE: usize = 64 * 1024;
 
+/// The largest [`buffer_size`](Options::with_buffer_size) and
+/// [`max_pending`](Options::with_max_pending) accepted: 16 MiB.
+///
+/// Far more than the largest UDP datagram (65,527 bytes) and than a socket moves in one
+/// call, and small enough that a buffer per worker never strains a machine.
+pub const MAX_BUFFER_SIZE: usize = 16 * 1024 * 1024;
+
+/// The smallest [`max_pending`](Options::with_max_pending) accepted: 1 KiB.
+///
+/// The server reads and writes a connection at most `max_pending` bytes at a time, so a
+/// limit of a few bytes would cost a pair of system calls per few bytes echoed. 1 KiB is
+/// also the smallest window the client keeps in flight.
+pub const MIN_MAX_PENDING: usize = 1024;
+
+/// The most [`workers`](Options::with_workers) accepted: 1,024 threads, each with its own
+/// event loop and buffers.
+pub const MAX_WORKERS: usize = 1024;
+
+/// The largest value of a C `int`, the type `SO_RCVBUF`, `SO_SNDBUF` and `listen(2)` take:
+/// anything larger would wrap or be cut short silently.
+const C_INT_MAX: usize = i32::MAX as usize;
+
 /// The default read, write and connect timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -117,32 +139,34 @@ impl Keepalive {
 /// [`EchoServer::bind_with`](crate::EchoServer::bind_with),
 /// [`EchoServer::bind_on_with`](crate::EchoServer::bind_on_with),
 /// [`EchoClient::connect_with`](crate::EchoClient::connect_with) or
-/// [`EchoClient::connect_on_with`](crate::EchoClient::connect_on_with). Values are checked when
-/// the socket is made: a zero timeout or a zero buffer is refused with
-/// [`Error::InvalidOption`], never taken to mean "forever" or "nothing". Options that do not
-/// apply to a transport (nodelay, keepalive and linger for UDP) are ignored by it.
+/// [`EchoClient::connect_on_with`](crate::EchoClient::connect_on_with). Values are checked
+/// before a socket is made: a zero timeout or buffer, a duration the system would round to
+/// zero, and a size beyond what the system or the crate can hold are refused with
+/// [`Error::InvalidOption`], never taken to mean "forever", "nothing" or "as much as fits".
+/// Options that do not apply to a transport (nodelay, keepalive and linger for UDP) are
+/// ignored by it.
 ///
-/// | option | default | applies to |
-/// |---|---|---|
-/// | [`reuse_address`](Self::with_reuse_address) | `true` | TCP listeners (Unix) |
-/// | [`reuse_port`](Self::with_reuse_port) | `false` | listening sockets (Unix) |
-/// | [`nodelay`](Self::with_nodelay) | `true` | TCP connections |
-/// | [`keepalive`](Self::with_keepalive) | off | TCP connections |
-/// | [`linger`](Self::with_linger) | OS default | TCP connections |
-/// | [`recv_buffer_size`](Self::with_recv_buffer_size), [`send_buffer_size`](Self::with_send_buffer_size) | OS default | all sockets |
-/// | [`ttl`](Self::with_ttl) | OS default | all sockets |
-/// | [`only_v6`](Self::with_only_v6) | `true` | IPv6 sockets |
-/// | [`read_timeout`](Self::with_read_timeout), [`write_timeout`](Self::with_write_timeout) | 10 s | connections, client sockets |
-/// | [`connect_timeout`](Self::with_connect_timeout) | 10 s | TCP clients |
-/// | [`backlog`](Self::with_backlog) | 1024 | TCP listeners |
-/// | [`buffer_size`](Self::with_buffer_size) | 65,536 B | server receive buffer |
-/// | [`retries`](Self::with_retries) | 2 | UDP clients |
-/// | [`workers`](Self::with_workers) | one per core | `serve` |
-/// | [`max_connections`](Self::with_max_connections) | 16,384 | `serve`, TCP |
-/// | [`idle_timeout`](Self::with_idle_timeout) | 300 s | `serve`, TCP |
-/// | [`max_pending`](Self::with_max_pending) | 64 KiB | `serve`, TCP |
-/// | [`shutdown_grace`](Self::with_shutdown_grace) | 1 s | `serve`, TCP |
-/// | [`denied_ports`](Self::with_denied_ports) | 7, 9, 13, 19, 37 | `serve`, UDP |
+/// | option | default | accepted | applies to |
+/// |---|---|---|---|
+/// | [`reuse_address`](Self::with_reuse_address) | `true` | | TCP listeners (Unix) |
+/// | [`reuse_port`](Self::with_reuse_port) | `false` | | listening sockets (Unix) |
+/// | [`nodelay`](Self::with_nodelay) | `true` | | TCP connections |
+/// | [`keepalive`](Self::with_keepalive) | off | time and interval ≥ 1 s, retries ≥ 1 | TCP connections |
+/// | [`linger`](Self::with_linger) | OS default | | TCP connections |
+/// | [`recv_buffer_size`](Self::with_recv_buffer_size), [`send_buffer_size`](Self::with_send_buffer_size) | OS default | 1 B to 2,147,483,647 B | all sockets |
+/// | [`ttl`](Self::with_ttl) | OS default | 1 to 255 | all sockets |
+/// | [`only_v6`](Self::with_only_v6) | `true` | | IPv6 sockets |
+/// | [`read_timeout`](Self::with_read_timeout), [`write_timeout`](Self::with_write_timeout) | 10 s | ≥ 1 µs, or `None` | connections, client sockets |
+/// | [`connect_timeout`](Self::with_connect_timeout) | 10 s | ≥ 1 µs, or `None` | TCP clients |
+/// | [`backlog`](Self::with_backlog) | 1024 | 1 to 2,147,483,647 | TCP listeners |
+/// | [`buffer_size`](Self::with_buffer_size) | 65,536 B | 1 B to 16 MiB | server receive buffer |
+/// | [`retries`](Self::with_retries) | 2 | any | UDP clients |
+/// | [`workers`](Self::with_workers) | one per core | 1 to 1,024 | `serve` |
+/// | [`max_connections`](Self::with_max_connections) | 16,384 | ≥ 1 | `serve`, TCP |
+/// | [`idle_timeout`](Self::with_idle_timeout) | 300 s | 1 ms to 24 days, or `None` | `serve`, TCP |
+/// | [`max_pending`](Self::with_max_pending) | 64 KiB | 1 KiB to 16 MiB | `serve`, TCP |
+/// | [`shutdown_grace`](Self::with_shutdown_grace) | 1 s | any | `serve`, TCP |
+/// | [`denied_ports`](Self::with_denied_ports) | 7, 9, 13, 19, 37 | any | `serve`, UDP |
 ///
 /// # Examples
 ///
@@ -261,12 +285,14 @@ impl Options {
     );
     option!(
         /// `SO_RCVBUF` in bytes. Linux doubles the value it is given and caps it at
-        /// `net.core.rmem_max`, so the size read back may differ. Zero is refused.
+        /// `net.core.rmem_max`, so the size read back may differ. Zero is refused, and so is
+        /// anything over 2,147,483,647 (the option is a C `int`).
         recv_buffer_size, with_recv_buffer_size: Option<usize>
     );
     option!(
         /// `SO_SNDBUF` in bytes, with the same caveats as
-        /// [`with_recv_buffer_size`](Self::with_recv_buffer_size). Zero is refused.
+        /// [`with_recv_buffer_size`](Self::with_recv_buffer_size). Zero is refused, and so
+        /// is anything over 2,147,483,647.
         send_buffer_size, with_send_buffer_size: Option<usize>
     );
     option!(
@@ -300,13 +326,16 @@ impl Options {
     );
     option!(
         /// The length of the queue of connections a TCP listener holds before they are
-        /// accepted (`listen(2)`); the kernel caps it at `net.core.somaxconn`. Zero is refused.
+        /// accepted (`listen(2)`); the kernel caps it at `net.core.somaxconn`. Zero is refused,
+        /// and so is anything over 2,147,483,647 (`listen(2)` takes a C `int`).
         backlog, with_backlog: u32
     );
     option!(
         /// The size in bytes of the buffer a server receives into, and of a client's read
         /// chunks. A UDP datagram larger than this is reported as truncated, never echoed
-        /// short. Zero is refused.
+        /// short. From 1 byte to [`MAX_BUFFER_SIZE`] (16 MiB); anything else is refused
+        /// before a socket is made. The buffer is allocated when serving starts; memory that
+        /// cannot be had is [`Error::Allocation`], never an abort.
         buffer_size, with_buffer_size: usize
     );
     option!(
@@ -317,7 +346,8 @@ impl Options {
 
     option!(
         /// How many worker threads [`EchoServer::serve`](crate::EchoServer::serve) runs, each
-        /// with its own event loop; `None` (the default) means one per available core.
+        /// with its own event loop; `None` (the default) means one per available core. More
+        /// than [`MAX_WORKERS`] is refused.
         workers, with_workers: Option<NonZeroUsize>
     );
     option!(
@@ -339,7 +369,9 @@ impl Options {
         /// How many echoed bytes a connection of
         /// [`EchoServer::serve`](crate::EchoServer::serve) may leave untaken (default 64 KiB).
         /// While that many wait, the server stops reading from it, so a client that never
-        /// reads costs at most this much memory. Zero is refused.
+        /// reads costs at most this much memory. It is also the most the server moves per
+        /// read and write of a connection, so it ranges from [`MIN_MAX_PENDING`] (1 KiB) to
+        /// [`MAX_BUFFER_SIZE`] (16 MiB); anything else is refused.
         max_pending, with_max_pending: usize
     );
     option!(
@@ -391,7 +423,8 @@ impl Options {
     /// [`Error::InvalidOption`] for a zero timeout or one the system would round to zero (a
     /// socket timeout under one microsecond, an idle timeout under one millisecond), an
     /// idle timeout beyond the server's clock, a zero buffer or backlog, a TTL outside
-    /// 1 to 255, or a keepalive time or interval under one second.
+    /// 1 to 255, a keepalive time or interval under one second, or a size outside its range
+    /// (see the table on [`Options`]).
     ///
     /// # Examples
     ///
@@ -428,11 +461,19 @@ impl Options {
                 return Err(invalid("keepalive.retries", "must be at least 1"));
             }
         }
-        if self.recv_buffer_size == Some(0) {
-            return Err(invalid("recv_buffer_size", "must be at least 1 byte"));
-        }
-        if self.send_buffer_size == Some(0) {
-            return Err(invalid("send_buffer_size", "must be at least 1 byte"));
+        for (option, size) in [
+            ("recv_buffer_size", self.recv_buffer_size),
+            ("send_buffer_size", self.send_buffer_size),
+        ] {
+            if size == Some(0) {
+                return Err(invalid(option, "must be at least 1 byte"));
+            }
+            if size.is_some_and(|size| size > C_INT_MAX) {
+                return Err(invalid(
+                    option,
+                    "must be at most 2,147,483,647 bytes, the largest the socket option takes",
+                ));
+            }
         }
         if let Some(ttl) = self.ttl
             && !(1..=255).contains(&ttl)
@@ -442,8 +483,26 @@ impl Options {
         if self.backlog == 0 {
             return Err(invalid("backlog", "must be at least 1"));
         }
+        if self.backlog as usize > C_INT_MAX {
+            return Err(invalid(
+                "backlog",
+                "must be at most 2,147,483,647, the largest listen(2) takes",
+            ));
+        }
         if self.buffer_size == 0 {
             return Err(invalid("buffer_size", "must be at least 1 byte"));
+        }
+        if self.buffer_size > MAX_BUFFER_SIZE {
+            return Err(invalid(
+                "buffer_size",
+                "must be at most 16 MiB (MAX_BUFFER_SIZE)",
+            ));
+        }
+        if self
+            .workers
+            .is_some_and(|workers| workers.get() > MAX_WORKERS)
+        {
+            return Err(invalid("workers", "must be at most 1,024 (MAX_WORKERS)"));
         }
         if self.max_connections == 0 {
             return Err(invalid("max_connections", "must be at least 1"));
@@ -469,8 +528,17 @@ impl Options {
                 ));
             }
         }
-        if self.max_pending == 0 {
-            return Err(invalid("max_pending", "must be at least 1 byte"));
+        if self.max_pending < MIN_MAX_PENDING {
+            return Err(invalid(
+                "max_pending",
+                "must be at least 1 KiB (MIN_MAX_PENDING): the server moves at most this many bytes per system call",
+            ));
+        }
+        if self.max_pending > MAX_BUFFER_SIZE {
+            return Err(invalid(
+                "max_pending",
+                "must be at most 16 MiB (MAX_BUFFER_SIZE)",
+            ));
         }
         Ok(())
     }

@@ -64,3 +64,68 @@ fn idle_timeout_beyond_the_clock_is_refused() {
     let week = Options::new().with_idle_timeout(Some(Duration::from_secs(7 * 86_400)));
     assert!(week.validate().is_ok());
 }
+
+/// RELIABILITY 33: a buffer of `usize::MAX` bytes made `capacity + 1` wrap to zero (every
+/// datagram answered empty), and 100 GB made the server say it listened, then abort.
+#[test]
+fn buffer_size_beyond_its_maximum_is_refused() {
+    for size in [
+        usize::MAX,
+        100_000_000_000,
+        socket_echo::MAX_BUFFER_SIZE + 1,
+    ] {
+        assert_refused(Options::new().with_buffer_size(size), "buffer_size");
+    }
+    let largest = Options::new().with_buffer_size(socket_echo::MAX_BUFFER_SIZE);
+    assert!(largest.validate().is_ok());
+    // The largest UDP datagram fits.
+    const { assert!(socket_echo::MAX_BUFFER_SIZE > 65_527) };
+}
+
+/// A pending limit of one byte made the server read and write one byte per system call.
+#[test]
+fn max_pending_outside_its_range_is_refused() {
+    for size in [
+        1,
+        socket_echo::MIN_MAX_PENDING - 1,
+        socket_echo::MAX_BUFFER_SIZE + 1,
+        usize::MAX,
+    ] {
+        assert_refused(Options::new().with_max_pending(size), "max_pending");
+    }
+    for size in [socket_echo::MIN_MAX_PENDING, socket_echo::MAX_BUFFER_SIZE] {
+        assert!(Options::new().with_max_pending(size).validate().is_ok());
+    }
+}
+
+/// `SO_RCVBUF`, `SO_SNDBUF` and `listen(2)` take a C `int`: a larger value wrapped or was
+/// silently cut.
+#[test]
+fn sizes_beyond_a_c_int_are_refused() {
+    let too_big = i32::MAX as usize + 1;
+    assert_refused(
+        Options::new().with_recv_buffer_size(Some(too_big)),
+        "recv_buffer_size",
+    );
+    assert_refused(
+        Options::new().with_send_buffer_size(Some(usize::MAX)),
+        "send_buffer_size",
+    );
+    assert_refused(Options::new().with_backlog(i32::MAX as u32 + 1), "backlog");
+    let largest = Options::new()
+        .with_recv_buffer_size(Some(i32::MAX as usize))
+        .with_backlog(i32::MAX as u32);
+    assert!(largest.validate().is_ok());
+}
+
+/// Each worker is a thread with its own buffers: `usize::MAX` of them overflowed the
+/// server's own bookkeeping.
+#[test]
+fn workers_beyond_the_maximum_are_refused() {
+    for count in [socket_echo::MAX_WORKERS + 1, usize::MAX] {
+        let workers = std::num::NonZeroUsize::new(count);
+        assert_refused(Options::new().with_workers(workers), "workers");
+    }
+    let most = std::num::NonZeroUsize::new(socket_echo::MAX_WORKERS);
+    assert!(Options::new().with_workers(most).validate().is_ok());
+}

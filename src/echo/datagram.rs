@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::buffer;
 use crate::echo::stream::{first_difference, is_timeout};
 use crate::error::{Error, Result};
 use crate::options::Options;
@@ -21,7 +22,7 @@ pub(crate) fn serve_once(
 ) -> Result<Exchange> {
     // One byte more than the configured size: a datagram that fills it did not fit.
     let capacity = options.buffer_size();
-    let mut buffer = vec![0; capacity + 1];
+    let mut buffer = buffer::with_sentinel("the receive buffer", capacity)?;
     let (n, peer) = loop {
         match socket.recv_from(&mut buffer) {
             Ok(received) => break received,
@@ -43,11 +44,8 @@ pub(crate) fn serve_once(
     socket
         .send_to(&buffer[..n], peer)
         .map_err(|source| Error::Send { addr: peer, source })?;
-    Ok(Exchange::new(
-        peer,
-        n as u64,
-        Bytes::copy_from_slice(&buffer[..n]),
-    ))
+    let first = Bytes::from(buffer::copy("the first message", &buffer[..n])?);
+    Ok(Exchange::new(peer, n as u64, first))
 }
 
 /// Sends `message` and waits for an equal reply, sending again after each timeout.
@@ -66,7 +64,7 @@ pub(crate) fn echo(
         });
     }
     // One byte more than the message, so a longer reply shows as a difference.
-    let mut buffer = vec![0; message.len() + 1];
+    let mut buffer = buffer::with_sentinel("the reply buffer", message.len())?;
     let limit = options.read_timeout();
     let attempts = options.retries().saturating_add(1);
     let mut mismatch = None;

@@ -2,14 +2,16 @@
 //!
 //! The server half echoes one connection until the peer closes; the client half sends a
 //! message and reads its echo at the same time, so a large message never deadlocks on full
-//! socket buffers. Neither ever allocates more than one buffer per call.
+//! socket buffers. Neither ever allocates more than one buffer per call, and that one
+//! fallibly.
 
 use std::cmp::min;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
+use crate::buffer;
 use crate::error::{Error, Result};
 use crate::options::Options;
 
@@ -47,7 +49,7 @@ pub(crate) fn serve_connection<S: Read + Write>(
     peer: SocketAddr,
     options: &Options,
 ) -> Result<(u64, Bytes)> {
-    let mut buffer = vec![0; options.buffer_size()];
+    let mut buffer = buffer::zeroed("the receive buffer", options.buffer_size())?;
     let mut first = None;
     let mut total = 0u64;
     loop {
@@ -59,7 +61,10 @@ pub(crate) fn serve_connection<S: Read + Write>(
             Err(source) => return Err(Error::Receive { addr: peer, source }),
         };
         if first.is_none() {
-            first = Some(Bytes::copy_from_slice(&buffer[..n]));
+            first = Some(Bytes::from(buffer::copy(
+                "the first message",
+                &buffer[..n],
+            )?));
         }
         stream.write_all(&buffer[..n]).map_err(|source| {
             if is_timeout(&source) {
@@ -86,12 +91,14 @@ pub(crate) fn echo<S: Read + Write>(
     window: usize,
 ) -> Result<Bytes> {
     let window = window.max(1);
-    let mut reply = BytesMut::with_capacity(message.len());
+    // Filled once, in full: each read lands in place, at `received`.
+    let mut reply = buffer::zeroed("the echo", message.len())?;
+    let mut received = 0;
     let mut written = 0;
     let mut peer_gone = false;
-    while reply.len() < message.len() {
-        while !peer_gone && written < message.len() && written - reply.len() < window {
-            let end = min(message.len(), reply.len() + window);
+    while received < message.len() {
+        while !peer_gone && written < message.len() && written - received < window {
+            let end = min(message.len(), received + window);
             match stream.write(&message[written..end]) {
                 Ok(0) => peer_gone = true,
                 Ok(n) => written += n,
@@ -103,11 +110,10 @@ pub(crate) fn echo<S: Read + Write>(
                 Err(source) => return Err(Error::Send { addr: peer, source }),
             }
         }
-        let start = reply.len();
+        let start = received;
         let chunk = min(message.len() - start, options.buffer_size());
-        reply.resize(start + chunk, 0);
         let n = loop {
-            match stream.read(&mut reply[start..]) {
+            match stream.read(&mut reply[start..start + chunk]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if is_timeout(&e) => return Err(timeout(peer, options.read_timeout())),
@@ -115,11 +121,11 @@ pub(crate) fn echo<S: Read + Write>(
                 Err(source) => return Err(Error::Receive { addr: peer, source }),
             }
         };
-        reply.truncate(start + n);
         if n == 0 {
             return Err(short(peer, message, start));
         }
-        if let Some(offset) = first_difference(&reply[start..], &message[start..start + n]) {
+        received += n;
+        if let Some(offset) = first_difference(&reply[start..received], &message[start..received]) {
             return Err(Error::Mismatch {
                 addr: peer,
                 offset: start + offset,
@@ -127,7 +133,7 @@ pub(crate) fn echo<S: Read + Write>(
             });
         }
     }
-    Ok(reply.freeze())
+    Ok(Bytes::from(reply))
 }
 
 fn short(peer: SocketAddr, message: &[u8], received: usize) -> Error {

@@ -11,6 +11,7 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest};
 
 use super::{Counters, RateLimit, SOCKET, Worker, interrupted, would_block};
+use crate::buffer;
 use crate::error::Result;
 
 /// Datagrams one worker handles between two looks at the shutdown switch.
@@ -63,12 +64,12 @@ pub(crate) fn serve(
 
 /// Runs one worker until the server is shut down.
 fn run(mut socket: UdpSocket, worker: Worker<'_>) -> Result<()> {
+    // One byte more than the configured size: a datagram that fills it did not fit.
+    let capacity = worker.options.buffer_size();
+    let mut scratch = buffer::with_sentinel("the receive buffer", capacity)?.into_boxed_slice();
     worker.run(|poll, counters, _| {
         poll.registry()
             .register(&mut socket, SOCKET, Interest::READABLE)?;
-        // One byte more than the configured size: a datagram that fills it did not fit.
-        let capacity = worker.options.buffer_size();
-        let mut scratch = vec![0; capacity + 1].into_boxed_slice();
         let denied = worker.options.denied_ports();
         let mut log = RateLimit::default();
         let mut events = Events::with_capacity(64);

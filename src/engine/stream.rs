@@ -22,6 +22,7 @@ use super::{
     Clock, Counters, RateLimit, SOCKET, WAKER, Worker, interrupted, millis, millis_until,
     would_block,
 };
+use crate::buffer;
 use crate::error::Result;
 use crate::options::Options;
 
@@ -83,7 +84,7 @@ struct Conn<S> {
 }
 
 struct Pending {
-    data: Box<[u8]>,
+    data: Vec<u8>,
     sent: usize,
 }
 
@@ -172,16 +173,18 @@ fn run<A: Acceptor>(
     inboxes: &[Inbox<A::Stream>],
     worker: Worker<'_>,
 ) -> Result<()> {
+    let options = worker.options;
+    let scratch_size = options.buffer_size().min(options.max_pending());
+    let scratch = buffer::zeroed("the receive buffer", scratch_size)?.into_boxed_slice();
     worker.run(|poll, counters, waker| {
         let _ = inboxes[index].waker.set(Arc::clone(waker));
         if let Some(listener) = listener.as_mut() {
             poll.registry()
                 .register(listener, SOCKET, Interest::READABLE)?;
         }
-        let options = worker.options;
         let mut engine = Engine {
             conns: Slab::new(),
-            scratch: vec![0; options.buffer_size().min(options.max_pending())].into_boxed_slice(),
+            scratch,
             again: Vec::new(),
             counters,
             options,
@@ -599,10 +602,12 @@ fn drive<A: Acceptor>(
                 Ok(m) => sent += m,
                 Err(e) if interrupted(&e) => {}
                 Err(e) if would_block(&e) => {
-                    conn.pending = Some(Box::new(Pending {
-                        data: scratch[sent..n].into(),
-                        sent: 0,
-                    }));
+                    // The peer chose how much waits here (up to `max_pending`); memory
+                    // that cannot be had fails this connection, never the server.
+                    let Ok(data) = buffer::copy("pending bytes", &scratch[sent..n]) else {
+                        return Drive::Failed;
+                    };
+                    conn.pending = Some(Box::new(Pending { data, sent: 0 }));
                     break;
                 }
                 Err(_) => return Drive::Failed,

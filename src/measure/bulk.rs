@@ -220,7 +220,7 @@ impl Bulk {
             .map_err(|source| Error::Connect { addr: peer, source })?;
 
         // Byte `i` of the stream is `i as u8`: any read or write starts `offset % 256` in.
-        let pattern = measure::pattern(self.write_size.max(READ_SIZE) + 256);
+        let pattern = measure::pattern(self.write_size.max(READ_SIZE).saturating_add(256))?;
         let limit = self.bytes.unwrap_or(u64::MAX);
         let errors = AtomicU64::new(0);
         let abort = AtomicBool::new(false);
@@ -255,7 +255,7 @@ impl Bulk {
                 .map_err(|source| Error::Thread { source })?;
             let _ = writing;
 
-            let mut buffer = vec![0; READ_SIZE];
+            let mut buffer = crate::buffer::zeroed("the read buffer", READ_SIZE)?;
             let mut received = 0u64;
             let mut next = start + PROGRESS_EVERY;
             loop {

@@ -538,9 +538,9 @@ fn drive<T: Transport>(
         }
     }
     if !streams.is_empty() {
-        run_streams(poll, streams, &mut tally);
+        run_streams(poll, streams, &mut tally)?;
     } else if !datagrams.is_empty() {
-        run_datagrams(poll, datagrams, &mut tally);
+        run_datagrams(poll, datagrams, &mut tally)?;
     }
     Ok(())
 }
@@ -769,23 +769,29 @@ impl<S: Read + Write> StreamConn<S> {
 
 /// Drives TCP connections until each has finished: sent its last message and read its
 /// echo, or failed, or stayed silent for the timeout.
-fn run_streams<S: Read + Write>(mut poll: Poll, sockets: Vec<S>, tally: &mut Tally<'_, '_>) {
+fn run_streams<S: Read + Write>(
+    mut poll: Poll,
+    sockets: Vec<S>,
+    tally: &mut Tally<'_, '_>,
+) -> Result<()> {
     let shared = tally.shared;
-    let message = measure::pattern(shared.size);
+    let message = measure::pattern(shared.size)?;
     let now = Instant::now();
     let mut conns: Vec<StreamConn<S>> = sockets
         .into_iter()
-        .map(|socket| StreamConn {
-            socket,
-            reply: vec![0; shared.size],
-            written: 0,
-            filled: 0,
-            sent_count: 0,
-            sent: now,
-            heard: now,
-            finished: false,
+        .map(|socket| {
+            Ok(StreamConn {
+                socket,
+                reply: crate::buffer::zeroed("the reply buffer", shared.size)?,
+                written: 0,
+                filled: 0,
+                sent_count: 0,
+                sent: now,
+                heard: now,
+                finished: false,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut active = conns.len();
     for conn in &mut conns {
         conn.begin(Instant::now(), shared);
@@ -799,7 +805,7 @@ fn run_streams<S: Read + Write>(mut poll: Poll, sockets: Vec<S>, tally: &mut Tal
             for conn in conns.iter_mut().filter(|conn| !conn.finished) {
                 conn.fail(tally);
             }
-            return;
+            return Ok(());
         }
         for event in &events {
             if let Some(conn) = conns.get_mut(event.token().0)
@@ -820,6 +826,7 @@ fn run_streams<S: Read + Write>(mut poll: Poll, sockets: Vec<S>, tally: &mut Tal
             tick = now + TICK;
         }
     }
+    Ok(())
 }
 
 /// A UDP socket in its closed loop.
@@ -902,13 +909,17 @@ impl<S: io::Datagram> DatagramConn<S> {
 
 /// Drives UDP sockets until each has finished: sent its last message and had its echo or
 /// its timeout, or failed.
-fn run_datagrams<S: io::Datagram>(mut poll: Poll, sockets: Vec<S>, tally: &mut Tally<'_, '_>) {
+fn run_datagrams<S: io::Datagram>(
+    mut poll: Poll,
+    sockets: Vec<S>,
+    tally: &mut Tally<'_, '_>,
+) -> Result<()> {
     let shared = tally.shared;
     // The message in flight of each socket differs only in its header, written before
     // each send: one buffer serves them all, and holds the current socket's message.
-    let mut probe = measure::pattern(shared.size);
+    let mut probe = measure::pattern(shared.size)?;
     // One byte more than a message, so a longer datagram shows as a difference.
-    let mut reply = vec![0; shared.size + 1];
+    let mut reply = crate::buffer::with_sentinel("the reply buffer", shared.size)?;
     let now = Instant::now();
     let mut conns: Vec<DatagramConn<S>> = sockets
         .into_iter()
@@ -933,7 +944,7 @@ fn run_datagrams<S: io::Datagram>(mut poll: Poll, sockets: Vec<S>, tally: &mut T
                 bump(&tally.counters.errors);
                 conn.finished = true;
             }
-            return;
+            return Ok(());
         }
         for event in &events {
             if let Some(conn) = conns.get_mut(event.token().0) {
@@ -961,6 +972,7 @@ fn run_datagrams<S: io::Datagram>(mut poll: Poll, sockets: Vec<S>, tally: &mut T
             tick = now + TICK;
         }
     }
+    Ok(())
 }
 
 /// The totals of a run so far, as [`Load::run_with_progress`] and

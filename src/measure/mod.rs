@@ -52,8 +52,10 @@ pub(crate) const HEADER: usize = 8;
 
 /// A message of `size` bytes: byte `i` is `i as u8`; the first [`HEADER`] bytes are then
 /// overwritten with a sequence number where one is carried.
-pub(crate) fn pattern(size: usize) -> Vec<u8> {
-    (0..size).map(|i| i as u8).collect()
+pub(crate) fn pattern(size: usize) -> Result<Vec<u8>> {
+    let mut message = crate::buffer::reserved("the message", size)?;
+    message.extend((0..size).map(|i| i as u8));
+    Ok(message)
 }
 
 /// Writes `seq` into the header of `message` (which is at least [`HEADER`] bytes long).

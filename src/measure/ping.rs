@@ -406,8 +406,8 @@ impl<T: Transport> EchoClient<T> {
         if let Socket::Datagram(_) = socket {
             measure::check_datagram(peer, ping.size)?;
         }
+        let mut run = Run::new(ping, peer, on_probe)?;
         socket.set_read_timeout(Some(ping.timeout))?;
-        let mut run = Run::new(ping, peer, on_probe);
         let outcome = match &mut socket {
             Socket::Stream(stream) => run.stream(stream),
             Socket::Datagram(datagram) => run.datagram(datagram),
@@ -450,20 +450,20 @@ struct Run<'p, F> {
 }
 
 impl<'p, F: FnMut(&Probe)> Run<'p, F> {
-    fn new(ping: &'p Ping, peer: SocketAddr, on_probe: F) -> Self {
+    fn new(ping: &'p Ping, peer: SocketAddr, on_probe: F) -> Result<Self> {
         let start = Instant::now();
         let empty = Slot {
             seq: u64::MAX,
             sent: start,
             waiting: false,
         };
-        Run {
+        Ok(Run {
             ping,
             peer,
             on_probe,
-            probe: measure::pattern(ping.size),
+            probe: measure::pattern(ping.size)?,
             // One byte more than a probe, so a longer datagram shows as a difference.
-            reply: vec![0; ping.size + 1],
+            reply: crate::buffer::with_sentinel("the reply buffer", ping.size)?,
             slots: vec![empty; WINDOW],
             recorder: Recorder::new(),
             start,
@@ -475,7 +475,7 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
             errors: 0,
             duplicates: 0,
             stopped: false,
-        }
+        })
     }
 
     fn finish(self, error: Option<Error>) -> PingSummary {
