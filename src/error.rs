@@ -132,6 +132,23 @@ pub enum Error {
         /// How many times the message was sent (1 for TCP; 1 + retries for UDP).
         attempts: u32,
     },
+    /// A client call ran out of its overall deadline
+    /// ([`Options::with_echo_deadline`](crate::Options::with_echo_deadline)) before its echo
+    /// was complete, though no single read or write timed out.
+    #[error(
+        "echo from {addr} not complete within its {deadline:?} deadline: sent {sent} bytes, received {received}"
+    )]
+    Deadline {
+        /// The peer's address.
+        addr: SocketAddr,
+        /// The deadline that ran out.
+        deadline: Duration,
+        /// How many bytes of the message were sent (for UDP, the whole message).
+        sent: usize,
+        /// How many bytes of its echo came back, all equal to what was sent (for UDP, 0: a
+        /// datagram's echo comes back whole or not at all).
+        received: usize,
+    },
     /// A datagram was larger than the receive buffer and would have been cut short.
     #[error("datagram from {addr} is larger than the {capacity}-byte buffer")]
     Truncated {
@@ -230,6 +247,7 @@ impl Error {
             Error::NoAddress { .. }
             | Error::InvalidOption { .. }
             | Error::Timeout { .. }
+            | Error::Deadline { .. }
             | Error::Truncated { .. }
             | Error::DatagramTooLarge { .. }
             | Error::Mismatch { .. }

@@ -87,9 +87,9 @@ pub use handle::ServerHandle;
 #[cfg_attr(docsrs, doc(cfg(feature = "measure")))]
 pub use measure::{Bulk, Latency, Load, LoadReport, Outcome, Ping, PingSummary, Probe, Progress};
 pub use options::{
-    DEFAULT_BUFFER_SIZE, DEFAULT_DENIED_PORTS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_PENDING, DEFAULT_TIMEOUT, Keepalive, MAX_BUFFER_SIZE, MAX_WORKERS, MIN_MAX_PENDING,
-    Options,
+    DEFAULT_BUFFER_SIZE, DEFAULT_DENIED_PORTS, DEFAULT_ECHO_DEADLINE, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING, DEFAULT_TIMEOUT, Keepalive, MAX_BUFFER_SIZE,
+    MAX_WORKERS, MIN_MAX_PENDING, Options,
 };
 pub use server::{EchoServer, Exchange};
 pub use transport::{Tcp, Transport, Udp};

@@ -43,6 +43,14 @@ const C_INT_MAX: usize = i32::MAX as usize;
 /// The default read, write and connect timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The default [`echo_deadline`](Options::with_echo_deadline): the longest one
+/// [`EchoClient::echo`](crate::EchoClient::echo) takes, all reads, writes and UDP attempts
+/// together.
+///
+/// 60 seconds: longer than the default UDP attempts take together (3 × 10 s), so by
+/// default it only ends calls that would otherwise go on much longer.
+pub const DEFAULT_ECHO_DEADLINE: Duration = Duration::from_secs(60);
+
 /// The default cap on connections served at once by [`EchoServer::serve`](crate::EchoServer::serve).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 
@@ -158,6 +166,7 @@ impl Keepalive {
 /// | [`only_v6`](Self::with_only_v6) | `true` | | IPv6 sockets |
 /// | [`read_timeout`](Self::with_read_timeout), [`write_timeout`](Self::with_write_timeout) | 10 s | ≥ 1 µs, or `None` | connections, client sockets |
 /// | [`connect_timeout`](Self::with_connect_timeout) | 10 s | ≥ 1 µs, or `None` | TCP clients |
+/// | [`echo_deadline`](Self::with_echo_deadline) | 60 s | ≥ 1 µs, or `None` | each client `echo`, whole |
 /// | [`backlog`](Self::with_backlog) | 1024 | 1 to 2,147,483,647 | TCP listeners |
 /// | [`buffer_size`](Self::with_buffer_size) | 65,536 B | 1 B to 16 MiB | server receive buffer |
 /// | [`retries`](Self::with_retries) | 2 | any | UDP clients |
@@ -196,6 +205,7 @@ pub struct Options {
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
+    echo_deadline: Option<Duration>,
     backlog: u32,
     buffer_size: usize,
     retries: u32,
@@ -246,6 +256,7 @@ impl Options {
             read_timeout: Some(DEFAULT_TIMEOUT),
             write_timeout: Some(DEFAULT_TIMEOUT),
             connect_timeout: Some(DEFAULT_TIMEOUT),
+            echo_deadline: Some(DEFAULT_ECHO_DEADLINE),
             backlog: 1024,
             buffer_size: DEFAULT_BUFFER_SIZE,
             retries: 2,
@@ -323,6 +334,20 @@ impl Options {
         /// long as the operating system does. Zero, or anything under one microsecond, is
         /// refused.
         connect_timeout, with_connect_timeout: Option<Duration>
+    );
+    option!(
+        /// The longest one [`EchoClient::echo`](crate::EchoClient::echo) may take, every
+        /// read, write and UDP attempt together (default [`DEFAULT_ECHO_DEADLINE`], 60 s);
+        /// `None` leaves each call bounded only by its read and write timeouts and, for UDP,
+        /// its retries.
+        ///
+        /// The read and write timeouts bound one system call each: a server that answers a
+        /// byte just before every read timeout would hold a call for as long as it liked.
+        /// The deadline bounds the whole call: each wait is cut to what is left of it, and
+        /// when it runs out the call fails with [`Error::Deadline`] (a single read or write
+        /// that times out first is still [`Error::Timeout`]). It is kept to within a
+        /// millisecond. Zero, or anything under one microsecond, is refused.
+        echo_deadline, with_echo_deadline: Option<Duration>
     );
     option!(
         /// The length of the queue of connections a TCP listener holds before they are
@@ -443,6 +468,7 @@ impl Options {
             ("read_timeout", self.read_timeout),
             ("write_timeout", self.write_timeout),
             ("connect_timeout", self.connect_timeout),
+            ("echo_deadline", self.echo_deadline),
         ] {
             if let Some(value) = value {
                 check_socket_timeout(option, value)?;

@@ -8,6 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::buffer;
+use crate::echo::limits::{Direction, Limit, Limits};
 use crate::echo::stream::{first_difference, is_timeout};
 use crate::error::{Error, Result};
 use crate::options::Options;
@@ -48,7 +49,8 @@ pub(crate) fn serve_once(
     Ok(Exchange::new(peer, n as u64, first))
 }
 
-/// Sends `message` and waits for an equal reply, sending again after each timeout.
+/// Sends `message` and waits for an equal reply, sending again after each timeout, all
+/// within the [`echo_deadline`](Options::with_echo_deadline).
 pub(crate) fn echo(
     socket: &mut UdpSocket,
     peer: SocketAddr,
@@ -65,11 +67,50 @@ pub(crate) fn echo(
     }
     // One byte more than the message, so a longer reply shows as a difference.
     let mut buffer = buffer::with_sentinel("the reply buffer", message.len())?;
+    let mut limits = Limits::new(options.read_timeout(), options.write_timeout());
+    limits.set_deadline(options.echo_deadline().map(|limit| Instant::now() + limit));
+    let result = attempts(socket, peer, message, options, &mut buffer, &mut limits);
+    let restored = limits.restore(socket);
+    let reply = result?;
+    restored?;
+    Ok(reply)
+}
+
+/// The attempts of one echo: each sends the message and waits up to the read timeout for an
+/// equal reply, skipping others; the deadline cuts the last one short.
+fn attempts(
+    socket: &mut UdpSocket,
+    peer: SocketAddr,
+    message: &[u8],
+    options: &Options,
+    buffer: &mut [u8],
+    limits: &mut Limits,
+) -> Result<Bytes> {
     let limit = options.read_timeout();
     let attempts = options.retries().saturating_add(1);
     let mut mismatch = None;
-    let mut shortened = false;
+    let gave_up = |mismatch: Option<usize>, deadline: bool| match mismatch {
+        Some(offset) => Error::Mismatch {
+            addr: peer,
+            offset,
+            sent: message.len(),
+        },
+        None if deadline => Error::Deadline {
+            addr: peer,
+            deadline: options.echo_deadline().unwrap_or_default(),
+            sent: message.len(),
+            received: 0,
+        },
+        None => Error::Timeout {
+            addr: peer,
+            timeout: limit.unwrap_or_default(),
+            attempts,
+        },
+    };
     for _ in 0..attempts {
+        if limits.expired() {
+            return Err(gave_up(mismatch, true));
+        }
         match socket.send(message) {
             Ok(_) => {}
             Err(e) if is_icmp_echo(&e) => {
@@ -80,12 +121,23 @@ pub(crate) fn echo(
             }
             Err(source) => return Err(Error::Send { addr: peer, source }),
         }
-        let deadline = limit.map(|limit| Instant::now() + limit);
+        let attempt_ends = limit.map(|limit| Instant::now() + limit);
         loop {
-            let n = match socket.recv(&mut buffer) {
+            let left = attempt_ends.map(|end| end.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|left| left.is_zero()) {
+                break;
+            }
+            if !limits.arm(socket, Direction::Read, left)? {
+                return Err(gave_up(mismatch, true));
+            }
+            let n = match socket.recv(buffer) {
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) if is_timeout(&e) => break,
+                Err(e) if is_timeout(&e) => match limits.fired(Direction::Read) {
+                    Limit::Deadline => return Err(gave_up(mismatch, true)),
+                    // This attempt's time is up: send again.
+                    Limit::Call | Limit::Slice => break,
+                },
                 Err(e) if is_icmp_echo(&e) => {
                     return Err(Error::Connect {
                         addr: peer,
@@ -96,50 +148,12 @@ pub(crate) fn echo(
             };
             let reply = &buffer[..n];
             match first_difference(reply, message) {
-                None => {
-                    if shortened {
-                        restore_timeout(socket, limit)?;
-                    }
-                    return Ok(Bytes::copy_from_slice(reply));
-                }
+                None => return Ok(Bytes::from(buffer::copy("the echo", reply)?)),
                 // A late reply to an earlier send, or a wrong one: keep waiting for the
                 // right reply until this attempt's time is up.
                 Some(offset) => mismatch = Some(offset),
             }
-            if let Some(deadline) = deadline {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                restore_timeout(socket, Some(left))?;
-                shortened = true;
-            }
-        }
-        if shortened {
-            restore_timeout(socket, limit)?;
-            shortened = false;
         }
     }
-    Err(match mismatch {
-        Some(offset) => Error::Mismatch {
-            addr: peer,
-            offset,
-            sent: message.len(),
-        },
-        None => Error::Timeout {
-            addr: peer,
-            timeout: limit.unwrap_or_default(),
-            attempts,
-        },
-    })
-}
-
-/// Sets the wait of the next receive (the rest of an attempt, or the configured timeout).
-fn restore_timeout(socket: &UdpSocket, limit: Option<std::time::Duration>) -> Result<()> {
-    socket
-        .set_read_timeout(limit)
-        .map_err(|source| Error::SetOption {
-            option: "read_timeout",
-            source,
-        })
+    Err(gave_up(mismatch, false))
 }

@@ -3,4 +3,5 @@
 //! the client's retry loop).
 
 pub(crate) mod datagram;
+pub(crate) mod limits;
 pub(crate) mod stream;

@@ -8,10 +8,12 @@
 use std::cmp::min;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 use crate::buffer;
+use crate::echo::limits::{Direction, Limit, Limits, SetTimeouts};
 use crate::error::{Error, Result};
 use crate::options::Options;
 
@@ -32,7 +34,7 @@ pub(crate) fn is_closed(error: &io::Error) -> bool {
     )
 }
 
-fn timeout(peer: SocketAddr, limit: Option<std::time::Duration>) -> Error {
+fn timeout(peer: SocketAddr, limit: Option<Duration>) -> Error {
     Error::Timeout {
         addr: peer,
         timeout: limit.unwrap_or_default(),
@@ -82,49 +84,80 @@ pub(crate) fn serve_connection<S: Read + Write>(
 /// neither side ever blocks on a full buffer while the other waits for it.
 ///
 /// Returns the echo only if it equals `message`; a different byte is [`Error::Mismatch`], a
-/// connection closed early is [`Error::ShortEcho`].
-pub(crate) fn echo<S: Read + Write>(
+/// connection closed early is [`Error::ShortEcho`]. Each read and write waits at most its
+/// timeout and what is left of the [`echo_deadline`](Options::with_echo_deadline); the one
+/// that runs out is [`Error::Timeout`] or [`Error::Deadline`]. The socket's timeouts are
+/// put back as they were.
+pub(crate) fn echo<S: Read + Write + SetTimeouts>(
     stream: &mut S,
     peer: SocketAddr,
     message: &[u8],
     options: &Options,
     window: usize,
 ) -> Result<Bytes> {
-    let window = window.max(1);
+    let mut limits = Limits::new(options.read_timeout(), options.write_timeout());
+    limits.set_deadline(options.echo_deadline().map(|limit| Instant::now() + limit));
+    let result = exchange(stream, peer, message, options, window, &mut limits);
+    let restored = limits.restore(stream);
+    let reply = result?;
+    restored?;
+    Ok(reply)
+}
+
+fn exchange<S: Read + Write + SetTimeouts>(
+    stream: &mut S,
+    peer: SocketAddr,
+    message: &[u8],
+    options: &Options,
+    window: usize,
+    limits: &mut Limits,
+) -> Result<Bytes> {
+    let mut window = Window::new(window);
     // Filled once, in full: each read lands in place, at `received`.
     let mut reply = buffer::zeroed("the echo", message.len())?;
     let mut received = 0;
     let mut written = 0;
     let mut peer_gone = false;
+    let expired = |limit, call, written, received| match limit {
+        Limit::Deadline => Error::Deadline {
+            addr: peer,
+            deadline: options.echo_deadline().unwrap_or_default(),
+            sent: written,
+            received,
+        },
+        Limit::Call | Limit::Slice => timeout(peer, call),
+    };
     while received < message.len() {
-        while !peer_gone && written < message.len() && written - received < window {
-            let end = min(message.len(), received + window);
-            match stream.write(&message[written..end]) {
-                Ok(0) => peer_gone = true,
-                Ok(n) => written += n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => return Err(timeout(peer, options.write_timeout())),
+        while !peer_gone && written < message.len() && window.room() > 0 {
+            let end = min(message.len(), written + window.room());
+            let call = options.write_timeout();
+            match write_once(stream, &message[written..end], limits, call)? {
+                Step::Moved(0) => peer_gone = true,
+                Step::Moved(n) => {
+                    written += n;
+                    window.wrote(n);
+                }
+                Step::Expired(limit) => return Err(expired(limit, call, written, received)),
                 // The peer stopped reading and closed: what it did echo may still be waiting
                 // to be read, and tells the caller how far it got.
-                Err(e) if is_closed(&e) => peer_gone = true,
-                Err(source) => return Err(Error::Send { addr: peer, source }),
+                Step::Failed(e) if is_closed(&e) => peer_gone = true,
+                Step::Failed(source) => return Err(Error::Send { addr: peer, source }),
             }
         }
         let start = received;
         let chunk = min(message.len() - start, options.buffer_size());
-        let n = loop {
-            match stream.read(&mut reply[start..start + chunk]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => return Err(timeout(peer, options.read_timeout())),
-                Err(e) if is_closed(&e) => return Err(short(peer, message, start)),
-                Err(source) => return Err(Error::Receive { addr: peer, source }),
-            }
+        let call = options.read_timeout();
+        let n = match read_once(stream, &mut reply[start..start + chunk], limits, call)? {
+            Step::Moved(n) => n,
+            Step::Expired(limit) => return Err(expired(limit, call, written, received)),
+            Step::Failed(e) if is_closed(&e) => return Err(short(peer, message, start)),
+            Step::Failed(source) => return Err(Error::Receive { addr: peer, source }),
         };
         if n == 0 {
             return Err(short(peer, message, start));
         }
         received += n;
+        window.read(n);
         if let Some(offset) = first_difference(&reply[start..received], &message[start..received]) {
             return Err(Error::Mismatch {
                 addr: peer,
@@ -134,6 +167,93 @@ pub(crate) fn echo<S: Read + Write>(
         }
     }
     Ok(Bytes::from(reply))
+}
+
+/// The bytes a client has written to a stream whose echo it has not read yet, and how many
+/// more it may write now: at most `limit` are ever in flight, so the echo of everything in
+/// flight fits in the client's receive buffer and the server never blocks writing it while
+/// the client blocks writing more.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    limit: usize,
+    in_flight: usize,
+}
+
+impl Window {
+    /// A window of `limit` bytes (at least one).
+    pub(crate) fn new(limit: usize) -> Self {
+        Window {
+            limit: limit.max(1),
+            in_flight: 0,
+        }
+    }
+
+    /// How many more bytes may be written now.
+    pub(crate) fn room(&self) -> usize {
+        self.limit.saturating_sub(self.in_flight)
+    }
+
+    /// `n` bytes were written.
+    pub(crate) fn wrote(&mut self, n: usize) {
+        self.in_flight += n;
+    }
+
+    /// `n` bytes of echo were read.
+    pub(crate) fn read(&mut self, n: usize) {
+        self.in_flight = self.in_flight.saturating_sub(n);
+    }
+}
+
+/// What one read or write of an exchange came to.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// It moved this many bytes (0: end of stream, or a peer that takes nothing more).
+    Moved(usize),
+    /// It timed out, or the deadline passed before it could start: this limit ran out.
+    Expired(Limit),
+    /// It failed.
+    Failed(io::Error),
+}
+
+/// One read into `buffer`, waiting at most `call` and the limits' other bounds; an
+/// interrupted read is made again.
+pub(crate) fn read_once<S: Read + SetTimeouts>(
+    stream: &mut S,
+    buffer: &mut [u8],
+    limits: &mut Limits,
+    call: Option<Duration>,
+) -> Result<Step> {
+    loop {
+        if !limits.arm(stream, Direction::Read, call)? {
+            return Ok(Step::Expired(Limit::Deadline));
+        }
+        match stream.read(buffer) {
+            Ok(n) => return Ok(Step::Moved(n)),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => return Ok(Step::Expired(limits.fired(Direction::Read))),
+            Err(e) => return Ok(Step::Failed(e)),
+        }
+    }
+}
+
+/// One write of `data` (or of its start), as [`read_once`].
+pub(crate) fn write_once<S: Write + SetTimeouts>(
+    stream: &mut S,
+    data: &[u8],
+    limits: &mut Limits,
+    call: Option<Duration>,
+) -> Result<Step> {
+    loop {
+        if !limits.arm(stream, Direction::Write, call)? {
+            return Ok(Step::Expired(Limit::Deadline));
+        }
+        match stream.write(data) {
+            Ok(n) => return Ok(Step::Moved(n)),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => return Ok(Step::Expired(limits.fired(Direction::Write))),
+            Err(e) => return Ok(Step::Failed(e)),
+        }
+    }
 }
 
 fn short(peer: SocketAddr, message: &[u8], received: usize) -> Error {
@@ -240,6 +360,16 @@ mod tests {
         }
     }
 
+    impl SetTimeouts for Stingy {
+        fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+            Ok(())
+        }
+
+        fn set_write_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     impl Write for Stingy {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             if self.interrupted() {
@@ -300,6 +430,14 @@ mod tests {
         impl Read for Corrupting {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
                 self.0.read(buf)
+            }
+        }
+        impl SetTimeouts for Corrupting {
+            fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+                Ok(())
+            }
+            fn set_write_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+                Ok(())
             }
         }
         impl Write for Corrupting {
