@@ -149,6 +149,17 @@ pub enum Error {
         /// datagram's echo comes back whole or not at all).
         received: usize,
     },
+    /// Bytes were already waiting on a stream connection before a new message was sent: an
+    /// echo the client never asked for (a server that answered twice), or the rest of an
+    /// earlier exchange that failed. They cannot be told apart from the new message's echo,
+    /// so nothing was sent; drop the connection and connect again.
+    #[error("{bytes} unread bytes already waiting from {addr} before sending: drop the connection")]
+    Surplus {
+        /// The peer's address.
+        addr: SocketAddr,
+        /// How many bytes were waiting (counted up to 4,096; there may be more).
+        bytes: usize,
+    },
     /// A datagram was larger than the receive buffer and would have been cut short.
     #[error("datagram from {addr} is larger than the {capacity}-byte buffer")]
     Truncated {
@@ -248,6 +259,7 @@ impl Error {
             | Error::InvalidOption { .. }
             | Error::Timeout { .. }
             | Error::Deadline { .. }
+            | Error::Surplus { .. }
             | Error::Truncated { .. }
             | Error::DatagramTooLarge { .. }
             | Error::Mismatch { .. }

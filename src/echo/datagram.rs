@@ -67,6 +67,7 @@ pub(crate) fn echo(
     }
     // One byte more than the message, so a longer reply shows as a difference.
     let mut buffer = buffer::with_sentinel("the reply buffer", message.len())?;
+    drop_stale(socket, &mut buffer).map_err(|source| Error::Receive { addr: peer, source })?;
     let mut limits = Limits::new(options.read_timeout(), options.write_timeout());
     limits.set_deadline(options.echo_deadline().map(|limit| Instant::now() + limit));
     let result = attempts(socket, peer, message, options, &mut buffer, &mut limits);
@@ -74,6 +75,31 @@ pub(crate) fn echo(
     let reply = result?;
     restored?;
     Ok(reply)
+}
+
+/// The most datagrams [`drop_stale`] drops before an exchange.
+const STALE_DROPPED: usize = 1024;
+
+/// Drops the datagrams already waiting before an exchange begins, without waiting for any:
+/// they answer earlier exchanges (a duplicate, or a reply that came after its exchange gave
+/// up), and one equal to the new message would otherwise be taken for its echo. Pending ICMP
+/// errors concern earlier sends too, and go the same way.
+fn drop_stale(socket: &UdpSocket, buffer: &mut [u8]) -> std::io::Result<()> {
+    socket.set_nonblocking(true)?;
+    let mut result = Ok(());
+    for _ in 0..STALE_DROPPED {
+        match socket.recv(buffer) {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted || is_icmp_echo(&e) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    socket.set_nonblocking(false)?;
+    result
 }
 
 /// The attempts of one echo: each sends the message and waits up to the read timeout for an

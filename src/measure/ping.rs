@@ -367,7 +367,7 @@ impl<T: Transport> EchoClient<T> {
     /// and everything counted before it. The client's read timeout is restored afterwards.
     ///
     /// After a TCP run with lost probes their echoes may still arrive; [`echo`](Self::echo)
-    /// on the same client would then report them as a mismatch, so connect anew.
+    /// on the same client would then refuse to send ([`Error::Surplus`]), so connect anew.
     ///
     /// # Errors
     ///

@@ -62,6 +62,26 @@ fn window(socket: &Socket) -> usize {
     (reported / 2).clamp(1024, 256 * 1024)
 }
 
+/// The most unread bytes [`unread`] counts.
+const UNREAD_COUNTED: usize = 4096;
+
+/// How many bytes are already waiting to be read, without waiting for any: before a new
+/// exchange there must be none, or the client would take them for the new echo.
+///
+/// A pending end-of-stream or error counts as nothing: the exchange itself reports it.
+fn unread(stream: &TcpStream) -> io::Result<usize> {
+    let mut probe = [0u8; UNREAD_COUNTED];
+    stream.set_nonblocking(true)?;
+    let peeked = loop {
+        match stream.peek(&mut probe) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            other => break other,
+        }
+    };
+    stream.set_nonblocking(false)?;
+    Ok(peeked.unwrap_or(0))
+}
+
 fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
     Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
 }
@@ -157,6 +177,11 @@ impl Sealed for Tcp {
         message: &[u8],
         options: &Options,
     ) -> Result<Bytes> {
+        let bytes =
+            unread(&connection.stream).map_err(|source| Error::Receive { addr: peer, source })?;
+        if bytes > 0 {
+            return Err(Error::Surplus { addr: peer, bytes });
+        }
         stream::echo(
             &mut connection.stream,
             peer,
