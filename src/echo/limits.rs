@@ -121,6 +121,12 @@ impl Limits {
         self.deadline = deadline;
     }
 
+    /// Sets (or clears) the longest a call may wait, whatever its other limits.
+    #[cfg(feature = "measure")]
+    pub(crate) fn set_slice(&mut self, slice: Option<Duration>) {
+        self.slice = slice;
+    }
+
     /// True once the deadline has passed.
     pub(crate) fn expired(&self) -> bool {
         self.deadline
@@ -277,6 +283,19 @@ mod tests {
             set[2..],
             [(Direction::Read, ms(10_000)), (Direction::Write, None)]
         );
+    }
+
+    #[cfg(feature = "measure")]
+    #[test]
+    fn a_slice_is_set_once() {
+        let socket = Recorder::default();
+        let mut limits = Limits::new(ms(1_000), ms(10_000));
+        limits.set_slice(ms(100));
+        for _ in 0..3 {
+            assert!(limits.arm(&socket, Direction::Write, ms(10_000)).unwrap());
+        }
+        assert_eq!(*socket.0.borrow(), [(Direction::Write, ms(100))]);
+        assert_eq!(limits.fired(Direction::Write), Limit::Slice);
     }
 
     #[test]

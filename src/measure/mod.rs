@@ -6,7 +6,6 @@
 //! was sent, and one that differs is counted as an error, never as a success. Every loop is
 //! bounded in time and in count, and ends by itself.
 
-use std::io;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
@@ -111,32 +110,6 @@ pub(crate) fn check_datagram(peer: SocketAddr, len: usize) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// The timeout error of a stream, or the error it is.
-pub(crate) fn stream_error(
-    peer: SocketAddr,
-    timeout: Duration,
-    error: io::Error,
-    send: bool,
-) -> Error {
-    if crate::echo::stream::is_timeout(&error) {
-        Error::Timeout {
-            addr: peer,
-            timeout,
-            attempts: 1,
-        }
-    } else if send {
-        Error::Send {
-            addr: peer,
-            source: error,
-        }
-    } else {
-        Error::Receive {
-            addr: peer,
-            source: error,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -5,14 +5,17 @@
 //! probe in place, and the receive timeout is set once and touched again only after a wait
 //! that was cut short.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::client::EchoClient;
-use crate::echo::stream::{first_difference, is_timeout};
+use socket2::SockRef;
+
+use crate::echo::limits::{Limit, Limits};
+use crate::echo::stream::{Step, Window, first_difference, is_timeout, read_once, write_once};
 use crate::error::{Error, Result};
 use crate::measure::summary::{Latency, Recorder};
 use crate::measure::{self, HEADER, Socket};
@@ -23,6 +26,10 @@ const WINDOW: usize = 1024;
 
 /// The longest a pause between probes sleeps before looking at the stop flag again.
 const STOP_CHECK: Duration = Duration::from_millis(50);
+
+/// The longest one read or write of a TCP probe waits while a stop flag is set, so that the
+/// flag is seen promptly even when the server has stopped answering.
+const STOP_SLICE: Duration = Duration::from_millis(100);
 
 /// What [`EchoClient::ping`] does: how many probes, how large, how often, how long each
 /// waits, and an optional flag that stops it early.
@@ -107,9 +114,13 @@ impl Ping {
         self
     }
 
-    /// A flag that ends the run early when set (from a Ctrl-C handler, another thread…). It is
-    /// read before each probe and during the pause between probes; a probe already sent
-    /// still waits for its reply or its timeout.
+    /// A flag that ends the run early when set (from a Ctrl-C handler, another thread…).
+    ///
+    /// While a flag is set, no read or write of a probe and no pause between probes waits
+    /// more than 100 ms before looking at it again, so the run ends promptly even when the
+    /// server has stopped answering or taking bytes. A probe sent whole and still waiting
+    /// for its echo is counted [`Outcome::Lost`]; a TCP probe cut off while being written is
+    /// not counted as sent.
     pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
         self.stop = Some(stop);
         self
@@ -355,9 +366,14 @@ impl<T: Transport> EchoClient<T> {
     /// Sends [`Ping::count`] probes one after another, reports each event to `on_probe` as it
     /// happens, and returns the totals.
     ///
-    /// - TCP: each probe is written, then its echo read in full and compared; replies come in
-    ///   order on the connection, so an echo that misses its timeout is read (and reported
-    ///   [`Outcome::Late`]) before the next probe's.
+    /// - TCP: each probe is written while its echo is read, never more than a window of bytes
+    ///   in flight (as [`echo`](Self::echo) does, so a 16 MB probe goes through), and the echo
+    ///   is compared as it comes; replies come in order on the connection, so an echo that
+    ///   misses its timeout is read (and reported [`Outcome::Late`]) before the next probe's.
+    ///   The probe's [timeout](Ping::with_timeout) bounds its writing too: a probe not
+    ///   written whole in time ends the run with [`Error::Deadline`], and a write that waits
+    ///   the client's whole [`write_timeout`](crate::Options::with_write_timeout) first, with
+    ///   [`Error::Timeout`] naming it.
     /// - UDP: each probe is one datagram; replies are matched to probes by the sequence
     ///   number they carry, so a late reply is never taken for the current probe's.
     ///
@@ -407,9 +423,9 @@ impl<T: Transport> EchoClient<T> {
             measure::check_datagram(peer, ping.size)?;
         }
         let mut run = Run::new(ping, peer, on_probe)?;
-        socket.set_read_timeout(Some(ping.timeout))?;
+        socket.set_read_timeout(Some(run.sliced(ping.timeout)))?;
         let outcome = match &mut socket {
-            Socket::Stream(stream) => run.stream(stream),
+            Socket::Stream(stream) => run.stream(stream, options.write_timeout()),
             Socket::Datagram(datagram) => run.datagram(datagram),
         };
         let mut summary = run.finish(outcome.err());
@@ -547,20 +563,51 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
         if left.is_zero() {
             return Ok(false);
         }
-        socket.set_read_timeout(Some(left))?;
+        socket.set_read_timeout(Some(self.sliced(left)))?;
         self.shortened = true;
         Ok(true)
     }
 
+    /// `wait`, cut to [`STOP_SLICE`] while a stop flag is watched.
+    fn sliced(&self, wait: Duration) -> Duration {
+        if self.ping.stop.is_some() {
+            wait.min(STOP_SLICE)
+        } else {
+            wait
+        }
+    }
+
     fn reset_timeout(&mut self, socket: Socket<'_>) -> Result<()> {
         if self.shortened {
-            socket.set_read_timeout(Some(self.ping.timeout))?;
+            socket.set_read_timeout(Some(self.sliced(self.ping.timeout)))?;
             self.shortened = false;
         }
         Ok(())
     }
 
-    fn stream(&mut self, stream: &mut TcpStream) -> Result<()> {
+    /// The TCP probes: each is written while echoes are read, never more than a window of
+    /// bytes in flight (the window of [`EchoClient::echo`], so a probe of any size goes
+    /// through without both sides blocking on full buffers). Every wait is bounded by the
+    /// probe's deadline and, with a stop flag, by [`STOP_SLICE`].
+    fn stream(&mut self, stream: &mut TcpStream, write_timeout: Option<Duration>) -> Result<()> {
+        // `ping` has set the read timeout to the probe timeout; writes keep the client's.
+        let mut limits = Limits::new(Some(self.sliced(self.ping.timeout)), write_timeout);
+        if self.ping.stop.is_some() {
+            limits.set_slice(Some(STOP_SLICE));
+        }
+        let window = Window::new(crate::transport::window(&SockRef::from(&*stream)));
+        let result = self.stream_probes(stream, window, write_timeout, &mut limits);
+        let restored = limits.restore(stream);
+        result.and(restored)
+    }
+
+    fn stream_probes(
+        &mut self,
+        stream: &mut TcpStream,
+        mut window: Window,
+        write_timeout: Option<Duration>,
+        limits: &mut Limits,
+    ) -> Result<()> {
         let size = self.ping.size;
         let timeout = self.ping.timeout;
         let peer = self.peer;
@@ -580,44 +627,90 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                     attempts: WINDOW as u32,
                 });
             }
-            self.reset_timeout(Socket::Stream(stream))?;
             measure::set_seq(&mut self.probe, seq);
             let sent = Instant::now();
             last_send = sent;
-            stream
-                .write_all(&self.probe)
-                .map_err(|e| measure::stream_error(peer, timeout, e, true))?;
-            self.sent += 1;
-            *self.slot(seq) = Slot {
-                seq,
-                sent,
-                waiting: true,
-            };
-            let deadline = sent + timeout;
-            let mut first_read = true;
+            limits.set_deadline(Some(sent + timeout));
+            let mut written = 0;
+            // Bytes of this probe's echo read so far (its earlier probes' come first).
+            let received = |oldest: u64, filled: usize| if oldest == seq { filled } else { 0 };
             loop {
-                if !first_read && !self.wait_until(Socket::Stream(stream), deadline)? {
-                    self.report(seq, Outcome::Lost);
-                    break;
+                if self.ping.stopped() {
+                    self.stopped = true;
+                    if written == size {
+                        self.slot(seq).waiting = false;
+                        self.report(seq, Outcome::Lost);
+                    }
+                    return Ok(());
                 }
-                first_read = false;
-                let n = match stream.read(&mut self.reply[filled..size]) {
-                    Ok(0) => {
+                while written < size && window.room() > 0 {
+                    let end = size.min(written + window.room());
+                    match write_once(stream, &self.probe[written..end], limits, write_timeout)? {
+                        Step::Moved(0) => {
+                            let source = ErrorKind::WriteZero.into();
+                            return Err(Error::Send { addr: peer, source });
+                        }
+                        Step::Moved(n) => {
+                            written += n;
+                            window.wrote(n);
+                            if written == size {
+                                self.sent += 1;
+                                *self.slot(seq) = Slot {
+                                    seq,
+                                    sent,
+                                    waiting: true,
+                                };
+                            }
+                        }
+                        // Read what has come back, then look at the stop flag again.
+                        Step::Expired(Limit::Slice) => break,
+                        Step::Expired(Limit::Deadline) => {
+                            return Err(Error::Deadline {
+                                addr: peer,
+                                deadline: timeout,
+                                sent: written,
+                                received: received(oldest, filled),
+                            });
+                        }
+                        Step::Expired(Limit::Call) => {
+                            return Err(Error::Timeout {
+                                addr: peer,
+                                timeout: write_timeout.unwrap_or_default(),
+                                attempts: 1,
+                            });
+                        }
+                        Step::Failed(source) => return Err(Error::Send { addr: peer, source }),
+                    }
+                }
+                let n = match read_once(stream, &mut self.reply[filled..size], limits, None)? {
+                    Step::Moved(0) => {
                         return Err(Error::ShortEcho {
                             addr: peer,
                             sent: size,
                             received: filled,
                         });
                     }
-                    Ok(n) => n,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(e) if is_timeout(&e) => {
+                    Step::Moved(n) => n,
+                    Step::Expired(Limit::Slice) => continue,
+                    Step::Expired(Limit::Deadline | Limit::Call) if written < size => {
+                        return Err(Error::Deadline {
+                            addr: peer,
+                            deadline: timeout,
+                            sent: written,
+                            received: received(oldest, filled),
+                        });
+                    }
+                    // Sent whole, not echoed in time: its echo is read later, as late.
+                    Step::Expired(Limit::Deadline | Limit::Call) => {
                         self.report(seq, Outcome::Lost);
                         break;
                     }
-                    Err(e) => return Err(measure::stream_error(peer, timeout, e, false)),
+                    Step::Failed(source) => {
+                        return Err(Error::Receive { addr: peer, source });
+                    }
                 };
                 filled += n;
+                window.read(n);
                 if filled < size {
                     continue;
                 }
@@ -698,6 +791,15 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                     Ok(n) => n,
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                     Err(e) if is_timeout(&e) => {
+                        if self.ping.stopped() {
+                            self.stopped = true;
+                            self.report(seq, Outcome::Lost);
+                            return Ok(());
+                        }
+                        // Only a slice of the wait ran out: wait for the rest.
+                        if Instant::now() < deadline {
+                            continue;
+                        }
                         self.report(seq, Outcome::Lost);
                         break;
                     }

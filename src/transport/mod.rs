@@ -19,6 +19,8 @@ mod tcp;
 mod udp;
 
 pub use tcp::Tcp;
+#[cfg(feature = "measure")]
+pub(crate) use tcp::window;
 pub use udp::Udp;
 pub(crate) use udp::{is_icmp_echo, max_payload};
 

@@ -57,7 +57,7 @@ impl std::os::windows::io::AsSocket for TcpConnection {
 
 /// The bytes in flight a client allows: half its receive buffer as Linux reports it (the
 /// other half is bookkeeping), so the echo of everything in flight always fits in it.
-fn window(socket: &Socket) -> usize {
+pub(crate) fn window(socket: &Socket) -> usize {
     let reported = socket.recv_buffer_size().unwrap_or(64 * 1024);
     (reported / 2).clamp(1024, 256 * 1024)
 }
