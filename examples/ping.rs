@@ -16,9 +16,9 @@
 //! ```
 //!
 //! ADDRESS defaults to `localhost:9999`, the address of this crate's server example (the
-//! standard echo port is 7: `ping localhost:7`). Ctrl-C stops after the probe in flight and
-//! prints the statistics so far. The exit status is 0 if any probe was answered, 1 if every
-//! probe was lost, 2 on an error that ended the run.
+//! standard echo port is 7: `ping localhost:7`). Ctrl-C stops within about 100 ms, even in
+//! the middle of a probe, and prints the statistics so far. The exit status is 0 if any
+//! probe was answered, 1 if every probe was lost, 2 on an error that ended the run.
 
 use std::fmt::Display;
 use std::process::ExitCode;

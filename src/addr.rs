@@ -267,7 +267,7 @@ macro_rules! ip_addrs {
             }
 
             fn describe(&self) -> String {
-                describe_debug(self)
+                text(self)
             }
         }
     )*};
@@ -275,13 +275,41 @@ macro_rules! ip_addrs {
 
 ip_addrs!(Tcp, Udp);
 
-/// The text of an address given as a `Debug` value: a string without its quotes.
-fn describe_debug<A: fmt::Debug + ?Sized>(addr: &A) -> String {
-    let text = format!("{addr:?}");
-    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(inner) if !inner.contains('"') => inner.to_owned(),
-        _ => text,
+/// The address as the caller wrote it, for error messages.
+///
+/// `ToSocketAddrs` gives no text of its own, so this starts from the `Debug` form and undoes
+/// what `Debug` adds: the quotes around a string (`"localhost:7"` -> `localhost:7`) and the
+/// tuple of a host and a port (`("localhost", 7)` -> `localhost:7`, `(::1, 7)` ->
+/// `[::1]:7`). A string that `Debug` had to escape (quotes, backslashes, control characters)
+/// keeps its escaped, quoted form, which shows those characters better than they would show
+/// themselves. Socket addresses and lists of them print as they are.
+pub(crate) fn text<A: fmt::Debug + ?Sized>(addr: &A) -> String {
+    let debug = format!("{addr:?}");
+    if let Some(plain) = unquote(&debug) {
+        return plain.to_string();
     }
+    if let Some((host, port)) = debug
+        .strip_prefix('(')
+        .and_then(|rest| rest.strip_suffix(')'))
+        .and_then(|pair| pair.rsplit_once(", "))
+        .filter(|(_, port)| port.parse::<u16>().is_ok())
+    {
+        let host = unquote(host).unwrap_or(host);
+        return if host.parse::<std::net::Ipv6Addr>().is_ok() {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+    }
+    debug
+}
+
+/// The text inside `"…"`, if `Debug` escaped nothing in it.
+fn unquote(debug: &str) -> Option<&str> {
+    debug
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .filter(|inner| !inner.contains(['\\', '"']))
 }
 
 /// Resolves `addr`, refusing an address that resolves to nothing.
@@ -289,14 +317,12 @@ fn resolve_ip<A: ToSocketAddrs + fmt::Debug + ?Sized>(addr: &A) -> Result<Vec<So
     let addrs: Vec<SocketAddr> = addr
         .to_socket_addrs()
         .map_err(|source| Error::Resolve {
-            addr: describe_debug(addr),
+            addr: text(addr),
             source,
         })?
         .collect();
     if addrs.is_empty() {
-        return Err(Error::NoAddress {
-            addr: describe_debug(addr),
-        });
+        return Err(Error::NoAddress { addr: text(addr) });
     }
     Ok(addrs)
 }
@@ -424,6 +450,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::net::{IpAddr, Ipv6Addr};
+
     use super::*;
 
     #[test]
@@ -441,8 +469,23 @@ mod tests {
     }
 
     #[test]
-    fn a_string_address_is_described_without_quotes() {
-        assert_eq!(describe_debug("999.1.1.1:1"), "999.1.1.1:1");
-        assert_eq!(describe_debug(&("localhost", 7)), "(\"localhost\", 7)");
+    fn text_is_the_address_as_written() {
+        assert_eq!(text(&"999.1.1.1:1"), "999.1.1.1:1");
+        assert_eq!(text(&String::from("localhost:7")), "localhost:7");
+        assert_eq!(text(&("localhost", 7)), "localhost:7");
+        assert_eq!(text(&(String::from("::1"), 7)), "[::1]:7");
+        assert_eq!(text(&(IpAddr::from([127, 0, 0, 1]), 7)), "127.0.0.1:7");
+        assert_eq!(text(&(Ipv6Addr::LOCALHOST, 7)), "[::1]:7");
+        let socket: SocketAddr = "[::1]:7".parse().unwrap();
+        assert_eq!(text(&socket), "[::1]:7");
+        let none: &[SocketAddr] = &[];
+        assert_eq!(text(&none), "[]");
+    }
+
+    #[test]
+    fn text_keeps_escapes_visible() {
+        assert_eq!(text(&"a\"b:7"), r#""a\"b:7""#);
+        assert_eq!(text(&"host\n:7"), r#""host\n:7""#);
+        assert_eq!(text(&("a\"b", 7)), r#""a\"b":7"#);
     }
 }

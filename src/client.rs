@@ -10,8 +10,9 @@ use crate::transport::{Tcp, Transport};
 
 /// A client of an echo server, over TCP unless another transport is chosen.
 ///
-/// Every wait is bounded by the [`Options`] timeouts (10 seconds by default), so a silent or
-/// broken server gives an error, never a hang.
+/// Every wait is bounded by the [`Options`] timeouts (10 seconds by default), and every
+/// [`echo`](Self::echo) as a whole by its [deadline](Options::with_echo_deadline) (60 seconds
+/// by default), so a silent, broken or slow server gives an error, never a hang.
 ///
 /// # Examples
 ///
@@ -161,12 +162,30 @@ impl<T: Transport> EchoClient<T> {
     ///   [`resends`](Options::with_resends) times. A reply that
     ///   differs (a late answer to an earlier send) is skipped while waiting.
     ///
+    /// The whole call, every read, write and attempt together, ends within the
+    /// [`echo_deadline`](Options::with_echo_deadline): each wait is cut to what is left of it.
+    ///
+    /// Bytes of an earlier exchange are never taken for this one's echo. TCP: before sending,
+    /// the client looks (without waiting) for bytes already waiting on the connection, such as
+    /// a server's second answer to an earlier message or the rest of an echo that timed out;
+    /// if there are any it sends nothing and fails with [`Error::Surplus`], and the
+    /// connection should be dropped: nothing can tell those bytes from the new echo. UDP:
+    /// datagrams already waiting (late duplicates, replies to an exchange that gave up) are
+    /// dropped before sending. A duplicate of an earlier reply that arrives during this
+    /// exchange and equals this message cannot be told from its echo: the protocol carries
+    /// no sequence number (the [`measure`](crate::Ping) probes do).
+    ///
     /// # Errors
     ///
     /// - [`Error::Mismatch`]: the reply differs from `message`, at the offset it names.
     /// - [`Error::ShortEcho`]: the server closed the connection before echoing everything
     ///   (both counts given).
-    /// - [`Error::Timeout`]: no (complete) reply in time.
+    /// - [`Error::Timeout`]: one read or write waited its whole
+    ///   [`read_timeout`](Options::with_read_timeout) or
+    ///   [`write_timeout`](Options::with_write_timeout) (TCP), or every UDP attempt did.
+    /// - [`Error::Deadline`]: the [`echo_deadline`](Options::with_echo_deadline) ran out first
+    ///   (with the bytes sent and received by then).
+    /// - [`Error::Surplus`]: TCP, unread bytes were already waiting; nothing was sent.
     /// - [`Error::DatagramTooLarge`]: a UDP message over 65,507 bytes (IPv4) or 65,527 (IPv6).
     /// - [`Error::Connect`]: for UDP, the system reported that nothing listens at the server's
     ///   address.

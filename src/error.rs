@@ -133,6 +133,34 @@ pub enum Error {
         /// How many times the message was sent (1 for TCP; 1 + retries for UDP).
         attempts: u32,
     },
+    /// A client call ran out of its overall deadline
+    /// ([`Options::with_echo_deadline`](crate::Options::with_echo_deadline)) before its echo
+    /// was complete, though no single read or write timed out.
+    #[error(
+        "echo from {addr} not complete within its {deadline:?} deadline: sent {sent} bytes, received {received}"
+    )]
+    Deadline {
+        /// The peer's address.
+        addr: Address,
+        /// The deadline that ran out.
+        deadline: Duration,
+        /// How many bytes of the message were sent (for UDP, the whole message).
+        sent: usize,
+        /// How many bytes of its echo came back, all equal to what was sent (for UDP, 0: a
+        /// datagram's echo comes back whole or not at all).
+        received: usize,
+    },
+    /// Bytes were already waiting on a stream connection before a new message was sent: an
+    /// echo the client never asked for (a server that answered twice), or the rest of an
+    /// earlier exchange that failed. They cannot be told apart from the new message's echo,
+    /// so nothing was sent; drop the connection and connect again.
+    #[error("{bytes} unread bytes already waiting from {addr} before sending: drop the connection")]
+    Surplus {
+        /// The peer's address.
+        addr: Address,
+        /// How many bytes were waiting (counted up to 4,096; there may be more).
+        bytes: usize,
+    },
     /// A datagram was larger than the receive buffer and would have been cut short.
     #[error("datagram from {addr} is larger than the {capacity}-byte buffer")]
     Truncated {
@@ -173,6 +201,15 @@ pub enum Error {
         /// How many bytes came back, all of them equal to what was sent.
         received: usize,
     },
+    /// A buffer could not be allocated: the size a caller or a peer asked for is more than
+    /// the system will give.
+    #[error("failed to allocate {bytes} bytes for {what}")]
+    Allocation {
+        /// What the buffer was for (`"the receive buffer"`, `"the echo"`, …).
+        what: &'static str,
+        /// The size asked for.
+        bytes: usize,
+    },
     /// A thread of a load generator could not be started.
     #[error("failed to start a load thread")]
     Thread {
@@ -180,4 +217,55 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+}
+
+impl Error {
+    /// The kind of the operating-system error behind this one, if it carries one: for
+    /// branching on `ConnectionRefused`, `AddrInUse` or `TimedOut` without walking
+    /// [`source`](std::error::Error::source).
+    ///
+    /// `None` for errors the crate found itself (a refused option, a mismatch, a timeout of
+    /// its own).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::ErrorKind;
+    /// use socket_echo::{EchoClient, EchoServer};
+    ///
+    /// let first = EchoServer::bind("127.0.0.1:0")?;
+    /// let second = EchoServer::bind(first.local_addr()).unwrap_err();
+    /// assert_eq!(second.io_kind(), Some(ErrorKind::AddrInUse));
+    ///
+    /// // Bind a port, then free it: nothing listens there any more.
+    /// let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    /// match EchoClient::connect(addr) {
+    ///     Err(e) if e.io_kind() == Some(ErrorKind::ConnectionRefused) => {}
+    ///     other => panic!("expected a refused connection, got {other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn io_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            Error::Resolve { source, .. }
+            | Error::Bind { source, .. }
+            | Error::Connect { source, .. }
+            | Error::Accept { source, .. }
+            | Error::Serve { source, .. }
+            | Error::SetOption { source, .. }
+            | Error::Send { source, .. }
+            | Error::Receive { source, .. }
+            | Error::Thread { source } => Some(source.kind()),
+            Error::NoAddress { .. }
+            | Error::InvalidOption { .. }
+            | Error::Timeout { .. }
+            | Error::Deadline { .. }
+            | Error::Surplus { .. }
+            | Error::Truncated { .. }
+            | Error::DatagramTooLarge { .. }
+            | Error::Mismatch { .. }
+            | Error::ShortEcho { .. }
+            | Error::Allocation { .. } => None,
+        }
+    }
 }

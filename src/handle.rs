@@ -26,8 +26,19 @@ use crate::transport::{Tcp, Transport};
 /// assert_eq!(again.local_addr(), addr);
 /// # Ok::<(), socket_echo::Error>(())
 /// ```
+///
+/// A handle that is not kept stops its server at once, so leaving it unused is warned
+/// about (and is an error where warnings are denied):
+///
+/// ```compile_fail
+/// # #![deny(warnings)]
+/// # fn main() -> socket_echo::Result<()> {
+/// socket_echo::EchoServer::bind("127.0.0.1:0")?.spawn()?; // stopped as soon as it started
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
-#[must_use = "dropping the handle stops the server at once"]
+#[must_use = "dropping a `ServerHandle` stops its server: keep it for as long as the server must run"]
 pub struct ServerHandle<T: Transport = Tcp> {
     local_addr: T::Addr,
     control: Arc<Control>,

@@ -75,6 +75,7 @@ compile_error!(
 );
 
 mod addr;
+mod buffer;
 mod client;
 mod echo;
 mod endpoint;
@@ -101,8 +102,9 @@ pub use handle::ServerHandle;
 pub use measure::{Bulk, Latency, Load, LoadReport, Outcome, Ping, PingSummary, Probe, Progress};
 pub use options::{
     DEFAULT_BUFFER_SIZE, DEFAULT_CONNECTION_SOCKET_BUFFERS, DEFAULT_DENIED_PORTS,
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING, DEFAULT_SOURCE_RATE_LIMIT,
-    DEFAULT_TIMEOUT, Keepalive, Options, SourceRateLimit,
+    DEFAULT_ECHO_DEADLINE, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING,
+    DEFAULT_SOURCE_RATE_LIMIT, DEFAULT_TIMEOUT, Keepalive, MAX_BUFFER_SIZE, MAX_WORKERS,
+    MIN_MAX_PENDING, Options, SourceRateLimit,
 };
 pub use server::EchoServer;
 pub use transport::{MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, Transport, Udp, Unix, UnixDatagram};

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use socket2::{Socket, TcpKeepalive};
 
+use crate::engine::CLOCK_RANGE;
 use crate::error::{Error, Result};
 
 /// The default size of the server's receive buffer and of the client's read chunks.
@@ -16,8 +17,38 @@ use crate::error::{Error, Result};
 /// over IPv6), so by default no datagram is ever truncated.
 pub const DEFAULT_BUFFER_SIZE: usize = 64 * 1024;
 
+/// The largest [`buffer_size`](Options::with_buffer_size) and
+/// [`max_pending`](Options::with_max_pending) accepted: 16 MiB.
+///
+/// Far more than the largest UDP datagram (65,527 bytes) and than a socket moves in one
+/// call, and small enough that a buffer per worker never strains a machine.
+pub const MAX_BUFFER_SIZE: usize = 16 * 1024 * 1024;
+
+/// The smallest [`max_pending`](Options::with_max_pending) accepted: 1 KiB.
+///
+/// The server reads and writes a connection at most `max_pending` bytes at a time, so a
+/// limit of a few bytes would cost a pair of system calls per few bytes echoed. 1 KiB is
+/// also the smallest window the client keeps in flight.
+pub const MIN_MAX_PENDING: usize = 1024;
+
+/// The most [`workers`](Options::with_workers) accepted: 1,024 threads, each with its own
+/// event loop and buffers.
+pub const MAX_WORKERS: usize = 1024;
+
+/// The largest value of a C `int`, the type `SO_RCVBUF`, `SO_SNDBUF` and `listen(2)` take:
+/// anything larger would wrap or be cut short silently.
+const C_INT_MAX: usize = i32::MAX as usize;
+
 /// The default read, write and connect timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default [`echo_deadline`](Options::with_echo_deadline): the longest one
+/// [`EchoClient::echo`](crate::EchoClient::echo) takes, all reads, writes and UDP attempts
+/// together.
+///
+/// 60 seconds: longer than the default UDP attempts take together (3 × 10 s), so by
+/// default it only ends calls that would otherwise go on much longer.
+pub const DEFAULT_ECHO_DEADLINE: Duration = Duration::from_secs(60);
 
 /// The default cap on connections served at once by [`EchoServer::serve`](crate::EchoServer::serve).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
@@ -232,36 +263,39 @@ impl Keepalive {
 /// [`EchoServer::bind_with`](crate::EchoServer::bind_with),
 /// [`EchoServer::bind_on_with`](crate::EchoServer::bind_on_with),
 /// [`EchoClient::connect_with`](crate::EchoClient::connect_with) or
-/// [`EchoClient::connect_on_with`](crate::EchoClient::connect_on_with). Values are checked when
-/// the socket is made: a zero timeout or a zero buffer is refused with
-/// [`Error::InvalidOption`], never taken to mean "forever" or "nothing". Options that do not
-/// apply to a transport (nodelay, keepalive and linger for UDP) are ignored by it.
+/// [`EchoClient::connect_on_with`](crate::EchoClient::connect_on_with). Values are checked
+/// before a socket is made: a zero timeout or buffer, a duration the system would round to
+/// zero, and a size beyond what the system or the crate can hold are refused with
+/// [`Error::InvalidOption`], never taken to mean "forever", "nothing" or "as much as fits".
+/// Options that do not apply to a transport (nodelay, keepalive and linger for UDP) are
+/// ignored by it.
 ///
-/// | option | default | applies to |
-/// |---|---|---|
-/// | [`reuse_address`](Self::with_reuse_address) | `true` | TCP listeners (Unix) |
-/// | [`reuse_port`](Self::with_reuse_port) | `false` | listening sockets (Unix) |
-/// | [`nodelay`](Self::with_nodelay) | `true` | TCP connections |
-/// | [`keepalive`](Self::with_keepalive) | off | TCP connections |
-/// | [`linger`](Self::with_linger) | OS default | TCP connections |
-/// | [`recv_buffer_size`](Self::with_recv_buffer_size), [`send_buffer_size`](Self::with_send_buffer_size) | OS default | all sockets |
-/// | [`ttl`](Self::with_ttl) | OS default | all sockets |
-/// | [`only_v6`](Self::with_only_v6) | `true` | IPv6 sockets |
-/// | [`read_timeout`](Self::with_read_timeout), [`write_timeout`](Self::with_write_timeout) | 10 s | connections, client sockets |
-/// | [`connect_timeout`](Self::with_connect_timeout) | 10 s | TCP clients |
-/// | [`backlog`](Self::with_backlog) | 1024 | TCP listeners |
-/// | [`buffer_size`](Self::with_buffer_size) | 65,536 B | server receive buffer |
-/// | [`resends`](Self::with_resends) | 2 | datagram clients |
-/// | [`unix_mode`](Self::with_unix_mode) | OS default (umask) | Unix server socket files |
-/// | [`workers`](Self::with_workers) | one per core | `serve` |
-/// | [`max_connections`](Self::with_max_connections) | 16,384 | `serve`, TCP |
-/// | [`idle_timeout`](Self::with_idle_timeout) | 300 s | `serve`, TCP |
-/// | [`max_pending`](Self::with_max_pending) | 64 KiB | `serve`, TCP |
-/// | [`shutdown_grace`](Self::with_shutdown_grace) | 1 s | `serve`, TCP |
-/// | [`denied_ports`](Self::with_denied_ports) | 1 to 1023 (every privileged port) | `serve` and `serve_once`, UDP |
-/// | [`source_rate_limit`](Self::with_source_rate_limit) | 5,000 repeats/s, bursts of 5,000 | `serve`, datagrams |
-/// | [`connection_socket_buffers`](Self::with_connection_socket_buffers) | 256 KiB | `serve`, TCP connections |
-/// | [`max_connections_per_source`](Self::with_max_connections_per_source) | off | `serve`, TCP |
+/// | option | default | accepted | applies to |
+/// |---|---|---|---|
+/// | [`reuse_address`](Self::with_reuse_address) | `true` | | TCP listeners (Unix) |
+/// | [`reuse_port`](Self::with_reuse_port) | `false` | | listening sockets (Unix) |
+/// | [`nodelay`](Self::with_nodelay) | `true` | | TCP connections |
+/// | [`keepalive`](Self::with_keepalive) | off | time and interval ≥ 1 s, retries ≥ 1 | TCP connections |
+/// | [`linger`](Self::with_linger) | OS default | | TCP connections |
+/// | [`recv_buffer_size`](Self::with_recv_buffer_size), [`send_buffer_size`](Self::with_send_buffer_size) | OS default | 1 B to 2,147,483,647 B | all sockets |
+/// | [`ttl`](Self::with_ttl) | OS default | 1 to 255 | all sockets |
+/// | [`only_v6`](Self::with_only_v6) | `true` | | IPv6 sockets |
+/// | [`read_timeout`](Self::with_read_timeout), [`write_timeout`](Self::with_write_timeout) | 10 s | ≥ 1 µs, or `None` | connections, client sockets |
+/// | [`connect_timeout`](Self::with_connect_timeout) | 10 s | ≥ 1 µs, or `None` | TCP clients |
+/// | [`echo_deadline`](Self::with_echo_deadline) | 60 s | ≥ 1 µs, or `None` | each client `echo`, whole |
+/// | [`backlog`](Self::with_backlog) | 1024 | 1 to 2,147,483,647 | TCP listeners |
+/// | [`buffer_size`](Self::with_buffer_size) | 65,536 B | 1 B to 16 MiB | server receive buffer |
+/// | [`resends`](Self::with_resends) | 2 | any | datagram clients |
+/// | [`unix_mode`](Self::with_unix_mode) | OS default (umask) | 0 to 0o777 | Unix server socket files |
+/// | [`workers`](Self::with_workers) | one per core | 1 to 1,024 | `serve` |
+/// | [`max_connections`](Self::with_max_connections) | 16,384 | ≥ 1 | `serve`, TCP |
+/// | [`idle_timeout`](Self::with_idle_timeout) | 300 s | 1 ms to 24 days, or `None` | `serve`, TCP |
+/// | [`max_pending`](Self::with_max_pending) | 64 KiB | 1 KiB to 16 MiB | `serve`, TCP |
+/// | [`shutdown_grace`](Self::with_shutdown_grace) | 1 s | any | `serve`, TCP |
+/// | [`denied_ports`](Self::with_denied_ports) | 1 to 1023 (every privileged port) | any | `serve` and `serve_once`, UDP |
+/// | [`source_rate_limit`](Self::with_source_rate_limit) | 5,000 repeats/s, bursts of 5,000 | rate and burst ≥ 1, or `None` | `serve`, datagrams |
+/// | [`connection_socket_buffers`](Self::with_connection_socket_buffers) | 256 KiB | ≥ 1 B, or `None` | `serve`, stream connections |
+/// | [`max_connections_per_source`](Self::with_max_connections_per_source) | off | ≥ 1, or `None` | `serve`, streams |
 ///
 /// # Examples
 ///
@@ -291,6 +325,7 @@ pub struct Options {
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
+    echo_deadline: Option<Duration>,
     backlog: u32,
     buffer_size: usize,
     resends: u32,
@@ -349,6 +384,7 @@ impl Options {
             read_timeout: Some(DEFAULT_TIMEOUT),
             write_timeout: Some(DEFAULT_TIMEOUT),
             connect_timeout: Some(DEFAULT_TIMEOUT),
+            echo_deadline: Some(DEFAULT_ECHO_DEADLINE),
             backlog: 1024,
             buffer_size: DEFAULT_BUFFER_SIZE,
             resends: 2,
@@ -393,12 +429,14 @@ impl Options {
     );
     option!(
         /// `SO_RCVBUF` in bytes. Linux doubles the value it is given and caps it at
-        /// `net.core.rmem_max`, so the size read back may differ. Zero is refused.
+        /// `net.core.rmem_max`, so the size read back may differ. Zero is refused, and so is
+        /// anything over 2,147,483,647 (the option is a C `int`).
         recv_buffer_size, with_recv_buffer_size: Option<usize>, RecvBufferSize
     );
     option!(
         /// `SO_SNDBUF` in bytes, with the same caveats as
-        /// [`with_recv_buffer_size`](Self::with_recv_buffer_size). Zero is refused.
+        /// [`with_recv_buffer_size`](Self::with_recv_buffer_size). Zero is refused, and so
+        /// is anything over 2,147,483,647.
         send_buffer_size, with_send_buffer_size: Option<usize>, SendBufferSize
     );
     option!(
@@ -414,27 +452,48 @@ impl Options {
     option!(
         /// How long one receive may wait (`SO_RCVTIMEO`) on a client socket or a served
         /// connection; `None` waits forever. For a UDP client it is the wait per attempt.
-        /// Zero is refused. It never applies to waiting for the next connection or datagram.
+        /// Zero is refused, and so is anything under one microsecond, the resolution of
+        /// socket timeouts (the system would round it to zero, which means "forever"). It
+        /// never applies to waiting for the next connection or datagram.
         read_timeout, with_read_timeout: Option<Duration>, ReadTimeout
     );
     option!(
-        /// How long one send may wait (`SO_SNDTIMEO`); `None` waits forever. Zero is refused.
+        /// How long one send may wait (`SO_SNDTIMEO`); `None` waits forever. Zero, or
+        /// anything under one microsecond, is refused.
         write_timeout, with_write_timeout: Option<Duration>, WriteTimeout
     );
     option!(
         /// How long a TCP client waits for the connection to be established; `None` waits as
-        /// long as the operating system does. Zero is refused.
+        /// long as the operating system does. Zero, or anything under one microsecond, is
+        /// refused.
         connect_timeout, with_connect_timeout: Option<Duration>, ConnectTimeout
     );
     option!(
+        /// The longest one [`EchoClient::echo`](crate::EchoClient::echo) may take, every
+        /// read, write and UDP attempt together (default [`DEFAULT_ECHO_DEADLINE`], 60 s);
+        /// `None` leaves each call bounded only by its read and write timeouts and, for UDP,
+        /// its retries.
+        ///
+        /// The read and write timeouts bound one system call each: a server that answers a
+        /// byte just before every read timeout would hold a call for as long as it liked.
+        /// The deadline bounds the whole call: each wait is cut to what is left of it, and
+        /// when it runs out the call fails with [`Error::Deadline`] (a single read or write
+        /// that times out first is still [`Error::Timeout`]). It is kept to within a
+        /// millisecond. Zero, or anything under one microsecond, is refused.
+        echo_deadline, with_echo_deadline: Option<Duration>, EchoDeadline
+    );
+    option!(
         /// The length of the queue of connections a TCP listener holds before they are
-        /// accepted (`listen(2)`); the kernel caps it at `net.core.somaxconn`. Zero is refused.
+        /// accepted (`listen(2)`); the kernel caps it at `net.core.somaxconn`. Zero is refused,
+        /// and so is anything over 2,147,483,647 (`listen(2)` takes a C `int`).
         backlog, with_backlog: u32, Backlog
     );
     option!(
         /// The size in bytes of the buffer a server receives into, and of a client's read
         /// chunks. A UDP datagram larger than this is reported as truncated, never echoed
-        /// short. Zero is refused.
+        /// short. From 1 byte to [`MAX_BUFFER_SIZE`] (16 MiB); anything else is refused
+        /// before a socket is made. The buffer is allocated when serving starts; memory that
+        /// cannot be had is [`Error::Allocation`], never an abort.
         buffer_size, with_buffer_size: usize, BufferSize
     );
     option!(
@@ -445,7 +504,8 @@ impl Options {
 
     option!(
         /// How many worker threads [`EchoServer::serve`](crate::EchoServer::serve) runs, each
-        /// with its own event loop; `None` (the default) means one per available core.
+        /// with its own event loop; `None` (the default) means one per available core. More
+        /// than [`MAX_WORKERS`] is refused.
         workers, with_workers: Option<NonZeroUsize>, Workers
     );
     option!(
@@ -463,7 +523,9 @@ impl Options {
         /// How long [`EchoServer::serve`](crate::EchoServer::serve) keeps a connection that
         /// neither sends nor takes a byte (default 300 s); `None` keeps it forever. A client
         /// that sends but never reads its echo counts as idle once the server has stopped
-        /// reading from it. Zero is refused.
+        /// reading from it. The server's clock counts whole milliseconds on 32 bits, so
+        /// anything under one millisecond (which it would read as zero) and anything over
+        /// about 24 days (2^31 − 1 ms, beyond what it measures) is refused.
         ///
         /// What it stops: connections left open and silent, and clients that stopped
         /// reading. What it does not stop: a client that sends one byte now and then (a
@@ -480,8 +542,10 @@ impl Options {
         /// While that many wait, the server stops reading from it, so a client that never
         /// reads costs at most this much of the server's own memory; the kernel's socket
         /// buffers hold more (about 1 MiB by default, see
-        /// [`with_connection_socket_buffers`](Self::with_connection_socket_buffers)). Zero
-        /// is refused.
+        /// [`with_connection_socket_buffers`](Self::with_connection_socket_buffers)). It is
+        /// also the most the server moves per read and write of a connection, so it ranges
+        /// from [`MIN_MAX_PENDING`] (1 KiB) to [`MAX_BUFFER_SIZE`] (16 MiB); anything else is
+        /// refused.
         max_pending, with_max_pending: usize, MaxPending
     );
     option!(
@@ -517,7 +581,8 @@ impl Options {
         /// How long a graceful shutdown of [`EchoServer::serve`](crate::EchoServer::serve)
         /// goes on echoing to live connections (default 1 s). A connection still owed bytes
         /// when it ends (an echo not taken, input not read) is reset, so its peer can tell
-        /// the echo was cut short; see [`EchoServer::serve`](crate::EchoServer::serve).
+        /// the echo was cut short; see [`EchoServer::serve`](crate::EchoServer::serve). It is
+        /// measured to the nanosecond, so no value is rounded; zero ends it at once.
         shutdown_grace, with_shutdown_grace: Duration, ShutdownGrace
     );
 
@@ -680,9 +745,11 @@ impl Options {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidOption`] for a zero timeout, a zero buffer or backlog, a TTL outside
-    /// 1 to 255, a keepalive time or interval under one second, or a source rate limit with a
-    /// zero rate or burst.
+    /// [`Error::InvalidOption`] for a zero timeout or one the system would round to zero (a
+    /// socket timeout under one microsecond, an idle timeout under one millisecond), an
+    /// idle timeout beyond the server's clock, a zero buffer or backlog, a TTL outside
+    /// 1 to 255, a keepalive time or interval under one second, or a size outside its range
+    /// (see the table on [`Options`]), or a source rate limit with a zero rate or burst.
     ///
     /// # Examples
     ///
@@ -697,14 +764,14 @@ impl Options {
     /// ));
     /// ```
     pub fn validate(&self) -> Result<()> {
-        let zero_timeout = "a zero timeout would wait forever on some systems and fail at once on others; use None to wait forever";
         for (option, value) in [
             ("read_timeout", self.read_timeout),
             ("write_timeout", self.write_timeout),
             ("connect_timeout", self.connect_timeout),
+            ("echo_deadline", self.echo_deadline),
         ] {
-            if value == Some(Duration::ZERO) {
-                return Err(invalid(option, zero_timeout));
+            if let Some(value) = value {
+                check_socket_timeout(option, value)?;
             }
         }
         if let Some(keepalive) = self.keepalive {
@@ -720,11 +787,19 @@ impl Options {
                 return Err(invalid("keepalive.probes", "must be at least 1"));
             }
         }
-        if self.recv_buffer_size == Some(0) {
-            return Err(invalid("recv_buffer_size", "must be at least 1 byte"));
-        }
-        if self.send_buffer_size == Some(0) {
-            return Err(invalid("send_buffer_size", "must be at least 1 byte"));
+        for (option, size) in [
+            ("recv_buffer_size", self.recv_buffer_size),
+            ("send_buffer_size", self.send_buffer_size),
+        ] {
+            if size == Some(0) {
+                return Err(invalid(option, "must be at least 1 byte"));
+            }
+            if size.is_some_and(|size| size > C_INT_MAX) {
+                return Err(invalid(
+                    option,
+                    "must be at most 2,147,483,647 bytes, the largest the socket option takes",
+                ));
+            }
         }
         if let Some(ttl) = self.ttl
             && !(1..=255).contains(&ttl)
@@ -734,16 +809,55 @@ impl Options {
         if self.backlog == 0 {
             return Err(invalid("backlog", "must be at least 1"));
         }
+        if self.backlog as usize > C_INT_MAX {
+            return Err(invalid(
+                "backlog",
+                "must be at most 2,147,483,647, the largest listen(2) takes",
+            ));
+        }
         if self.buffer_size == 0 {
             return Err(invalid("buffer_size", "must be at least 1 byte"));
+        }
+        if self.buffer_size > MAX_BUFFER_SIZE {
+            return Err(invalid(
+                "buffer_size",
+                "must be at most 16 MiB (MAX_BUFFER_SIZE)",
+            ));
+        }
+        if self
+            .workers
+            .is_some_and(|workers| workers.get() > MAX_WORKERS)
+        {
+            return Err(invalid("workers", "must be at most 1,024 (MAX_WORKERS)"));
         }
         if self.max_connections == 0 {
             return Err(invalid("max_connections", "must be at least 1"));
         }
-        if self.idle_timeout == Some(Duration::ZERO) {
+        if let Some(idle) = self.idle_timeout {
+            if idle.is_zero() {
+                return Err(invalid(
+                    "idle_timeout",
+                    "a zero idle timeout would close every connection at once; use None to keep idle connections",
+                ));
+            }
+            // The engine's clock counts whole milliseconds on 32 bits.
+            if idle < Duration::from_millis(1) {
+                return Err(invalid(
+                    "idle_timeout",
+                    "under one millisecond, which the server's millisecond clock reads as zero: every connection would be closed at the first sweep",
+                ));
+            }
+            if idle > CLOCK_RANGE {
+                return Err(invalid(
+                    "idle_timeout",
+                    "longer than the server's clock measures (about 24 days); use None to keep idle connections",
+                ));
+            }
+        }
+        if self.max_pending < MIN_MAX_PENDING {
             return Err(invalid(
-                "idle_timeout",
-                "a zero idle timeout would close every connection at once; use None to keep idle connections",
+                "max_pending",
+                "must be at least 1 KiB (MIN_MAX_PENDING): the server moves at most this many bytes per system call",
             ));
         }
         if self.max_connections_per_source == Some(0) {
@@ -758,8 +872,11 @@ impl Options {
                 "must be at least 1 byte; use None for the system's default",
             ));
         }
-        if self.max_pending == 0 {
-            return Err(invalid("max_pending", "must be at least 1 byte"));
+        if self.max_pending > MAX_BUFFER_SIZE {
+            return Err(invalid(
+                "max_pending",
+                "must be at most 16 MiB (MAX_BUFFER_SIZE)",
+            ));
         }
         if let Some(limit) = self.source_rate_limit {
             if limit.rate == 0 {
@@ -898,6 +1015,7 @@ pub(crate) enum Knob {
     SourceRateLimit = 1 << 22,
     ConnectionSocketBuffers = 1 << 23,
     MaxConnectionsPerSource = 1 << 24,
+    EchoDeadline = 1 << 25,
 }
 
 impl Knob {
@@ -929,6 +1047,7 @@ impl Knob {
             Knob::SourceRateLimit => "source_rate_limit",
             Knob::ConnectionSocketBuffers => "connection_socket_buffers",
             Knob::MaxConnectionsPerSource => "max_connections_per_source",
+            Knob::EchoDeadline => "echo_deadline",
         }
     }
 
@@ -990,6 +1109,27 @@ impl Options {
         }
         Ok(())
     }
+}
+
+/// The finest step of a socket timeout (`SO_RCVTIMEO`, `SO_SNDTIMEO` take a `timeval`).
+pub(crate) const SOCKET_TIMEOUT_RESOLUTION: Duration = Duration::from_micros(1);
+
+/// Refuses a socket timeout the system would take as "forever" or "at once": zero, or under
+/// its microsecond resolution (a `timeval` of zero means no timeout at all).
+pub(crate) fn check_socket_timeout(option: &'static str, value: Duration) -> Result<()> {
+    if value.is_zero() {
+        return Err(invalid(
+            option,
+            "a zero timeout would wait forever on some systems and fail at once on others; use None to wait forever",
+        ));
+    }
+    if value < SOCKET_TIMEOUT_RESOLUTION {
+        return Err(invalid(
+            option,
+            "under one microsecond, the resolution of socket timeouts: the system would round it to zero and wait forever",
+        ));
+    }
+    Ok(())
 }
 
 fn invalid(option: &'static str, reason: &'static str) -> Error {

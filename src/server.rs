@@ -363,7 +363,7 @@ impl<T: Transport> EchoServer<T> {
     /// assert_eq!(stats.datagrams_echoed, 1);
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    #[must_use = "the server stops when the handle is dropped"]
+    #[must_use = "the server stops when its handle is dropped: keep the handle"]
     pub fn spawn(self) -> Result<ServerHandle<T>> {
         let local_addr = self.local_addr.clone();
         let control = Arc::clone(&self.control);

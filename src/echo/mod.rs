@@ -12,6 +12,7 @@ use crate::transport::Transport;
 use crate::transport::sealed::{ClientVisitor, Connection, Datagram, Listener, ServerVisitor};
 
 pub(crate) mod datagram;
+pub(crate) mod limits;
 pub(crate) mod stream;
 
 /// Serves one connection or one datagram on a server socket of any transport.

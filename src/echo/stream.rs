@@ -3,15 +3,21 @@
 //!
 //! The server half accepts one connection and echoes it until the peer closes; the client
 //! half sends a message and reads its echo at the same time, so a large message never
-//! deadlocks on full socket buffers. Neither ever allocates more than one buffer per call.
+//! deadlocks on full socket buffers. Neither ever allocates more than one buffer per call,
+//! and that one fallibly.
 
 use std::cmp::min;
 use std::io::{self, ErrorKind, Read, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use socket2::SockRef;
 
 use crate::addr::Address;
+use crate::buffer;
+use crate::echo::limits::{Direction, Limit, Limits, SetTimeouts};
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
 use crate::options::Options;
@@ -33,6 +39,12 @@ impl<C: Connection> Write for Io<'_, C> {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+impl<C: Connection> AsFd for Io<'_, C> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
     }
 }
 
@@ -78,7 +90,30 @@ pub(crate) fn window<C: Connection>(conn: &C) -> usize {
     (reported / 2).clamp(1024, 256 * 1024)
 }
 
-/// The client's echo over a connection: see [`echo`].
+/// The most unread bytes [`unread`] counts.
+const UNREAD_COUNTED: usize = 4096;
+
+/// How many bytes are already waiting to be read, without waiting for any: before a new
+/// exchange there must be none, or the client would take them for the new echo.
+///
+/// A pending end-of-stream or error counts as nothing: the exchange itself reports it.
+fn unread<C: Connection>(conn: &C) -> io::Result<usize> {
+    // Peeked bytes are only counted, never read, so the buffer needs no initial value.
+    let mut probe = [MaybeUninit::<u8>::uninit(); UNREAD_COUNTED];
+    let socket = SockRef::from(conn);
+    socket.set_nonblocking(true)?;
+    let peeked = loop {
+        match socket.peek(&mut probe) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            other => break other,
+        }
+    };
+    socket.set_nonblocking(false)?;
+    Ok(peeked.unwrap_or(0))
+}
+
+/// The client's echo over a connection: refuses to start while bytes of an earlier exchange
+/// are waiting ([`Error::Surplus`]), then [`echo`].
 pub(crate) fn echo_on<C: Connection, A: Clone + Into<Address>>(
     conn: &C,
     peer: &A,
@@ -86,6 +121,16 @@ pub(crate) fn echo_on<C: Connection, A: Clone + Into<Address>>(
     options: &Options,
     window: usize,
 ) -> Result<Bytes> {
+    let bytes = unread(conn).map_err(|source| Error::Receive {
+        addr: peer.clone().into(),
+        source,
+    })?;
+    if bytes > 0 {
+        return Err(Error::Surplus {
+            addr: peer.clone().into(),
+            bytes,
+        });
+    }
     echo(&mut Io(conn), peer, message, options, window)
 }
 
@@ -106,7 +151,7 @@ pub(crate) fn is_closed(error: &io::Error) -> bool {
     )
 }
 
-fn timeout<A: Clone + Into<Address>>(peer: &A, limit: Option<std::time::Duration>) -> Error {
+fn timeout<A: Clone + Into<Address>>(peer: &A, limit: Option<Duration>) -> Error {
     Error::Timeout {
         addr: peer.clone().into(),
         timeout: limit.unwrap_or_default(),
@@ -123,7 +168,7 @@ pub(crate) fn serve_connection<S: Read + Write, A: Clone + Into<Address>>(
     peer: &A,
     options: &Options,
 ) -> Result<(u64, Bytes)> {
-    let mut buffer = vec![0; options.buffer_size()];
+    let mut buffer = buffer::zeroed("the receive buffer", options.buffer_size())?;
     let mut first = None;
     let mut total = 0u64;
     loop {
@@ -140,7 +185,10 @@ pub(crate) fn serve_connection<S: Read + Write, A: Clone + Into<Address>>(
             }
         };
         if first.is_none() {
-            first = Some(Bytes::copy_from_slice(&buffer[..n]));
+            first = Some(Bytes::from(buffer::copy(
+                "the first message",
+                &buffer[..n],
+            )?));
         }
         stream.write_all(&buffer[..n]).map_err(|source| {
             if is_timeout(&source) {
@@ -161,30 +209,64 @@ pub(crate) fn serve_connection<S: Read + Write, A: Clone + Into<Address>>(
 /// neither side ever blocks on a full buffer while the other waits for it.
 ///
 /// Returns the echo only if it equals `message`; a different byte is [`Error::Mismatch`], a
-/// connection closed early is [`Error::ShortEcho`].
-pub(crate) fn echo<S: Read + Write, A: Clone + Into<Address>>(
+/// connection closed early is [`Error::ShortEcho`]. Each read and write waits at most its
+/// timeout and what is left of the [`echo_deadline`](Options::with_echo_deadline); the one
+/// that runs out is [`Error::Timeout`] or [`Error::Deadline`]. The socket's timeouts are
+/// put back as they were.
+pub(crate) fn echo<S: Read + Write + SetTimeouts, A: Clone + Into<Address>>(
     stream: &mut S,
     peer: &A,
     message: &[u8],
     options: &Options,
     window: usize,
 ) -> Result<Bytes> {
-    let window = window.max(1);
-    let mut reply = BytesMut::with_capacity(message.len());
+    let mut limits = Limits::new(options.read_timeout(), options.write_timeout());
+    limits.set_deadline(options.echo_deadline().map(|limit| Instant::now() + limit));
+    let result = exchange(stream, peer, message, options, window, &mut limits);
+    let restored = limits.restore(stream);
+    let reply = result?;
+    restored?;
+    Ok(reply)
+}
+
+fn exchange<S: Read + Write + SetTimeouts, A: Clone + Into<Address>>(
+    stream: &mut S,
+    peer: &A,
+    message: &[u8],
+    options: &Options,
+    window: usize,
+    limits: &mut Limits,
+) -> Result<Bytes> {
+    let mut window = Window::new(window);
+    // Filled once, in full: each read lands in place, at `received`.
+    let mut reply = buffer::zeroed("the echo", message.len())?;
+    let mut received = 0;
     let mut written = 0;
     let mut peer_gone = false;
-    while reply.len() < message.len() {
-        while !peer_gone && written < message.len() && written - reply.len() < window {
-            let end = min(message.len(), reply.len() + window);
-            match stream.write(&message[written..end]) {
-                Ok(0) => peer_gone = true,
-                Ok(n) => written += n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => return Err(timeout(peer, options.write_timeout())),
+    let expired = |limit, call, written, received| match limit {
+        Limit::Deadline => Error::Deadline {
+            addr: peer.clone().into(),
+            deadline: options.echo_deadline().unwrap_or_default(),
+            sent: written,
+            received,
+        },
+        Limit::Call | Limit::Slice => timeout(peer, call),
+    };
+    while received < message.len() {
+        while !peer_gone && written < message.len() && window.room() > 0 {
+            let end = min(message.len(), written + window.room());
+            let call = options.write_timeout();
+            match write_once(stream, &message[written..end], limits, call)? {
+                Step::Moved(0) => peer_gone = true,
+                Step::Moved(n) => {
+                    written += n;
+                    window.wrote(n);
+                }
+                Step::Expired(limit) => return Err(expired(limit, call, written, received)),
                 // The peer stopped reading and closed: what it did echo may still be waiting
                 // to be read, and tells the caller how far it got.
-                Err(e) if is_closed(&e) => peer_gone = true,
-                Err(source) => {
+                Step::Failed(e) if is_closed(&e) => peer_gone = true,
+                Step::Failed(source) => {
                     return Err(Error::Send {
                         addr: peer.clone().into(),
                         source,
@@ -192,28 +274,26 @@ pub(crate) fn echo<S: Read + Write, A: Clone + Into<Address>>(
                 }
             }
         }
-        let start = reply.len();
+        let start = received;
         let chunk = min(message.len() - start, options.buffer_size());
-        reply.resize(start + chunk, 0);
-        let n = loop {
-            match stream.read(&mut reply[start..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => return Err(timeout(peer, options.read_timeout())),
-                Err(e) if is_closed(&e) => return Err(short(peer, message, start)),
-                Err(source) => {
-                    return Err(Error::Receive {
-                        addr: peer.clone().into(),
-                        source,
-                    });
-                }
+        let call = options.read_timeout();
+        let n = match read_once(stream, &mut reply[start..start + chunk], limits, call)? {
+            Step::Moved(n) => n,
+            Step::Expired(limit) => return Err(expired(limit, call, written, received)),
+            Step::Failed(e) if is_closed(&e) => return Err(short(peer, message, start)),
+            Step::Failed(source) => {
+                return Err(Error::Receive {
+                    addr: peer.clone().into(),
+                    source,
+                });
             }
         };
-        reply.truncate(start + n);
         if n == 0 {
             return Err(short(peer, message, start));
         }
-        if let Some(offset) = first_difference(&reply[start..], &message[start..start + n]) {
+        received += n;
+        window.read(n);
+        if let Some(offset) = first_difference(&reply[start..received], &message[start..received]) {
             return Err(Error::Mismatch {
                 addr: peer.clone().into(),
                 offset: start + offset,
@@ -221,7 +301,94 @@ pub(crate) fn echo<S: Read + Write, A: Clone + Into<Address>>(
             });
         }
     }
-    Ok(reply.freeze())
+    Ok(Bytes::from(reply))
+}
+
+/// The bytes a client has written to a stream whose echo it has not read yet, and how many
+/// more it may write now: at most `limit` are ever in flight, so the echo of everything in
+/// flight fits in the client's receive buffer and the server never blocks writing it while
+/// the client blocks writing more.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    limit: usize,
+    in_flight: usize,
+}
+
+impl Window {
+    /// A window of `limit` bytes (at least one).
+    pub(crate) fn new(limit: usize) -> Self {
+        Window {
+            limit: limit.max(1),
+            in_flight: 0,
+        }
+    }
+
+    /// How many more bytes may be written now.
+    pub(crate) fn room(&self) -> usize {
+        self.limit.saturating_sub(self.in_flight)
+    }
+
+    /// `n` bytes were written.
+    pub(crate) fn wrote(&mut self, n: usize) {
+        self.in_flight += n;
+    }
+
+    /// `n` bytes of echo were read.
+    pub(crate) fn read(&mut self, n: usize) {
+        self.in_flight = self.in_flight.saturating_sub(n);
+    }
+}
+
+/// What one read or write of an exchange came to.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// It moved this many bytes (0: end of stream, or a peer that takes nothing more).
+    Moved(usize),
+    /// It timed out, or the deadline passed before it could start: this limit ran out.
+    Expired(Limit),
+    /// It failed.
+    Failed(io::Error),
+}
+
+/// One read into `buffer`, waiting at most `call` and the limits' other bounds; an
+/// interrupted read is made again.
+pub(crate) fn read_once<S: Read + SetTimeouts>(
+    stream: &mut S,
+    buffer: &mut [u8],
+    limits: &mut Limits,
+    call: Option<Duration>,
+) -> Result<Step> {
+    loop {
+        if !limits.arm(stream, Direction::Read, call)? {
+            return Ok(Step::Expired(Limit::Deadline));
+        }
+        match stream.read(buffer) {
+            Ok(n) => return Ok(Step::Moved(n)),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => return Ok(Step::Expired(limits.fired(Direction::Read))),
+            Err(e) => return Ok(Step::Failed(e)),
+        }
+    }
+}
+
+/// One write of `data` (or of its start), as [`read_once`].
+pub(crate) fn write_once<S: Write + SetTimeouts>(
+    stream: &mut S,
+    data: &[u8],
+    limits: &mut Limits,
+    call: Option<Duration>,
+) -> Result<Step> {
+    loop {
+        if !limits.arm(stream, Direction::Write, call)? {
+            return Ok(Step::Expired(Limit::Deadline));
+        }
+        match stream.write(data) {
+            Ok(n) => return Ok(Step::Moved(n)),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => return Ok(Step::Expired(limits.fired(Direction::Write))),
+            Err(e) => return Ok(Step::Failed(e)),
+        }
+    }
 }
 
 fn short<A: Clone + Into<Address>>(peer: &A, message: &[u8], received: usize) -> Error {
@@ -328,6 +495,16 @@ mod tests {
         }
     }
 
+    impl SetTimeouts for Stingy {
+        fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+            Ok(())
+        }
+
+        fn set_write_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
     impl Write for Stingy {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
             if self.interrupted() {
@@ -388,6 +565,14 @@ mod tests {
         impl Read for Corrupting {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
                 self.0.read(buf)
+            }
+        }
+        impl SetTimeouts for Corrupting {
+            fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+                Ok(())
+            }
+            fn set_write_timeout(&self, _: Option<Duration>) -> io::Result<()> {
+                Ok(())
             }
         }
         impl Write for Corrupting {

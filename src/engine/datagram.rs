@@ -16,6 +16,7 @@ use mio::{Events, Interest};
 
 use super::limiter::Limiter;
 use super::{Counters, RateLimit, SOCKET, Worker, interrupted, would_block};
+use crate::buffer;
 use crate::error::Result;
 use crate::options::{Options, SourceRateLimit};
 use crate::transport::is_unreachable;
@@ -118,13 +119,13 @@ fn run<D: Datagram>(
     worker: Worker<'_>,
     limit: &SharedLimit<D::Addr>,
 ) -> Result<()> {
+    // One byte more than the configured size: a datagram that fills it did not fit.
+    let capacity = worker.options.buffer_size();
+    let mut scratch = buffer::with_sentinel("the receive buffer", capacity)?.into_boxed_slice();
     worker.run(|poll, counters, _| {
         let fd = socket.as_fd().as_raw_fd();
         poll.registry()
             .register(&mut SourceFd(&fd), SOCKET, Interest::READABLE)?;
-        // One byte more than the configured size: a datagram that fills it did not fit.
-        let capacity = worker.options.buffer_size();
-        let mut scratch = vec![0; capacity + 1].into_boxed_slice();
         let mut log = RateLimit::default();
         let mut events = Events::with_capacity(64);
         let mut more = false;

@@ -257,6 +257,11 @@ impl Clock {
     }
 }
 
+/// The longest span the [`Clock`] measures: its differences are read as signed 32-bit
+/// numbers of milliseconds. [`Options::validate`](crate::Options::validate) refuses an idle
+/// timeout beyond it, and one under a millisecond, which [`millis`] would make zero.
+pub(crate) const CLOCK_RANGE: Duration = Duration::from_millis((u32::MAX / 2) as u64);
+
 /// Milliseconds in `d`, saturated to the clock's range.
 pub(crate) fn millis(d: Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX / 2)

@@ -22,6 +22,7 @@ use super::{
     Clock, Counters, RateLimit, SOCKET, WAKER, Worker, interrupted, millis, millis_until,
     would_block,
 };
+use crate::buffer;
 use crate::error::Result;
 use crate::options::Options;
 use crate::transport::sealed::{Connection, Listener};
@@ -46,7 +47,7 @@ struct Conn<S> {
 }
 
 struct Pending {
-    data: Box<[u8]>,
+    data: Vec<u8>,
     sent: usize,
 }
 
@@ -141,6 +142,9 @@ fn run<L: Listener>(
     inboxes: &[Inbox<L::Stream>],
     worker: Worker<'_>,
 ) -> Result<()> {
+    let options = worker.options;
+    let scratch_size = options.buffer_size().min(options.max_pending());
+    let scratch = buffer::zeroed("the receive buffer", scratch_size)?.into_boxed_slice();
     worker.run(|poll, counters, waker| {
         let _ = inboxes[index].waker.set(Arc::clone(waker));
         if let Some(listener) = listener {
@@ -148,10 +152,9 @@ fn run<L: Listener>(
             poll.registry()
                 .register(&mut SourceFd(&fd), SOCKET, Interest::READABLE)?;
         }
-        let options = worker.options;
         let mut engine = Engine {
             conns: Slab::new(),
-            scratch: vec![0; options.buffer_size().min(options.max_pending())].into_boxed_slice(),
+            scratch,
             again: Vec::new(),
             counters,
             options,
@@ -689,10 +692,12 @@ fn drive<S: Connection>(
                 Ok(m) => sent += m,
                 Err(e) if interrupted(&e) => {}
                 Err(e) if would_block(&e) => {
-                    conn.pending = Some(Box::new(Pending {
-                        data: scratch[sent..n].into(),
-                        sent: 0,
-                    }));
+                    // The peer chose how much waits here (up to `max_pending`); memory
+                    // that cannot be had fails this connection, never the server.
+                    let Ok(data) = buffer::copy("pending bytes", &scratch[sent..n]) else {
+                        return Drive::Failed;
+                    };
+                    conn.pending = Some(Box::new(Pending { data, sent: 0 }));
                     break;
                 }
                 Err(_) => return Drive::Failed,

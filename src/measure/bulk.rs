@@ -147,7 +147,8 @@ impl Bulk {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidOption`] for a zero write size, a zero timeout or a refused option;
+    /// [`Error::InvalidOption`] for a zero write size, a timeout under one
+    /// microsecond (zero included) or a refused option;
     /// the errors of [`EchoClient::connect_with`](crate::EchoClient::connect_with);
     /// [`Error::Thread`] if the writer thread cannot be started. Failures during the run
     /// (a mismatch, a stall, a closed connection) are counted in the report and end it.
@@ -284,7 +285,7 @@ impl<T: Transport, F: FnMut(&Progress)> ClientVisitor<T> for Stream<'_, F> {
     type Output = Result<LoadReport>;
 
     fn stream<C: Connection>(self, connection: &C) -> Result<LoadReport> {
-        Ok(self.bulk.transfer(connection, self.on_progress))
+        self.bulk.transfer(connection, self.on_progress)
     }
 
     fn datagram<D: Datagram<Addr = T::Addr>>(self, _: &D) -> Result<LoadReport> {
@@ -301,11 +302,11 @@ impl Bulk {
         &self,
         connection: &C,
         mut on_progress: impl FnMut(&Progress),
-    ) -> LoadReport {
+    ) -> Result<LoadReport> {
         let mut reader = Io(connection);
 
         // Byte `i` of the stream is `i as u8`: any read or write starts `offset % 256` in.
-        let pattern = measure::pattern(self.write_size.max(READ_SIZE) + 256);
+        let pattern = measure::pattern(self.write_size.max(READ_SIZE).saturating_add(256))?;
         let limit = self.bytes.unwrap_or(u64::MAX);
         let errors = AtomicU64::new(0);
         let abort = AtomicBool::new(false);
@@ -314,6 +315,7 @@ impl Bulk {
         let stop = self.stop.as_deref();
         let write_size = self.write_size;
 
+        let mut buffer = crate::buffer::zeroed("the read buffer", READ_SIZE)?;
         let (received, elapsed) = std::thread::scope(|scope| {
             let writing = std::thread::Builder::new()
                 .name("echo-bulk-writer".into())
@@ -344,7 +346,6 @@ impl Bulk {
                 return (0, start.elapsed());
             }
 
-            let mut buffer = vec![0; READ_SIZE];
             let mut received = 0u64;
             let mut next = start + PROGRESS_EVERY;
             loop {
@@ -383,7 +384,7 @@ impl Bulk {
             }
             (received, elapsed)
         });
-        LoadReport {
+        Ok(LoadReport {
             transport: "",
             connections: 1,
             size: write_size,
@@ -393,6 +394,6 @@ impl Bulk {
             errors: errors.load(Ordering::Relaxed),
             lost: 0,
             latency: Latency::default(),
-        }
+        })
     }
 }

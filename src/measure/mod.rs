@@ -6,13 +6,11 @@
 //! was sent, and one that differs is counted as an error, never as a success. Every loop is
 //! bounded in time and in count, and ends by itself.
 
-use std::io;
 use std::os::fd::AsFd;
 use std::time::Duration;
 
 use socket2::SockRef;
 
-use crate::addr::Address;
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 use crate::transport::sealed::{ClientVisitor, Connection, Datagram};
@@ -42,8 +40,10 @@ pub(crate) const HEADER: usize = 8;
 
 /// A message of `size` bytes: byte `i` is `i as u8`; the first [`HEADER`] bytes are then
 /// overwritten with a sequence number where one is carried.
-pub(crate) fn pattern(size: usize) -> Vec<u8> {
-    (0..size).map(|i| i as u8).collect()
+pub(crate) fn pattern(size: usize) -> Result<Vec<u8>> {
+    let mut message = crate::buffer::reserved("the message", size)?;
+    message.extend((0..size).map(|i| i as u8));
+    Ok(message)
 }
 
 /// Writes `seq` into the header of `message` (which is at least [`HEADER`] bytes long).
@@ -71,12 +71,20 @@ pub(crate) fn check_size(option: &'static str, size: usize) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a zero timeout, as [`Options`](crate::Options) does.
+/// Refuses a zero timeout, or one under the microsecond resolution of socket timeouts, as
+/// [`Options`](crate::Options) does.
 pub(crate) fn check_timeout(option: &'static str, timeout: Duration) -> Result<()> {
     if timeout.is_zero() {
         return Err(Error::InvalidOption {
             option,
             reason: "a zero timeout would wait forever on some systems and fail at once on others"
+                .into(),
+        });
+    }
+    if timeout < crate::options::SOCKET_TIMEOUT_RESOLUTION {
+        return Err(Error::InvalidOption {
+            option,
+            reason: "under one microsecond, the resolution of socket timeouts: the system would round it to zero"
                 .into(),
         });
     }
@@ -114,28 +122,22 @@ pub(crate) fn check_datagram<D: Datagram>(socket: &D, peer: &D::Addr, len: usize
     Ok(())
 }
 
-/// The timeout error of a stream, or the error it is.
-pub(crate) fn stream_error(
-    peer: &Address,
-    timeout: Duration,
-    error: io::Error,
-    send: bool,
-) -> Error {
-    if crate::echo::stream::is_timeout(&error) {
-        Error::Timeout {
-            addr: peer.clone(),
-            timeout,
-            attempts: 1,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_timeout_refuses_what_rounds_to_zero() {
+        for refused in [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_nanos(999),
+        ] {
+            match check_timeout("timeout", refused) {
+                Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "timeout"),
+                other => panic!("{refused:?}: expected InvalidOption, got {other:?}"),
+            }
         }
-    } else if send {
-        Error::Send {
-            addr: peer.clone(),
-            source: error,
-        }
-    } else {
-        Error::Receive {
-            addr: peer.clone(),
-            source: error,
-        }
+        assert!(check_timeout("timeout", Duration::from_micros(1)).is_ok());
     }
 }

@@ -5,7 +5,7 @@
 //! probe in place, and the receive timeout is set once and touched again only after a wait
 //! that was cut short.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 
 use crate::addr::Address;
 use crate::client::EchoClient;
-use crate::echo::stream::{Io, first_difference, is_timeout};
+use crate::echo::limits::SetTimeouts;
+use crate::echo::limits::{Limit, Limits};
+use crate::echo::stream::Io;
+use crate::echo::stream::{Step, Window, first_difference, is_timeout, read_once, write_once};
 use crate::error::{Error, Result};
 use crate::measure::summary::{Latency, Recorder};
 use crate::measure::{self, HEADER};
@@ -25,6 +28,10 @@ const WINDOW: usize = 1024;
 
 /// The longest a pause between probes sleeps before looking at the stop flag again.
 const STOP_CHECK: Duration = Duration::from_millis(50);
+
+/// The longest one read or write of a TCP probe waits while a stop flag is set, so that the
+/// flag is seen promptly even when the server has stopped answering.
+const STOP_SLICE: Duration = Duration::from_millis(100);
 
 /// What [`EchoClient::ping`] does: how many probes, how large, how often, how long each
 /// waits, and an optional flag that stops it early.
@@ -102,15 +109,20 @@ impl Ping {
     }
 
     /// How long each probe waits for its reply before it is reported [`Outcome::Lost`].
-    /// Zero is refused.
+    /// Zero is refused, and so is anything under one microsecond (the resolution of socket
+    /// timeouts).
     pub const fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
-    /// A flag that ends the run early when set (from a Ctrl-C handler, another thread…). It is
-    /// read before each probe and during the pause between probes; a probe already sent
-    /// still waits for its reply or its timeout.
+    /// A flag that ends the run early when set (from a Ctrl-C handler, another thread…).
+    ///
+    /// While a flag is set, no read or write of a probe and no pause between probes waits
+    /// more than 100 ms before looking at it again, so the run ends promptly even when the
+    /// server has stopped answering or taking bytes. A probe sent whole and still waiting
+    /// for its echo is counted [`Outcome::Lost`]; a TCP probe cut off while being written is
+    /// not counted as sent.
     pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
         self.stop = Some(stop);
         self
@@ -356,9 +368,14 @@ impl<T: Transport> EchoClient<T> {
     /// Sends [`Ping::count`] probes one after another, reports each event to `on_probe` as it
     /// happens, and returns the totals.
     ///
-    /// - TCP: each probe is written, then its echo read in full and compared; replies come in
-    ///   order on the connection, so an echo that misses its timeout is read (and reported
-    ///   [`Outcome::Late`]) before the next probe's.
+    /// - TCP: each probe is written while its echo is read, never more than a window of bytes
+    ///   in flight (as [`echo`](Self::echo) does, so a 16 MB probe goes through), and the echo
+    ///   is compared as it comes; replies come in order on the connection, so an echo that
+    ///   misses its timeout is read (and reported [`Outcome::Late`]) before the next probe's.
+    ///   The probe's [timeout](Ping::with_timeout) bounds its writing too: a probe not
+    ///   written whole in time ends the run with [`Error::Deadline`], and a write that waits
+    ///   the client's whole [`write_timeout`](crate::Options::with_write_timeout) first, with
+    ///   [`Error::Timeout`] naming it.
     /// - UDP: each probe is one datagram; replies are matched to probes by the sequence
     ///   number they carry, so a late reply is never taken for the current probe's.
     ///
@@ -368,7 +385,7 @@ impl<T: Transport> EchoClient<T> {
     /// and everything counted before it. The client's read timeout is restored afterwards.
     ///
     /// After a TCP run with lost probes their echoes may still arrive; [`echo`](Self::echo)
-    /// on the same client would then report them as a mismatch, so connect anew.
+    /// on the same client would then refuse to send ([`Error::Surplus`]), so connect anew.
     ///
     /// # Errors
     ///
@@ -402,6 +419,7 @@ impl<T: Transport> EchoClient<T> {
         measure::check_size("size", ping.size)?;
         measure::check_timeout("timeout", ping.timeout)?;
         let restore = self.options().read_timeout();
+        let write_timeout = self.options().write_timeout();
         let peer = self.peer_addr();
         let socket = self.socket();
         T::visit_client(
@@ -411,12 +429,13 @@ impl<T: Transport> EchoClient<T> {
                 len: ping.size,
             },
         )?;
-        measure::set_read_timeout(socket, Some(ping.timeout))?;
-        let mut run = Run::new(ping, peer.into(), on_probe);
+        let mut run = Run::new(ping, peer.into(), on_probe)?;
+        measure::set_read_timeout(socket, Some(run.sliced(ping.timeout)))?;
         let outcome = T::visit_client(
             socket,
             Probes::<T, _> {
                 run: &mut run,
+                write_timeout,
                 _transport: std::marker::PhantomData,
             },
         );
@@ -431,6 +450,7 @@ impl<T: Transport> EchoClient<T> {
 /// Runs the probes of a ping over a client socket of either kind.
 struct Probes<'r, 'p, T: Transport, F> {
     run: &'r mut Run<'p, F>,
+    write_timeout: Option<Duration>,
     _transport: std::marker::PhantomData<T>,
 }
 
@@ -438,7 +458,7 @@ impl<T: Transport, F: FnMut(&Probe)> ClientVisitor<T> for Probes<'_, '_, T, F> {
     type Output = Result<()>;
 
     fn stream<C: Connection>(self, connection: &C) -> Result<()> {
-        self.run.stream(connection)
+        self.run.stream(connection, self.write_timeout)
     }
 
     fn datagram<D: Datagram<Addr = T::Addr>>(self, socket: &D) -> Result<()> {
@@ -476,20 +496,20 @@ struct Run<'p, F> {
 }
 
 impl<'p, F: FnMut(&Probe)> Run<'p, F> {
-    fn new(ping: &'p Ping, peer: Address, on_probe: F) -> Self {
+    fn new(ping: &'p Ping, peer: Address, on_probe: F) -> Result<Self> {
         let start = Instant::now();
         let empty = Slot {
             seq: u64::MAX,
             sent: start,
             waiting: false,
         };
-        Run {
+        Ok(Run {
             ping,
             peer,
             on_probe,
-            probe: measure::pattern(ping.size),
+            probe: measure::pattern(ping.size)?,
             // One byte more than a probe, so a longer datagram shows as a difference.
-            reply: vec![0; ping.size + 1],
+            reply: crate::buffer::with_sentinel("the reply buffer", ping.size)?,
             slots: vec![empty; WINDOW],
             recorder: Recorder::new(),
             start,
@@ -501,7 +521,7 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
             errors: 0,
             duplicates: 0,
             stopped: false,
-        }
+        })
     }
 
     fn finish(self, error: Option<Error>) -> PingSummary {
@@ -573,21 +593,56 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
         if left.is_zero() {
             return Ok(false);
         }
-        measure::set_read_timeout(socket, Some(left))?;
+        measure::set_read_timeout(socket, Some(self.sliced(left)))?;
         self.shortened = true;
         Ok(true)
     }
 
+    /// `wait`, cut to [`STOP_SLICE`] while a stop flag is watched.
+    fn sliced(&self, wait: Duration) -> Duration {
+        if self.ping.stop.is_some() {
+            wait.min(STOP_SLICE)
+        } else {
+            wait
+        }
+    }
+
     fn reset_timeout(&mut self, socket: &impl AsFd) -> Result<()> {
         if self.shortened {
-            measure::set_read_timeout(socket, Some(self.ping.timeout))?;
+            measure::set_read_timeout(socket, Some(self.sliced(self.ping.timeout)))?;
             self.shortened = false;
         }
         Ok(())
     }
 
-    fn stream<C: Connection>(&mut self, connection: &C) -> Result<()> {
+    /// The TCP probes: each is written while echoes are read, never more than a window of
+    /// bytes in flight (the window of [`EchoClient::echo`], so a probe of any size goes
+    /// through without both sides blocking on full buffers). Every wait is bounded by the
+    /// probe's deadline and, with a stop flag, by [`STOP_SLICE`].
+    fn stream<C: Connection>(
+        &mut self,
+        connection: &C,
+        write_timeout: Option<Duration>,
+    ) -> Result<()> {
+        // `ping` has set the read timeout to the probe timeout; writes keep the client's.
+        let mut limits = Limits::new(Some(self.sliced(self.ping.timeout)), write_timeout);
+        if self.ping.stop.is_some() {
+            limits.set_slice(Some(STOP_SLICE));
+        }
+        let window = Window::new(crate::echo::stream::window(connection));
         let stream = &mut Io(connection);
+        let result = self.stream_probes(stream, window, write_timeout, &mut limits);
+        let restored = limits.restore(stream);
+        result.and(restored)
+    }
+
+    fn stream_probes<S: std::io::Read + std::io::Write + SetTimeouts>(
+        &mut self,
+        stream: &mut S,
+        mut window: Window,
+        write_timeout: Option<Duration>,
+        limits: &mut Limits,
+    ) -> Result<()> {
         let size = self.ping.size;
         let timeout = self.ping.timeout;
         let peer = self.peer.clone();
@@ -607,44 +662,101 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                     attempts: WINDOW as u32,
                 });
             }
-            self.reset_timeout(connection)?;
             measure::set_seq(&mut self.probe, seq);
             let sent = Instant::now();
             last_send = sent;
-            stream
-                .write_all(&self.probe)
-                .map_err(|e| measure::stream_error(&peer, timeout, e, true))?;
-            self.sent += 1;
-            *self.slot(seq) = Slot {
-                seq,
-                sent,
-                waiting: true,
-            };
-            let deadline = sent + timeout;
-            let mut first_read = true;
+            limits.set_deadline(Some(sent + timeout));
+            let mut written = 0;
+            // Bytes of this probe's echo read so far (its earlier probes' come first).
+            let received = |oldest: u64, filled: usize| if oldest == seq { filled } else { 0 };
             loop {
-                if !first_read && !self.wait_until(connection, deadline)? {
-                    self.report(seq, Outcome::Lost);
-                    break;
+                if self.ping.stopped() {
+                    self.stopped = true;
+                    if written == size {
+                        self.slot(seq).waiting = false;
+                        self.report(seq, Outcome::Lost);
+                    }
+                    return Ok(());
                 }
-                first_read = false;
-                let n = match stream.read(&mut self.reply[filled..size]) {
-                    Ok(0) => {
+                while written < size && window.room() > 0 {
+                    let end = size.min(written + window.room());
+                    match write_once(stream, &self.probe[written..end], limits, write_timeout)? {
+                        Step::Moved(0) => {
+                            let source = ErrorKind::WriteZero.into();
+                            return Err(Error::Send {
+                                addr: peer.clone(),
+                                source,
+                            });
+                        }
+                        Step::Moved(n) => {
+                            written += n;
+                            window.wrote(n);
+                            if written == size {
+                                self.sent += 1;
+                                *self.slot(seq) = Slot {
+                                    seq,
+                                    sent,
+                                    waiting: true,
+                                };
+                            }
+                        }
+                        // Read what has come back, then look at the stop flag again.
+                        Step::Expired(Limit::Slice) => break,
+                        Step::Expired(Limit::Deadline) => {
+                            return Err(Error::Deadline {
+                                addr: peer.clone(),
+                                deadline: timeout,
+                                sent: written,
+                                received: received(oldest, filled),
+                            });
+                        }
+                        Step::Expired(Limit::Call) => {
+                            return Err(Error::Timeout {
+                                addr: peer.clone(),
+                                timeout: write_timeout.unwrap_or_default(),
+                                attempts: 1,
+                            });
+                        }
+                        Step::Failed(source) => {
+                            return Err(Error::Send {
+                                addr: peer.clone(),
+                                source,
+                            });
+                        }
+                    }
+                }
+                let n = match read_once(stream, &mut self.reply[filled..size], limits, None)? {
+                    Step::Moved(0) => {
                         return Err(Error::ShortEcho {
                             addr: peer.clone(),
                             sent: size,
                             received: filled,
                         });
                     }
-                    Ok(n) => n,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(e) if is_timeout(&e) => {
+                    Step::Moved(n) => n,
+                    Step::Expired(Limit::Slice) => continue,
+                    Step::Expired(Limit::Deadline | Limit::Call) if written < size => {
+                        return Err(Error::Deadline {
+                            addr: peer.clone(),
+                            deadline: timeout,
+                            sent: written,
+                            received: received(oldest, filled),
+                        });
+                    }
+                    // Sent whole, not echoed in time: its echo is read later, as late.
+                    Step::Expired(Limit::Deadline | Limit::Call) => {
                         self.report(seq, Outcome::Lost);
                         break;
                     }
-                    Err(e) => return Err(measure::stream_error(&peer, timeout, e, false)),
+                    Step::Failed(source) => {
+                        return Err(Error::Receive {
+                            addr: peer.clone(),
+                            source,
+                        });
+                    }
                 };
                 filled += n;
+                window.read(n);
                 if filled < size {
                     continue;
                 }
@@ -730,6 +842,15 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                     Ok(n) => n,
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                     Err(e) if is_timeout(&e) => {
+                        if self.ping.stopped() {
+                            self.stopped = true;
+                            self.report(seq, Outcome::Lost);
+                            return Ok(());
+                        }
+                        // Only a slice of the wait ran out: wait for the rest.
+                        if Instant::now() < deadline {
+                            continue;
+                        }
                         self.report(seq, Outcome::Lost);
                         break;
                     }

@@ -9,6 +9,7 @@ use mio::{Events, Poll};
 use super::drive::wait;
 use super::tally::{Tally, bump};
 use super::{EVENTS, TICK};
+use crate::error::Result;
 use crate::measure::{self, HEADER};
 use crate::transport::is_unreachable;
 use crate::transport::sealed::Datagram;
@@ -102,13 +103,13 @@ pub(super) fn run_datagrams<D: Datagram>(
     mut poll: Poll,
     sockets: Vec<&D>,
     tally: &mut Tally<'_, '_>,
-) {
+) -> Result<()> {
     let shared = tally.shared;
     // The message in flight of each socket differs only in its header, written before
     // each send: one buffer serves them all, and holds the current socket's message.
-    let mut probe = measure::pattern(shared.size);
+    let mut probe = measure::pattern(shared.size)?;
     // One byte more than a message, so a longer datagram shows as a difference.
-    let mut reply = vec![0; shared.size + 1];
+    let mut reply = crate::buffer::with_sentinel("the reply buffer", shared.size)?;
     let now = Instant::now();
     let mut conns: Vec<DatagramConn<&D>> = sockets
         .into_iter()
@@ -133,7 +134,7 @@ pub(super) fn run_datagrams<D: Datagram>(
                 bump(&tally.counters.errors);
                 conn.finished = true;
             }
-            return;
+            return Ok(());
         }
         for event in &events {
             if let Some(conn) = conns.get_mut(event.token().0) {
@@ -161,4 +162,5 @@ pub(super) fn run_datagrams<D: Datagram>(
             tick = now + TICK;
         }
     }
+    Ok(())
 }

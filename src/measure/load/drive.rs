@@ -34,8 +34,7 @@ impl<'c, T: Transport> ClientsVisitor<'c, T> for Drive<'_, '_, T> {
             register(*connection, &poll, Token(token), readable)?;
         }
         let mut tally = Tally::new(self.shared, self.counters);
-        run_streams(poll, connections.into_iter().map(Io).collect(), &mut tally);
-        Ok(())
+        run_streams(poll, connections.into_iter().map(Io).collect(), &mut tally)
     }
 
     fn datagram<D: Datagram<Addr = T::Addr>>(self, sockets: Vec<&'c D>) -> Result<()> {
@@ -47,8 +46,7 @@ impl<'c, T: Transport> ClientsVisitor<'c, T> for Drive<'_, '_, T> {
             register(*socket, &poll, Token(token), Interest::READABLE)?;
         }
         let mut tally = Tally::new(self.shared, self.counters);
-        run_datagrams(poll, sockets, &mut tally);
-        Ok(())
+        run_datagrams(poll, sockets, &mut tally)
     }
 }
 

@@ -239,7 +239,7 @@ impl Load {
     /// # Errors
     ///
     /// [`Error::InvalidOption`] for zero connections, zero threads, a size under 8 bytes, a
-    /// zero timeout or a refused option; [`Error::DatagramTooLarge`] for a UDP message over the datagram
+    /// timeout under one microsecond (zero included) or a refused option; [`Error::DatagramTooLarge`] for a UDP message over the datagram
     /// limit; the errors of [`EchoClient::connect_on_with`](crate::EchoClient::connect_on_with)
     /// if any connection fails; [`Error::SetOption`] if a socket cannot be made nonblocking;
     /// [`Error::Thread`] if a thread, or its poll, cannot be started. Failures

@@ -9,6 +9,7 @@ use mio::{Events, Poll};
 use super::drive::wait;
 use super::tally::{Shared, Tally, bump};
 use super::{EVENTS, TICK};
+use crate::error::Result;
 use crate::measure;
 
 /// A TCP connection in its closed loop.
@@ -92,23 +93,25 @@ pub(super) fn run_streams<S: Read + Write>(
     mut poll: Poll,
     sockets: Vec<S>,
     tally: &mut Tally<'_, '_>,
-) {
+) -> Result<()> {
     let shared = tally.shared;
-    let message = measure::pattern(shared.size);
+    let message = measure::pattern(shared.size)?;
     let now = Instant::now();
     let mut conns: Vec<StreamConn<S>> = sockets
         .into_iter()
-        .map(|socket| StreamConn {
-            socket,
-            reply: vec![0; shared.size],
-            written: 0,
-            filled: 0,
-            sent_count: 0,
-            sent: now,
-            heard: now,
-            finished: false,
+        .map(|socket| {
+            Ok(StreamConn {
+                socket,
+                reply: crate::buffer::zeroed("the reply buffer", shared.size)?,
+                written: 0,
+                filled: 0,
+                sent_count: 0,
+                sent: now,
+                heard: now,
+                finished: false,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut active = conns.len();
     for conn in &mut conns {
         conn.begin(Instant::now(), shared);
@@ -122,7 +125,7 @@ pub(super) fn run_streams<S: Read + Write>(
             for conn in conns.iter_mut().filter(|conn| !conn.finished) {
                 conn.fail(tally);
             }
-            return;
+            return Ok(());
         }
         for event in &events {
             if let Some(conn) = conns.get_mut(event.token().0)
@@ -143,4 +146,5 @@ pub(super) fn run_streams<S: Read + Write>(
             tick = now + TICK;
         }
     }
+    Ok(())
 }

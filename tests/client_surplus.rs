@@ -1,0 +1,102 @@
+//! RELIABILITY 34: the client never takes bytes of an earlier exchange for a later one's.
+//! Servers that answer twice: over TCP the surplus is reported before the next message is
+//! sent; over UDP late duplicates are dropped before it, never taken as its answer.
+
+mod util;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::sync::mpsc;
+use std::thread;
+
+use socket_echo::{EchoClient, Error, Udp};
+use util::{GENEROUS, impatient, impatient_datagram};
+
+/// A TCP server answering the first message twice made the next `echo(b"ping")` return
+/// `Ok` from the leftovers, for a request it never saw.
+fn tcp_surplus_is_reported_before_sending(addr: SocketAddr) {
+    let listener = TcpListener::bind(addr).unwrap();
+    let server = listener.local_addr().unwrap();
+    let (answered, twice) = mpsc::channel();
+    let (heard_tx, heard) = mpsc::channel();
+    let fake = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(GENEROUS)).unwrap();
+        let mut message = [0; 4];
+        stream.read_exact(&mut message).unwrap();
+        stream.write_all(b"pingping").unwrap();
+        answered.send(()).unwrap();
+        // Whatever else comes, until the client goes away.
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+        heard_tx.send(rest).unwrap();
+    });
+    let mut client = EchoClient::connect(server).unwrap();
+    assert_eq!(&client.echo(b"ping").unwrap()[..], b"ping");
+    twice.recv_timeout(GENEROUS).unwrap();
+    match client.echo(b"ping") {
+        Err(ref error @ Error::Surplus { ref addr, bytes }) => {
+            assert_eq!((addr.as_ip(), bytes), (Some(server), 4));
+            util::assert_names(error, "4 unread bytes");
+        }
+        other => panic!("expected Surplus, got {other:?}"),
+    }
+    drop(client);
+    fake.join().unwrap();
+    // The second message was never sent.
+    assert_eq!(heard.recv_timeout(GENEROUS).unwrap(), b"");
+}
+
+/// A UDP server answering the first datagram twice, then nothing: the duplicate must not be
+/// taken as the answer to the second `echo`, which times out.
+fn udp_late_duplicates_are_dropped(addr: SocketAddr) {
+    let socket = UdpSocket::bind(addr).unwrap();
+    let server = socket.local_addr().unwrap();
+    let (answered, twice) = mpsc::channel();
+    let fake = thread::spawn(move || {
+        socket.set_read_timeout(Some(GENEROUS)).unwrap();
+        let mut buffer = [0; 64];
+        let (n, peer) = socket.recv_from(&mut buffer).unwrap();
+        socket.send_to(&buffer[..n], peer).unwrap();
+        socket.send_to(&buffer[..n], peer).unwrap();
+        answered.send(()).unwrap();
+        // The second message is heard, and not answered.
+        let (n, _) = socket.recv_from(&mut buffer).unwrap();
+        buffer[..n].to_vec()
+    });
+    let mut client = EchoClient::connect_on_with(Udp, server, impatient_datagram()).unwrap();
+    assert_eq!(&client.echo(b"ping").unwrap()[..], b"ping");
+    twice.recv_timeout(GENEROUS).unwrap();
+    match client.echo(b"ping") {
+        Err(Error::Timeout { attempts: 1, .. }) => {}
+        other => panic!("expected Timeout (the duplicate is no answer), got {other:?}"),
+    }
+    assert_eq!(fake.join().unwrap(), b"ping");
+}
+
+/// Against a server that answers every datagram twice, every exchange still gets its own
+/// answer.
+fn udp_exchanges_go_on_past_duplicates(addr: SocketAddr) {
+    let socket = UdpSocket::bind(addr).unwrap();
+    let server = socket.local_addr().unwrap();
+    let fake = thread::spawn(move || {
+        socket.set_read_timeout(Some(GENEROUS)).unwrap();
+        let mut buffer = [0; 64];
+        for _ in 0..5 {
+            let (n, peer) = socket.recv_from(&mut buffer).unwrap();
+            socket.send_to(&buffer[..n], peer).unwrap();
+            socket.send_to(&buffer[..n], peer).unwrap();
+        }
+    });
+    let mut client = EchoClient::connect_on_with(Udp, server, impatient()).unwrap();
+    for message in [&b"one"[..], b"two", b"two", b"three", b"one"] {
+        assert_eq!(&client.echo(message).unwrap()[..], message);
+    }
+    fake.join().unwrap();
+}
+
+both_families!(
+    tcp_surplus_is_reported_before_sending,
+    udp_late_duplicates_are_dropped,
+    udp_exchanges_go_on_past_duplicates,
+);
