@@ -11,7 +11,7 @@ use crate::child::raise_file_limit;
 use crate::peers::{self, Kind, Proto};
 
 /// The usage line.
-pub const USAGE: &str = "usage: peer-server <raw|naive|tokio|epoll|ours> <tcp|udp> <addr>\n       \
+pub const USAGE: &str = "usage: peer-server <raw|naive|tokio|epoll|uring|ours> <tcp|udp> <addr>\n       \
                          peer-server <epoll|ours> <unix|unixgram> <path>";
 
 /// Where to bind: an IP address for TCP and UDP, a path for the Unix transports.

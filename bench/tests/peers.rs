@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use socket_echo_bench::child::ServerChild;
 use socket_echo_bench::harness::{self, Config, Workload};
 use socket_echo_bench::load::{self, Limits};
-use socket_echo_bench::peers::{Kind, Proto};
+use socket_echo_bench::peers::{Kind, Proto, uring};
 
 fn program() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_peer-server"))
@@ -96,6 +96,31 @@ fn epoll_echoes_udp() {
     check_udp(Kind::Epoll);
 }
 
+/// Whether the io_uring loop can run here; says so when it cannot.
+fn uring_available() -> bool {
+    match uring::probe() {
+        Ok(()) => true,
+        Err(e) => {
+            println!("skipped: this kernel sets up no io_uring ({e})");
+            false
+        }
+    }
+}
+
+#[test]
+fn uring_echoes_tcp() {
+    if uring_available() {
+        check_tcp(Kind::Uring);
+    }
+}
+
+#[test]
+fn uring_echoes_udp() {
+    if uring_available() {
+        check_udp(Kind::Uring);
+    }
+}
+
 #[test]
 fn ours_echoes_tcp() {
     check_tcp(Kind::Ours);
@@ -108,7 +133,11 @@ fn ours_echoes_udp() {
 
 #[test]
 fn peer_servers_bind_ipv6_loopback() {
-    for kind in [Kind::Epoll, Kind::Ours] {
+    let mut kinds = vec![Kind::Epoll, Kind::Ours];
+    if uring_available() {
+        kinds.push(Kind::Uring);
+    }
+    for kind in kinds {
         let server =
             ServerChild::spawn(program(), &[], kind, Proto::Tcp, "[::1]:0".parse().unwrap())
                 .unwrap();

@@ -151,7 +151,7 @@ fn epoll_ignores_an_unnamed_unix_datagram_sender() {
 #[test]
 fn only_epoll_and_ours_have_unix_servers() {
     let dir = SocketDir::new().unwrap();
-    for kind in ["raw", "naive", "tokio"] {
+    for kind in ["raw", "naive", "tokio", "uring"] {
         let mut child = Command::new(program())
             .args([kind, "unix"])
             .arg(dir.join("echo.sock"))

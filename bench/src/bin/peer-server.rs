@@ -1,4 +1,4 @@
-//! `peer-server <raw|naive|tokio|epoll|ours> <tcp|udp> <addr>`: runs one of the compared
+//! `peer-server <raw|naive|tokio|epoll|uring|ours> <tcp|udp> <addr>`: runs one of the compared
 //! servers, prints the address it bound on stdout, and serves until killed or until its
 //! stdin closes. `peer-server <epoll|ours> <unix|unixgram> <path>` does the same over a Unix
 //! socket at `path` (which it prints), and leaves the socket file behind.

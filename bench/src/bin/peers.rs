@@ -26,7 +26,7 @@ use socket_echo_bench::child::{machine_cpu_time, own_cpu_time, raise_file_limit}
 use socket_echo_bench::harness::{
     self, Config, Workload, render_clients_markdown, render_markdown, summarize, summarize_clients,
 };
-use socket_echo_bench::peers::Kind;
+use socket_echo_bench::peers::{Kind, uring};
 use socket_echo_bench::server_main;
 
 const SERVE_PEER: &str = "--serve-peer";
@@ -51,8 +51,8 @@ struct Cli {
     /// clients, on the epoll server), besides any selected with --only.
     #[arg(long)]
     clients: bool,
-    /// Servers to run, comma-separated: raw, naive, tokio, epoll, ours (default: every one
-    /// that runs a selected workload).
+    /// Servers to run, comma-separated: raw, naive, tokio, epoll, uring, ours (default: every
+    /// one that runs a selected workload; uring only where this kernel lets it set up a ring).
     #[arg(long, value_delimiter = ',')]
     servers: Vec<Kind>,
     /// Client threads driving the many-connection workloads.
@@ -120,6 +120,7 @@ fn main() -> ExitCode {
         Kind::ALL
             .into_iter()
             .filter(|&k| workloads.iter().any(|w| !w.is_client() && w.admits(k)))
+            .filter(|&k| k != Kind::Uring || uring_available())
             .collect()
     } else {
         cli.servers.clone()
@@ -217,6 +218,17 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Whether the io_uring loop can run here; says why not on stderr.
+fn uring_available() -> bool {
+    match uring::probe() {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("peers: leaving out uring: this kernel sets up no io_uring ({e})");
+            false
+        }
     }
 }
 

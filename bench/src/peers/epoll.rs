@@ -34,8 +34,8 @@ fn reuse_port_socket(addr: SocketAddr, ty: Type, protocol: Protocol) -> io::Resu
 }
 
 /// Binds one socket per loop on the same address: the first on `addr` (which may have port
-/// 0), the others on the port the first got.
-fn bind_all(
+/// 0), the others on the port the first got. The sockets are nonblocking.
+pub(super) fn bind_all(
     addr: SocketAddr,
     ty: Type,
     protocol: Protocol,

@@ -1,10 +1,11 @@
 //! The servers compared: this crate's own and the peers it is measured against.
 //!
 //! Each peer is the least code of its kind, kept honest: it echoes every byte, and does
-//! nothing a benchmark would not see. One file per peer; each exposes `serve_tcp` and
-//! `serve_udp`, which bind, report the bound address through `on_bound`, then serve until the
-//! process ends. The servers that also serve Unix-domain sockets (`epoll`, in its own file
-//! `epoll_unix`, and `ours`) do the same at a path.
+//! nothing a benchmark would not see. One file per peer (the io_uring loop, `uring`, is a
+//! small folder); each exposes `serve_tcp` and `serve_udp`, which bind, report the bound
+//! address through `on_bound`, then serve until the process ends. The servers that also
+//! serve Unix-domain sockets (`epoll`, in its own file `epoll_unix`, and `ours`) do the same
+//! at a path.
 
 use std::fmt;
 use std::io;
@@ -18,6 +19,8 @@ pub mod naive;
 pub mod ours;
 pub mod raw;
 pub mod tokio;
+#[allow(unsafe_code)]
+pub mod uring;
 
 /// Which server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -32,13 +35,23 @@ pub enum Kind {
     /// One edge-triggered mio loop per core over SO_REUSEPORT sockets (the limit); over Unix
     /// sockets, which have no SO_REUSEPORT, every loop polls the one socket.
     Epoll,
+    /// One io_uring per core over SO_REUSEPORT sockets, multishot receives into a
+    /// provided-buffer ring (the other limit).
+    Uring,
     /// This crate's `EchoServer::serve()`.
     Ours,
 }
 
 impl Kind {
     /// Every server, in the order of the table's columns.
-    pub const ALL: [Kind; 5] = [Kind::Raw, Kind::Naive, Kind::Tokio, Kind::Epoll, Kind::Ours];
+    pub const ALL: [Kind; 6] = [
+        Kind::Raw,
+        Kind::Naive,
+        Kind::Tokio,
+        Kind::Epoll,
+        Kind::Uring,
+        Kind::Ours,
+    ];
 
     /// The name used on the command line and in the table.
     pub fn name(self) -> &'static str {
@@ -47,6 +60,7 @@ impl Kind {
             Kind::Naive => "naive",
             Kind::Tokio => "tokio",
             Kind::Epoll => "epoll",
+            Kind::Uring => "uring",
             Kind::Ours => "ours",
         }
     }
@@ -66,7 +80,7 @@ impl FromStr for Kind {
             .into_iter()
             .find(|kind| kind.name() == s)
             .ok_or_else(|| {
-                format!("unknown server `{s}` (expected raw, naive, tokio, epoll or ours)")
+                format!("unknown server `{s}` (expected raw, naive, tokio, epoll, uring or ours)")
             })
     }
 }
@@ -140,6 +154,8 @@ pub fn serve(
         (Kind::Tokio, Proto::Udp) => tokio::serve_udp(addr, on_bound),
         (Kind::Epoll, Proto::Tcp) => epoll::serve_tcp(addr, on_bound),
         (Kind::Epoll, Proto::Udp) => epoll::serve_udp(addr, on_bound),
+        (Kind::Uring, Proto::Tcp) => uring::serve_tcp(addr, on_bound),
+        (Kind::Uring, Proto::Udp) => uring::serve_udp(addr, on_bound),
         (Kind::Ours, Proto::Tcp) => ours::serve_tcp(addr, on_bound),
         (Kind::Ours, Proto::Udp) => ours::serve_udp(addr, on_bound),
         (_, Proto::Unix | Proto::Unixgram) => Err(io::Error::new(
@@ -172,7 +188,7 @@ pub fn serve_unix(
             io::ErrorKind::InvalidInput,
             format!("{} is served at an IP address, not at a path", proto.name()),
         )),
-        (Kind::Raw | Kind::Naive | Kind::Tokio, _) => Err(io::Error::new(
+        (Kind::Raw | Kind::Naive | Kind::Tokio | Kind::Uring, _) => Err(io::Error::new(
             io::ErrorKind::Unsupported,
             format!("the {kind} server has no Unix socket version"),
         )),
