@@ -173,7 +173,7 @@ impl<T: Transport> EchoClient<T> {
     /// datagrams already waiting (late duplicates, replies to an exchange that gave up) are
     /// dropped before sending. A duplicate of an earlier reply that arrives during this
     /// exchange and equals this message cannot be told from its echo: the protocol carries
-    /// no sequence number (the [`measure`](crate::Ping) probes do).
+    /// no sequence number (the probes of the `measure` feature carry one).
     ///
     /// # Errors
     ///
