@@ -166,6 +166,8 @@ impl<T: Transport> EchoClient<T> {
     /// - [`Error::Mismatch`]: the reply differs from `message`, at the offset it names.
     /// - [`Error::ShortEcho`]: the server closed the connection before echoing everything
     ///   (both counts given).
+    /// - [`Error::Reset`]: the server reset the connection before echoing everything (both
+    ///   counts given).
     /// - [`Error::Timeout`]: no (complete) reply in time.
     /// - [`Error::DatagramTooLarge`]: a UDP message over 65,507 bytes (IPv4) or 65,527 (IPv6).
     /// - [`Error::Connect`]: for UDP, the system reported that nothing listens at the server's

@@ -96,6 +96,15 @@ pub enum Error {
         /// Why the value was refused.
         reason: std::borrow::Cow<'static, str>,
     },
+    /// A fault is invalid: a SPEC that does not parse (the part that was wrong is named), a
+    /// value no fault can have, or a kind that cannot apply to the server's transport.
+    #[error("invalid fault `{fault}`: {reason}")]
+    InvalidFault {
+        /// The SPEC, or the part of it, that was refused.
+        fault: String,
+        /// Why it was refused.
+        reason: std::borrow::Cow<'static, str>,
+    },
     /// The operating system refused a socket option.
     #[error("failed to set socket option `{option}`")]
     SetOption {
@@ -161,7 +170,8 @@ pub enum Error {
         /// How many bytes were sent.
         sent: usize,
     },
-    /// The peer closed (or reset) the connection before echoing everything.
+    /// The peer closed the connection (an end-of-stream) before echoing everything. A reset
+    /// is [`Error::Reset`].
     #[error(
         "short echo from {addr}: sent {sent} bytes, received {received} before the connection closed"
     )]
@@ -172,6 +182,23 @@ pub enum Error {
         sent: usize,
         /// How many bytes came back, all of them equal to what was sent.
         received: usize,
+    },
+    /// The peer reset the connection before echoing everything: a short echo that ended with
+    /// a reset rather than an end-of-stream (a server that closes with input unread, like the
+    /// tutorial's `server.py`, resets it too).
+    #[error(
+        "short echo from {addr}: sent {sent} bytes, received {received} before the connection was reset"
+    )]
+    Reset {
+        /// The peer's address.
+        addr: Address,
+        /// How many bytes were sent.
+        sent: usize,
+        /// How many bytes came back before the reset, all of them equal to what was sent.
+        received: usize,
+        /// The operating system's error (`ConnectionReset`).
+        #[source]
+        source: io::Error,
     },
     /// A thread of a load generator could not be started.
     #[error("failed to start a load thread")]

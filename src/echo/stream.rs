@@ -14,6 +14,7 @@ use socket2::SockRef;
 use crate::addr::Address;
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
+use crate::faults::stream::Verdict;
 use crate::options::Options;
 use crate::transport::sealed::{Connection, Listener};
 
@@ -43,6 +44,7 @@ pub(crate) fn serve_once<L: Listener>(
     listener: &L,
     local: Address,
     options: &Options,
+    faults: &crate::faults::Switch,
 ) -> Result<Exchange<L::Addr>> {
     let (conn, peer) = loop {
         match listener.accept() {
@@ -57,7 +59,18 @@ pub(crate) fn serve_once<L: Listener>(
         }
     };
     listener.prepare(&conn, options, true)?;
-    let (bytes, first) = serve_connection(&mut Io(&conn), &peer, options)?;
+    // Fault hook: a connection under a fault is closed at once or served by its faults.
+    let (bytes, first) = match crate::faults::stream::once(faults, peer.clone().into()) {
+        Verdict::Plain => serve_connection(&mut Io(&conn), &peer, options)?,
+        Verdict::Close => return Ok(Exchange::new(peer, 0, Bytes::new())),
+        Verdict::Shaped(shaped) => {
+            let served = crate::faults::stream::serve(shaped, &conn, &peer, options)?;
+            if served.ended {
+                return Ok(Exchange::new(peer, served.bytes, served.first));
+            }
+            (served.bytes, served.first)
+        }
+    };
     // A peer that already reset leaves nothing to shut down, which is not an error here.
     match conn.shutdown_write() {
         Err(e) if e.kind() != ErrorKind::NotConnected => {
@@ -161,7 +174,7 @@ pub(crate) fn serve_connection<S: Read + Write, A: Clone + Into<Address>>(
 /// neither side ever blocks on a full buffer while the other waits for it.
 ///
 /// Returns the echo only if it equals `message`; a different byte is [`Error::Mismatch`], a
-/// connection closed early is [`Error::ShortEcho`].
+/// connection closed early is [`Error::ShortEcho`], one reset early [`Error::Reset`].
 pub(crate) fn echo<S: Read + Write, A: Clone + Into<Address>>(
     stream: &mut S,
     peer: &A,
@@ -173,6 +186,8 @@ pub(crate) fn echo<S: Read + Write, A: Clone + Into<Address>>(
     let mut reply = BytesMut::with_capacity(message.len());
     let mut written = 0;
     let mut peer_gone = false;
+    // A reset seen by a write: the reads that follow see only an end-of-stream.
+    let mut reset = None;
     while reply.len() < message.len() {
         while !peer_gone && written < message.len() && written - reply.len() < window {
             let end = min(message.len(), reply.len() + window);
@@ -183,7 +198,12 @@ pub(crate) fn echo<S: Read + Write, A: Clone + Into<Address>>(
                 Err(e) if is_timeout(&e) => return Err(timeout(peer, options.write_timeout())),
                 // The peer stopped reading and closed: what it did echo may still be waiting
                 // to be read, and tells the caller how far it got.
-                Err(e) if is_closed(&e) => peer_gone = true,
+                Err(e) if is_closed(&e) => {
+                    peer_gone = true;
+                    if e.kind() == ErrorKind::ConnectionReset {
+                        reset = Some(e);
+                    }
+                }
                 Err(source) => {
                     return Err(Error::Send {
                         addr: peer.clone().into(),
@@ -200,7 +220,7 @@ pub(crate) fn echo<S: Read + Write, A: Clone + Into<Address>>(
                 Ok(n) => break n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if is_timeout(&e) => return Err(timeout(peer, options.read_timeout())),
-                Err(e) if is_closed(&e) => return Err(short(peer, message, start)),
+                Err(e) if is_closed(&e) => return Err(short(peer, message, start, Some(e))),
                 Err(source) => {
                     return Err(Error::Receive {
                         addr: peer.clone().into(),
@@ -211,7 +231,7 @@ pub(crate) fn echo<S: Read + Write, A: Clone + Into<Address>>(
         };
         reply.truncate(start + n);
         if n == 0 {
-            return Err(short(peer, message, start));
+            return Err(short(peer, message, start, reset));
         }
         if let Some(offset) = first_difference(&reply[start..], &message[start..start + n]) {
             return Err(Error::Mismatch {
@@ -224,11 +244,26 @@ pub(crate) fn echo<S: Read + Write, A: Clone + Into<Address>>(
     Ok(reply.freeze())
 }
 
-fn short<A: Clone + Into<Address>>(peer: &A, message: &[u8], received: usize) -> Error {
-    Error::ShortEcho {
-        addr: peer.clone().into(),
-        sent: message.len(),
-        received,
+/// The error of an echo cut short after `received` bytes: [`Error::Reset`] if `error` says the
+/// connection was reset, [`Error::ShortEcho`] otherwise.
+fn short<A: Clone + Into<Address>>(
+    peer: &A,
+    message: &[u8],
+    received: usize,
+    error: Option<io::Error>,
+) -> Error {
+    match error {
+        Some(source) if source.kind() == ErrorKind::ConnectionReset => Error::Reset {
+            addr: peer.clone().into(),
+            sent: message.len(),
+            received,
+            source,
+        },
+        _ => Error::ShortEcho {
+            addr: peer.clone().into(),
+            sent: message.len(),
+            received,
+        },
     }
 }
 

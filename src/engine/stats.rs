@@ -60,6 +60,9 @@ pub struct Stats {
     pub dropped_truncated: u64,
     /// Datagram replies the system would not send (a full send buffer, an unreachable peer).
     pub dropped_send_failed: u64,
+    /// The faults injected, by kind (all zero unless faults were set: see
+    /// [`Faults`](crate::Faults)).
+    pub faults: crate::faults::FaultStats,
 }
 
 /// One worker's counters. Only the owning worker writes them, so an increment is a plain
@@ -80,6 +83,7 @@ pub(crate) struct Counters {
     pub(crate) dropped_own_address: Counter,
     pub(crate) dropped_truncated: Counter,
     pub(crate) dropped_send_failed: Counter,
+    pub(crate) faults: crate::faults::FaultCounters,
 }
 
 impl Counters {
@@ -98,6 +102,7 @@ impl Counters {
         stats.dropped_own_address += self.dropped_own_address.get();
         stats.dropped_truncated += self.dropped_truncated.get();
         stats.dropped_send_failed += self.dropped_send_failed.get();
+        self.faults.add_to(&mut stats.faults);
     }
 }
 

@@ -22,6 +22,7 @@ use super::{
     would_block,
 };
 use crate::error::Result;
+use crate::faults::stream::{Step, Verdict, Worker as Faults};
 use crate::options::Options;
 use crate::transport::sealed::{Connection, Listener};
 
@@ -137,6 +138,8 @@ fn run<L: Listener>(
             inboxes,
             next: 0,
             incoming: Vec::new(),
+            faults: None,
+            faults_seen: 0,
         };
         engine.serve(poll, listener)?;
         // Stop accepting before anything else, then let live connections finish.
@@ -166,6 +169,10 @@ struct Engine<'a, S> {
     next: usize,
     /// Connections taken from this worker's inbox, reused between turns.
     incoming: Vec<S>,
+    /// The stream faults, once any were set (`None`: the server pays nothing for them).
+    faults: Option<Box<Faults>>,
+    /// The version of the faults this worker last took.
+    faults_seen: u64,
 }
 
 impl<S: Connection> Engine<'_, S> {
@@ -197,10 +204,20 @@ impl<S: Connection> Engine<'_, S> {
             } else {
                 Some(Duration::ZERO)
             };
+            // Fault hook: wake when an echo held back by a fault may go.
+            let timeout = match &self.faults {
+                Some(faults) => crate::faults::earliest(timeout, faults.timeout()),
+                None => timeout,
+            };
             match poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if interrupted(&e) => continue,
                 Err(e) => return Err(e),
+            }
+            // Fault hook: faults set or changed through the handle apply to what this poll
+            // reported, which came after the change.
+            if self.control.faults.version() != self.faults_seen {
+                self.refresh_faults();
             }
             let now = self.clock.now();
             let mut accept = false;
@@ -215,6 +232,13 @@ impl<S: Connection> Engine<'_, S> {
                         now,
                         !(event.is_read_closed() || event.is_error()),
                     ),
+                }
+            }
+            // Fault hook: drive the connections whose fault timer is due.
+            if let Some(faults) = self.faults.as_mut() {
+                faults.due(&mut turn);
+                for key in turn.drain(..) {
+                    self.drive_and_settle(key, now, false);
                 }
             }
             std::mem::swap(&mut turn, &mut self.again);
@@ -252,8 +276,8 @@ impl<S: Connection> Engine<'_, S> {
         now: u32,
     ) -> Option<u32> {
         loop {
-            let stream = match listener.accept() {
-                Ok((stream, _)) => stream,
+            let (stream, peer) = match listener.accept() {
+                Ok(accepted) => accepted,
                 Err(e) if would_block(&e) => return None,
                 Err(e) if interrupted(&e) => continue,
                 // The peer gave up before we got to it: nothing to pause for.
@@ -294,6 +318,25 @@ impl<S: Connection> Engine<'_, S> {
                 self.counters.errors.add(1);
                 continue;
             }
+            // Fault hook: the faults may close the connection at once, or shape its echo; a
+            // shaped connection stays with this worker, which keeps its state.
+            let verdict = match self.faults.as_mut() {
+                Some(faults) => faults.accept(peer.into(), self.counters),
+                None => Verdict::Plain,
+            };
+            match verdict {
+                Verdict::Plain => {}
+                Verdict::Close => continue,
+                Verdict::Shaped(shaped) => {
+                    self.control.active.fetch_add(1, Ordering::Relaxed);
+                    if let Some(key) = self.adopt(poll, stream, now)
+                        && let Some(faults) = self.faults.as_mut()
+                    {
+                        faults.attach(key, shaped);
+                    }
+                    continue;
+                }
+            }
             self.control.active.fetch_add(1, Ordering::Relaxed);
             let target = self.next;
             self.next = (self.next + 1) % self.inboxes.len();
@@ -315,9 +358,10 @@ impl<S: Connection> Engine<'_, S> {
         self.incoming = incoming;
     }
 
-    /// Starts serving an accepted connection, already counted in `active`.
-    fn adopt(&mut self, poll: &Poll, stream: S, now: u32) {
+    /// Starts serving an accepted connection, already counted in `active`; returns its key.
+    fn adopt(&mut self, poll: &Poll, stream: S, now: u32) -> Option<usize> {
         let entry = self.conns.vacant_entry();
+        let key = entry.key();
         let fd = stream.as_fd().as_raw_fd();
         let registered = poll.registry().register(
             &mut SourceFd(&fd),
@@ -327,13 +371,25 @@ impl<S: Connection> Engine<'_, S> {
         if registered.is_err() {
             self.counters.errors.add(1);
             self.control.active.fetch_sub(1, Ordering::Relaxed);
-            return;
+            return None;
         }
         entry.insert(Conn {
             stream,
             pending: None,
             last_active: now,
         });
+        Some(key)
+    }
+
+    /// Takes the faults now in force, for the connections to come and those open.
+    fn refresh_faults(&mut self) {
+        self.faults_seen = self.control.faults.version();
+        let faults = self.faults.get_or_insert_with(Box::default);
+        let live = self
+            .conns
+            .iter()
+            .map(|(key, conn)| (key, conn.stream.as_fd()));
+        faults.refresh(&self.control.faults, live, self.counters);
     }
 
     fn drive_and_settle(&mut self, key: usize, now: u32, short_read_drains: bool) {
@@ -341,6 +397,33 @@ impl<S: Connection> Engine<'_, S> {
             // An event for a connection closed earlier in this turn.
             return;
         };
+        // Fault hook: a shaped connection is echoed through its faults.
+        if let Some(faults) = self.faults.as_mut()
+            && faults.holds(key)
+        {
+            let step = match write_pending(conn, self.counters, now) {
+                Flush::Done => faults.drive(
+                    key,
+                    &conn.stream,
+                    &mut self.scratch,
+                    self.counters,
+                    self.options.max_pending(),
+                    (&mut conn.last_active, now),
+                ),
+                Flush::Blocked => Step::Wait,
+                Flush::Failed => Step::Failed,
+            };
+            match step {
+                Step::Wait => {}
+                Step::Again => self.again.push(key),
+                Step::Finished => self.close(key),
+                Step::Failed => {
+                    self.counters.errors.add(1);
+                    self.close(key);
+                }
+            }
+            return;
+        }
         match drive(
             conn,
             &mut self.scratch,
@@ -361,6 +444,10 @@ impl<S: Connection> Engine<'_, S> {
     fn close(&mut self, key: usize) {
         if self.conns.try_remove(key).is_some() {
             self.control.active.fetch_sub(1, Ordering::Relaxed);
+        }
+        // Fault hook: a closed connection's fault state goes with it.
+        if let Some(faults) = self.faults.as_mut() {
+            faults.forget(key);
         }
     }
 
@@ -386,6 +473,16 @@ impl<S: Connection> Engine<'_, S> {
     /// away the echoed bytes still in its send queue. Such a connection lingers, its input
     /// read and dropped, until the peer closes too or the grace period ends.
     fn drain(&mut self, poll: &mut Poll) {
+        // Fault hook: an echo still held back by a fault is not delivered late; its
+        // connection is reset, so the client sees that it ended.
+        if let Some(faults) = self.faults.take() {
+            for key in faults.holding() {
+                if let Some(conn) = self.conns.get(key) {
+                    let _ = SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
+                }
+                self.close(key);
+            }
+        }
         let grace = self.options.shutdown_grace();
         let start = std::time::Instant::now();
         let mut events = Events::with_capacity(1024);
