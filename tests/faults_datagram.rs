@@ -100,13 +100,14 @@ fn conditions_pick_the_datagrams<T: Transport>(transport: T, addr: &str)
 where
     for<'a> &'a str: socket_echo::ToAddrs<T>,
 {
-    // The first two datagrams are dropped: the third attempt is answered.
+    // The first two datagrams are dropped: the third attempt is answered (more resends, in
+    // case its reply is slower than the timeout on a busy machine).
     let handle = spawn(transport, addr, "drop=1,connections=2", Options::new());
     let mut client = client(
         transport,
         handle.local_addr(),
-        Duration::from_millis(100),
-        Some(2),
+        Duration::from_millis(300),
+        Some(5),
     );
     assert_eq!(&client.echo(b"third time").unwrap()[..], b"third time");
     assert_eq!(&client.echo(b"and then").unwrap()[..], b"and then");
@@ -121,7 +122,7 @@ where
     let mut client = faults_support::client(
         transport,
         handle.local_addr(),
-        Duration::from_millis(100),
+        Duration::from_millis(300),
         Some(0),
     );
     client.echo(b"one").unwrap();
@@ -135,7 +136,7 @@ where
     for<'a> &'a str: socket_echo::ToAddrs<T>,
 {
     let handle = spawn(transport, addr, "", Options::new());
-    let timeout = Duration::from_millis(100);
+    let timeout = Duration::from_millis(300);
     let mut target = client(transport, handle.local_addr(), timeout, Some(0));
     let mut other = client(transport, handle.local_addr(), timeout, Some(0));
     let fault = Fault::drop(1.0).with_peer(target.local_addr().unwrap());
@@ -155,7 +156,7 @@ fn faults_changed_through_the_handle_apply_to_what_comes_next<T: Transport>(
     let mut client = client(
         transport,
         handle.local_addr(),
-        Duration::from_millis(100),
+        Duration::from_millis(300),
         Some(0),
     );
     client.echo(b"fine").unwrap();
@@ -309,9 +310,15 @@ impl Raw for StdUnixDatagram {
 /// How long a raw socket waits for a reply that must not come.
 const SHORT: Duration = Duration::from_millis(200);
 
+/// One worker: the datagrams a raw client sends back to back are then drawn for in the order
+/// they arrived (two workers may take two of them in either order).
+fn one_worker() -> Options {
+    Options::new().with_workers(std::num::NonZeroUsize::new(1))
+}
+
 /// A UDP server with `specs` and a raw client connected to it.
 fn raw_udp(specs: &str, seed: u64) -> (ServerHandle<Udp>, UdpSocket) {
-    let handle = EchoServer::bind_on(Udp, "127.0.0.1:0")
+    let handle = EchoServer::bind_on_with(Udp, "127.0.0.1:0", one_worker())
         .unwrap()
         .with_faults(faults(specs, seed))
         .unwrap()
@@ -327,7 +334,8 @@ fn raw_udp(specs: &str, seed: u64) -> (ServerHandle<Udp>, UdpSocket) {
 /// server can answer it, connected to it.
 fn raw_unixgram(specs: &str, seed: u64) -> (ServerHandle<UnixDatagram>, StdUnixDatagram) {
     use std::os::linux::net::SocketAddrExt;
-    let handle = EchoServer::bind_on(UnixDatagram, faults_support::unix_name().as_str())
+    let name = faults_support::unix_name();
+    let handle = EchoServer::bind_on_with(UnixDatagram, name.as_str(), one_worker())
         .unwrap()
         .with_faults(faults(specs, seed))
         .unwrap()

@@ -48,9 +48,10 @@ fn run<D: Datagram>(socket: &D, local: &D::Addr, worker: Worker<'_>) -> Result<(
         while !worker.control.is_stopping() {
             let timeout = more.then_some(std::time::Duration::ZERO);
             // Fault hook: wake when a reply held back by a fault is due.
-            let timeout = match faults.is_on() {
-                true => crate::faults::earliest(timeout, faults.timeout()),
-                false => timeout,
+            let timeout = if faults.is_on() {
+                crate::faults::earliest(timeout, faults.timeout())
+            } else {
+                timeout
             };
             match poll.poll(&mut events, timeout) {
                 Ok(()) => {}

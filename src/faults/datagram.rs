@@ -1,8 +1,10 @@
 //! Datagram faults: what happens to a reply when a fault applies to it.
 //!
 //! One [`State`] per server, shared by `serve_once` and every worker of `serve()`, makes every
-//! choice under one lock, in the order the datagrams are received: the same seed and the same
-//! traffic give the same faults however many workers there are. Replies held back by a delay
+//! choice under one lock, in the order the workers take the datagrams: the same seed and the
+//! same traffic give the same faults however many workers there are, as long as one datagram
+//! is answered before the next comes (two arriving together may be taken in either order by
+//! two workers). Replies held back by a delay
 //! or a reordering are kept here, at most [`max_held`](crate::Faults::with_max_held) bytes of
 //! them; past that a reply is dropped and counted.
 
