@@ -8,8 +8,12 @@
 //! cargo run --release --example serve                  # TCP on 127.0.0.1:9999
 //! cargo run --release --example serve -- --udp         # UDP
 //! cargo run --release --example serve -- unix:/tmp/echo.sock
+//! cargo run --release --example serve -- --fault delay=50ms,jitter=10ms --seed 7
 //! cargo run --release --example serve -- --help        # every option
 //! ```
+//!
+//! `--fault SPEC` (repeatable) makes the server misbehave on purpose, reproducibly from
+//! `--seed N`: see docs/faults.md for every SPEC.
 //!
 //! The address is `HOST:PORT` (TCP), `udp://HOST:PORT`, `unix:/path`, `unix:@name`,
 //! `unixgram:/path` or `unixgram:@name`. An option that does not apply to the transport
@@ -29,7 +33,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use socket_echo::{
-    EchoServer, Endpoint, EndpointVisitor, Options, SourceRateLimit, Stats, ToAddrs, Transport,
+    EchoServer, Endpoint, EndpointVisitor, Fault, Faults, Options, SourceRateLimit, Stats, ToAddrs,
+    Transport,
 };
 
 mod support;
@@ -113,6 +118,15 @@ struct Args {
     /// Print the statistics every this often while running ("10s"; "none" to stay quiet).
     #[arg(long, default_value = "none", value_parser = parse_optional_duration)]
     stats_every: MaybeDuration,
+    /// Inject a fault: KIND[=VALUE][,KEY=VALUE...], for example delay=50ms,jitter=10ms,
+    /// slice=16,pause=5ms, close-after=1000 or drop=0.05,burst=4 (repeatable; see
+    /// docs/faults.md).
+    #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
+    faults: Vec<Fault>,
+    /// The seed of every random choice the faults make: the same seed and the same traffic
+    /// give the same faults.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 impl Args {
@@ -173,6 +187,10 @@ impl Args {
         }
         options
     }
+}
+
+fn parse_fault(text: &str) -> Result<Fault, String> {
+    text.parse().map_err(|e: socket_echo::Error| e.to_string())
 }
 
 fn parse_mode(text: &str) -> Result<u32, String> {
@@ -279,13 +297,19 @@ impl EndpointVisitor for Serve<'_> {
     type Output = socket_echo::Result<Stats>;
 
     fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
-        let server = EchoServer::bind_on_with(transport, address, self.args.options())?;
+        let faults = (self.args.faults.iter().cloned())
+            .fold(Faults::new().with_seed(self.args.seed), Faults::with);
+        let server = EchoServer::bind_on_with(transport, address, self.args.options())?
+            .with_faults(faults.clone())?;
         let handle = server.spawn()?;
         println!(
             "echo server listening on {} ({}); Ctrl-C to stop",
             handle.local_addr(),
             self.transport
         );
+        if !faults.is_empty() {
+            println!("injecting faults: {faults} (seed {})", faults.seed());
+        }
         // The signal handler only wakes the main thread, which does the shutdown.
         let (stop, stopped) = mpsc::channel();
         if let Err(error) = ctrlc::set_handler(move || {
@@ -335,4 +359,26 @@ fn print_stats(stats: &Stats) {
         stats.dropped_truncated,
         stats.dropped_send_failed
     );
+    let f = &stats.faults;
+    if *f != Default::default() {
+        println!(
+            "  faults: {} delayed, {} sliced, {} rate-limited, {} stalled, {} closed, {} reset, \
+             {} closed at accept, {} accepted late, {} dropped, {} duplicated, {} reordered, \
+             {} truncated, {} corrupted, {} over the hold limit",
+            f.delayed,
+            f.sliced,
+            f.rate_limited,
+            f.stalled,
+            f.closed,
+            f.reset,
+            f.accept_closed,
+            f.accept_delayed,
+            f.dropped,
+            f.duplicated,
+            f.reordered,
+            f.truncated,
+            f.corrupted,
+            f.overflowed
+        );
+    }
 }

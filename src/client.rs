@@ -180,6 +180,8 @@ impl<T: Transport> EchoClient<T> {
     /// - [`Error::Mismatch`]: the reply differs from `message`, at the offset it names.
     /// - [`Error::ShortEcho`]: the server closed the connection before echoing everything
     ///   (both counts given).
+    /// - [`Error::Reset`]: the server reset the connection before echoing everything (both
+    ///   counts given).
     /// - [`Error::Timeout`]: one read or write waited its whole
     ///   [`read_timeout`](Options::with_read_timeout) or
     ///   [`write_timeout`](Options::with_write_timeout) (TCP), or every UDP attempt did.

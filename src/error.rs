@@ -96,6 +96,15 @@ pub enum Error {
         /// Why the value was refused.
         reason: std::borrow::Cow<'static, str>,
     },
+    /// A fault is invalid: a SPEC that does not parse (the part that was wrong is named), a
+    /// value no fault can have, or a kind that cannot apply to the server's transport.
+    #[error("invalid fault `{fault}`: {reason}")]
+    InvalidFault {
+        /// The SPEC, or the part of it, that was refused.
+        fault: String,
+        /// Why it was refused.
+        reason: std::borrow::Cow<'static, str>,
+    },
     /// The operating system refused a socket option.
     #[error("failed to set socket option `{option}`")]
     SetOption {
@@ -189,7 +198,8 @@ pub enum Error {
         /// How many bytes were sent.
         sent: usize,
     },
-    /// The peer closed (or reset) the connection before echoing everything.
+    /// The peer closed the connection (an end-of-stream) before echoing everything. A reset
+    /// is [`Error::Reset`].
     #[error(
         "short echo from {addr}: sent {sent} bytes, received {received} before the connection closed"
     )]
@@ -209,6 +219,23 @@ pub enum Error {
         what: &'static str,
         /// The size asked for.
         bytes: usize,
+    },
+    /// The peer reset the connection before echoing everything: a short echo that ended with
+    /// a reset rather than an end-of-stream (a server that closes with input unread, like the
+    /// tutorial's `server.py`, resets it too).
+    #[error(
+        "short echo from {addr}: sent {sent} bytes, received {received} before the connection was reset"
+    )]
+    Reset {
+        /// The peer's address.
+        addr: Address,
+        /// How many bytes were sent.
+        sent: usize,
+        /// How many bytes came back before the reset, all of them equal to what was sent.
+        received: usize,
+        /// The operating system's error (`ConnectionReset`).
+        #[source]
+        source: io::Error,
     },
     /// A thread of a load generator could not be started.
     #[error("failed to start a load thread")]
@@ -238,7 +265,7 @@ impl Error {
     /// assert_eq!(second.io_kind(), Some(ErrorKind::AddrInUse));
     ///
     /// // Bind a port, then free it: nothing listens there any more.
-    /// let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    /// let addr = EchoServer::bind("127.0.0.1:0")?.local_addr();
     /// match EchoClient::connect(addr) {
     ///     Err(e) if e.io_kind() == Some(ErrorKind::ConnectionRefused) => {}
     ///     other => panic!("expected a refused connection, got {other:?}"),
@@ -255,6 +282,7 @@ impl Error {
             | Error::SetOption { source, .. }
             | Error::Send { source, .. }
             | Error::Receive { source, .. }
+            | Error::Reset { source, .. }
             | Error::Thread { source } => Some(source.kind()),
             Error::NoAddress { .. }
             | Error::InvalidOption { .. }
@@ -265,6 +293,7 @@ impl Error {
             | Error::DatagramTooLarge { .. }
             | Error::Mismatch { .. }
             | Error::ShortEcho { .. }
+            | Error::InvalidFault { .. }
             | Error::Allocation { .. } => None,
         }
     }

@@ -5,6 +5,7 @@ use std::thread::JoinHandle;
 
 use crate::engine::{Control, ShutdownHandle, Stats};
 use crate::error::{Error, Result};
+use crate::faults::Faults;
 use crate::transport::{Tcp, Transport};
 
 /// A server started by [`EchoServer::spawn`](crate::EchoServer::spawn).
@@ -90,6 +91,52 @@ impl<T: Transport> ServerHandle<T> {
     /// ```
     pub fn stats(&self) -> Stats {
         self.control.stats()
+    }
+
+    /// Replaces the faults the server injects while it runs (see [`Faults`]). They apply to
+    /// the bytes and datagrams received from then on, in connections already open too (a
+    /// `connections=N` condition counts the connections accepted from then on); bytes
+    /// already held back keep their release time. An empty [`Faults`] makes the server
+    /// behave again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidFault`] for a fault that cannot apply to the server's transport or has
+    /// a value no fault can have; the faults in force are then left as they were.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer, Error, Faults};
+    ///
+    /// let handle = EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// let mut client = EchoClient::connect(handle.local_addr())?;
+    /// client.echo(b"fine")?;
+    /// handle.set_faults("reset-after=2".parse()?)?;
+    /// assert!(matches!(client.echo(b"broken"), Err(Error::Reset { received: 2, .. })));
+    /// handle.set_faults(Faults::new())?;
+    /// let mut again = EchoClient::connect(handle.local_addr())?;
+    /// assert_eq!(&again.echo(b"fine again")?[..], b"fine again");
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn set_faults(&self, faults: Faults) -> Result<()> {
+        self.control.faults.set_checked(faults)
+    }
+
+    /// The faults in force (empty if none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoServer, Faults};
+    ///
+    /// let faults: Faults = "delay=5ms".parse()?;
+    /// let handle = EchoServer::bind("127.0.0.1:0")?.with_faults(faults.clone())?.spawn()?;
+    /// assert_eq!(handle.faults(), faults);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn faults(&self) -> Faults {
+        self.control.faults.faults()
     }
 
     /// Starts a graceful shutdown (see [`ShutdownHandle::shutdown`]) without waiting for it;

@@ -82,6 +82,7 @@ mod endpoint;
 mod engine;
 mod error;
 mod exchange;
+mod faults;
 mod handle;
 #[cfg(feature = "measure")]
 mod measure;
@@ -96,6 +97,7 @@ pub use endpoint::{Endpoint, EndpointVisitor};
 pub use engine::{ShutdownHandle, Stats};
 pub use error::{Error, Result};
 pub use exchange::Exchange;
+pub use faults::{DEFAULT_REORDER_HOLD, Fault, FaultKind, FaultStats, Faults};
 pub use handle::ServerHandle;
 #[cfg(feature = "measure")]
 #[cfg_attr(docsrs, doc(cfg(feature = "measure")))]
@@ -113,3 +115,8 @@ pub use transport::{MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, Transport, Udp, Unix,
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+/// The recipes of docs/faults.md, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/faults.md")]
+struct FaultsDoctests;

@@ -14,6 +14,7 @@ use crate::echo::ServeOnce;
 use crate::engine::{Control, Serve, ShutdownHandle, Stats, Worker};
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
+use crate::faults::{Faults, IsStream};
 use crate::handle::ServerHandle;
 use crate::options::Options;
 use crate::transport::Tcp;
@@ -240,8 +241,76 @@ impl<T: Transport> EchoServer<T> {
             ServeOnce {
                 local: &self.local_addr,
                 options: &self.options,
+                faults: &self.control.faults,
             },
         )
+    }
+
+    /// The server with `faults` to inject, in [`serve_once`](Self::serve_once),
+    /// [`serve`](Self::serve) and [`spawn`](Self::spawn) alike: see [`Faults`] and
+    /// `docs/faults.md`. A server without faults pays nothing for them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidFault`] for a fault that cannot apply to the transport (`drop` on
+    /// TCP, `slice` on UDP) or has a value no fault can have.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use socket_echo::{EchoClient, EchoServer, Faults};
+    ///
+    /// let faults: Faults = "slice=10,pause=20ms".parse()?;
+    /// let handle = EchoServer::bind("127.0.0.1:0")?.with_faults(faults)?.spawn()?;
+    /// let mut client = EchoClient::connect(handle.local_addr())?;
+    /// let start = Instant::now();
+    /// client.echo(&[1u8; 100])?; // ten slices, nine pauses
+    /// assert!(start.elapsed() >= Duration::from_millis(180));
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn with_faults(self, faults: Faults) -> Result<Self> {
+        self.set_faults(faults)?;
+        Ok(self)
+    }
+
+    /// Replaces the faults of a server, running or not (for one running in the background,
+    /// [`ServerHandle::set_faults`] does the same). They apply to the bytes and datagrams
+    /// received from then on; an empty [`Faults`] makes the server behave again.
+    ///
+    /// # Errors
+    ///
+    /// As [`with_faults`](Self::with_faults); the faults in force are then left as they were.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoServer, Fault, Faults, Udp};
+    ///
+    /// let server = EchoServer::bind_on(Udp, "127.0.0.1:0")?;
+    /// server.set_faults(Faults::new().with(Fault::duplicate(0.5)))?;
+    /// assert_eq!(server.faults().to_string(), "duplicate=0.5");
+    /// assert!(server.set_faults("slice=4".parse()?).is_err()); // not for datagrams
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn set_faults(&self, faults: Faults) -> Result<()> {
+        self.control
+            .faults
+            .know(T::visit_server(&self.socket, IsStream), T::NAME);
+        self.control.faults.set_checked(faults)
+    }
+
+    /// The faults in force (empty if none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = socket_echo::EchoServer::bind("127.0.0.1:0")?;
+    /// assert!(server.faults().is_empty());
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn faults(&self) -> Faults {
+        self.control.faults.faults()
     }
 
     /// Serves every client, on an event loop per worker thread, until the server is shut
@@ -366,6 +435,9 @@ impl<T: Transport> EchoServer<T> {
     #[must_use = "the server stops when its handle is dropped: keep the handle"]
     pub fn spawn(self) -> Result<ServerHandle<T>> {
         let local_addr = self.local_addr.clone();
+        self.control
+            .faults
+            .know(T::visit_server(&self.socket, IsStream), T::NAME);
         let control = Arc::clone(&self.control);
         let thread = thread::Builder::new()
             .name("echo-server".into())

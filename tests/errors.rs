@@ -101,13 +101,45 @@ fn tcp_mismatch(addr: SocketAddr) {
     handle.join().unwrap();
 }
 
-/// RELIABILITY 24: the tutorial's server.py reads 1024 bytes, sends them back and closes:
-/// a 3000-byte message gets `ShortEcho` with both counts, not a hang.
+/// RELIABILITY 24: the tutorial's server.py reads 1024 bytes, sends them back and closes.
+/// Closing with the rest of the message unread makes the system reset the connection, so a
+/// 3000-byte message gets `Reset` with both counts, not a hang.
 fn tcp_short_echo_like_server_py(addr: SocketAddr) {
     let (server, handle) = fake_tcp_server(addr, |mut stream| {
         let mut data = [0u8; 1024];
         stream.read_exact(&mut data).unwrap();
         stream.write_all(&data).unwrap();
+    });
+    let mut client = EchoClient::connect(server).unwrap();
+    match client.echo(&payload(3000, 31)) {
+        Err(
+            ref error @ Error::Reset {
+                ref addr,
+                sent,
+                received,
+                ..
+            },
+        ) => {
+            assert_eq!((addr.as_ip(), sent, received), (Some(server), 3000, 1024));
+            assert_names(error, "sent 3000 bytes, received 1024");
+            assert_io_source(error, ErrorKind::ConnectionReset);
+        }
+        other => panic!("expected Reset, got {other:?}"),
+    }
+    handle.join().unwrap();
+}
+
+/// RELIABILITY 24, with a server that ends its stream cleanly after echoing 1024 bytes (it
+/// reads everything first, so the system sends an end-of-stream, not a reset): `ShortEcho`
+/// with both counts.
+fn tcp_short_echo_after_a_clean_close(addr: SocketAddr) {
+    let (server, handle) = fake_tcp_server(addr, |mut stream| {
+        let mut data = [0u8; 3000];
+        stream.read_exact(&mut data).unwrap();
+        stream.write_all(&data[..1024]).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        // Until the client closes: closing with its input unread would reset it.
+        let _ = std::io::copy(&mut stream, &mut std::io::sink());
     });
     let mut client = EchoClient::connect(server).unwrap();
     match client.echo(&payload(3000, 31)) {
@@ -125,6 +157,7 @@ fn tcp_short_echo_like_server_py(addr: SocketAddr) {
         }
         other => panic!("expected ShortEcho, got {other:?}"),
     }
+    drop(client);
     handle.join().unwrap();
 }
 
@@ -236,6 +269,7 @@ both_families!(
     nothing_listening,
     tcp_mismatch,
     tcp_short_echo_like_server_py,
+    tcp_short_echo_after_a_clean_close,
     tcp_silent_server,
     udp_silent_server,
     udp_wrong_replies,

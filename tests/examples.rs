@@ -257,3 +257,48 @@ fn serve_example_over_tcp_stops_on_sigterm() {
 fn serve_example_over_udp_stops_on_sigterm() {
     serve_until_sigterm(true);
 }
+
+/// `serve --fault`: the server injects the fault asked for, reports it in its statistics, and
+/// refuses a wrong SPEC naming the part that was wrong.
+#[test]
+fn serve_example_injects_the_faults_it_is_given() {
+    let name = format!("@socket-echo-serve-faults-{}", std::process::id());
+    let mut command = example("serve");
+    command.args([
+        &format!("unix:{name}"),
+        "--fault",
+        "close-after=5",
+        "--seed",
+        "7",
+    ]);
+    let mut server = Running::spawn(command);
+    assert!(server.wait_for_line("echo server listening on"));
+    assert!(server.wait_for_line("injecting faults: close-after=5 (seed 7)"));
+    let mut client = socket_echo::EchoClient::connect_on(socket_echo::Unix, name.as_str()).unwrap();
+    match client.echo(b"twenty bytes of text") {
+        Err(socket_echo::Error::ShortEcho { received, .. }) => assert_eq!(received, 5),
+        other => panic!("expected a short echo of 5 bytes, got {other:?}"),
+    }
+    drop(client);
+    let kill = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(kill.success());
+    let finished = server.finish();
+    assert!(finished.status.success(), "serve failed: {finished:?}");
+    assert!(finished.printed("  bytes: 20 in, 5 out"), "{finished:?}");
+    assert!(
+        finished
+            .stdout
+            .iter()
+            .any(|line| line.starts_with("  faults:") && line.contains(", 1 closed, ")),
+        "the closed connection is counted: {finished:?}"
+    );
+
+    let mut command = example("serve");
+    command.args(["--fault", "delay=50ms,jitter=soon"]);
+    let refused = run(command);
+    assert!(!refused.status.success());
+    assert!(refused.stderr.contains("`jitter=soon`"), "{refused:?}");
+}

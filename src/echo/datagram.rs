@@ -27,6 +27,7 @@ pub(crate) fn serve_once<D: Datagram>(
     socket: &D,
     local: &D::Addr,
     options: &Options,
+    faults: &crate::faults::Switch,
 ) -> Result<Exchange<D::Addr>> {
     // One byte more than the configured size: a datagram that fills it did not fit.
     let capacity = options.buffer_size();
@@ -50,14 +51,17 @@ pub(crate) fn serve_once<D: Datagram>(
             capacity,
         });
     }
-    socket
-        .send_to(&buffer[..n], &peer)
-        .map_err(|source| Error::Send {
-            addr: peer.clone().into(),
-            source,
-        })?;
     let first = Bytes::from(buffer::copy("the first message", &buffer[..n])?);
-    Ok(Exchange::new(peer, n as u64, first))
+    // Fault hook: under a fault, the reply is dropped, altered, delayed, held or repeated.
+    let sent = match crate::faults::datagram::once(faults, socket, &mut buffer[..n], &peer) {
+        Some(sent) => sent.map(|sent| sent as u64),
+        None => socket.send_to(&buffer[..n], &peer).map(|_| n as u64),
+    }
+    .map_err(|source| Error::Send {
+        addr: peer.clone().into(),
+        source,
+    })?;
+    Ok(Exchange::new(peer, sent, first))
 }
 
 /// Sends `message` and waits for an equal reply, sending again after each timeout, all

@@ -19,6 +19,8 @@ pub(crate) mod stream;
 pub(crate) struct ServeOnce<'a, T: Transport> {
     pub(crate) local: &'a T::Addr,
     pub(crate) options: &'a Options,
+    /// The server's faults, which the loops consult only once some were set.
+    pub(crate) faults: &'a crate::faults::Switch,
 }
 
 impl<T: Transport> ServerVisitor<T> for ServeOnce<'_, T> {
@@ -26,11 +28,11 @@ impl<T: Transport> ServerVisitor<T> for ServeOnce<'_, T> {
 
     fn stream<L: Listener<Addr = T::Addr>>(self, listener: &L) -> Self::Output {
         let local: Address = self.local.clone().into();
-        stream::serve_once(listener, local, self.options)
+        stream::serve_once(listener, local, self.options, self.faults)
     }
 
     fn datagram<D: Datagram<Addr = T::Addr>>(self, socket: &D) -> Self::Output {
-        datagram::serve_once(socket, self.local, self.options)
+        datagram::serve_once(socket, self.local, self.options, self.faults)
     }
 }
 

@@ -20,6 +20,7 @@ use crate::buffer;
 use crate::echo::limits::{Direction, Limit, Limits, SetTimeouts};
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
+use crate::faults::stream::Verdict;
 use crate::options::Options;
 use crate::transport::sealed::{Connection, Listener};
 
@@ -55,6 +56,7 @@ pub(crate) fn serve_once<L: Listener>(
     listener: &L,
     local: Address,
     options: &Options,
+    faults: &crate::faults::Switch,
 ) -> Result<Exchange<L::Addr>> {
     let (conn, peer) = loop {
         match listener.accept() {
@@ -69,7 +71,18 @@ pub(crate) fn serve_once<L: Listener>(
         }
     };
     listener.prepare(&conn, options, true)?;
-    let (bytes, first) = serve_connection(&mut Io(&conn), &peer, options)?;
+    // Fault hook: a connection under a fault is closed at once or served by its faults.
+    let (bytes, first) = match crate::faults::stream::once(faults, peer.clone().into()) {
+        Verdict::Plain => serve_connection(&mut Io(&conn), &peer, options)?,
+        Verdict::Close => return Ok(Exchange::new(peer, 0, Bytes::new())),
+        Verdict::Shaped(shaped) => {
+            let served = crate::faults::stream::serve(shaped, &conn, &peer, options)?;
+            if served.ended {
+                return Ok(Exchange::new(peer, served.bytes, served.first));
+            }
+            (served.bytes, served.first)
+        }
+    };
     // A peer that already reset leaves nothing to shut down, which is not an error here.
     match conn.shutdown_write() {
         Err(e) if e.kind() != ErrorKind::NotConnected => {
@@ -209,7 +222,7 @@ pub(crate) fn serve_connection<S: Read + Write, A: Clone + Into<Address>>(
 /// neither side ever blocks on a full buffer while the other waits for it.
 ///
 /// Returns the echo only if it equals `message`; a different byte is [`Error::Mismatch`], a
-/// connection closed early is [`Error::ShortEcho`]. Each read and write waits at most its
+/// connection closed early is [`Error::ShortEcho`], one reset early [`Error::Reset`]. Each read and write waits at most its
 /// timeout and what is left of the [`echo_deadline`](Options::with_echo_deadline); the one
 /// that runs out is [`Error::Timeout`] or [`Error::Deadline`]. The socket's timeouts are
 /// put back as they were.
@@ -252,6 +265,8 @@ fn exchange<S: Read + Write + SetTimeouts, A: Clone + Into<Address>>(
         },
         Limit::Call | Limit::Slice => timeout(peer, call),
     };
+    // A reset seen by a write: the reads that follow see only an end-of-stream.
+    let mut reset = None;
     while received < message.len() {
         while !peer_gone && written < message.len() && window.room() > 0 {
             let end = min(message.len(), written + window.room());
@@ -265,7 +280,12 @@ fn exchange<S: Read + Write + SetTimeouts, A: Clone + Into<Address>>(
                 Step::Expired(limit) => return Err(expired(limit, call, written, received)),
                 // The peer stopped reading and closed: what it did echo may still be waiting
                 // to be read, and tells the caller how far it got.
-                Step::Failed(e) if is_closed(&e) => peer_gone = true,
+                Step::Failed(e) if is_closed(&e) => {
+                    peer_gone = true;
+                    if e.kind() == ErrorKind::ConnectionReset {
+                        reset = Some(e);
+                    }
+                }
                 Step::Failed(source) => {
                     return Err(Error::Send {
                         addr: peer.clone().into(),
@@ -280,7 +300,7 @@ fn exchange<S: Read + Write + SetTimeouts, A: Clone + Into<Address>>(
         let n = match read_once(stream, &mut reply[start..start + chunk], limits, call)? {
             Step::Moved(n) => n,
             Step::Expired(limit) => return Err(expired(limit, call, written, received)),
-            Step::Failed(e) if is_closed(&e) => return Err(short(peer, message, start)),
+            Step::Failed(e) if is_closed(&e) => return Err(short(peer, message, start, Some(e))),
             Step::Failed(source) => {
                 return Err(Error::Receive {
                     addr: peer.clone().into(),
@@ -289,7 +309,7 @@ fn exchange<S: Read + Write + SetTimeouts, A: Clone + Into<Address>>(
             }
         };
         if n == 0 {
-            return Err(short(peer, message, start));
+            return Err(short(peer, message, start, reset));
         }
         received += n;
         window.read(n);
@@ -391,11 +411,26 @@ pub(crate) fn write_once<S: Write + SetTimeouts>(
     }
 }
 
-fn short<A: Clone + Into<Address>>(peer: &A, message: &[u8], received: usize) -> Error {
-    Error::ShortEcho {
-        addr: peer.clone().into(),
-        sent: message.len(),
-        received,
+/// The error of an echo cut short after `received` bytes: [`Error::Reset`] if `error` says the
+/// connection was reset, [`Error::ShortEcho`] otherwise.
+fn short<A: Clone + Into<Address>>(
+    peer: &A,
+    message: &[u8],
+    received: usize,
+    error: Option<io::Error>,
+) -> Error {
+    match error {
+        Some(source) if source.kind() == ErrorKind::ConnectionReset => Error::Reset {
+            addr: peer.clone().into(),
+            sent: message.len(),
+            received,
+            source,
+        },
+        _ => Error::ShortEcho {
+            addr: peer.clone().into(),
+            sent: message.len(),
+            received,
+        },
     }
 }
 

@@ -18,6 +18,7 @@ use super::limiter::Limiter;
 use super::{Counters, RateLimit, SOCKET, Worker, interrupted, would_block};
 use crate::buffer;
 use crate::error::Result;
+use crate::faults::datagram::Worker as Faults;
 use crate::options::{Options, SourceRateLimit};
 use crate::transport::is_unreachable;
 use crate::transport::sealed::{Datagram, Refusal};
@@ -129,19 +130,28 @@ fn run<D: Datagram>(
         let mut log = RateLimit::default();
         let mut events = Events::with_capacity(64);
         let mut more = false;
+        let mut faults = Faults::new(&worker.control.faults);
         while !worker.control.is_stopping() {
             let timeout = more.then_some(std::time::Duration::ZERO);
+            // Fault hook: wake when a reply held back by a fault is due.
+            let timeout = if faults.is_on() {
+                crate::faults::earliest(timeout, faults.timeout())
+            } else {
+                timeout
+            };
             match poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if interrupted(&e) => continue,
                 Err(e) => return Err(e),
             }
+            // Fault hook: send the held replies whose time has come.
+            faults.release(socket, counters);
             if more || events.iter().any(|e| e.token() == SOCKET) {
                 more = echo_some(
                     socket,
                     local,
                     &mut scratch,
-                    worker.options,
+                    (worker.options, &mut faults),
                     limit,
                     counters,
                     &mut log,
@@ -159,7 +169,7 @@ fn echo_some<D: Datagram>(
     socket: &D,
     local: &D::Addr,
     scratch: &mut [u8],
-    options: &Options,
+    (options, faults): (&Options, &mut Faults<'_, D::Addr>),
     limit: &SharedLimit<D::Addr>,
     counters: &Counters,
     log: &mut RateLimit,
@@ -212,6 +222,13 @@ fn echo_some<D: Datagram>(
             log.warn(format_args!(
                 "not answering {source}: it keeps sending back the server's own replies"
             ));
+            continue;
+        }
+        // Fault hook: faults set or changed through the handle apply from the next datagram
+        // on; under a fault, its reply is dropped, altered, held or repeated.
+        faults.refresh();
+        if faults.is_on() {
+            faults.reply(socket, &mut scratch[..n], &source, counters);
             continue;
         }
         match socket.send_to(&scratch[..n], &source) {

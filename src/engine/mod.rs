@@ -23,8 +23,8 @@ mod sources;
 mod stats;
 mod stream;
 
-pub(crate) use stats::Counters;
 pub use stats::Stats;
+pub(crate) use stats::{Counter, Counters};
 
 /// The token of each worker's waker; connections use slab keys, far below it.
 pub(crate) const WAKER: Token = Token(usize::MAX);
@@ -138,6 +138,8 @@ pub(crate) struct Control {
     pub(crate) sources: sources::Sources,
     /// One set of counters per worker that ever ran, so no counter is shared between threads.
     counters: Mutex<Vec<Arc<Counters>>>,
+    /// The faults the server injects, changeable while it runs.
+    pub(crate) faults: crate::faults::Switch,
 }
 
 impl Control {

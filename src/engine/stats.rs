@@ -77,6 +77,9 @@ pub struct Stats {
     pub dropped_truncated: u64,
     /// Datagram replies the system would not send (a full send buffer, an unreachable peer).
     pub dropped_send_failed: u64,
+    /// The faults injected, by kind (all zero unless faults were set: see
+    /// [`Faults`](crate::Faults)).
+    pub faults: crate::faults::FaultStats,
 }
 
 /// One worker's counters. Only the owning worker writes them, so an increment is a plain
@@ -100,6 +103,7 @@ pub(crate) struct Counters {
     pub(crate) dropped_rate_limited: Counter,
     pub(crate) dropped_truncated: Counter,
     pub(crate) dropped_send_failed: Counter,
+    pub(crate) faults: crate::faults::FaultCounters,
 }
 
 impl Counters {
@@ -121,6 +125,7 @@ impl Counters {
         stats.dropped_rate_limited += self.dropped_rate_limited.get();
         stats.dropped_truncated += self.dropped_truncated.get();
         stats.dropped_send_failed += self.dropped_send_failed.get();
+        self.faults.add_to(&mut stats.faults);
     }
 }
 

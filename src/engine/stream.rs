@@ -24,6 +24,7 @@ use super::{
 };
 use crate::buffer;
 use crate::error::Result;
+use crate::faults::stream::{Step, Verdict, Worker as Faults};
 use crate::options::Options;
 use crate::transport::sealed::{Connection, Listener};
 
@@ -167,7 +168,15 @@ fn run<L: Listener>(
             inboxes,
             next: 0,
             incoming: Vec::new(),
+            faults: None,
+            faults_seen: 0,
         };
+        // Fault hook: the faults in force when serving starts are taken before any
+        // connection is, so none is mistaken for one open before a change of faults (which
+        // would draw its faults again, from another stream of the seed).
+        if worker.control.faults.version() != 0 {
+            engine.refresh_faults();
+        }
         engine.serve(poll, listener)?;
         // Stop accepting before anything else, then let live connections finish.
         if let Some(listener) = listener {
@@ -201,6 +210,10 @@ struct Engine<'a, S> {
     next: usize,
     /// Connections taken from this worker's inbox, reused between turns.
     incoming: Vec<S>,
+    /// The stream faults, once any were set (`None`: the server pays nothing for them).
+    faults: Option<Box<Faults>>,
+    /// The version of the faults this worker last took.
+    faults_seen: u64,
 }
 
 impl<S: Connection> Engine<'_, S> {
@@ -232,10 +245,20 @@ impl<S: Connection> Engine<'_, S> {
             } else {
                 Some(Duration::ZERO)
             };
+            // Fault hook: wake when an echo held back by a fault may go.
+            let timeout = match &self.faults {
+                Some(faults) => crate::faults::earliest(timeout, faults.timeout()),
+                None => timeout,
+            };
             match poll.poll(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if interrupted(&e) => continue,
                 Err(e) => return Err(e),
+            }
+            // Fault hook: faults set or changed through the handle apply to what this poll
+            // reported, which came after the change.
+            if self.control.faults.version() != self.faults_seen {
+                self.refresh_faults();
             }
             let now = self.clock.now();
             let mut accept = false;
@@ -250,6 +273,13 @@ impl<S: Connection> Engine<'_, S> {
                         now,
                         !(event.is_read_closed() || event.is_error()),
                     ),
+                }
+            }
+            // Fault hook: drive the connections whose fault timer is due.
+            if let Some(faults) = self.faults.as_mut() {
+                faults.due(&mut turn);
+                for key in turn.drain(..) {
+                    self.drive_and_settle(key, now, false);
                 }
             }
             std::mem::swap(&mut turn, &mut self.again);
@@ -287,8 +317,8 @@ impl<S: Connection> Engine<'_, S> {
         now: u32,
     ) -> Option<u32> {
         loop {
-            let stream = match listener.accept() {
-                Ok((stream, _)) => stream,
+            let (stream, peer) = match listener.accept() {
+                Ok(accepted) => accepted,
                 Err(e) if would_block(&e) => return None,
                 Err(e) if interrupted(&e) => continue,
                 // The peer gave up before we got to it: nothing to pause for.
@@ -339,6 +369,25 @@ impl<S: Connection> Engine<'_, S> {
                 self.counters.errors.add(1);
                 continue;
             }
+            // Fault hook: the faults may close the connection at once, or shape its echo; a
+            // shaped connection stays with this worker, which keeps its state.
+            let verdict = match self.faults.as_mut() {
+                Some(faults) => faults.accept(peer.into(), self.counters),
+                None => Verdict::Plain,
+            };
+            match verdict {
+                Verdict::Plain => {}
+                Verdict::Close => continue,
+                Verdict::Shaped(shaped) => {
+                    self.control.active.fetch_add(1, Ordering::Relaxed);
+                    if let Some(key) = self.adopt(poll, stream, now)
+                        && let Some(faults) = self.faults.as_mut()
+                    {
+                        faults.attach(key, shaped);
+                    }
+                    continue;
+                }
+            }
             self.control.active.fetch_add(1, Ordering::Relaxed);
             let target = self.next;
             self.next = (self.next + 1) % self.inboxes.len();
@@ -387,14 +436,15 @@ impl<S: Connection> Engine<'_, S> {
         self.incoming = incoming;
     }
 
-    /// Starts serving an accepted connection, already counted in `active`.
-    fn adopt(&mut self, poll: &Poll, stream: S, now: u32) {
+    /// Starts serving an accepted connection, already counted in `active`; returns its key.
+    fn adopt(&mut self, poll: &Poll, stream: S, now: u32) -> Option<usize> {
         let Admission::Admitted(source) = self.admit_source(&stream) else {
             // Closed at once, as a connection beyond `max_connections` is.
             self.control.active.fetch_sub(1, Ordering::Relaxed);
-            return;
+            return None;
         };
         let entry = self.conns.vacant_entry();
+        let key = entry.key();
         let fd = stream.as_fd().as_raw_fd();
         let registered = poll.registry().register(
             &mut SourceFd(&fd),
@@ -407,7 +457,7 @@ impl<S: Connection> Engine<'_, S> {
             if let Some(ip) = source {
                 self.control.sources.leave(ip);
             }
-            return;
+            return None;
         }
         if let Some(ip) = source {
             self.sources_of.insert(entry.key(), ip);
@@ -417,6 +467,18 @@ impl<S: Connection> Engine<'_, S> {
             pending: None,
             last_active: now,
         });
+        Some(key)
+    }
+
+    /// Takes the faults now in force, for the connections to come and those open.
+    fn refresh_faults(&mut self) {
+        self.faults_seen = self.control.faults.version();
+        let faults = self.faults.get_or_insert_with(Box::default);
+        let live = self
+            .conns
+            .iter()
+            .map(|(key, conn)| (key, conn.stream.as_fd()));
+        faults.refresh(&self.control.faults, live, self.counters);
     }
 
     fn drive_and_settle(&mut self, key: usize, now: u32, short_read_drains: bool) {
@@ -424,6 +486,33 @@ impl<S: Connection> Engine<'_, S> {
             // An event for a connection closed earlier in this turn.
             return;
         };
+        // Fault hook: a shaped connection is echoed through its faults.
+        if let Some(faults) = self.faults.as_mut()
+            && faults.holds(key)
+        {
+            let step = match write_pending(conn, self.counters, now) {
+                Flush::Done => faults.drive(
+                    key,
+                    &conn.stream,
+                    &mut self.scratch,
+                    self.counters,
+                    self.options.max_pending(),
+                    (&mut conn.last_active, now),
+                ),
+                Flush::Blocked => Step::Wait,
+                Flush::Failed => Step::Failed,
+            };
+            match step {
+                Step::Wait => {}
+                Step::Again => self.again.push(key),
+                Step::Finished => self.close(key),
+                Step::Failed => {
+                    self.counters.errors.add(1);
+                    self.close(key);
+                }
+            }
+            return;
+        }
         match drive(
             conn,
             &mut self.scratch,
@@ -471,6 +560,10 @@ impl<S: Connection> Engine<'_, S> {
                 self.control.sources.leave(ip);
             }
         }
+        // Fault hook: a closed connection's fault state goes with it.
+        if let Some(faults) = self.faults.as_mut() {
+            faults.forget(key);
+        }
     }
 
     /// Closes every connection idle for `idle` milliseconds or more.
@@ -496,6 +589,16 @@ impl<S: Connection> Engine<'_, S> {
     /// [`QUIET_BEFORE_CLOSE`]. When the grace period ends, a connection still owed bytes is
     /// reset, so its peer can tell its echo was cut short.
     fn drain(&mut self, poll: &mut Poll) {
+        // Fault hook: a connection under a fault (an echo held back, a stall) is not served
+        // normally once the faults are gone: it is reset, so the client sees that it ended.
+        if let Some(faults) = self.faults.take() {
+            for key in faults.shaped() {
+                if let Some(conn) = self.conns.get(key) {
+                    reset_on_close(&conn.stream);
+                }
+                self.close(key);
+            }
+        }
         let deadline = std::time::Instant::now().checked_add(self.options.shutdown_grace());
         let mut events = Events::with_capacity(1024);
         let mut turn = Vec::new();

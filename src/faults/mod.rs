@@ -1,0 +1,859 @@
+//! Faults on demand: a server that misbehaves exactly as a test asks, reproducibly from a
+//! seed.
+//!
+//! [`Faults`] is the value a user builds (or parses from the `KIND[=VALUE][,KEY=VALUE...]`
+//! text in `spec.rs`) and gives to a server; [`Switch`] is where a server keeps it, so a
+//! [`ServerHandle`](crate::ServerHandle) can change it while the workers run. What a fault
+//! does to a byte stream is in `stream.rs`, to datagrams in `datagram.rs`; both draw every
+//! random choice from `rng.rs`.
+//!
+//! This module never touches a socket of a server that has no faults: the engines and the
+//! blocking loops call it only once a fault was set, after one atomic load per loop turn.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::addr::Address;
+use crate::engine::Counter;
+use crate::error::{Error, Result};
+use crate::transport::Transport;
+use crate::transport::sealed::{Datagram, Listener, ServerVisitor};
+
+pub(crate) mod datagram;
+mod rng;
+mod spec;
+pub(crate) mod stream;
+
+pub(crate) use rng::Rng;
+
+/// What a [`Fault`] does. Built through the constructors of [`Fault`]; read back through
+/// [`Fault::kind`].
+///
+/// Stream kinds apply to TCP and Unix stream servers, datagram kinds to UDP and Unix datagram
+/// servers, [`Delay`](Self::Delay) to both; a server refuses a kind that cannot apply to its
+/// transport.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_echo::{Fault, FaultKind};
+///
+/// let fault: Fault = "slice=16,pause=5ms".parse()?;
+/// assert_eq!(fault.kind(), FaultKind::Slice { size: 16, pause: Duration::from_millis(5) });
+/// assert!(fault.kind().applies_to_stream() && !fault.kind().applies_to_datagram());
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum FaultKind {
+    /// Every echo (stream) or reply (datagram) held back `delay`, give or take `jitter`
+    /// (uniform, never below zero). A stream keeps its order: a chunk is never released
+    /// before the one read before it. SPEC: `delay=50ms[,jitter=10ms]`.
+    Delay {
+        /// The mean delay.
+        delay: Duration,
+        /// The most the delay varies either way.
+        jitter: Duration,
+    },
+    /// Stream: the echo written in pieces of at most `size` bytes, with `pause` between two
+    /// pieces. SPEC: `slice=16[,pause=5ms]`.
+    Slice {
+        /// The largest piece, in bytes (at least 1).
+        size: usize,
+        /// The pause after each piece.
+        pause: Duration,
+    },
+    /// Stream: each connection's echo limited to `bytes_per_second`. SPEC: `rate=64KiB`.
+    Rate {
+        /// The limit, in bytes per second (at least 1).
+        bytes_per_second: u64,
+    },
+    /// Stream: the echo of every connection the fault applies to limited to
+    /// `bytes_per_second` in total. SPEC: `shared-rate=1MiB`.
+    SharedRate {
+        /// The limit, in bytes per second (at least 1).
+        bytes_per_second: u64,
+    },
+    /// Stream: after echoing `bytes`, the server stops reading and writing the connection,
+    /// so the client's buffers fill; it is closed by the
+    /// [`idle_timeout`](crate::Options::with_idle_timeout). SPEC: `stall-after=1000`.
+    StallAfter {
+        /// Bytes echoed before the stall.
+        bytes: u64,
+    },
+    /// Stream: after echoing `bytes`, the server shuts its write side (a clean end-of-stream)
+    /// and drops whatever the client still sends until it closes. SPEC: `close-after=1000`.
+    CloseAfter {
+        /// Bytes echoed before the end-of-stream.
+        bytes: u64,
+    },
+    /// Stream: after echoing `bytes`, the server resets the connection (`SO_LINGER` 0, then
+    /// close: the client reads the bytes already sent, then `ConnectionReset`).
+    /// A Unix stream socket has no reset of its own: its peer sees `ConnectionReset` only if
+    /// the server closed it with input unread (bytes sent past the limit), an end-of-stream
+    /// otherwise. SPEC: `reset-after=1000`.
+    ResetAfter {
+        /// Bytes echoed before the reset.
+        bytes: u64,
+    },
+    /// Stream: the connection reset `time` after the fault applied to it, whatever it
+    /// carried (over a Unix socket, see [`ResetAfter`](Self::ResetAfter)). SPEC:
+    /// `reset-after=2s`.
+    ResetAfterTime {
+        /// Time from the accept (or the change of faults) to the reset.
+        time: Duration,
+    },
+    /// Stream: the connection closed as soon as it is accepted. A client that had already
+    /// sent bytes may see a reset rather than an end-of-stream (the system resets a socket
+    /// closed with unread input). SPEC: `accept-close`.
+    AcceptClose,
+    /// Stream: the connection accepted, but neither read nor written until `delay` has
+    /// passed. The system completes the handshake at once, as for any listening socket, so
+    /// the client sees a slow first answer rather than a slow connect. SPEC:
+    /// `accept-delay=200ms`.
+    AcceptDelay {
+        /// How long the connection waits before it is served.
+        delay: Duration,
+    },
+    /// Datagram: the reply not sent. With `burst`, losses come in bursts (a two-state
+    /// Gilbert–Elliott model: every reply is lost in the bad state, none in the good one)
+    /// whose mean length is `burst` datagrams, with the same long-run loss rate (the
+    /// fault's probability). SPEC: `drop=0.3`, `drop=0.05,burst=4`.
+    Drop {
+        /// The mean length of a burst of losses, at least 1; `None` for independent losses.
+        burst: Option<f64>,
+    },
+    /// Datagram: the reply sent twice. SPEC: `duplicate=0.1`.
+    Duplicate,
+    /// Datagram: the reply held back and sent right after the next reply, or after `hold` if
+    /// no other reply comes first. One reply is held at a time. SPEC:
+    /// `reorder=0.1[,hold=1s]`.
+    Reorder {
+        /// The longest a reply is held.
+        hold: Duration,
+    },
+    /// Datagram: a reply longer than `len` bytes cut to its first `len`. SPEC:
+    /// `truncate=100`.
+    Truncate {
+        /// The most bytes a reply keeps.
+        len: usize,
+    },
+    /// Datagram: one byte of the reply, at a random offset, changed (XOR with a random
+    /// non-zero byte). An empty reply is left alone. SPEC: `corrupt=0.01`.
+    Corrupt,
+}
+
+/// The default of [`FaultKind::Reorder`]'s `hold`.
+pub const DEFAULT_REORDER_HOLD: Duration = Duration::from_secs(1);
+
+impl FaultKind {
+    /// True if the kind applies to stream transports (TCP, Unix).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::Fault;
+    ///
+    /// assert!(Fault::close_after(10).kind().applies_to_stream());
+    /// assert!(!Fault::drop(0.5).kind().applies_to_stream());
+    /// ```
+    pub const fn applies_to_stream(&self) -> bool {
+        !matches!(
+            self,
+            FaultKind::Drop { .. }
+                | FaultKind::Duplicate
+                | FaultKind::Reorder { .. }
+                | FaultKind::Truncate { .. }
+                | FaultKind::Corrupt
+        )
+    }
+
+    /// True if the kind applies to datagram transports (UDP, Unix datagrams).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::Fault;
+    ///
+    /// assert!(Fault::drop(0.5).kind().applies_to_datagram());
+    /// assert!(Fault::delay(Duration::from_millis(5), Duration::ZERO).kind().applies_to_datagram());
+    /// assert!(!Fault::slice(4, Duration::ZERO).kind().applies_to_datagram());
+    /// ```
+    pub const fn applies_to_datagram(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::Delay { .. }
+                | FaultKind::Drop { .. }
+                | FaultKind::Duplicate
+                | FaultKind::Reorder { .. }
+                | FaultKind::Truncate { .. }
+                | FaultKind::Corrupt
+        )
+    }
+
+    /// The kind's name in the SPEC syntax: `delay`, `slice`, `drop`, …
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(socket_echo::Fault::duplicate(0.1).kind().name(), "duplicate");
+    /// ```
+    pub const fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Delay { .. } => "delay",
+            FaultKind::Slice { .. } => "slice",
+            FaultKind::Rate { .. } => "rate",
+            FaultKind::SharedRate { .. } => "shared-rate",
+            FaultKind::StallAfter { .. } => "stall-after",
+            FaultKind::CloseAfter { .. } => "close-after",
+            FaultKind::ResetAfter { .. } | FaultKind::ResetAfterTime { .. } => "reset-after",
+            FaultKind::AcceptClose => "accept-close",
+            FaultKind::AcceptDelay { .. } => "accept-delay",
+            FaultKind::Drop { .. } => "drop",
+            FaultKind::Duplicate => "duplicate",
+            FaultKind::Reorder { .. } => "reorder",
+            FaultKind::Truncate { .. } => "truncate",
+            FaultKind::Corrupt => "corrupt",
+        }
+    }
+}
+
+/// Whose traffic a fault applies to: one peer address, or every port of one IP address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Peer {
+    /// Exactly this address (an IP address and port, a Unix socket path or abstract name).
+    Exact(Address),
+    /// Every port of this IP address.
+    Ip(IpAddr),
+}
+
+impl Peer {
+    fn matches(&self, peer: &Address) -> bool {
+        match (self, peer) {
+            (Peer::Exact(Address::Ip(a)), Address::Ip(b)) => {
+                a.ip().to_canonical() == b.ip().to_canonical() && a.port() == b.port()
+            }
+            (Peer::Exact(a), b) => a == b,
+            (Peer::Ip(ip), Address::Ip(b)) => ip.to_canonical() == b.ip().to_canonical(),
+            (Peer::Ip(_), _) => false,
+        }
+    }
+}
+
+/// One fault a server injects: its [`FaultKind`], how likely it is, and where it applies.
+///
+/// The conditions (all optional, all must hold):
+///
+/// | condition | stream kinds | datagram kinds |
+/// |---|---|---|
+/// | [`probability`](Self::with_probability) (default 1) | drawn once per connection | drawn per datagram |
+/// | [`connections`](Self::with_connections) | the first N connections accepted once the faults were set | the first N datagrams received once the faults were set |
+/// | [`after`](Self::with_after) | only past the first N bytes the connection sends (for `*-after` kinds, N more bytes before the limit) | only once N datagrams were received |
+/// | [`peer`](Self::with_peer) | connections from that address | datagrams from that address |
+///
+/// For `drop`, `duplicate`, `reorder` and `corrupt` the SPEC's value *is* the probability.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_echo::Fault;
+///
+/// // Built in code...
+/// let fault = Fault::delay(Duration::from_millis(50), Duration::from_millis(10))
+///     .with_probability(0.5)
+///     .with_connections(3);
+/// // ...or parsed from the tool's SPEC syntax; both print as the SPEC.
+/// let parsed: Fault = "delay=50ms,jitter=10ms,probability=0.5,connections=3".parse()?;
+/// assert_eq!(fault, parsed);
+/// assert_eq!(fault.to_string(), "delay=50ms,jitter=10ms,probability=0.5,connections=3");
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    kind: FaultKind,
+    probability: f64,
+    connections: Option<u64>,
+    after: u64,
+    peer: Option<Peer>,
+}
+
+impl Fault {
+    const fn of(kind: FaultKind) -> Self {
+        Fault {
+            kind,
+            probability: 1.0,
+            connections: None,
+            after: 0,
+            peer: None,
+        }
+    }
+
+    /// Echoes or replies held back `delay` ± `jitter`.
+    pub const fn delay(delay: Duration, jitter: Duration) -> Self {
+        Fault::of(FaultKind::Delay { delay, jitter })
+    }
+
+    /// Echoes written in pieces of at most `size` bytes, `pause` apart.
+    pub const fn slice(size: usize, pause: Duration) -> Self {
+        Fault::of(FaultKind::Slice { size, pause })
+    }
+
+    /// Each connection's echo limited to `bytes_per_second`.
+    pub const fn rate(bytes_per_second: u64) -> Self {
+        Fault::of(FaultKind::Rate { bytes_per_second })
+    }
+
+    /// The echo of all the connections it applies to limited to `bytes_per_second` together.
+    pub const fn shared_rate(bytes_per_second: u64) -> Self {
+        Fault::of(FaultKind::SharedRate { bytes_per_second })
+    }
+
+    /// No reading or writing once `bytes` were echoed.
+    pub const fn stall_after(bytes: u64) -> Self {
+        Fault::of(FaultKind::StallAfter { bytes })
+    }
+
+    /// A clean end-of-stream once `bytes` were echoed.
+    pub const fn close_after(bytes: u64) -> Self {
+        Fault::of(FaultKind::CloseAfter { bytes })
+    }
+
+    /// A reset once `bytes` were echoed.
+    pub const fn reset_after(bytes: u64) -> Self {
+        Fault::of(FaultKind::ResetAfter { bytes })
+    }
+
+    /// A reset `time` after the connection was accepted.
+    pub const fn reset_after_time(time: Duration) -> Self {
+        Fault::of(FaultKind::ResetAfterTime { time })
+    }
+
+    /// Connections closed as soon as they are accepted.
+    pub const fn accept_close() -> Self {
+        Fault::of(FaultKind::AcceptClose)
+    }
+
+    /// Connections served only `delay` after they were accepted.
+    pub const fn accept_delay(delay: Duration) -> Self {
+        Fault::of(FaultKind::AcceptDelay { delay })
+    }
+
+    /// Replies dropped with probability `probability`, independently.
+    pub const fn drop(probability: f64) -> Self {
+        Fault::of(FaultKind::Drop { burst: None }).with_probability(probability)
+    }
+
+    /// Replies dropped in bursts of `burst` datagrams on average, `probability` of them in
+    /// the long run (see [`FaultKind::Drop`]).
+    pub const fn burst_drop(probability: f64, burst: f64) -> Self {
+        Fault::of(FaultKind::Drop { burst: Some(burst) }).with_probability(probability)
+    }
+
+    /// Replies sent twice with probability `probability`.
+    pub const fn duplicate(probability: f64) -> Self {
+        Fault::of(FaultKind::Duplicate).with_probability(probability)
+    }
+
+    /// Replies held back behind the next one with probability `probability`, for at most
+    /// [`DEFAULT_REORDER_HOLD`] (see [`reorder_for`](Self::reorder_for)).
+    pub const fn reorder(probability: f64) -> Self {
+        Fault::reorder_for(probability, DEFAULT_REORDER_HOLD)
+    }
+
+    /// Replies held back behind the next one with probability `probability`, for at most
+    /// `hold`.
+    pub const fn reorder_for(probability: f64, hold: Duration) -> Self {
+        Fault::of(FaultKind::Reorder { hold }).with_probability(probability)
+    }
+
+    /// Replies cut to at most `len` bytes.
+    pub const fn truncate(len: usize) -> Self {
+        Fault::of(FaultKind::Truncate { len })
+    }
+
+    /// One byte of the reply changed, with probability `probability`.
+    pub const fn corrupt(probability: f64) -> Self {
+        Fault::of(FaultKind::Corrupt).with_probability(probability)
+    }
+
+    /// How likely the fault is, from 0 to 1 (default 1): per connection for stream kinds,
+    /// per datagram for datagram kinds.
+    pub const fn with_probability(mut self, probability: f64) -> Self {
+        self.probability = probability;
+        self
+    }
+
+    /// Only the first `count` connections (stream kinds) or datagrams (datagram kinds)
+    /// received after the faults were set.
+    pub const fn with_connections(mut self, count: u64) -> Self {
+        self.connections = Some(count);
+        self
+    }
+
+    /// Only past the first `count` bytes of each connection (stream kinds), or once `count`
+    /// datagrams were received (datagram kinds), counted from when the faults were set.
+    pub const fn with_after(mut self, count: u64) -> Self {
+        self.after = count;
+        self
+    }
+
+    /// Only for traffic from exactly `peer` (for example a client's
+    /// [`local_addr`](crate::EchoClient::local_addr)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::Fault;
+    ///
+    /// let client: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    /// let fault = Fault::drop(1.0).with_peer(client);
+    /// assert_eq!(fault.to_string(), "drop=1,peer=127.0.0.1:40000");
+    /// ```
+    pub fn with_peer(mut self, peer: impl Into<Address>) -> Self {
+        self.peer = Some(Peer::Exact(peer.into()));
+        self
+    }
+
+    /// Only for traffic from `ip`, whatever the port.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use socket_echo::Fault;
+    ///
+    /// let fault = Fault::close_after(0).with_peer_ip(Ipv4Addr::LOCALHOST.into());
+    /// assert_eq!(fault.to_string(), "close-after=0,peer=127.0.0.1");
+    /// ```
+    pub fn with_peer_ip(mut self, ip: IpAddr) -> Self {
+        self.peer = Some(Peer::Ip(ip));
+        self
+    }
+
+    /// What the fault does.
+    pub const fn kind(&self) -> FaultKind {
+        self.kind
+    }
+
+    /// How likely it is, from 0 to 1.
+    pub const fn probability(&self) -> f64 {
+        self.probability
+    }
+
+    /// The count of [`with_connections`](Self::with_connections), if set.
+    pub const fn connections(&self) -> Option<u64> {
+        self.connections
+    }
+
+    /// The count of [`with_after`](Self::with_after) (0 when unset).
+    pub const fn after(&self) -> u64 {
+        self.after
+    }
+
+    /// Refuses values no fault can have: a probability outside 0 to 1, an empty slice, a
+    /// zero rate, a burst under one datagram.
+    fn validate(&self) -> Result<()> {
+        let wrong = |reason: &'static str| Error::InvalidFault {
+            fault: self.to_string(),
+            reason: reason.into(),
+        };
+        if !(0.0..=1.0).contains(&self.probability) {
+            return Err(wrong("the probability must be between 0 and 1"));
+        }
+        match self.kind {
+            FaultKind::Slice { size: 0, .. } => Err(wrong("a slice must hold at least 1 byte")),
+            FaultKind::Rate {
+                bytes_per_second: 0,
+            }
+            | FaultKind::SharedRate {
+                bytes_per_second: 0,
+            } => Err(wrong("the rate must be at least 1 byte per second")),
+            FaultKind::Drop { burst: Some(burst) } if !(burst >= 1.0 && burst.is_finite()) => {
+                Err(wrong("the mean burst must be at least 1 datagram"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the conditions other than the probability hold for the unit numbered `index`
+    /// (a connection or a datagram, counted from when the faults were set; `None` for a
+    /// connection that was already open then) from `peer`.
+    pub(crate) fn selects(&self, index: Option<u64>, peer: Option<&Address>) -> bool {
+        if let Some(count) = self.connections
+            && index.is_none_or(|index| index >= count)
+        {
+            return false;
+        }
+        match &self.peer {
+            Some(wanted) => peer.is_some_and(|peer| wanted.matches(peer)),
+            None => true,
+        }
+    }
+}
+
+/// The faults a server injects, and the seed of every random choice they make.
+///
+/// Give them to a server with [`EchoServer::with_faults`](crate::EchoServer::with_faults)
+/// (for [`serve_once`](crate::EchoServer::serve_once), [`serve`](crate::EchoServer::serve)
+/// and [`spawn`](crate::EchoServer::spawn) alike), and change them while it runs with
+/// [`ServerHandle::set_faults`](crate::ServerHandle::set_faults). The same seed and the same
+/// traffic give the same faults: every choice is drawn from a generator seeded with
+/// [`seed`](Self::with_seed) (0 unless set), one stream per connection and one for all the
+/// datagrams, restarted whenever the faults are set.
+///
+/// Faults of different kinds combine (a delay and a slicing, a drop and a duplicate). For
+/// stream kinds, the first fault of each kind that applies to a connection is the one it
+/// gets; the first of `stall-after`, `close-after` and `reset-after` to be reached ends
+/// it. Datagram faults apply one after the other, each with its own draw.
+///
+/// [`FromStr`](std::str::FromStr) reads one or more SPECs separated by `;` (see
+/// [`Fault`]), the syntax of the `serve` tool's `--fault`. See `docs/faults.md` for what each
+/// fault means for a client under test.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{EchoClient, EchoServer, Error, Fault, Faults};
+///
+/// let faults = Faults::new().with(Fault::close_after(1000)).with_seed(7);
+/// let handle = EchoServer::bind("127.0.0.1:0")?.with_faults(faults)?.spawn()?;
+/// let mut client = EchoClient::connect(handle.local_addr())?;
+/// match client.echo(&[7u8; 3000]) {
+///     Err(Error::ShortEcho { sent: 3000, received: 1000, .. }) => {}
+///     other => panic!("expected a short echo of 1000 bytes, got {other:?}"),
+/// }
+/// assert_eq!(handle.stats().faults.closed, 1);
+///
+/// // The same, written as the tool's SPECs.
+/// let parsed: Faults = "close-after=1000".parse()?;
+/// assert_eq!(parsed.faults(), [Fault::close_after(1000)]);
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Faults {
+    seed: u64,
+    faults: Vec<Fault>,
+    max_held: usize,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults::new()
+    }
+}
+
+impl Faults {
+    /// No fault, seed 0.
+    pub const fn new() -> Self {
+        Faults {
+            seed: 0,
+            faults: Vec::new(),
+            max_held: crate::options::DEFAULT_MAX_PENDING,
+        }
+    }
+
+    /// The most bytes of datagram replies held back at once by delays and reorderings
+    /// (default 64 KiB); a reply that would go past it is dropped and counted in
+    /// [`FaultStats::overflowed`]. A stream connection's held bytes are bounded by its
+    /// [`max_pending`](crate::Options::with_max_pending) instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let faults = socket_echo::Faults::new().with_max_held(1 << 20);
+    /// assert_eq!(faults.max_held(), 1 << 20);
+    /// ```
+    pub const fn with_max_held(mut self, bytes: usize) -> Self {
+        self.max_held = bytes;
+        self
+    }
+
+    /// The bound of [`with_max_held`](Self::with_max_held).
+    pub const fn max_held(&self) -> usize {
+        self.max_held
+    }
+
+    /// Adds a fault.
+    pub fn with(mut self, fault: Fault) -> Self {
+        self.faults.push(fault);
+        self
+    }
+
+    /// Sets the seed of every random choice.
+    pub const fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The seed.
+    pub const fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The faults, in the order they were added.
+    pub fn faults(&self) -> &[Fault] {
+        &self.faults
+    }
+
+    /// True if there is no fault: the server behaves.
+    pub fn is_empty(&self) -> bool {
+        self.faults.is_empty()
+    }
+
+    /// Refuses a fault with a value no fault can have (a probability outside 0 to 1, an
+    /// empty slice, a zero rate, a burst under one datagram), or one whose kind cannot apply
+    /// to a `transport` of that kind (`stream` true for TCP and Unix stream sockets).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidFault`] naming the fault.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{Error, Fault, Faults};
+    ///
+    /// let faults = Faults::new().with(Fault::drop(0.5));
+    /// assert!(faults.check(false, "udp").is_ok());
+    /// assert!(matches!(faults.check(true, "tcp"), Err(Error::InvalidFault { .. })));
+    /// ```
+    pub fn check(&self, stream: bool, transport: &'static str) -> Result<()> {
+        for fault in &self.faults {
+            fault.validate()?;
+            let applies = if stream {
+                fault.kind.applies_to_stream()
+            } else {
+                fault.kind.applies_to_datagram()
+            };
+            if !applies {
+                let kind = if stream { "stream" } else { "datagram" };
+                return Err(Error::InvalidFault {
+                    fault: fault.to_string(),
+                    reason: format!(
+                        "`{}` does not apply to a {kind} transport like {transport}",
+                        fault.kind.name()
+                    )
+                    .into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What every kind of fault a server injected, counted (see
+/// [`Stats::faults`](crate::Stats::faults)).
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{EchoClient, EchoServer, Faults, Options, Udp};
+///
+/// let faults: Faults = "drop=1".parse()?;
+/// let handle = EchoServer::bind_on(Udp, "127.0.0.1:0")?.with_faults(faults)?.spawn()?;
+/// let options = Options::new()
+///     .with_read_timeout(Some(std::time::Duration::from_millis(50)))
+///     .with_resends(2);
+/// let mut client = EchoClient::connect_on_with(Udp, handle.local_addr(), options)?;
+/// assert!(client.echo(b"lost").is_err());
+/// handle.shutdown();
+/// assert_eq!(handle.join()?.faults.dropped, 3);
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FaultStats {
+    /// Stream chunks or datagram replies held back by a delay.
+    pub delayed: u64,
+    /// Pauses taken after a slice of an echo.
+    pub sliced: u64,
+    /// Times a connection's echo waited for its bandwidth limit (its own or the shared one).
+    pub rate_limited: u64,
+    /// Connections stalled.
+    pub stalled: u64,
+    /// Connections ended with a clean end-of-stream by `close-after`.
+    pub closed: u64,
+    /// Connections reset by `reset-after`.
+    pub reset: u64,
+    /// Connections closed as soon as they were accepted.
+    pub accept_closed: u64,
+    /// Connections whose service was delayed after the accept.
+    pub accept_delayed: u64,
+    /// Datagram replies dropped.
+    pub dropped: u64,
+    /// Datagram replies sent twice.
+    pub duplicated: u64,
+    /// Datagram replies held back behind a later one.
+    pub reordered: u64,
+    /// Datagram replies cut short.
+    pub truncated: u64,
+    /// Datagram replies with a byte changed.
+    pub corrupted: u64,
+    /// Datagram replies dropped because those held back by a delay or a reordering already
+    /// filled [`max_held`](crate::Faults::with_max_held).
+    pub overflowed: u64,
+}
+
+/// One worker's fault counters (see [`Counter`]: only that worker writes them).
+#[derive(Debug, Default)]
+pub(crate) struct FaultCounters {
+    pub(crate) delayed: Counter,
+    pub(crate) sliced: Counter,
+    pub(crate) rate_limited: Counter,
+    pub(crate) stalled: Counter,
+    pub(crate) closed: Counter,
+    pub(crate) reset: Counter,
+    pub(crate) accept_closed: Counter,
+    pub(crate) accept_delayed: Counter,
+    pub(crate) dropped: Counter,
+    pub(crate) duplicated: Counter,
+    pub(crate) reordered: Counter,
+    pub(crate) truncated: Counter,
+    pub(crate) corrupted: Counter,
+    pub(crate) overflowed: Counter,
+}
+
+impl FaultCounters {
+    pub(crate) fn add_to(&self, stats: &mut FaultStats) {
+        stats.delayed += self.delayed.get();
+        stats.sliced += self.sliced.get();
+        stats.rate_limited += self.rate_limited.get();
+        stats.stalled += self.stalled.get();
+        stats.closed += self.closed.get();
+        stats.reset += self.reset.get();
+        stats.accept_closed += self.accept_closed.get();
+        stats.accept_delayed += self.accept_delayed.get();
+        stats.dropped += self.dropped.get();
+        stats.duplicated += self.duplicated.get();
+        stats.reordered += self.reordered.get();
+        stats.truncated += self.truncated.get();
+        stats.corrupted += self.corrupted.get();
+        stats.overflowed += self.overflowed.get();
+    }
+}
+
+/// The faults in force, as one setting of the [`Switch`] made them: the value, and the
+/// state every worker shares while it lasts.
+#[derive(Debug)]
+pub(crate) struct Active {
+    pub(crate) faults: Faults,
+    /// Connections accepted under this setting: the index of the next one.
+    pub(crate) connections: AtomicU64,
+    /// The bucket of [`FaultKind::SharedRate`].
+    pub(crate) shared_rate: Mutex<Option<stream::Bucket>>,
+}
+
+impl Active {
+    fn new(faults: Faults) -> Self {
+        Active {
+            faults,
+            connections: AtomicU64::new(0),
+            shared_rate: Mutex::new(None),
+        }
+    }
+}
+
+/// Where a server keeps its faults, so they can change while it serves.
+///
+/// Workers read [`version`](Self::version) once per loop turn (one atomic load) and reload
+/// the faults only when it moved: a server whose faults were never set does nothing more.
+#[derive(Debug, Default)]
+pub(crate) struct Switch {
+    version: AtomicU64,
+    current: Mutex<Option<Arc<Active>>>,
+    /// The datagram state shared by `serve_once` and the workers of `serve()` (its type
+    /// depends on the transport's address, which this non-generic switch does not know).
+    datagram: Mutex<Option<Arc<dyn std::any::Any + Send + Sync>>>,
+    /// Whether the server is a stream one, and its transport's name, once known (a handle
+    /// checks the faults it is given against them).
+    kind: std::sync::OnceLock<(bool, &'static str)>,
+}
+
+/// Tells whether a server socket is a stream or a datagram one.
+pub(crate) struct IsStream;
+
+impl<T: Transport> ServerVisitor<T> for IsStream {
+    type Output = bool;
+
+    fn stream<L: Listener<Addr = T::Addr>>(self, _: &L) -> bool {
+        true
+    }
+
+    fn datagram<D: Datagram<Addr = T::Addr>>(self, _: &D) -> bool {
+        false
+    }
+}
+
+impl Switch {
+    /// Records the kind of the server's transport.
+    pub(crate) fn know(&self, stream: bool, transport: &'static str) {
+        let _ = self.kind.set((stream, transport));
+    }
+
+    /// Checks `faults` against the server's transport (see [`Faults::check`]) and puts them
+    /// in force.
+    pub(crate) fn set_checked(&self, faults: Faults) -> Result<()> {
+        if let Some((stream, transport)) = self.kind.get() {
+            faults.check(*stream, transport)?;
+        }
+        self.set(faults);
+        Ok(())
+    }
+
+    /// Puts `faults` in force for the data received from now on.
+    pub(crate) fn set(&self, faults: Faults) {
+        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        *current = (!faults.is_empty()).then(|| Arc::new(Active::new(faults)));
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Moves each time the faults are set; 0 if they never were.
+    #[inline]
+    pub(crate) fn version(&self) -> u64 {
+        // Relaxed: a change is then read under the lock of `current`, which orders it.
+        self.version.load(Ordering::Relaxed)
+    }
+
+    /// The faults in force and the version they belong to.
+    pub(crate) fn load(&self) -> (u64, Option<Arc<Active>>) {
+        let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+        (self.version(), current.clone())
+    }
+
+    /// A copy of the faults in force (empty if none).
+    pub(crate) fn faults(&self) -> Faults {
+        self.load()
+            .1
+            .map(|active| active.faults.clone())
+            .unwrap_or_default()
+    }
+
+    /// The datagram state of this server, made on first use.
+    pub(crate) fn datagram_state<A>(&self) -> Arc<Mutex<datagram::State<A>>>
+    where
+        A: Clone + Into<Address> + Send + Sync + 'static,
+    {
+        let mut slot = self.datagram.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(state) = slot.clone()
+            && let Ok(state) = state.downcast::<Mutex<datagram::State<A>>>()
+        {
+            return state;
+        }
+        let state = Arc::new(Mutex::new(datagram::State::new()));
+        *slot = Some(state.clone());
+        state
+    }
+}
+
+/// The earlier of two poll timeouts, `None` meaning "no timeout".
+pub(crate) fn earliest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}

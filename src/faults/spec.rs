@@ -1,0 +1,523 @@
+//! The text form of a fault, `KIND[=VALUE][,KEY=VALUE...]`: parsed by `FromStr`, printed by
+//! `Display`, one the inverse of the other.
+//!
+//! Values: durations with a unit (`50ms`, `1.5s`, `200us`, `2m`); sizes in bytes with an
+//! optional unit (`1000`, `64KiB`, `1MB`, and for rates an optional `/s`); probabilities from
+//! 0 to 1 or as a percentage (`0.3`, `30%`). A wrong SPEC is refused with the part that was
+//! wrong.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::{DEFAULT_REORDER_HOLD, Fault, FaultKind, Faults, Peer};
+use crate::addr::{Address, UnixAddr};
+use crate::error::Error;
+
+const KINDS: &str = "delay, slice, rate, shared-rate, stall-after, close-after, reset-after, \
+                     accept-close, accept-delay, drop, duplicate, reorder, truncate, corrupt";
+
+fn wrong(part: &str, reason: impl Into<std::borrow::Cow<'static, str>>) -> Error {
+    Error::InvalidFault {
+        fault: part.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Parses a duration with its unit: `50ms`, `1.5s`, `200us`, `2m`.
+fn duration(part: &str, text: &str) -> Result<Duration, Error> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| wrong(part, "not a duration like 50ms or 1.5s"))?;
+    let seconds = match unit {
+        "ns" => value / 1e9,
+        "us" | "µs" => value / 1e6,
+        "ms" => value / 1e3,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        "" => {
+            return Err(wrong(
+                part,
+                "a duration needs a unit: ns, us, ms, s, m or h",
+            ));
+        }
+        _ => {
+            return Err(wrong(
+                part,
+                "unknown unit of time: use ns, us, ms, s, m or h",
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|_| wrong(part, "duration out of range"))
+}
+
+/// True if `text` is written as a duration (ends with a unit of time), not a byte count.
+fn is_duration(text: &str) -> bool {
+    ["ns", "us", "µs", "ms", "s", "m", "h"]
+        .iter()
+        .any(|unit| text.ends_with(unit))
+        && text.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+}
+
+/// Parses a byte count: `1000`, `64KiB`, `1.5MB` (`/s` allowed when `rate`).
+fn bytes(part: &str, text: &str, rate: bool) -> Result<u64, Error> {
+    let text = match text.strip_suffix("/s") {
+        Some(rest) if rate => rest,
+        _ => text,
+    };
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale: u64 = match unit {
+        "" | "B" => 1,
+        "K" | "KB" | "kB" => 1_000,
+        "KiB" => 1 << 10,
+        "M" | "MB" => 1_000_000,
+        "MiB" => 1 << 20,
+        "G" | "GB" => 1_000_000_000,
+        "GiB" => 1 << 30,
+        _ => {
+            return Err(wrong(
+                part,
+                "unknown unit of size: use B, KB, KiB, MB, MiB, GB or GiB",
+            ));
+        }
+    };
+    if let Ok(whole) = number.parse::<u64>() {
+        return whole
+            .checked_mul(scale)
+            .ok_or_else(|| wrong(part, "size out of range"));
+    }
+    let value: f64 = number
+        .parse()
+        .map_err(|_| wrong(part, "not a size like 1000, 64KiB or 1.5MB"))?;
+    let total = value * scale as f64;
+    if !(0.0..1.8e19).contains(&total) || total.fract() != 0.0 {
+        return Err(wrong(part, "not a whole number of bytes"));
+    }
+    Ok(total as u64)
+}
+
+fn count(part: &str, text: &str) -> Result<u64, Error> {
+    text.parse()
+        .map_err(|_| wrong(part, "not a whole number like 1000"))
+}
+
+/// Parses a probability: `0.3` or `30%`, from 0 to 1.
+fn probability(part: &str, text: &str) -> Result<f64, Error> {
+    let value = match text.strip_suffix('%') {
+        Some(percent) => percent.parse::<f64>().map(|p| p / 100.0),
+        None => text.parse::<f64>(),
+    }
+    .map_err(|_| wrong(part, "not a probability like 0.3 or 30%"))?;
+    if !(0.0..=1.0).contains(&value) {
+        return Err(wrong(part, "a probability is between 0 and 1"));
+    }
+    Ok(value)
+}
+
+/// Parses a peer: `IP:PORT`, `[IPv6]:PORT`, `IP` (any port), `/path` or `@name`.
+fn peer(part: &str, text: &str) -> Result<Peer, Error> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(Peer::Exact(addr.into()));
+    }
+    if let Ok(ip) = text
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        return Ok(Peer::Ip(ip));
+    }
+    let unix = if let Some(name) = text.strip_prefix('@') {
+        UnixAddr::from_abstract_name(name)
+    } else if text.starts_with('/') || text.starts_with('.') {
+        UnixAddr::from_pathname(text)
+    } else {
+        return Err(wrong(
+            part,
+            "not a peer like 127.0.0.1:4000, 127.0.0.1, /path or @name",
+        ));
+    };
+    unix.map(|addr| Peer::Exact(addr.into()))
+        .map_err(|e| wrong(part, format!("not a Unix socket address: {e}")))
+}
+
+impl FromStr for Fault {
+    type Err = Error;
+
+    /// Parses one SPEC, `KIND[=VALUE][,KEY=VALUE...]`.
+    fn from_str(spec: &str) -> Result<Self, Error> {
+        let mut parts = spec.split(',').map(str::trim);
+        let head = parts.next().unwrap_or_default();
+        let (name, value) = match head.split_once('=') {
+            Some((name, value)) => (name.trim(), Some(value.trim())),
+            None => (head, None),
+        };
+        let need = |what: &'static str| -> Result<&str, Error> {
+            value.ok_or_else(|| wrong(head, format!("`{name}` needs a value: {name}={what}")))
+        };
+        let none = |fault: Fault| -> Result<Fault, Error> {
+            match value {
+                Some(_) => Err(wrong(head, format!("`{name}` takes no value"))),
+                None => Ok(fault),
+            }
+        };
+        let chance = || value.map_or(Ok(1.0), |v| probability(head, v));
+        let mut fault = match name {
+            "delay" => Fault::delay(duration(head, need("50ms")?)?, Duration::ZERO),
+            "slice" => {
+                let size = count(head, need("16")?)?;
+                let size = usize::try_from(size).map_err(|_| wrong(head, "slice too large"))?;
+                Fault::slice(size, Duration::ZERO)
+            }
+            "rate" => Fault::rate(bytes(head, need("64KiB")?, true)?),
+            "shared-rate" => Fault::shared_rate(bytes(head, need("1MiB")?, true)?),
+            "stall-after" => Fault::stall_after(bytes(head, need("1000")?, false)?),
+            "close-after" => Fault::close_after(bytes(head, need("1000")?, false)?),
+            "reset-after" => {
+                let value = need("1000 or 2s")?;
+                if is_duration(value) {
+                    Fault::reset_after_time(duration(head, value)?)
+                } else {
+                    Fault::reset_after(bytes(head, value, false)?)
+                }
+            }
+            "accept-close" => none(Fault::accept_close())?,
+            "accept-delay" => Fault::accept_delay(duration(head, need("200ms")?)?),
+            "drop" => Fault::drop(chance()?),
+            "duplicate" => Fault::duplicate(chance()?),
+            "reorder" => Fault::reorder(chance()?),
+            "truncate" => {
+                let len = bytes(head, need("100")?, false)?;
+                let len = usize::try_from(len).map_err(|_| wrong(head, "length too large"))?;
+                Fault::truncate(len)
+            }
+            "corrupt" => Fault::corrupt(chance()?),
+            "" => {
+                return Err(wrong(
+                    spec,
+                    "empty fault: expected KIND[=VALUE][,KEY=VALUE...]",
+                ));
+            }
+            _ => return Err(wrong(head, format!("unknown fault (one of {KINDS})"))),
+        };
+        // The value of these kinds is their probability: a second one would contradict it.
+        let probability_in_value =
+            value.is_some() && matches!(name, "drop" | "duplicate" | "reorder" | "corrupt");
+        let mut seen: Vec<&str> = Vec::new();
+        for part in parts {
+            let Some((key, text)) = part.split_once('=') else {
+                return Err(wrong(part, "expected KEY=VALUE"));
+            };
+            let (key, text) = (key.trim(), text.trim());
+            if seen.contains(&key) {
+                return Err(wrong(part, format!("`{key}` given twice")));
+            }
+            seen.push(key);
+            match (key, &mut fault.kind) {
+                ("jitter", FaultKind::Delay { jitter, .. }) => *jitter = duration(part, text)?,
+                ("pause", FaultKind::Slice { pause, .. }) => *pause = duration(part, text)?,
+                ("burst", FaultKind::Drop { burst }) => {
+                    let mean: f64 = text
+                        .parse()
+                        .map_err(|_| wrong(part, "not a mean burst length like 4"))?;
+                    if !(mean >= 1.0 && mean.is_finite()) {
+                        return Err(wrong(part, "the mean burst must be at least 1 datagram"));
+                    }
+                    *burst = Some(mean);
+                }
+                ("hold", FaultKind::Reorder { hold }) => *hold = duration(part, text)?,
+                ("probability", _) if probability_in_value => {
+                    return Err(wrong(
+                        part,
+                        format!("`{head}` already gives the probability"),
+                    ));
+                }
+                ("probability", _) => fault.probability = probability(part, text)?,
+                ("connections" | "datagrams", _) => fault.connections = Some(count(part, text)?),
+                ("after", _) => fault.after = count(part, text)?,
+                ("peer", _) => fault.peer = Some(peer(part, text)?),
+                _ => {
+                    let own = match fault.kind {
+                        FaultKind::Delay { .. } => "jitter, ",
+                        FaultKind::Slice { .. } => "pause, ",
+                        FaultKind::Drop { .. } => "burst, ",
+                        FaultKind::Reorder { .. } => "hold, ",
+                        _ => "",
+                    };
+                    return Err(wrong(
+                        part,
+                        format!(
+                            "unknown key for `{name}` (keys: {own}probability, connections, after, peer)"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(fault)
+    }
+}
+
+impl FromStr for Faults {
+    type Err = Error;
+
+    /// Parses SPECs separated by `;` (an empty text is no fault); the seed stays 0.
+    fn from_str(text: &str) -> Result<Self, Error> {
+        text.split(';')
+            .map(str::trim)
+            .filter(|spec| !spec.is_empty())
+            .try_fold(Faults::new(), |faults, spec| Ok(faults.with(spec.parse()?)))
+    }
+}
+
+/// A duration in the largest unit that writes it exactly.
+struct Time(Duration);
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nanos = self.0.as_nanos();
+        for (unit, scale) in [("h", 3_600_000_000_000), ("m", 60_000_000_000)] {
+            if nanos >= scale && nanos.is_multiple_of(scale) {
+                return write!(f, "{}{unit}", nanos / scale);
+            }
+        }
+        for (unit, scale) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
+            if nanos.is_multiple_of(scale) {
+                return write!(f, "{}{unit}", nanos / scale);
+            }
+        }
+        write!(f, "{nanos}ns")
+    }
+}
+
+impl fmt::Display for Fault {
+    /// Writes the fault as its SPEC, which parses back to an equal fault.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut probability_written = false;
+        match self.kind {
+            FaultKind::Delay { delay, jitter } => {
+                write!(f, "delay={}", Time(delay))?;
+                if !jitter.is_zero() {
+                    write!(f, ",jitter={}", Time(jitter))?;
+                }
+            }
+            FaultKind::Slice { size, pause } => {
+                write!(f, "slice={size}")?;
+                if !pause.is_zero() {
+                    write!(f, ",pause={}", Time(pause))?;
+                }
+            }
+            FaultKind::Rate { bytes_per_second } => write!(f, "rate={bytes_per_second}")?,
+            FaultKind::SharedRate { bytes_per_second } => {
+                write!(f, "shared-rate={bytes_per_second}")?
+            }
+            FaultKind::StallAfter { bytes } => write!(f, "stall-after={bytes}")?,
+            FaultKind::CloseAfter { bytes } => write!(f, "close-after={bytes}")?,
+            FaultKind::ResetAfter { bytes } => write!(f, "reset-after={bytes}")?,
+            FaultKind::ResetAfterTime { time } => write!(f, "reset-after={}", Time(time))?,
+            FaultKind::AcceptClose => write!(f, "accept-close")?,
+            FaultKind::AcceptDelay { delay } => write!(f, "accept-delay={}", Time(delay))?,
+            FaultKind::Drop { burst } => {
+                write!(f, "drop={}", self.probability)?;
+                if let Some(burst) = burst {
+                    write!(f, ",burst={burst}")?;
+                }
+                probability_written = true;
+            }
+            FaultKind::Duplicate | FaultKind::Corrupt => {
+                write!(f, "{}={}", self.kind.name(), self.probability)?;
+                probability_written = true;
+            }
+            FaultKind::Reorder { hold } => {
+                write!(f, "reorder={}", self.probability)?;
+                if hold != DEFAULT_REORDER_HOLD {
+                    write!(f, ",hold={}", Time(hold))?;
+                }
+                probability_written = true;
+            }
+            FaultKind::Truncate { len } => write!(f, "truncate={len}")?,
+        }
+        if !probability_written && self.probability != 1.0 {
+            write!(f, ",probability={}", self.probability)?;
+        }
+        if let Some(connections) = self.connections {
+            write!(f, ",connections={connections}")?;
+        }
+        if self.after != 0 {
+            write!(f, ",after={}", self.after)?;
+        }
+        match &self.peer {
+            Some(Peer::Exact(Address::Ip(addr))) => write!(f, ",peer={addr}")?,
+            Some(Peer::Exact(addr)) => write!(f, ",peer={addr}")?,
+            Some(Peer::Ip(ip)) => write!(f, ",peer={ip}")?,
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Faults {
+    /// Writes the SPECs separated by `; ` (the seed is not part of the text).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, fault) in self.faults.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            fault.fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(spec: &str) -> Fault {
+        spec.parse()
+            .unwrap_or_else(|e| panic!("{spec:?} refused: {e}"))
+    }
+
+    /// The part named by the refusal of `spec`.
+    fn refused(spec: &str) -> String {
+        match spec.parse::<Fault>() {
+            Err(Error::InvalidFault { fault, .. }) => fault,
+            other => panic!("{spec:?} should be refused, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_example_of_the_tool_parses_to_its_fault() {
+        let ms = Duration::from_millis;
+        for (spec, fault) in [
+            ("delay=50ms,jitter=10ms", Fault::delay(ms(50), ms(10))),
+            ("slice=16,pause=5ms", Fault::slice(16, ms(5))),
+            ("rate=64KiB", Fault::rate(65_536)),
+            ("shared-rate=1MB/s", Fault::shared_rate(1_000_000)),
+            ("stall-after=1000", Fault::stall_after(1000)),
+            ("close-after=1000", Fault::close_after(1000)),
+            ("reset-after=1000", Fault::reset_after(1000)),
+            (
+                "reset-after=2s",
+                Fault::reset_after_time(Duration::from_secs(2)),
+            ),
+            ("accept-close", Fault::accept_close()),
+            ("accept-delay=200ms", Fault::accept_delay(ms(200))),
+            ("drop=0.3", Fault::drop(0.3)),
+            ("drop=0.05,burst=4", Fault::burst_drop(0.05, 4.0)),
+            ("duplicate=0.1", Fault::duplicate(0.1)),
+            ("reorder=0.1", Fault::reorder(0.1)),
+            (
+                "reorder=10%,hold=5s",
+                Fault::reorder_for(0.1, Duration::from_secs(5)),
+            ),
+            ("truncate=100", Fault::truncate(100)),
+            ("corrupt=0.01", Fault::corrupt(0.01)),
+            ("drop", Fault::drop(1.0)),
+        ] {
+            assert_eq!(parse(spec), fault, "{spec}");
+        }
+    }
+
+    #[test]
+    fn the_common_keys_are_accepted_by_every_kind() {
+        let fault = parse("close-after=10,probability=0.5,connections=2,after=7,peer=127.0.0.1");
+        assert_eq!(
+            fault,
+            Fault::close_after(10)
+                .with_probability(0.5)
+                .with_connections(2)
+                .with_after(7)
+                .with_peer_ip("127.0.0.1".parse().unwrap())
+        );
+        let fault = parse("truncate=1,datagrams=3,peer=[::1]:4000");
+        assert_eq!(
+            fault,
+            Fault::truncate(1)
+                .with_connections(3)
+                .with_peer("[::1]:4000".parse::<SocketAddr>().unwrap())
+        );
+        let fault = parse("duplicate,probability=0.25,peer=@client");
+        assert_eq!(fault.probability(), 0.25);
+        assert!(
+            parse("drop=1,peer=/tmp/client.sock")
+                .to_string()
+                .ends_with("peer=/tmp/client.sock")
+        );
+    }
+
+    #[test]
+    fn printing_a_fault_gives_a_spec_that_parses_back_to_it() {
+        for spec in [
+            "delay=50ms,jitter=10ms",
+            "delay=1500us",
+            "slice=16,pause=5ms",
+            "rate=65536",
+            "shared-rate=1000",
+            "stall-after=1000",
+            "close-after=0,connections=1",
+            "reset-after=2s",
+            "reset-after=7,probability=0.5,after=3",
+            "accept-close,peer=127.0.0.1:9",
+            "accept-delay=2m",
+            "drop=0.3",
+            "drop=0.05,burst=4",
+            "duplicate=0.1,connections=5",
+            "reorder=1,hold=100ms",
+            "truncate=100,peer=::1",
+            "corrupt=0.01,after=2",
+        ] {
+            let fault = parse(spec);
+            assert_eq!(fault.to_string(), spec);
+            assert_eq!(parse(&fault.to_string()), fault);
+        }
+        let faults: Faults = "drop=0.5; delay=5ms;;".parse().unwrap();
+        assert_eq!(faults.to_string(), "drop=0.5; delay=5ms");
+        assert_eq!(faults.faults().len(), 2);
+    }
+
+    #[test]
+    fn a_bad_spec_is_refused_with_the_part_that_was_wrong() {
+        assert_eq!(refused("delay=50ms,jitter=abc"), "jitter=abc");
+        assert_eq!(refused("delay=50"), "delay=50");
+        assert_eq!(refused("delay"), "delay");
+        assert_eq!(refused("wobble=3"), "wobble=3");
+        assert_eq!(refused("slice=16,jitter=5ms"), "jitter=5ms");
+        assert_eq!(refused("drop=1.5"), "drop=1.5");
+        assert_eq!(refused("drop=0.5,probability=0.2"), "probability=0.2");
+        assert_eq!(refused("drop=0.5,burst=0.5"), "burst=0.5");
+        assert_eq!(refused("rate=64Kb"), "rate=64Kb");
+        assert_eq!(refused("close-after=10,after=x"), "after=x");
+        assert_eq!(refused("close-after=10,peer=nowhere"), "peer=nowhere");
+        assert_eq!(refused("close-after=10,connections"), "connections");
+        assert_eq!(refused("close-after=10,after=1,after=2"), "after=2");
+        assert_eq!(refused("accept-close=1"), "accept-close=1");
+        assert_eq!(refused(""), "");
+        let message = "delay=5ms,jitter=abc"
+            .parse::<Fault>()
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("jitter=abc"), "{message}");
+    }
+
+    #[test]
+    fn sizes_durations_and_probabilities_take_their_units() {
+        assert_eq!(bytes("", "1000", false).unwrap(), 1000);
+        assert_eq!(bytes("", "1.5KiB", false).unwrap(), 1536);
+        assert_eq!(bytes("", "2MB/s", true).unwrap(), 2_000_000);
+        assert!(bytes("", "2MB/s", false).is_err());
+        assert!(bytes("", "0.5", false).is_err());
+        assert_eq!(duration("", "1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(duration("", "250us").unwrap(), Duration::from_micros(250));
+        assert_eq!(probability("", "30%").unwrap(), 0.3);
+        assert!(probability("", "-0.1").is_err());
+        assert!(is_duration("2s") && !is_duration("2000") && !is_duration("2KiB"));
+    }
+}
