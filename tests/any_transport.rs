@@ -12,7 +12,9 @@ use std::net::Shutdown;
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 
-use socket_echo::{Address, EchoClient, EchoServer, Error, Options};
+use socket_echo::{
+    Address, EchoClient, EchoServer, Endpoint, EndpointVisitor, Error, Options, ToAddrs, Transport,
+};
 use socket2::{SockRef, Socket, Type};
 use transports::{DatagramKind, Kind, Site, StreamKind};
 use util::{
@@ -540,3 +542,46 @@ over_datagrams!(
     silent_datagram_server,
     wrong_replies,
 );
+
+/// Every `Endpoint` syntax names a transport and an address that serve a round trip, through
+/// `Endpoint::visit`: the text a tool takes reaches the same generic code.
+#[test]
+fn every_endpoint_syntax_serves_a_round_trip() {
+    struct RoundTrip;
+    impl EndpointVisitor for RoundTrip {
+        type Output = String;
+        fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, addr: A) -> String {
+            let handle = EchoServer::bind_on(transport, addr)
+                .unwrap()
+                .spawn()
+                .unwrap();
+            let mut client = EchoClient::connect_on(transport, handle.local_addr()).unwrap();
+            assert_eq!(&client.echo(b"endpoint").unwrap()[..], b"endpoint");
+            handle.local_addr().to_string()
+        }
+    }
+    let dir = Site::new(socket_echo::Unix, transports::Place::Path, "endpoints");
+    let name = format!("socket-echo-endpoints-{}", std::process::id());
+    let mut texts = vec![
+        "127.0.0.1:0".to_owned(),
+        "tcp://127.0.0.1:0".to_owned(),
+        "udp://127.0.0.1:0".to_owned(),
+        format!("unix:{}", dir.text()),
+        format!("unixgram:{}", dir.text()),
+    ];
+    if util::ipv6_available() {
+        texts.extend(["tcp://[::1]:0".to_owned(), "udp://[::1]:0".to_owned()]);
+    }
+    if cfg!(target_os = "linux") {
+        texts.extend([format!("unix:@{name}"), format!("unixgram:@{name}-dgram")]);
+    }
+    for text in texts {
+        let endpoint: Endpoint = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+        let served = endpoint.visit(RoundTrip);
+        // A Unix server is where the text said; an IP one got a port of its own.
+        if endpoint.transport().starts_with("unix") {
+            let (_, written) = text.split_once(':').unwrap();
+            assert_eq!(served, written, "{text}");
+        }
+    }
+}
