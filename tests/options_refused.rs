@@ -150,10 +150,11 @@ fn knobs() -> Vec<Knob> {
             STREAMS,
             true,
         ),
+        // Its sources are IP addresses: a Unix stream client has none.
         knob(
             "max_connections_per_source",
             |o| o.with_max_connections_per_source(Some(4)),
-            STREAMS,
+            &[On::Tcp],
             true,
         ),
     ]
