@@ -5,25 +5,36 @@
 //!
 //! Each server runs in a child process (this test binary run again for one test), so the
 //! limits it is given do not touch the other tests; its clients run in the parent, so they
-//! do not use the child's descriptors.
+//! do not use the child's descriptors. TCP on loopback and Unix streams on a socket file,
+//! each test written once.
 
 mod serve_support;
+mod transports;
 mod util;
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use serve_support::*;
-use socket_echo::Options;
+use serve_support::{CHILD_ENV, PATIENCE, finish, is_child, run_child, wait_for_stats};
+use socket_echo::{EchoServer, Options, ServerHandle};
+use socket2::Socket;
+use transports::{Site, StreamKind, connect, echo_once, is_reset};
 use util::process::Running;
 
 /// The child's soft and hard descriptor limit, far below the default cap of 16,384.
 const LOW_LIMIT: u64 = 64;
 /// More clients than the child has descriptors.
 const CLIENTS: usize = 3 * LOW_LIMIT as usize;
+
+/// A server of `site`'s transport run by `serve()` in the background.
+fn spawn<T: StreamKind>(site: &Site<T>, options: Options) -> ServerHandle<T> {
+    EchoServer::bind_on_with(site.transport, site.addr(), options)
+        .expect("bind")
+        .spawn()
+        .expect("spawn")
+}
 
 /// A command that runs the single test `test` of this binary as a child.
 fn child_command(test: &str) -> Command {
@@ -47,7 +58,7 @@ fn nofile() -> (u64, u64) {
 #[derive(Debug)]
 enum Outcome {
     /// Its message came back; the connection is kept open, so it keeps its slot.
-    Served(TcpStream),
+    Served(Socket),
     /// The server closed it (end-of-stream or a reset) without an echo.
     Closed,
     /// Nothing came back within the client's own timeout.
@@ -60,12 +71,12 @@ const CLIENT_PATIENCE: Duration = Duration::from_secs(PATIENCE.as_secs() / 2);
 
 /// Sends a message and waits (at most [`CLIENT_PATIENCE`]) for its echo or the connection's
 /// end.
-fn try_echo(mut stream: TcpStream) -> Outcome {
+fn try_echo(stream: Socket) -> Outcome {
     stream.set_read_timeout(Some(CLIENT_PATIENCE)).unwrap();
     // The write may already meet a closed connection; the read tells what happened.
-    let _ = stream.write_all(b"hello");
+    let _ = (&stream).write_all(b"hello");
     let mut back = [0; 5];
-    match stream.read_exact(&mut back) {
+    match (&stream).read_exact(&mut back) {
         Ok(()) => {
             assert_eq!(&back, b"hello", "echo differs");
             Outcome::Served(stream)
@@ -75,15 +86,17 @@ fn try_echo(mut stream: TcpStream) -> Outcome {
     }
 }
 
-const LOW_LIMIT_CHILD: &str = "child_serves_under_a_low_descriptor_limit";
+/// The child of `every_client_beyond_the_descriptor_limit_is_closed_at_once` at `site`.
+fn low_limit_child<T: StreamKind>(site: &Site<T>) -> String {
+    format!("child_serves_under_a_low_descriptor_limit::{}", site.name())
+}
 
-#[test]
-fn every_client_beyond_the_descriptor_limit_is_closed_at_once() {
-    let mut child = Running::spawn(child_command(LOW_LIMIT_CHILD));
+fn every_client_beyond_the_descriptor_limit_is_closed_at_once<T: StreamKind>(site: &Site<T>) {
+    let mut child = Running::spawn(child_command(&low_limit_child(site)));
     assert!(child.wait_for_line("listening "), "the child did not start");
     let line = child.last_line().unwrap().to_owned();
     let mut words = line.split_whitespace().skip(1);
-    let server: SocketAddr = words.next().unwrap().parse().unwrap();
+    let server = T::parse(words.next().unwrap());
     let cap: usize = words.next().unwrap().parse().unwrap();
     assert!(
         cap > 0 && cap < LOW_LIMIT as usize,
@@ -91,7 +104,7 @@ fn every_client_beyond_the_descriptor_limit_is_closed_at_once() {
     );
 
     // Every handshake completes in the kernel whether or not the server has room.
-    let clients: Vec<TcpStream> = (0..CLIENTS).map(|_| connect(server)).collect();
+    let clients: Vec<Socket> = (0..CLIENTS).map(|_| connect::<T>(&server)).collect();
     let outcomes: Vec<Outcome> = thread::scope(|scope| {
         let running: Vec<_> = clients
             .into_iter()
@@ -99,7 +112,7 @@ fn every_client_beyond_the_descriptor_limit_is_closed_at_once() {
             .collect();
         running.into_iter().map(|t| t.join().unwrap()).collect()
     });
-    let served: Vec<&TcpStream> = outcomes
+    let served: Vec<&Socket> = outcomes
         .iter()
         .filter_map(|o| match o {
             Outcome::Served(stream) => Some(stream),
@@ -133,13 +146,12 @@ fn every_client_beyond_the_descriptor_limit_is_closed_at_once() {
     assert!(finished.printed("refused "), "{:?}", finished.stdout);
 }
 
-#[test]
-fn child_serves_under_a_low_descriptor_limit() {
-    if !is_child(LOW_LIMIT_CHILD) {
+fn child_serves_under_a_low_descriptor_limit<T: StreamKind>(site: &Site<T>) {
+    if !is_child(&low_limit_child(site)) {
         return;
     }
     set_nofile(LOW_LIMIT, LOW_LIMIT);
-    let handle = spawn_tcp("127.0.0.1:0", Options::new());
+    let handle = spawn(site, Options::new());
     let stats = wait_for_stats(&handle, "serve to start", |s| s.max_connections > 0);
     // On a line of its own: the test harness has begun one with the test's name.
     println!(
@@ -162,19 +174,21 @@ fn child_serves_under_a_low_descriptor_limit() {
     assert_eq!(stats.errors, 0, "{stats:?}");
 }
 
-const RAISE_CHILD: &str = "child_raises_its_soft_limit";
 /// How long a child test may run.
 const GENEROUS_CHILD: Duration = Duration::from_secs(60);
 
-#[test]
-fn the_soft_descriptor_limit_is_raised_as_far_as_the_cap_needs() {
-    let status = run_child(RAISE_CHILD, GENEROUS_CHILD);
+/// The child of `the_soft_descriptor_limit_is_raised_as_far_as_the_cap_needs` at `site`.
+fn raise_child<T: StreamKind>(site: &Site<T>) -> String {
+    format!("child_raises_its_soft_limit::{}", site.name())
+}
+
+fn the_soft_descriptor_limit_is_raised_as_far_as_the_cap_needs<T: StreamKind>(site: &Site<T>) {
+    let status = run_child(&raise_child(site), GENEROUS_CHILD);
     assert!(status.success(), "child failed: {status:?}");
 }
 
-#[test]
-fn child_raises_its_soft_limit() {
-    if !is_child(RAISE_CHILD) {
+fn child_raises_its_soft_limit<T: StreamKind>(site: &Site<T>) {
+    if !is_child(&raise_child(site)) {
         return;
     }
     let hard = nofile().1.min(4096);
@@ -185,16 +199,16 @@ fn child_raises_its_soft_limit() {
     set_nofile(256, hard);
 
     // Room under the hard limit: the soft limit goes up as far as needed, and no further.
-    let handle = spawn_tcp("127.0.0.1:0", Options::new().with_max_connections(2000));
+    let handle = spawn(site, Options::new().with_max_connections(2000));
     let stats = wait_for_stats(&handle, "serve to start", |s| s.max_connections > 0);
     assert_eq!(stats.max_connections, 2000);
     let (soft, _) = nofile();
     assert!(soft > 2000 && soft < hard, "soft limit {soft}");
-    echo_once(&mut connect(handle.local_addr()), b"served");
+    echo_once(&connect::<T>(&handle.local_addr()), b"served");
     finish(handle);
 
     // Not enough room: the soft limit goes up to the hard one, and the cap comes down.
-    let handle = spawn_tcp("127.0.0.1:0", Options::new());
+    let handle = spawn(site, Options::new());
     let stats = wait_for_stats(&handle, "serve to start", |s| s.max_connections > 0);
     assert_eq!(nofile(), (hard, hard));
     assert!(
@@ -202,6 +216,11 @@ fn child_raises_its_soft_limit() {
         "cap {} under a limit of {hard}",
         stats.max_connections
     );
-    echo_once(&mut connect(handle.local_addr()), b"served");
+    echo_once(&connect::<T>(&handle.local_addr()), b"served");
     finish(handle);
 }
+
+instances!(every_client_beyond_the_descriptor_limit_is_closed_at_once: tcp_v4, unix_path);
+instances!(child_serves_under_a_low_descriptor_limit: tcp_v4, unix_path);
+instances!(the_soft_descriptor_limit_is_raised_as_far_as_the_cap_needs: tcp_v4, unix_path);
+instances!(child_raises_its_soft_limit: tcp_v4, unix_path);

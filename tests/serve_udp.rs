@@ -1,11 +1,11 @@
-//! `EchoServer::serve()` over UDP: replies to the exact source, zero-length and largest
-//! datagrams, truncation, the deny list and ICMP errors. Loopback, port 0, IPv4 and IPv6.
+//! What only UDP has under `EchoServer::serve()`: the largest datagram of each family, the
+//! deny list of source ports, and ICMP errors. Loopback, port 0, IPv4 and IPv6. The rules
+//! every datagram transport shares are in `any_transport_serve.rs`.
 
 mod serve_support;
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
 
@@ -34,46 +34,6 @@ fn assert_no_reply(socket: &UdpSocket) {
 }
 
 #[test]
-fn many_peers_each_get_their_own_datagrams_back() {
-    for addr in LOOPBACKS {
-        let handle = spawn_udp(addr, Options::new());
-        let server = handle.local_addr();
-        let peers: Vec<UdpSocket> = (0..50).map(|_| udp_client(server, PATIENCE)).collect();
-        let message = |peer: usize, n: usize| {
-            format!("peer {peer} datagram {n} {}", "x".repeat(peer * 7 + n))
-        };
-        for (i, peer) in peers.iter().enumerate() {
-            for n in 0..3 {
-                peer.send_to(message(i, n).as_bytes(), server).unwrap();
-            }
-        }
-        for (i, peer) in peers.iter().enumerate() {
-            let mut got: Vec<Vec<u8>> = (0..3).map(|_| recv_from_server(peer, server)).collect();
-            got.sort();
-            let mut want: Vec<Vec<u8>> = (0..3).map(|n| message(i, n).into_bytes()).collect();
-            want.sort();
-            assert_eq!(got, want, "{addr}: peer {i}");
-        }
-        let stats = wait_for_stats(&handle, "150 echoes", |s| s.datagrams_echoed == 150);
-        assert_eq!(stats.bytes_in, stats.bytes_out, "{addr}");
-        assert_eq!(stats.dropped_send_failed, 0, "{addr}");
-    }
-}
-
-#[test]
-fn a_zero_length_datagram_gets_a_zero_length_reply() {
-    for addr in LOOPBACKS {
-        let handle = spawn_udp(addr, Options::new());
-        let server = handle.local_addr();
-        let client = udp_client(server, PATIENCE);
-        client.send_to(&[], server).unwrap();
-        assert!(recv_from_server(&client, server).is_empty(), "{addr}");
-        let stats = wait_for_stats(&handle, "the echo", |s| s.datagrams_echoed == 1);
-        assert_eq!((stats.bytes_in, stats.bytes_out), (0, 0), "{addr}");
-    }
-}
-
-#[test]
 fn the_largest_datagram_is_echoed_whole() {
     for (addr, largest) in LOOPBACKS.into_iter().zip([65_507, 65_527]) {
         let handle = spawn_udp(addr, Options::new());
@@ -84,22 +44,6 @@ fn the_largest_datagram_is_echoed_whole() {
         assert!(recv_from_server(&client, server) == payload, "{addr}");
         let stats = wait_for_stats(&handle, "the echo", |s| s.datagrams_echoed == 1);
         assert_eq!(stats.dropped_truncated, 0);
-    }
-}
-
-#[test]
-fn a_datagram_larger_than_the_buffer_is_dropped_and_counted_never_echoed_short() {
-    for addr in LOOPBACKS {
-        let options = Options::new().with_buffer_size(1000);
-        let handle = spawn_udp(addr, options);
-        let server = handle.local_addr();
-        let client = udp_client(server, PATIENCE);
-        client.send_to(&[1; 2000], server).unwrap();
-        client.send_to(&[2; 1000], server).unwrap();
-        assert_eq!(recv_from_server(&client, server), vec![2; 1000], "{addr}");
-        assert_no_reply(&client);
-        let stats = wait_for_stats(&handle, "the drop", |s| s.dropped_truncated == 1);
-        assert_eq!(stats.datagrams_echoed, 1, "{addr}");
     }
 }
 
@@ -232,29 +176,5 @@ fn icmp_port_unreachable_from_earlier_replies_does_not_stop_the_server() {
             "{addr}: the server stopped answering: {:?}",
             handle.stats()
         );
-    }
-}
-
-#[test]
-fn udp_stats_with_one_and_four_workers_and_the_port_is_free_after_join() {
-    for workers in [1, 4] {
-        for addr in LOOPBACKS {
-            let options = Options::new().with_workers(NonZeroUsize::new(workers));
-            let handle = spawn_udp(addr, options);
-            let server = handle.local_addr();
-            let client = udp_client(server, PATIENCE);
-            let mut total = 0;
-            for i in 0..20 {
-                let message = Rng::new(i).bytes(i as usize * 100);
-                client.send_to(&message, server).unwrap();
-                assert!(recv_from_server(&client, server) == message);
-                total += message.len() as u64;
-            }
-            wait_for_stats(&handle, "20 echoes", |s| s.datagrams_echoed == 20);
-            let stats = finish(handle);
-            assert_eq!((stats.bytes_in, stats.bytes_out), (total, total));
-            assert_eq!((stats.accepted, stats.active), (0, 0));
-            EchoServer::bind_on(Udp, server).expect("udp port free after join");
-        }
     }
 }

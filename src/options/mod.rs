@@ -393,7 +393,9 @@ impl Options {
     /// so connections that each send one byte every few seconds are never closed. IPv4
     /// clients reaching an IPv6 socket count by their IPv4 address. Each IPv6 address
     /// counts apart, and a host may hold many (a whole /64), so against IPv6 clients this
-    /// bounds one address, not one host.
+    /// bounds one address, not one host. A [`Unix`](crate::Unix) server refuses it
+    /// ([`Error::InvalidOption`](crate::Error::InvalidOption)): its clients have no address to
+    /// count.
     ///
     /// # Examples
     ///

@@ -70,7 +70,9 @@ impl Sealed for Unix {
 
     fn check(options: &Options) -> Result<()> {
         refuse_non_unix(options, Self::NAME)?;
-        options.refuse(&Knob::DATAGRAM, Self::NAME)
+        options.refuse(&Knob::DATAGRAM, Self::NAME)?;
+        // Its sources are IP addresses; a Unix client has none to count it under.
+        options.refuse(&[Knob::MaxConnectionsPerSource], Self::NAME)
     }
 
     fn bind(addr: &UnixAddr, options: &Options) -> Result<UnixServer> {
