@@ -89,7 +89,9 @@ pub use exchange::Exchange;
 pub use handle::ServerHandle;
 #[cfg(feature = "measure")]
 #[cfg_attr(docsrs, doc(cfg(feature = "measure")))]
-pub use measure::{Bulk, Latency, Load, LoadReport, Outcome, Ping, PingSummary, Probe, Progress};
+pub use measure::{
+    Bulk, Latency, Load, LoadErrorKind, LoadReport, Outcome, Ping, PingSummary, Probe, Progress,
+};
 pub use options::{
     DEFAULT_BUFFER_SIZE, DEFAULT_DENIED_PORTS, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_PENDING, DEFAULT_TIMEOUT, Keepalive, Options,

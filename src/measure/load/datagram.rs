@@ -7,6 +7,7 @@ use std::time::Instant;
 use mio::{Events, Poll};
 
 use super::drive::wait;
+use super::kind::LoadErrorKind;
 use super::tally::{Tally, bump};
 use super::{EVENTS, TICK};
 use crate::measure::{self, HEADER};
@@ -43,9 +44,9 @@ impl<D: Datagram> DatagramConn<&D> {
             // counts it lost.
             Ok(_) => self.waiting = true,
             Err(e) if e.kind() == ErrorKind::WouldBlock => self.waiting = true,
-            Err(e) if is_unreachable(&e) => bump(&tally.counters.errors),
-            Err(_) => {
-                bump(&tally.counters.errors);
+            Err(e) if is_unreachable(&e) => tally.counters.error(LoadErrorKind::Refused),
+            Err(e) => {
+                tally.counters.error(LoadErrorKind::of_io(&e));
                 self.finished = true;
             }
         }
@@ -68,8 +69,13 @@ impl<D: Datagram> DatagramConn<&D> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // An ICMP error of an earlier send, or a broken socket: the message in
                 // flight will get no echo.
-                Err(_) => {
-                    bump(&tally.counters.errors);
+                Err(e) => {
+                    let kind = if is_unreachable(&e) {
+                        LoadErrorKind::Refused
+                    } else {
+                        LoadErrorKind::of_io(&e)
+                    };
+                    tally.counters.error(kind);
                     self.waiting = false;
                     return;
                 }
@@ -90,7 +96,12 @@ impl<D: Datagram> DatagramConn<&D> {
                 && measure::seq_of(&reply[..n]).is_some_and(|s| s < current)
                 && reply[HEADER..n] == probe[HEADER..];
             if !late {
-                bump(&tally.counters.errors);
+                let kind = if n < size {
+                    LoadErrorKind::Short
+                } else {
+                    LoadErrorKind::Mismatch
+                };
+                tally.counters.error(kind);
             }
         }
     }
@@ -130,7 +141,7 @@ pub(super) fn run_datagrams<D: Datagram>(
     while active > 0 {
         if !wait(&mut poll, &mut events, tick) {
             for conn in conns.iter_mut().filter(|conn| !conn.finished) {
-                bump(&tally.counters.errors);
+                tally.counters.error(LoadErrorKind::Other);
                 conn.finished = true;
             }
             return;

@@ -34,13 +34,17 @@ use crate::transport::Transport;
 
 mod datagram;
 mod drive;
+mod kind;
 mod report;
 mod stream;
 mod tally;
 
 use drive::Drive;
+pub(crate) use kind::KINDS;
+pub use kind::LoadErrorKind;
 pub use report::{LoadReport, Progress};
-use tally::{Counters, Shared};
+pub(crate) use tally::Counters;
+use tally::Shared;
 
 /// How often [`Load::run_with_progress`] and [`Bulk::run_with_progress`](crate::Bulk::run_with_progress)
 /// report.
@@ -423,10 +427,22 @@ impl Load {
             messages: progress.messages,
             bytes: progress.bytes,
             errors: progress.errors,
+            errors_by_kind: sum_errors(&counters),
             lost: progress.lost,
             latency,
         })
     }
+}
+
+/// The errors of every thread, by kind.
+fn sum_errors(counters: &[Counters]) -> [u64; KINDS] {
+    let mut sum = [0; KINDS];
+    for counters in counters {
+        for (total, count) in sum.iter_mut().zip(counters.errors()) {
+            *total += count;
+        }
+    }
+    sum
 }
 
 /// One thread per available CPU (1 if the system cannot tell).

@@ -7,6 +7,7 @@ use std::time::Instant;
 use mio::{Events, Poll};
 
 use super::drive::wait;
+use super::kind::LoadErrorKind;
 use super::tally::{Shared, Tally, bump};
 use super::{EVENTS, TICK};
 use crate::measure;
@@ -48,21 +49,22 @@ impl<S: Read + Write> StreamConn<S> {
         while !self.finished {
             while self.written < size {
                 match self.socket.write(&message[self.written..]) {
-                    Ok(0) => return self.fail(tally),
+                    Ok(0) => return self.fail(tally, LoadErrorKind::Other),
                     Ok(n) => self.written += n,
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(_) => return self.fail(tally),
+                    Err(e) => return self.fail(tally, LoadErrorKind::of_io(&e)),
                 }
             }
             // Read even while part of the message is unwritten: the server may be echoing
             // the first part and waiting for us to take it.
             match self.socket.read(&mut self.reply[self.filled..]) {
-                Ok(0) => return self.fail(tally),
+                // The peer closed with part of the echo, or all of it, still owed.
+                Ok(0) => return self.fail(tally, LoadErrorKind::Short),
                 Ok(n) => self.filled += n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => return self.fail(tally),
+                Err(e) => return self.fail(tally, LoadErrorKind::of_io(&e)),
             }
             let now = Instant::now();
             if self.filled < size {
@@ -73,15 +75,15 @@ impl<S: Read + Write> StreamConn<S> {
                 tally.batch.record(now - self.sent);
                 bump(&tally.counters.messages);
             } else {
-                bump(&tally.counters.errors);
+                tally.counters.error(LoadErrorKind::Mismatch);
             }
             self.begin(now, tally.shared);
         }
     }
 
     /// A connection out of step: counted, and it stops.
-    pub(super) fn fail(&mut self, tally: &Tally<'_, '_>) {
-        bump(&tally.counters.errors);
+    pub(super) fn fail(&mut self, tally: &Tally<'_, '_>, kind: LoadErrorKind) {
+        tally.counters.error(kind);
         self.finished = true;
     }
 }
@@ -120,7 +122,7 @@ pub(super) fn run_streams<S: Read + Write>(
     while active > 0 {
         if !wait(&mut poll, &mut events, tick) {
             for conn in conns.iter_mut().filter(|conn| !conn.finished) {
-                conn.fail(tally);
+                conn.fail(tally, LoadErrorKind::Other);
             }
             return;
         }
@@ -136,7 +138,7 @@ pub(super) fn run_streams<S: Read + Write>(
         if now >= tick {
             for conn in conns.iter_mut().filter(|conn| !conn.finished) {
                 if now.saturating_duration_since(conn.heard) >= shared.timeout {
-                    conn.fail(tally);
+                    conn.fail(tally, LoadErrorKind::Timeout);
                     active -= 1;
                 }
             }

@@ -6,6 +6,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::BATCH;
+use super::kind::{KINDS, LoadErrorKind};
 use crate::measure::summary::Recorder;
 
 /// What every load thread reads.
@@ -42,8 +43,24 @@ impl Shared<'_> {
 #[repr(align(128))]
 pub(crate) struct Counters {
     pub(crate) messages: AtomicU64,
-    pub(crate) errors: AtomicU64,
+    /// Errors by kind, at the index of [`LoadErrorKind::index`].
+    pub(crate) errors: [AtomicU64; KINDS],
     pub(crate) lost: AtomicU64,
+}
+
+impl Counters {
+    /// Counts an error. Errors are rare, and a bulk run counts them from two threads, so
+    /// this is a locked add rather than the owner's plain store.
+    pub(crate) fn error(&self, kind: LoadErrorKind) {
+        self.errors[kind.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The errors so far, by kind.
+    pub(crate) fn errors(&self) -> [u64; KINDS] {
+        self.errors
+            .each_ref()
+            .map(|count| count.load(Ordering::Relaxed))
+    }
 }
 
 /// One writer per counter, so a plain store of the thread's own count is enough.
