@@ -1,0 +1,239 @@
+//! `socket-echo bench`: load an echo server and report messages/s, MB/s and round-trip
+//! percentiles.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use socket_echo::{Bulk, EndpointVisitor, Latency, Load, LoadReport, Progress, ToAddrs, Transport};
+
+use crate::Exit;
+use crate::flags;
+
+/// Load an echo server and measure it.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  socket-echo bench localhost:9999 --conns 50 --size 512 --secs 5
+  socket-echo bench udp://localhost:9999 --conns 50 --size 512
+  socket-echo bench localhost:9999 --bulk --secs 5
+  socket-echo bench localhost:9999 --conns 4 --secs 1 --json
+
+Each connection sends a message, reads the whole echo back and checks it before the next
+(closed loop), the connections shared among a few threads (--threads, one per CPU by
+default); --bulk instead streams 64 KiB writes both ways on one connection. Ctrl-C ends the
+run early and still reports.")]
+pub struct Args {
+    /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
+    /// unixgram:@NAME.
+    #[arg(value_name = "ADDRESS", default_value = "localhost:9999")]
+    address: String,
+    /// Concurrent connections (TCP) or sockets (UDP).
+    #[arg(short, long, default_value_t = 50)]
+    conns: usize,
+    /// Threads driving the connections (default: one per CPU).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Message size in bytes (at least 8); with --bulk, the write size.
+    #[arg(short, long)]
+    size: Option<usize>,
+    /// How long to run, in seconds.
+    #[arg(short = 't', long, default_value_t = 5.0)]
+    secs: f64,
+    /// Use datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
+    #[arg(short, long, conflicts_with = "bulk")]
+    udp: bool,
+    /// One stream connection (TCP or Unix) streaming both ways with 64 KiB writes.
+    #[arg(short, long)]
+    bulk: bool,
+    /// Print one JSON object instead of a table.
+    #[arg(short, long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> Exit {
+    let Ok(duration) = Duration::try_from_secs_f64(args.secs) else {
+        log::error!("--secs must be a non-negative number");
+        return Exit::Usage;
+    };
+    let endpoint = match flags::endpoint(&args.address, args.udp) {
+        Ok(endpoint) => endpoint,
+        Err(exit) => return exit,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    if let Err(error) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+        log::warn!("cannot handle Ctrl-C: {error}");
+    }
+
+    let live = std::io::stdout().is_terminal() && !args.json;
+    let mut progress = |p: &Progress| {
+        if live {
+            let secs = p.elapsed().as_secs_f64().max(1e-9);
+            print!(
+                "\r{:6.1} s  {:>12} msgs  {:>12.0} msg/s  {:>9.1} MB/s  {} errors  {} lost   ",
+                p.elapsed().as_secs_f64(),
+                p.messages(),
+                p.messages() as f64 / secs,
+                p.bytes() as f64 / secs / 1e6,
+                p.errors(),
+                p.lost()
+            );
+            let _ = std::io::stdout().flush();
+        }
+    };
+    let result = endpoint.visit(Run {
+        args,
+        duration,
+        stop,
+        progress: &mut progress,
+    });
+    if live {
+        print!("\r{:100}\r", "");
+    }
+    let report = match result {
+        Ok(report) => report,
+        Err(error) => return flags::failed(&error),
+    };
+    let mode = if args.bulk { "bulk" } else { "closed-loop" };
+    if args.json {
+        let json = Json::new(&args.address, mode, &report);
+        println!("{}", serde_json::to_string(&json).unwrap_or_default());
+    } else {
+        table(&args.address, mode, &report);
+    }
+    if report.errors() > 0 || report.messages() == 0 {
+        Exit::Failed
+    } else {
+        Exit::Success
+    }
+}
+
+/// A load or bulk run over any transport.
+struct Run<'a, F> {
+    args: &'a Args,
+    duration: Duration,
+    stop: Arc<AtomicBool>,
+    progress: &'a mut F,
+}
+
+impl<F: FnMut(&Progress)> EndpointVisitor for Run<'_, F> {
+    type Output = socket_echo::Result<LoadReport>;
+
+    fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
+        let args = self.args;
+        if args.bulk {
+            let bulk = Bulk::new()
+                .with_duration(self.duration)
+                .with_write_size(args.size.unwrap_or(64 * 1024))
+                .with_stop(self.stop);
+            return bulk.run_on_with_progress(transport, address, self.progress);
+        }
+        let mut load = Load::new()
+            .with_connections(args.conns)
+            .with_size(args.size.unwrap_or(512))
+            .with_duration(self.duration)
+            .with_stop(self.stop);
+        if let Some(threads) = args.threads {
+            load = load.with_threads(threads);
+        }
+        load.run_with_progress(transport, address, self.progress)
+    }
+}
+
+fn table(address: &str, mode: &str, r: &LoadReport) {
+    let l = r.latency();
+    let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1e3);
+    println!("echo benchmark of {address} ({}, {mode})", r.transport());
+    println!(
+        "{:>5} {:>7} {:>7} {:>11} {:>11} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6}",
+        "conns",
+        "size",
+        "secs",
+        "messages",
+        "msg/s",
+        "MB/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "errors",
+        "lost"
+    );
+    println!(
+        "{:>5} {:>7} {:>7.2} {:>11} {:>11.0} {:>9.1} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6}",
+        r.connections(),
+        r.size(),
+        r.elapsed().as_secs_f64(),
+        r.messages(),
+        r.messages_per_sec(),
+        r.megabytes_per_sec(),
+        ms(l.p50()),
+        ms(l.p90()),
+        ms(l.p99()),
+        ms(l.max()),
+        r.errors(),
+        r.lost()
+    );
+}
+
+/// `bench --json`: one object, documented in docs/cli.md.
+#[derive(Serialize)]
+struct Json<'a> {
+    address: &'a str,
+    transport: &'static str,
+    mode: &'a str,
+    connections: usize,
+    size: usize,
+    seconds: f64,
+    messages: u64,
+    bytes: u64,
+    messages_per_sec: f64,
+    mb_per_sec: f64,
+    errors: u64,
+    lost: u64,
+    rtt_us: Rtt,
+}
+
+#[derive(Serialize)]
+struct Rtt {
+    count: u64,
+    min: f64,
+    mean: f64,
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl<'a> Json<'a> {
+    fn new(address: &'a str, mode: &'a str, r: &LoadReport) -> Self {
+        let l: Latency = r.latency();
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        Json {
+            address,
+            transport: r.transport(),
+            mode,
+            connections: r.connections(),
+            size: r.size(),
+            seconds: r.elapsed().as_secs_f64(),
+            messages: r.messages(),
+            bytes: r.bytes(),
+            messages_per_sec: r.messages_per_sec(),
+            mb_per_sec: r.megabytes_per_sec(),
+            errors: r.errors(),
+            lost: r.lost(),
+            rtt_us: Rtt {
+                count: l.count(),
+                min: us(l.min()),
+                mean: us(l.mean()),
+                p50: us(l.p50()),
+                p90: us(l.p90()),
+                p99: us(l.p99()),
+                max: us(l.max()),
+            },
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! `socket-echo serve`: several addresses in one process with one set of statistics, JSON
+//! lines, and a graceful stop on SIGTERM.
+
+mod support;
+
+use support::{Server, every_transport, run, socket_echo};
+
+/// Sends `message` to `address` with `socket-echo send` and checks the echo.
+fn send(address: &str, message: &str) {
+    let output = run(socket_echo(["send", address, message]));
+    assert_eq!(output.code(), Some(0), "{output:?}");
+    assert_eq!(output.stdout, message, "{output:?}");
+}
+
+#[test]
+fn tcp_udp_and_unix_in_one_process_with_one_set_of_statistics() {
+    let addresses = every_transport("serve-three");
+    let args: Vec<&str> = addresses.iter().map(String::as_str).collect();
+    let server = Server::start(&args);
+    assert_eq!(server.addresses.len(), 3, "{:?}", server.seen);
+    assert!(server.addresses[1].starts_with("udp://127.0.0.1:"));
+    assert!(server.addresses[2].starts_with("unix:/"));
+    for address in &server.addresses {
+        send(address, "uno");
+    }
+    let finished = server.stop();
+    assert_eq!(finished.code(), Some(0), "{finished:?}");
+    assert!(
+        finished.stdout.contains("stopped; final statistics:"),
+        "{finished:?}"
+    );
+    assert!(
+        finished.stdout.contains("  bytes: 9 in, 9 out"),
+        "{finished:?}"
+    );
+    assert!(
+        finished.stdout.contains("  connections: 2 accepted"),
+        "{finished:?}"
+    );
+    assert!(
+        finished.stdout.contains("  datagrams: 1 echoed"),
+        "{finished:?}"
+    );
+}
+
+#[test]
+fn json_lines_listening_statistics_and_the_final_ones() {
+    let server = Server::start(&[
+        "127.0.0.1:0",
+        "udp://127.0.0.1:0",
+        "--json",
+        "--stats-every",
+        "100ms",
+    ]);
+    send(&server.addresses[0], "hola");
+    send(&server.addresses[1], "hola");
+    let mut server = server;
+    // Statistics come every 100 ms: wait for one that has counted both echoes.
+    loop {
+        let line = server.next_line().expect("a statistics line");
+        let json: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+        if json["event"] == "stats" && json["bytes_out"] == 8 {
+            assert!(json["elapsed_s"].as_f64().expect("elapsed_s") > 0.0);
+            break;
+        }
+    }
+    let finished = server.stop();
+    assert_eq!(finished.code(), Some(0), "{finished:?}");
+    let lines = finished.json_lines();
+    let listening: Vec<_> = lines.iter().filter(|l| l["event"] == "listening").collect();
+    assert_eq!(listening.len(), 2, "{lines:?}");
+    let last = lines.last().expect("a final line");
+    assert_eq!(last["event"], "stopped", "{lines:?}");
+    for field in [
+        "accepted",
+        "bytes_in",
+        "bytes_out",
+        "datagrams_echoed",
+        "errors",
+    ] {
+        assert!(last[field].is_u64(), "{field}: {last}");
+    }
+    assert_eq!(last["accepted"], 1);
+    assert_eq!(last["datagrams_echoed"], 1);
+    assert_eq!(last["bytes_out"], 8);
+}
+
+#[test]
+fn a_flag_that_concerns_no_address_is_refused() {
+    let output = run(socket_echo([
+        "serve",
+        "udp://127.0.0.1:0",
+        "--backlog",
+        "10",
+    ]));
+    assert_eq!(output.code(), Some(2), "{output:?}");
+    assert!(output.stderr.contains("--backlog"), "{output:?}");
+    // With a stream address beside it, it applies to that one.
+    let server = Server::start(&["127.0.0.1:0", "udp://127.0.0.1:0", "--backlog", "10"]);
+    send(&server.addresses[1], "x");
+    assert_eq!(server.stop().code(), Some(0));
+}
