@@ -11,6 +11,7 @@ use socket_echo::{Bulk, EndpointVisitor, Latency, Load, LoadReport, Progress, To
 
 use crate::Exit;
 use crate::flags;
+use crate::out::Out;
 
 /// Load an echo server and measure it.
 #[derive(Debug, clap::Args)]
@@ -98,11 +99,12 @@ pub fn run(args: &Args) -> Exit {
         Err(error) => return flags::failed(&error),
     };
     let mode = if args.bulk { "bulk" } else { "closed-loop" };
+    let mut out = Out::new();
     if args.json {
         let json = Json::new(&args.address, mode, &report);
-        println!("{}", serde_json::to_string(&json).unwrap_or_default());
+        out.line(serde_json::to_string(&json).unwrap_or_default());
     } else {
-        table(&args.address, mode, &report);
+        out.write(table(&args.address, mode, &report));
     }
     if report.errors() > 0 || report.messages() == 0 {
         Exit::Failed
@@ -143,12 +145,12 @@ impl<F: FnMut(&Progress)> EndpointVisitor for Run<'_, F> {
     }
 }
 
-fn table(address: &str, mode: &str, r: &LoadReport) {
+fn table(address: &str, mode: &str, r: &LoadReport) -> String {
     let l = r.latency();
     let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1e3);
-    println!("echo benchmark of {address} ({}, {mode})", r.transport());
-    println!(
-        "{:>5} {:>7} {:>7} {:>11} {:>11} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6}",
+    let mut text = format!("echo benchmark of {address} ({}, {mode})\n", r.transport());
+    text += &format!(
+        "{:>5} {:>7} {:>7} {:>11} {:>11} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6}\n",
         "conns",
         "size",
         "secs",
@@ -162,8 +164,8 @@ fn table(address: &str, mode: &str, r: &LoadReport) {
         "errors",
         "lost"
     );
-    println!(
-        "{:>5} {:>7} {:>7.2} {:>11} {:>11.0} {:>9.1} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6}",
+    text += &format!(
+        "{:>5} {:>7} {:>7.2} {:>11} {:>11.0} {:>9.1} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6}\n",
         r.connections(),
         r.size(),
         r.elapsed().as_secs_f64(),
@@ -177,6 +179,7 @@ fn table(address: &str, mode: &str, r: &LoadReport) {
         r.errors(),
         r.lost()
     );
+    text
 }
 
 /// `bench --json`: one object, documented in docs/cli.md.

@@ -9,6 +9,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod bench;
 mod flags;
+mod out;
 mod ping;
 mod send;
 mod serve;

@@ -12,6 +12,7 @@ use socket_echo::{
 
 use crate::Exit;
 use crate::flags::{self, parse_duration};
+use crate::out::Out;
 
 /// Measure round trips to an echo server, like ping.
 #[derive(Debug, clap::Args)]
@@ -60,16 +61,19 @@ pub fn run(args: &Args) -> Exit {
         .with_size(args.size)
         .with_interval(args.interval)
         .with_timeout(args.timeout)
-        .with_stop(stop);
+        .with_stop(Arc::clone(&stop));
     let mut options = Options::new();
     if !endpoint.is_datagram() {
         options = options.with_connect_timeout(Some(args.timeout.max(Duration::from_secs(1))));
     }
+    let mut out = Out::new();
     match endpoint.visit(Run {
         ping: &ping,
         options,
+        out: &mut out,
+        stop: &stop,
     }) {
-        Ok(summary) => finish(args, summary),
+        Ok(summary) => finish(args, &mut out, summary),
         Err(error) => flags::failed(&error),
     }
 }
@@ -78,6 +82,8 @@ pub fn run(args: &Args) -> Exit {
 struct Run<'a> {
     ping: &'a Ping,
     options: Options,
+    out: &'a mut Out,
+    stop: &'a AtomicBool,
 }
 
 impl EndpointVisitor for Run<'_> {
@@ -86,12 +92,17 @@ impl EndpointVisitor for Run<'_> {
     fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
         let mut client = EchoClient::connect_on_with(transport, address, self.options)?;
         let peer = client.peer_addr();
-        client.ping(self.ping, |probe| print_probe(&peer, probe))
+        client.ping(self.ping, |probe| {
+            // Nobody reads any more (`| head`): stop, as ping(8) does.
+            if !self.out.line(probe_line(&peer, probe)) {
+                self.stop.store(true, Ordering::Relaxed);
+            }
+        })
     }
 }
 
-fn finish(args: &Args, mut summary: PingSummary) -> Exit {
-    println!("--- {} echo statistics ---", args.address);
+fn finish(args: &Args, out: &mut Out, mut summary: PingSummary) -> Exit {
+    out.line(format_args!("--- {} echo statistics ---", args.address));
     let mut line = format!(
         "{} probes sent, {} received, {}% lost",
         summary.sent(),
@@ -107,9 +118,12 @@ fn finish(args: &Args, mut summary: PingSummary) -> Exit {
     if summary.duplicates() > 0 {
         line.push_str(&format!(", {} duplicates", summary.duplicates()));
     }
-    println!("{line}, time {} ms", summary.elapsed().as_millis());
+    out.line(format_args!(
+        "{line}, time {} ms",
+        summary.elapsed().as_millis()
+    ));
     if summary.received() > 0 {
-        println!("rtt {}", summary.latency());
+        out.line(format_args!("rtt {}", summary.latency()));
     }
     if let Some(error) = summary.take_error() {
         return flags::failed(&error);
@@ -121,28 +135,28 @@ fn finish(args: &Args, mut summary: PingSummary) -> Exit {
     }
 }
 
-fn print_probe(peer: &impl Display, probe: &Probe) {
+fn probe_line(peer: &impl Display, probe: &Probe) -> String {
     let (size, seq) = (probe.size(), probe.seq());
     match probe.outcome() {
         Outcome::Reply { rtt } => {
-            println!("{size} bytes from {peer}: seq={seq} time={} ms", ms(rtt))
+            format!("{size} bytes from {peer}: seq={seq} time={} ms", ms(rtt))
         }
         Outcome::Late { rtt } => {
-            println!(
+            format!(
                 "{size} bytes from {peer}: seq={seq} time={} ms (late)",
                 ms(rtt)
             )
         }
-        Outcome::Lost => println!("no reply from {peer}: seq={seq} (timed out)"),
+        Outcome::Lost => format!("no reply from {peer}: seq={seq} (timed out)"),
         Outcome::Mismatch { offset } => {
-            println!("bad reply from {peer}: seq={seq} differs at byte {offset}")
+            format!("bad reply from {peer}: seq={seq} differs at byte {offset}")
         }
-        Outcome::Duplicate => println!("{size} bytes from {peer}: seq={seq} (duplicate)"),
+        Outcome::Duplicate => format!("{size} bytes from {peer}: seq={seq} (duplicate)"),
         Outcome::Unexpected { len } => {
-            println!("unexpected {len}-byte datagram from {peer} while waiting for seq={seq}")
+            format!("unexpected {len}-byte datagram from {peer} while waiting for seq={seq}")
         }
-        Outcome::Refused => println!("port unreachable at {peer}: seq={seq}"),
-        _ => println!("seq={seq}: {:?}", probe.outcome()),
+        Outcome::Refused => format!("port unreachable at {peer}: seq={seq}"),
+        other => format!("seq={seq}: {other:?}"),
     }
 }
 

@@ -13,6 +13,7 @@ use socket_echo::{
 
 use crate::Exit;
 use crate::flags::{self, parse_duration};
+use crate::out::Out;
 
 /// A long-running echo server, on one or more addresses at once.
 #[derive(Debug, clap::Args)]
@@ -82,8 +83,9 @@ pub struct Args {
     /// Permissions of a Unix socket file, in octal ("600").
     #[arg(long, value_parser = parse_mode)]
     unix_mode: Option<u32>,
-    /// Print the statistics every this often while running ("10s"; "none" to stay quiet).
-    #[arg(long, default_value = "none", value_parser = parse_optional_duration)]
+    /// Print the statistics every this often while running, at least every 100ms ("10s";
+    /// "none" to stay quiet).
+    #[arg(long, default_value = "none", value_parser = parse_stats_every)]
     stats_every: MaybeDuration,
     /// Print JSON, one object per line: the addresses, the statistics, the final ones.
     #[arg(long)]
@@ -243,6 +245,19 @@ fn parse_optional_duration(text: &str) -> Result<MaybeDuration, String> {
     }
 }
 
+/// The shortest period of `--stats-every`: more often is a flood, not a report.
+const STATS_FLOOR: Duration = Duration::from_millis(100);
+
+fn parse_stats_every(text: &str) -> Result<MaybeDuration, String> {
+    let every = parse_optional_duration(text)?;
+    match every.0 {
+        Some(every) if every < STATS_FLOOR => Err(format!(
+            "must be at least 100ms (or none): `{text}` would print without pause"
+        )),
+        _ => Ok(every),
+    }
+}
+
 /// A running server of any transport.
 trait Running {
     fn address(&self) -> String;
@@ -319,15 +334,17 @@ pub fn run(args: &Args) -> Exit {
             }
         }
     }
+    // From here on standard output may close (`| head`): the servers go on regardless.
+    let mut out = Out::new();
     for server in &servers {
         if args.json {
             let line = Listening {
                 event: "listening",
                 address: server.address(),
             };
-            println!("{}", serde_json::to_string(&line).unwrap_or_default());
+            out.line(serde_json::to_string(&line).unwrap_or_default());
         } else {
-            println!("listening on {}", server.address());
+            out.line(format_args!("listening on {}", server.address()));
         }
     }
     log::info!("Ctrl-C or SIGTERM stops the server");
@@ -344,7 +361,8 @@ pub fn run(args: &Args) -> Exit {
         match args.stats_every.0 {
             Some(every) => match stopped.recv_timeout(every) {
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    print_stats(args.json, "stats", start.elapsed(), &sum(&servers));
+                    let stats = sum(&servers);
+                    print_stats(&mut out, args.json, "stats", start.elapsed(), &stats);
                 }
                 _ => break,
             },
@@ -370,7 +388,7 @@ pub fn run(args: &Args) -> Exit {
             }
         }
     }
-    print_stats(args.json, "stopped", start.elapsed(), &total);
+    print_stats(&mut out, args.json, "stopped", start.elapsed(), &total);
     exit
 }
 
@@ -454,37 +472,38 @@ fn add(total: &mut Stats, s: &Stats) {
     total.dropped_send_failed += s.dropped_send_failed;
 }
 
-fn print_stats(json: bool, event: &'static str, elapsed: Duration, stats: &Stats) {
+fn print_stats(out: &mut Out, json: bool, event: &'static str, elapsed: Duration, stats: &Stats) {
     if json {
         let line = StatsLine::new(event, elapsed, stats);
-        println!("{}", serde_json::to_string(&line).unwrap_or_default());
+        out.line(serde_json::to_string(&line).unwrap_or_default());
         return;
     }
-    if event == "stopped" {
-        println!("stopped; final statistics:");
+    let title = if event == "stopped" {
+        "stopped; final statistics:".to_owned()
     } else {
-        println!("statistics after {:.1} s:", elapsed.as_secs_f64());
-    }
-    print_lines(stats);
-}
-
-fn print_lines(stats: &Stats) {
-    println!(
-        "  connections: {} accepted, {} active, {} refused by limit, {} closed idle, {} failed",
-        stats.accepted, stats.active, stats.refused, stats.timed_out, stats.errors
-    );
-    println!(
-        "  accept errors: {} ({} pauses)",
-        stats.accept_errors, stats.accept_backoffs
-    );
-    println!("  bytes: {} in, {} out", stats.bytes_in, stats.bytes_out);
-    println!(
-        "  datagrams: {} echoed; dropped: {} denied port, {} bad source, {} own address, {} truncated, {} send failed",
+        format!("statistics after {:.1} s:", elapsed.as_secs_f64())
+    };
+    out.line(format_args!(
+        "{title}\n\
+         \x20 connections: {} accepted, {} active, {} refused by limit, {} closed idle, {} failed\n\
+         \x20 accept errors: {} ({} pauses)\n\
+         \x20 bytes: {} in, {} out\n\
+         \x20 datagrams: {} echoed; dropped: {} denied port, {} bad source, {} own address, \
+         {} truncated, {} send failed",
+        stats.accepted,
+        stats.active,
+        stats.refused,
+        stats.timed_out,
+        stats.errors,
+        stats.accept_errors,
+        stats.accept_backoffs,
+        stats.bytes_in,
+        stats.bytes_out,
         stats.datagrams_echoed,
         stats.dropped_denied_port,
         stats.dropped_bad_source,
         stats.dropped_own_address,
         stats.dropped_truncated,
         stats.dropped_send_failed
-    );
+    ));
 }

@@ -100,3 +100,67 @@ fn a_flag_that_concerns_no_address_is_refused() {
     send(&server.addresses[1], "x");
     assert_eq!(server.stop().code(), Some(0));
 }
+
+/// `serve --stats-every 100ms | head -2`: the reader of standard output goes away, and the
+/// server goes on serving, then stops cleanly on SIGTERM.
+#[test]
+fn a_closed_standard_output_does_not_stop_the_server() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let mut child = socket_echo(["serve", "127.0.0.1:0", "--stats-every", "100ms"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    line.clear();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.starts_with("statistics after"), "{line:?}");
+    drop(stdout);
+
+    // Five statistics periods and more with nobody reading: every echo is still served.
+    for _ in 0..10 {
+        send(&address, "still there");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(child.try_wait().unwrap().is_none(), "serve exited");
+    support::signal(&child, "TERM");
+    let deadline = std::time::Instant::now() + support::DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve did not stop");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut log).unwrap();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+/// `--stats-every 0s` would print without pause: refused, as is anything under 100 ms.
+#[test]
+fn statistics_more_often_than_every_100ms_are_refused() {
+    for every in ["0s", "10ms", "99ms"] {
+        let output = support::run_for(
+            socket_echo(["serve", "127.0.0.1:0", "--stats-every", every]),
+            std::time::Duration::from_secs(3),
+        )
+        .unwrap_or_else(|| panic!("--stats-every {every} was taken"));
+        assert_eq!(output.code(), Some(2), "{every}: {output:?}");
+        assert!(output.stderr.contains("--stats-every"), "{output:?}");
+        assert!(output.stderr.contains("100ms"), "{output:?}");
+    }
+}

@@ -68,6 +68,38 @@ pub fn run(command: Command) -> Output {
     run_with_input(command, b"")
 }
 
+/// Runs `command` with nothing on its standard input; `None` if it was still running at
+/// `deadline` (it is killed then).
+pub fn run_for(mut command: Command, deadline: Duration) -> Option<Output> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("spawn socket-echo");
+    // Only the first bytes are kept: a runaway child may print without end.
+    let stdout = child.stdout.take().map(|out| gather(out.take(1 << 20)));
+    let stderr = child.stderr.take().map(|err| gather(err.take(1 << 20)));
+    let end = Instant::now() + deadline;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for socket-echo") {
+            break Some(status);
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let stdout = stdout.map(|t| t.join().unwrap()).unwrap_or_default();
+    let stderr = stderr.map(|t| t.join().unwrap()).unwrap_or_default();
+    status.map(|status| Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
 /// Waits for `child` to end, killing it at `deadline`, and gathers what it printed.
 fn finish(mut child: Child, deadline: Duration) -> Output {
     let stdout = child.stdout.take().map(gather);
