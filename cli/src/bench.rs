@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
-use socket_echo::{Bulk, EndpointVisitor, Latency, Load, LoadReport, Progress, ToAddrs, Transport};
+use socket_echo::{
+    Bulk, EndpointVisitor, Latency, Load, LoadErrorKind, LoadReport, Progress, ToAddrs, Transport,
+};
 
 use crate::Exit;
 use crate::flags;
@@ -40,25 +42,30 @@ pub struct Args {
     /// Message size in bytes (at least 8); with --bulk, the write size.
     #[arg(short, long)]
     size: Option<usize>,
-    /// How long to run, in seconds.
-    #[arg(short = 't', long, default_value_t = 5.0)]
-    secs: f64,
+    /// How long to run, in seconds (more than 0).
+    #[arg(short = 't', long, default_value = "5", value_parser = parse_secs)]
+    secs: Duration,
     /// Use datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
-    #[arg(short, long, conflicts_with = "bulk")]
-    udp: bool,
-    /// One stream connection (TCP or Unix) streaming both ways with 64 KiB writes.
     #[arg(short, long)]
+    udp: bool,
+    /// One stream connection (TCP or Unix) streaming both ways with 64 KiB writes; refused
+    /// with --conns, --threads or --udp, which it would not use.
+    #[arg(short, long, conflicts_with_all = ["conns", "threads", "udp"])]
     bulk: bool,
     /// Print one JSON object instead of a table.
     #[arg(short, long)]
     json: bool,
 }
 
+fn parse_secs(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>().map(Duration::try_from_secs_f64) {
+        Ok(Ok(duration)) if !duration.is_zero() => Ok(duration),
+        _ => Err(format!("`{text}` is not a number of seconds more than 0")),
+    }
+}
+
 pub fn run(args: &Args) -> Exit {
-    let Ok(duration) = Duration::try_from_secs_f64(args.secs) else {
-        log::error!("--secs must be a non-negative number");
-        return Exit::Usage;
-    };
+    let duration = args.secs;
     let endpoint = match flags::endpoint(&args.address, args.udp) {
         Ok(endpoint) => endpoint,
         Err(exit) => return exit,
@@ -147,7 +154,14 @@ impl<F: FnMut(&Progress)> EndpointVisitor for Run<'_, F> {
 
 fn table(address: &str, mode: &str, r: &LoadReport) -> String {
     let l = r.latency();
-    let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1e3);
+    // A bulk transfer, or a run with no echo, has no round trips: not zero ones.
+    let ms = |d: Duration| {
+        if l.count() == 0 {
+            "n/a".to_owned()
+        } else {
+            format!("{:.3}", d.as_secs_f64() * 1e3)
+        }
+    };
     let mut text = format!("echo benchmark of {address} ({}, {mode})\n", r.transport());
     text += &format!(
         "{:>5} {:>7} {:>7} {:>11} {:>11} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6}\n",
@@ -179,6 +193,14 @@ fn table(address: &str, mode: &str, r: &LoadReport) -> String {
         r.errors(),
         r.lost()
     );
+    if r.errors() > 0 {
+        let kinds: Vec<String> = LoadErrorKind::ALL
+            .into_iter()
+            .filter(|kind| r.errors_of(*kind) > 0)
+            .map(|kind| format!("{} {}", r.errors_of(kind), kind.name()))
+            .collect();
+        text += &format!("errors: {}\n", kinds.join(", "));
+    }
     text
 }
 
@@ -196,8 +218,10 @@ struct Json<'a> {
     messages_per_sec: f64,
     mb_per_sec: f64,
     errors: u64,
+    errors_by_kind: serde_json::Map<String, serde_json::Value>,
     lost: u64,
-    rtt_us: Rtt,
+    /// `null` when the run has no round trips (bulk, or nothing echoed).
+    rtt_us: Option<Rtt>,
 }
 
 #[derive(Serialize)]
@@ -227,8 +251,12 @@ impl<'a> Json<'a> {
             messages_per_sec: r.messages_per_sec(),
             mb_per_sec: r.megabytes_per_sec(),
             errors: r.errors(),
+            errors_by_kind: LoadErrorKind::ALL
+                .into_iter()
+                .map(|kind| (kind.name().to_owned(), r.errors_of(kind).into()))
+                .collect(),
             lost: r.lost(),
-            rtt_us: Rtt {
+            rtt_us: (l.count() > 0).then(|| Rtt {
                 count: l.count(),
                 min: us(l.min()),
                 mean: us(l.mean()),
@@ -236,7 +264,7 @@ impl<'a> Json<'a> {
                 p90: us(l.p90()),
                 p99: us(l.p99()),
                 max: us(l.max()),
-            },
+            }),
         }
     }
 }

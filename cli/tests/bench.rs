@@ -63,3 +63,103 @@ fn bulk_over_tcp_and_unix() {
     }
     assert_eq!(server.stop().code(), Some(0));
 }
+
+/// A TCP server that echoes every message with its last byte changed.
+fn corrupting_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(8) {
+            let Ok(mut conn) = conn else { return };
+            std::thread::spawn(move || {
+                let mut message = [0u8; 64];
+                while conn.read_exact(&mut message).is_ok() {
+                    message[63] ^= 1;
+                    if conn.write_all(&message).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr.to_string()
+}
+
+#[test]
+fn errors_are_counted_by_kind_in_the_table_and_the_json() {
+    let address = corrupting_server();
+    let args = [
+        "bench", &address, "--conns", "1", "--secs", "0.2", "--size", "64",
+    ];
+    let table = run(socket_echo(args));
+    assert_eq!(table.code(), Some(1), "{table:?}");
+    assert!(table.stdout.contains("mismatch"), "{table:?}");
+
+    let json = run(socket_echo(args.iter().chain(&["--json"])));
+    assert_eq!(json.code(), Some(1), "{json:?}");
+    let json = &json.json_lines()[0];
+    let kinds = &json["errors_by_kind"];
+    assert!(kinds["mismatch"].as_u64().unwrap() > 0, "{json}");
+    for kind in ["refused", "reset", "timeout", "short", "other"] {
+        assert_eq!(kinds[kind], 0, "{kind}: {json}");
+    }
+    assert_eq!(json["errors"], kinds["mismatch"]);
+}
+
+#[test]
+fn nothing_listening_over_udp_is_counted_as_refused() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let address = format!("udp://{port}");
+    let output = run(socket_echo([
+        "bench", &address, "--conns", "1", "--secs", "0.2", "--json",
+    ]));
+    assert_eq!(output.code(), Some(1), "{output:?}");
+    let json = &output.json_lines()[0];
+    assert!(
+        json["errors_by_kind"]["refused"].as_u64().unwrap() > 0,
+        "{json}"
+    );
+}
+
+#[test]
+fn a_zero_duration_is_refused() {
+    let output = run(socket_echo(["bench", "127.0.0.1:9", "--secs", "0"]));
+    assert_eq!(output.code(), Some(2), "{output:?}");
+    assert!(output.stderr.contains("--secs"), "{output:?}");
+    assert!(output.stdout.is_empty(), "{output:?}");
+}
+
+#[test]
+fn bulk_with_several_connections_is_refused() {
+    let output = run(socket_echo([
+        "bench",
+        "127.0.0.1:9",
+        "--bulk",
+        "--conns",
+        "5",
+    ]));
+    assert_eq!(output.code(), Some(2), "{output:?}");
+    assert!(output.stderr.contains("--bulk"), "{output:?}");
+    assert!(output.stderr.contains("--conns"), "{output:?}");
+}
+
+#[test]
+fn bulk_shows_no_round_trips_rather_than_zeros() {
+    let server = Server::start(&["127.0.0.1:0"]);
+    let address = &server.addresses[0];
+    let table = run(socket_echo(["bench", address, "--bulk", "--secs", "0.2"]));
+    assert_eq!(table.code(), Some(0), "{table:?}");
+    assert!(table.stdout.contains("n/a"), "{table:?}");
+    assert!(!table.stdout.contains("0.000"), "{table:?}");
+    let json = run(socket_echo([
+        "bench", address, "--bulk", "--secs", "0.2", "--json",
+    ]));
+    let json = &json.json_lines()[0];
+    assert!(json["rtt_us"].is_null(), "{json}");
+    assert_eq!(json["mode"], "bulk");
+    assert!(server.stop().code() == Some(0));
+}
