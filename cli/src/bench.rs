@@ -12,39 +12,40 @@ use socket_echo::{
 };
 
 use crate::Exit;
-use crate::flags;
+use crate::flags::{self, MIN_DURATION, at_least, duration};
 use crate::out::Out;
 
 /// Load an echo server and measure it.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(after_help = concat!("\
 Examples:
-  socket-echo bench localhost:9999 --conns 50 --size 512 --secs 5
+  socket-echo bench localhost:9999 --conns 50 --size 512 --duration 5s
   socket-echo bench udp://localhost:9999 --conns 50 --size 512
-  socket-echo bench localhost:9999 --bulk --secs 5
-  socket-echo bench localhost:9999 --conns 4 --secs 1 --json
+  socket-echo bench localhost:9999 --bulk --duration 5s
+  socket-echo bench localhost:9999 --conns 4 --duration 1s --json
 
 Each connection sends a message, reads the whole echo back and checks it before the next
 (closed loop), the connections shared among a few threads (--threads, one per CPU by
 default); --bulk instead streams 64 KiB writes both ways on one connection. Ctrl-C ends the
-run early and still reports.")]
+run early and still reports.", exit_status!()))]
 pub struct Args {
     /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
     /// unixgram:@NAME.
     #[arg(value_name = "ADDRESS", default_value = "localhost:9999")]
     address: String,
     /// Concurrent connections (TCP) or sockets (UDP).
-    #[arg(short, long, default_value_t = 50)]
+    #[arg(short, long, value_name = "N", default_value = "50", value_parser = at_least(1usize), allow_hyphen_values = true)]
     conns: usize,
-    /// Threads driving the connections (default: one per CPU).
-    #[arg(long)]
+    /// Threads driving the connections [default: one per CPU].
+    #[arg(long, value_name = "N", value_parser = at_least(1usize), allow_hyphen_values = true)]
     threads: Option<usize>,
-    /// Message size in bytes (at least 8); with --bulk, the write size.
-    #[arg(short, long)]
+    /// Message size in bytes, at least 8 [default: 512]; with --bulk, the write size
+    /// [default: 65536].
+    #[arg(short, long, value_name = "BYTES", value_parser = at_least(8usize), allow_hyphen_values = true)]
     size: Option<usize>,
-    /// How long to run, in seconds (more than 0).
-    #[arg(short = 't', long, default_value = "5", value_parser = parse_secs)]
-    secs: Duration,
+    /// How long to run (5s, 500ms, 1m; at least 1ms).
+    #[arg(short, long, visible_alias = "secs", short_alias = 't', value_name = "DURATION", default_value = "5s", value_parser = duration(MIN_DURATION), allow_hyphen_values = true)]
+    duration: Duration,
     /// Use datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
     #[arg(short, long)]
     udp: bool,
@@ -57,15 +58,8 @@ pub struct Args {
     json: bool,
 }
 
-fn parse_secs(text: &str) -> Result<Duration, String> {
-    match text.parse::<f64>().map(Duration::try_from_secs_f64) {
-        Ok(Ok(duration)) if !duration.is_zero() => Ok(duration),
-        _ => Err(format!("`{text}` is not a number of seconds more than 0")),
-    }
-}
-
 pub fn run(args: &Args) -> Exit {
-    let duration = args.secs;
+    let duration = args.duration;
     let endpoint = match flags::endpoint(&args.address, args.udp) {
         Ok(endpoint) => endpoint,
         Err(exit) => return exit,

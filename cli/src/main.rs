@@ -7,6 +7,13 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
+/// The exit statuses, as the end of every subcommand's `--help`.
+macro_rules! exit_status {
+    () => {
+        "\n\nExit status: 0 success, 1 what was run or measured failed, 2 usage error."
+    };
+}
+
 mod bench;
 mod flags;
 mod out;
@@ -61,7 +68,8 @@ enum Command {
         "Examples:\n",
         "  socket-echo completions bash > ~/.local/share/bash-completion/completions/socket-echo\n",
         "  socket-echo completions zsh > ~/.zfunc/_socket-echo\n",
-        "  socket-echo completions fish > ~/.config/fish/completions/socket-echo.fish"
+        "  socket-echo completions fish > ~/.config/fish/completions/socket-echo.fish",
+        exit_status!()
     ))]
     Completions {
         /// The shell.
@@ -71,7 +79,8 @@ enum Command {
     #[command(after_help = concat!(
         "Examples:\n",
         "  socket-echo man | man -l -\n",
-        "  socket-echo man > /usr/local/share/man/man1/socket-echo.1"
+        "  socket-echo man > /usr/local/share/man/man1/socket-echo.1",
+        exit_status!()
     ))]
     Man,
 }

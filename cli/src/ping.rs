@@ -11,35 +11,35 @@ use socket_echo::{
 };
 
 use crate::Exit;
-use crate::flags::{self, parse_duration};
+use crate::flags::{self, MIN_DURATION, at_least, duration};
 use crate::out::Out;
 
 /// Measure round trips to an echo server, like ping.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(after_help = concat!("\
 Examples:
   socket-echo ping localhost:9999                       # until Ctrl-C
   socket-echo ping localhost:9999 --count 5 --interval 200ms
   socket-echo ping udp://localhost:9999 --count 10 --timeout 500ms
   socket-echo ping unix:/tmp/echo.sock --count 3
 
-Ctrl-C stops after the probe in flight and prints the statistics so far.")]
+Ctrl-C stops after the probe in flight and prints the statistics so far.", exit_status!()))]
 pub struct Args {
     /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
     /// unixgram:@NAME.
     #[arg(value_name = "ADDRESS", default_value = "localhost:9999")]
     address: String,
     /// How many probes to send [default: until Ctrl-C].
-    #[arg(short, long)]
+    #[arg(short, long, value_name = "N", value_parser = at_least(1u64), allow_hyphen_values = true)]
     count: Option<u64>,
     /// The size of each probe in bytes (at least 8: the sequence number).
-    #[arg(short, long, default_value_t = 64)]
+    #[arg(short, long, value_name = "BYTES", default_value = "64", value_parser = at_least(8usize), allow_hyphen_values = true)]
     size: usize,
-    /// Time between sends: 1s, 200ms, 500us, or plain seconds (0.5).
-    #[arg(short, long, default_value = "1s", value_parser = parse_duration)]
+    /// Time from one send to the next (1s, 200ms, 500us; at least 1ms).
+    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = duration(MIN_DURATION), allow_hyphen_values = true)]
     interval: Duration,
-    /// How long each probe waits for its echo (same forms as --interval).
-    #[arg(short = 'W', long, default_value = "1s", value_parser = parse_duration)]
+    /// How long each probe waits for its echo (at least 1ms).
+    #[arg(short = 'W', long, value_name = "DURATION", default_value = "1s", value_parser = duration(MIN_DURATION), allow_hyphen_values = true)]
     timeout: Duration,
     /// Use datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
     #[arg(short, long)]

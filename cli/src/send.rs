@@ -7,11 +7,11 @@ use std::time::Duration;
 use socket_echo::{EchoClient, EndpointVisitor, Options, ToAddrs, Transport};
 
 use crate::Exit;
-use crate::flags::{self, parse_duration};
+use crate::flags::{self, MIN_DURATION, duration};
 
 /// Send one message (or standard input) and print its echo, verified byte for byte.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(after_help = concat!("\
 Examples:
   socket-echo send localhost:9999 'Hola, soy el cliente'
   echo hello | socket-echo send udp://localhost:9999
@@ -19,7 +19,7 @@ Examples:
 
 The echo is written to standard output exactly as it came back, and only if it equals what
 was sent; a short or different echo, no answer in time, or nothing listening is an error
-(exit status 1).")]
+(exit status 1).", exit_status!()))]
 pub struct Args {
     /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
     /// unixgram:@NAME.
@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(short, long)]
     udp: bool,
     /// How long to wait for the connection and for each read of the echo.
-    #[arg(short = 'W', long, default_value = "5s", value_parser = parse_duration)]
+    #[arg(short = 'W', long, value_name = "DURATION", default_value = "5s", value_parser = duration(MIN_DURATION), allow_hyphen_values = true)]
     timeout: Duration,
 }
 

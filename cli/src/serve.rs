@@ -2,6 +2,7 @@
 //! every limit and the main socket options as flags, one set of statistics, and a graceful
 //! stop on SIGINT or SIGTERM.
 
+use std::net::ToSocketAddrs;
 use std::num::NonZeroUsize;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -12,12 +13,12 @@ use socket_echo::{
 };
 
 use crate::Exit;
-use crate::flags::{self, parse_duration};
+use crate::flags::{self, MIN_DURATION, at_least, duration};
 use crate::out::Out;
 
 /// A long-running echo server, on one or more addresses at once.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(after_help = concat!("\
 Examples:
   socket-echo serve                                     # TCP on 127.0.0.1:9999
   socket-echo serve localhost:9999 udp://localhost:9999 unix:/tmp/echo.sock
@@ -30,7 +31,7 @@ A flag applies to the addresses whose transport it concerns (--backlog to the st
 loopback. Binding 0.0.0.0 or [::] exposes the server to every machine that can reach this
 one: do that only on a network you trust.
 
-Ctrl-C or SIGTERM stops the server gracefully and prints its statistics.")]
+Ctrl-C or SIGTERM stops the server gracefully and prints its statistics.", exit_status!()))]
 pub struct Args {
     /// Addresses to listen on: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME,
     /// unixgram:PATH or unixgram:@NAME.
@@ -40,30 +41,31 @@ pub struct Args {
     #[arg(long)]
     udp: bool,
     /// Worker threads per address, each with its own event loop [default: one per core].
-    #[arg(long)]
-    workers: Option<NonZeroUsize>,
+    #[arg(long, value_name = "N", value_parser = at_least(1usize), allow_hyphen_values = true)]
+    workers: Option<usize>,
     /// Most connections served at once; more are closed at once [default: 16384].
-    #[arg(long)]
+    #[arg(long, value_name = "N", value_parser = at_least(1usize), allow_hyphen_values = true)]
     max_connections: Option<usize>,
     /// Close connections idle this long ("300s", "500ms", or "none") [default: 300s].
-    #[arg(long, value_parser = parse_optional_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_idle_timeout, allow_hyphen_values = true)]
     idle_timeout: Option<MaybeDuration>,
     /// Unsent bytes a connection may hold before the server stops reading it
     /// [default: 65536].
-    #[arg(long)]
+    #[arg(long, value_name = "BYTES", value_parser = at_least(1usize), allow_hyphen_values = true)]
     max_pending: Option<usize>,
     /// Receive buffer size in bytes; larger datagrams are dropped, not echoed short
     /// [default: 65536].
-    #[arg(long)]
+    #[arg(long, value_name = "BYTES", value_parser = at_least(1usize), allow_hyphen_values = true)]
     buffer_size: Option<usize>,
     /// UDP source ports never answered, comma-separated ("" for none).
     #[arg(long, value_parser = parse_ports)]
     deny_ports: Option<Ports>,
-    /// How long a shutdown waits for connections to take their pending bytes [default: 1s].
-    #[arg(long, value_parser = parse_duration)]
+    /// How long a shutdown waits for connections to take their pending bytes; 0s closes
+    /// them at once [default: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = duration(Duration::ZERO), allow_hyphen_values = true)]
     shutdown_grace: Option<Duration>,
     /// Length of the accept queue [default: 1024].
-    #[arg(long)]
+    #[arg(long, value_name = "N", value_parser = at_least(1u32), allow_hyphen_values = true)]
     backlog: Option<u32>,
     /// Disable TCP_NODELAY on connections.
     #[arg(long)]
@@ -72,10 +74,10 @@ pub struct Args {
     #[arg(long)]
     reuse_port: bool,
     /// SO_RCVBUF in bytes [default: the system's].
-    #[arg(long)]
+    #[arg(long, value_name = "BYTES", value_parser = at_least(1usize), allow_hyphen_values = true)]
     recv_buffer: Option<usize>,
     /// SO_SNDBUF in bytes [default: the system's].
-    #[arg(long)]
+    #[arg(long, value_name = "BYTES", value_parser = at_least(1usize), allow_hyphen_values = true)]
     send_buffer: Option<usize>,
     /// On an IPv6 address, also serve IPv4 clients (clears IPV6_V6ONLY).
     #[arg(long)]
@@ -85,7 +87,7 @@ pub struct Args {
     unix_mode: Option<u32>,
     /// Print the statistics every this often while running, at least every 100ms ("10s";
     /// "none" to stay quiet).
-    #[arg(long, default_value = "none", value_parser = parse_stats_every)]
+    #[arg(long, value_name = "DURATION", default_value = "none", value_parser = parse_stats_every, allow_hyphen_values = true)]
     stats_every: MaybeDuration,
     /// Print JSON, one object per line: the addresses, the statistics, the final ones.
     #[arg(long)]
@@ -165,7 +167,7 @@ impl Args {
         };
         let mut options = Options::new();
         if let Some(workers) = self.workers {
-            options = options.with_workers(Some(workers));
+            options = options.with_workers(NonZeroUsize::new(workers));
         }
         if let Some(max) = self
             .max_connections
@@ -237,24 +239,36 @@ fn parse_ports(text: &str) -> Result<Ports, String> {
 #[derive(Debug, Clone, Copy)]
 struct MaybeDuration(Option<Duration>);
 
-fn parse_optional_duration(text: &str) -> Result<MaybeDuration, String> {
+/// A duration of at least `floor`, or "none".
+fn optional_duration(text: &str, floor: Duration) -> Result<MaybeDuration, String> {
     if text.eq_ignore_ascii_case("none") {
         Ok(MaybeDuration(None))
     } else {
-        parse_duration(text).map(|d| MaybeDuration(Some(d)))
+        duration(floor)(text).map(|d| MaybeDuration(Some(d)))
     }
+}
+
+fn parse_idle_timeout(text: &str) -> Result<MaybeDuration, String> {
+    optional_duration(text, MIN_DURATION)
 }
 
 /// The shortest period of `--stats-every`: more often is a flood, not a report.
 const STATS_FLOOR: Duration = Duration::from_millis(100);
 
 fn parse_stats_every(text: &str) -> Result<MaybeDuration, String> {
-    let every = parse_optional_duration(text)?;
-    match every.0 {
-        Some(every) if every < STATS_FLOOR => Err(format!(
-            "must be at least 100ms (or none): `{text}` would print without pause"
-        )),
-        _ => Ok(every),
+    optional_duration(text, STATS_FLOOR)
+        .map_err(|reason| format!("{reason} (or none): more often would flood the output"))
+}
+
+/// Whether an IP endpoint names IPv4 addresses only.
+fn is_ipv4(endpoint: &Endpoint) -> bool {
+    let (Endpoint::Tcp(address) | Endpoint::Udp(address)) = endpoint else {
+        return false;
+    };
+    match address.to_socket_addrs() {
+        Ok(mut addrs) => addrs.all(|addr| addr.is_ipv4()),
+        // Left to the bind, which names what is wrong with it.
+        Err(_) => false,
     }
 }
 
@@ -321,6 +335,15 @@ pub fn run(args: &Args) -> Exit {
             );
             return Exit::Usage;
         }
+    }
+    if args.dual_stack
+        && let Some(ipv4) = endpoints.iter().find(|endpoint| is_ipv4(endpoint))
+    {
+        log::error!(
+            "--dual-stack lets an IPv6 socket take IPv4 clients too: {ipv4} is IPv4 \
+             (bind [::]:PORT instead)"
+        );
+        return Exit::Usage;
     }
     let mut servers: Vec<Box<dyn Running>> = Vec::new();
     for endpoint in &endpoints {

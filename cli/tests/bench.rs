@@ -12,7 +12,14 @@ fn a_table_over_every_transport() {
     let server = Server::start(&args);
     for address in &server.addresses {
         let output = run(socket_echo([
-            "bench", address, "--conns", "2", "--secs", "0.3", "--size", "64",
+            "bench",
+            address,
+            "--conns",
+            "2",
+            "--duration",
+            "300ms",
+            "--size",
+            "64",
         ]));
         assert_eq!(output.code(), Some(0), "{address}: {output:?}");
         assert!(
@@ -31,7 +38,15 @@ fn json_over_every_transport() {
     let server = Server::start(&args);
     for (address, transport) in server.addresses.iter().zip(["tcp", "udp", "unix"]) {
         let output = run(socket_echo([
-            "bench", address, "--conns", "2", "--secs", "0.3", "--size", "64", "--json",
+            "bench",
+            address,
+            "--conns",
+            "2",
+            "--duration",
+            "300ms",
+            "--size",
+            "64",
+            "--json",
         ]));
         assert_eq!(output.code(), Some(0), "{address}: {output:?}");
         let lines = output.json_lines();
@@ -57,7 +72,13 @@ fn bulk_over_tcp_and_unix() {
     let unix = format!("unix:{}", support::unix_path("bench-bulk"));
     let server = Server::start(&["127.0.0.1:0", &unix]);
     for address in &server.addresses {
-        let output = run(socket_echo(["bench", address, "--bulk", "--secs", "0.3"]));
+        let output = run(socket_echo([
+            "bench",
+            address,
+            "--bulk",
+            "--duration",
+            "300ms",
+        ]));
         assert_eq!(output.code(), Some(0), "{address}: {output:?}");
         assert!(output.stdout.contains("bulk"), "{output:?}");
     }
@@ -90,7 +111,14 @@ fn corrupting_server() -> String {
 fn errors_are_counted_by_kind_in_the_table_and_the_json() {
     let address = corrupting_server();
     let args = [
-        "bench", &address, "--conns", "1", "--secs", "0.2", "--size", "64",
+        "bench",
+        &address,
+        "--conns",
+        "1",
+        "--duration",
+        "200ms",
+        "--size",
+        "64",
     ];
     let table = run(socket_echo(args));
     assert_eq!(table.code(), Some(1), "{table:?}");
@@ -115,7 +143,13 @@ fn nothing_listening_over_udp_is_counted_as_refused() {
         .unwrap();
     let address = format!("udp://{port}");
     let output = run(socket_echo([
-        "bench", &address, "--conns", "1", "--secs", "0.2", "--json",
+        "bench",
+        &address,
+        "--conns",
+        "1",
+        "--duration",
+        "200ms",
+        "--json",
     ]));
     assert_eq!(output.code(), Some(1), "{output:?}");
     let json = &output.json_lines()[0];
@@ -127,9 +161,9 @@ fn nothing_listening_over_udp_is_counted_as_refused() {
 
 #[test]
 fn a_zero_duration_is_refused() {
-    let output = run(socket_echo(["bench", "127.0.0.1:9", "--secs", "0"]));
+    let output = run(socket_echo(["bench", "127.0.0.1:9", "--duration", "0s"]));
     assert_eq!(output.code(), Some(2), "{output:?}");
-    assert!(output.stderr.contains("--secs"), "{output:?}");
+    assert!(output.stderr.contains("--duration"), "{output:?}");
     assert!(output.stdout.is_empty(), "{output:?}");
 }
 
@@ -151,12 +185,23 @@ fn bulk_with_several_connections_is_refused() {
 fn bulk_shows_no_round_trips_rather_than_zeros() {
     let server = Server::start(&["127.0.0.1:0"]);
     let address = &server.addresses[0];
-    let table = run(socket_echo(["bench", address, "--bulk", "--secs", "0.2"]));
+    let table = run(socket_echo([
+        "bench",
+        address,
+        "--bulk",
+        "--duration",
+        "200ms",
+    ]));
     assert_eq!(table.code(), Some(0), "{table:?}");
     assert!(table.stdout.contains("n/a"), "{table:?}");
     assert!(!table.stdout.contains("0.000"), "{table:?}");
     let json = run(socket_echo([
-        "bench", address, "--bulk", "--secs", "0.2", "--json",
+        "bench",
+        address,
+        "--bulk",
+        "--duration",
+        "200ms",
+        "--json",
     ]));
     let json = &json.json_lines()[0];
     assert!(json["rtt_us"].is_null(), "{json}");
