@@ -20,6 +20,7 @@ mod out;
 mod ping;
 mod send;
 mod serve;
+mod tally;
 
 /// What `socket-echo --help` shows after the subcommands: addresses, examples, exit codes.
 const TOP_HELP: &str = "\
