@@ -1,10 +1,11 @@
 //! `socket-echo bench`: load an echo server and report messages/s, MB/s and round-trip
 //! percentiles.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use std::time::Instant;
 
 use serde::Serialize;
 use socket_echo::{
@@ -23,11 +24,15 @@ Examples:
   socket-echo bench udp://localhost:9999 --conns 50 --size 512
   socket-echo bench localhost:9999 --bulk --duration 5s
   socket-echo bench localhost:9999 --conns 4 --duration 1s --json
+  socket-echo bench localhost:9999 --conns 10 --rate 20000
 
 Each connection sends a message, reads the whole echo back and checks it before the next
 (closed loop), the connections shared among a few threads (--threads, one per CPU by
-default); --bulk instead streams 64 KiB writes both ways on one connection. Ctrl-C ends the
-run early and still reports.", exit_status!()))]
+default). With --rate, the messages go on a fixed schedule instead (open loop), and each
+round trip counts from the time its message was due: a server that stalls shows the queue
+behind the stall (the coordinated-omission correction of wrk2). --bulk streams 64 KiB
+writes both ways on one connection. A progress bar is shown on a terminal, plain lines on
+standard error otherwise. Ctrl-C ends the run early and still reports.", exit_status!()))]
 pub struct Args {
     /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
     /// unixgram:@NAME.
@@ -49,9 +54,13 @@ pub struct Args {
     /// Use datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
     #[arg(short, long)]
     udp: bool,
+    /// Open loop: this many messages a second across all connections, each round trip
+    /// measured from the time its message was due, so a stalled server shows its queue.
+    #[arg(short, long, value_name = "N", value_parser = at_least(1u64), allow_hyphen_values = true)]
+    rate: Option<u64>,
     /// One stream connection (TCP or Unix) streaming both ways with 64 KiB writes; refused
-    /// with --conns, --threads or --udp, which it would not use.
-    #[arg(short, long, conflicts_with_all = ["conns", "threads", "udp"])]
+    /// with --conns, --threads, --rate or --udp, which it would not use.
+    #[arg(short, long, conflicts_with_all = ["conns", "threads", "rate", "udp"])]
     bulk: bool,
     /// Print one JSON object instead of a table.
     #[arg(short, long)]
@@ -70,39 +79,27 @@ pub fn run(args: &Args) -> Exit {
         log::warn!("cannot handle Ctrl-C: {error}");
     }
 
-    let live = std::io::stdout().is_terminal() && !args.json;
-    let mut progress = |p: &Progress| {
-        if live {
-            let secs = p.elapsed().as_secs_f64().max(1e-9);
-            print!(
-                "\r{:6.1} s  {:>12} msgs  {:>12.0} msg/s  {:>9.1} MB/s  {} errors  {} lost   ",
-                p.elapsed().as_secs_f64(),
-                p.messages(),
-                p.messages() as f64 / secs,
-                p.bytes() as f64 / secs / 1e6,
-                p.errors(),
-                p.lost()
-            );
-            let _ = std::io::stdout().flush();
-        }
-    };
+    let mut shown = Shown::new(duration);
+    let mut progress = |p: &Progress| shown.update(p);
     let result = endpoint.visit(Run {
         args,
         duration,
         stop,
         progress: &mut progress,
     });
-    if live {
-        print!("\r{:100}\r", "");
-    }
+    shown.finish();
     let report = match result {
         Ok(report) => report,
         Err(error) => return flags::failed(&error),
     };
-    let mode = if args.bulk { "bulk" } else { "closed-loop" };
+    let mode = match (args.bulk, args.rate) {
+        (true, _) => "bulk",
+        (false, Some(_)) => "open-loop",
+        (false, None) => "closed-loop",
+    };
     let mut out = Out::new();
     if args.json {
-        let json = Json::new(&args.address, mode, &report);
+        let json = Json::new(&args.address, mode, args.rate, &report);
         out.line(serde_json::to_string(&json).unwrap_or_default());
     } else {
         out.write(table(&args.address, mode, &report));
@@ -111,6 +108,60 @@ pub fn run(args: &Args) -> Exit {
         Exit::Failed
     } else {
         Exit::Success
+    }
+}
+
+/// The run's progress while it goes: a bar on a terminal, a plain line on standard error
+/// every second otherwise (`-q` silences it).
+enum Shown {
+    Bar(indicatif::ProgressBar),
+    Lines { next: Instant },
+}
+
+impl Shown {
+    fn new(duration: Duration) -> Self {
+        if !std::io::stderr().is_terminal() {
+            return Shown::Lines {
+                next: Instant::now() + Duration::from_secs(1),
+            };
+        }
+        let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        let bar = indicatif::ProgressBar::new(millis);
+        let style = indicatif::ProgressStyle::with_template("[{bar:30}] {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style.progress_chars("=> "));
+        Shown::Bar(bar)
+    }
+
+    fn update(&mut self, p: &Progress) {
+        let secs = p.elapsed().as_secs_f64().max(1e-9);
+        let line = format!(
+            "{:.1} s  {} msgs  {:.0} msg/s  {:.1} MB/s  {} errors  {} lost",
+            p.elapsed().as_secs_f64(),
+            p.messages(),
+            p.messages() as f64 / secs,
+            p.bytes() as f64 / secs / 1e6,
+            p.errors(),
+            p.lost()
+        );
+        match self {
+            Shown::Bar(bar) => {
+                bar.set_position(u64::try_from(p.elapsed().as_millis()).unwrap_or(u64::MAX));
+                bar.set_message(line);
+            }
+            Shown::Lines { next } => {
+                if Instant::now() >= *next {
+                    log::info!("{line}");
+                    *next += Duration::from_secs(1);
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Shown::Bar(bar) = self {
+            bar.finish_and_clear();
+        }
     }
 }
 
@@ -141,6 +192,9 @@ impl<F: FnMut(&Progress)> EndpointVisitor for Run<'_, F> {
             .with_stop(self.stop);
         if let Some(threads) = args.threads {
             load = load.with_threads(threads);
+        }
+        if let Some(rate) = args.rate {
+            load = load.with_rate(rate);
         }
         load.run_with_progress(transport, address, self.progress)
     }
@@ -204,6 +258,8 @@ struct Json<'a> {
     address: &'a str,
     transport: &'static str,
     mode: &'a str,
+    /// The open loop's messages per second; `null` for a closed loop or bulk.
+    rate: Option<u64>,
     connections: usize,
     size: usize,
     seconds: f64,
@@ -230,13 +286,14 @@ struct Rtt {
 }
 
 impl<'a> Json<'a> {
-    fn new(address: &'a str, mode: &'a str, r: &LoadReport) -> Self {
+    fn new(address: &'a str, mode: &'a str, rate: Option<u64>, r: &LoadReport) -> Self {
         let l: Latency = r.latency();
         let us = |d: Duration| d.as_secs_f64() * 1e6;
         Json {
             address,
             transport: r.transport(),
             mode,
+            rate,
             connections: r.connections(),
             size: r.size(),
             seconds: r.elapsed().as_secs_f64(),

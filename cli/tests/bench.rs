@@ -208,3 +208,93 @@ fn bulk_shows_no_round_trips_rather_than_zeros() {
     assert_eq!(json["mode"], "bulk");
     assert!(server.stop().code() == Some(0));
 }
+
+/// A TCP echo server for one connection of 64-byte messages that stops answering for
+/// `stall` once, after `before` messages.
+fn stalling_server(before: usize, stall: std::time::Duration) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Ok((mut conn, _)) = listener.accept() else {
+            return;
+        };
+        let mut message = [0u8; 64];
+        for n in 0.. {
+            if conn.read_exact(&mut message).is_err() {
+                return;
+            }
+            if n == before {
+                std::thread::sleep(stall);
+            }
+            if conn.write_all(&message).is_err() {
+                return;
+            }
+        }
+    });
+    addr.to_string()
+}
+
+/// Open loop: 1,000 messages a second for a second, the server stalling 400 ms after 100.
+/// The 200-odd messages due in the first half of the stall each wait at least 200 ms,
+/// more than 1% of at most 1,000, so p99 is at least 200 ms; a closed loop would count the
+/// stall once.
+#[test]
+fn an_open_loop_shows_a_stall_in_p99() {
+    let address = stalling_server(100, std::time::Duration::from_millis(400));
+    let output = run(socket_echo([
+        "bench",
+        &address,
+        "--conns",
+        "1",
+        "--size",
+        "64",
+        "--rate",
+        "1000",
+        "--duration",
+        "1s",
+        "--json",
+    ]));
+    assert_eq!(output.code(), Some(0), "{output:?}");
+    let json = &output.json_lines()[0];
+    assert_eq!(json["mode"], "open-loop", "{json}");
+    assert_eq!(json["rate"], 1000, "{json}");
+    let p99 = json["rtt_us"]["p99"].as_f64().unwrap();
+    assert!(p99 >= 200_000.0, "p99 {p99} us: {json}");
+}
+
+#[test]
+fn a_rate_of_zero_or_with_bulk_is_refused() {
+    let output = run(socket_echo(["bench", "127.0.0.1:9", "--rate", "0"]));
+    assert_eq!(output.code(), Some(2), "{output:?}");
+    assert!(output.stderr.contains("--rate"), "{output:?}");
+    let output = run(socket_echo([
+        "bench",
+        "127.0.0.1:9",
+        "--rate",
+        "10",
+        "--bulk",
+    ]));
+    assert_eq!(output.code(), Some(2), "{output:?}");
+    assert!(output.stderr.contains("--rate"), "{output:?}");
+}
+
+/// Off a terminal, progress goes to standard error as plain lines, never to the JSON.
+#[test]
+fn progress_off_a_terminal_is_plain_lines_on_standard_error() {
+    let server = Server::start(&["127.0.0.1:0"]);
+    let output = run(socket_echo([
+        "bench",
+        &server.addresses[0],
+        "--conns",
+        "1",
+        "--duration",
+        "1500ms",
+        "--json",
+    ]));
+    assert_eq!(output.code(), Some(0), "{output:?}");
+    assert_eq!(output.json_lines().len(), 1);
+    assert!(output.stderr.contains("msg/s"), "{output:?}");
+    assert!(!output.stderr.contains('\r'), "{output:?}");
+    assert_eq!(server.stop().code(), Some(0));
+}
