@@ -362,7 +362,7 @@ pub fn run(args: &Args) -> Exit {
     for server in &servers {
         if args.json {
             let line = Listening {
-                event: "listening",
+                r#type: "listening",
                 address: server.address(),
             };
             out.line(serde_json::to_string(&line).unwrap_or_default());
@@ -415,17 +415,18 @@ pub fn run(args: &Args) -> Exit {
     exit
 }
 
+/// `serve --json`: where a server listens.
 #[derive(Serialize)]
 struct Listening {
-    event: &'static str,
+    r#type: &'static str,
     address: String,
 }
 
-/// The statistics as one JSON object: `event` ("stats" or "stopped"), `elapsed_s`, and one
-/// field per counter of `Stats`.
+/// The statistics as one JSON object: `type` ("stats" or "stopped"), `elapsed_s`, and one
+/// field per counter of `Stats` (docs/cli.md).
 #[derive(Serialize)]
 struct StatsLine {
-    event: &'static str,
+    r#type: &'static str,
     elapsed_s: f64,
     accepted: u64,
     active: u64,
@@ -447,7 +448,7 @@ struct StatsLine {
 impl StatsLine {
     fn new(event: &'static str, elapsed: Duration, s: &Stats) -> Self {
         StatsLine {
-            event,
+            r#type: event,
             elapsed_s: elapsed.as_secs_f64(),
             accepted: s.accepted,
             active: s.active,

@@ -59,7 +59,7 @@ fn json_lines_listening_statistics_and_the_final_ones() {
     loop {
         let line = server.next_line().expect("a statistics line");
         let json: serde_json::Value = serde_json::from_str(&line).expect("JSON");
-        if json["event"] == "stats" && json["bytes_out"] == 8 {
+        if json["type"] == "stats" && json["bytes_out"] == 8 {
             assert!(json["elapsed_s"].as_f64().expect("elapsed_s") > 0.0);
             break;
         }
@@ -67,10 +67,10 @@ fn json_lines_listening_statistics_and_the_final_ones() {
     let finished = server.stop();
     assert_eq!(finished.code(), Some(0), "{finished:?}");
     let lines = finished.json_lines();
-    let listening: Vec<_> = lines.iter().filter(|l| l["event"] == "listening").collect();
+    let listening: Vec<_> = lines.iter().filter(|l| l["type"] == "listening").collect();
     assert_eq!(listening.len(), 2, "{lines:?}");
     let last = lines.last().expect("a final line");
-    assert_eq!(last["event"], "stopped", "{lines:?}");
+    assert_eq!(last["type"], "stopped", "{lines:?}");
     for field in [
         "accepted",
         "bytes_in",

@@ -190,7 +190,7 @@ impl Server {
             if let Some(address) = line.strip_prefix("listening on ") {
                 server.addresses.push(address.to_owned());
             } else if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
-                && json["event"] == "listening"
+                && json["type"] == "listening"
             {
                 server
                     .addresses
