@@ -101,7 +101,9 @@ pub use faults::{DEFAULT_REORDER_HOLD, Fault, FaultKind, FaultStats, Faults};
 pub use handle::ServerHandle;
 #[cfg(feature = "measure")]
 #[cfg_attr(docsrs, doc(cfg(feature = "measure")))]
-pub use measure::{Bulk, Latency, Load, LoadReport, Outcome, Ping, PingSummary, Probe, Progress};
+pub use measure::{
+    Bulk, Latency, Load, LoadErrorKind, LoadReport, Outcome, Ping, PingSummary, Probe, Progress,
+};
 pub use options::{
     DEFAULT_BUFFER_SIZE, DEFAULT_CONNECTION_SOCKET_BUFFERS, DEFAULT_DENIED_PORTS,
     DEFAULT_ECHO_DEADLINE, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING,

@@ -845,80 +845,22 @@ fn run_example(name: &str, args: &[&str]) -> (Option<i32>, String) {
 
 #[test]
 fn ping_example_prints_a_line_per_reply_and_a_summary() {
-    let addr = tcp_echo_server().to_string();
-    let (code, out) = run_example("ping", &[&addr, "--count", "3", "--interval", "10ms"]);
+    let (code, out) = run_example("ping", &[]);
     assert_eq!(code, Some(0), "{out}");
-    let replies: Vec<&str> = out.lines().filter(|l| l.contains(" bytes from ")).collect();
-    assert_eq!(replies.len(), 3, "{out}");
-    for (seq, line) in replies.iter().enumerate() {
-        assert!(
-            line.starts_with(&format!("64 bytes from {addr}: seq={seq} time=")),
-            "{line}"
-        );
-        assert!(line.ends_with(" ms"), "{line}");
-    }
-    assert!(
-        out.contains(&format!("--- {addr} echo statistics ---")),
-        "{out}"
-    );
-    assert!(out.contains("3 probes sent, 3 received, 0% lost"), "{out}");
+    let replies = out.lines().filter(|l| l.contains(" bytes from ")).count();
+    assert_eq!(replies, 5, "{out}");
+    assert!(out.contains("5 sent, 5 received, 0% lost"), "{out}");
     assert!(out.contains("rtt min/mean/p50/p90/p99/max = "), "{out}");
 }
 
 #[test]
-fn ping_example_over_udp_to_a_silent_port_exits_non_zero() {
-    let silent = UdpSocket::bind(LOCAL).unwrap();
-    let addr = silent.local_addr().unwrap().to_string();
-    let (code, out) = run_example(
-        "ping",
-        &["--udp", &addr, "--count", "2", "--timeout", "200ms"],
-    );
-    assert_ne!(code, Some(0), "{out}");
-    assert!(
-        out.contains("2 probes sent, 0 received, 100% lost"),
-        "{out}"
-    );
-    drop(silent);
-}
-
-#[test]
-fn bench_example_prints_json_with_messages_and_no_errors() {
-    let addr = tcp_echo_server().to_string();
-    let (code, out) = run_example("bench", &[&addr, "--secs", "1", "--conns", "4", "--json"]);
+fn bench_example_runs_a_closed_loop_an_open_loop_and_bulk() {
+    let (code, out) = run_example("bench", &[]);
     assert_eq!(code, Some(0), "{out}");
-    let json: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-    assert!(json["messages"].as_u64().unwrap() > 0, "{out}");
-    assert_eq!(json["errors"].as_u64(), Some(0), "{out}");
-    assert_eq!(json["connections"].as_u64(), Some(4), "{out}");
-    assert_eq!(
-        json["bytes"].as_u64(),
-        Some(json["messages"].as_u64().unwrap() * 512)
-    );
-}
-
-#[test]
-fn bench_example_bulk_and_udp_print_a_table() {
-    let addr = tcp_echo_server().to_string();
-    let (code, out) = run_example("bench", &[&addr, "--secs", "0.3", "--bulk"]);
-    assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("(tcp, bulk)") && out.contains("MB/s"), "{out}");
-
-    let addr = udp_echo_server().to_string();
-    let (code, out) = run_example(
-        "bench",
-        &[
-            &addr,
-            "--secs",
-            "0.3",
-            "--conns",
-            "2",
-            "--udp",
-            "--threads",
-            "1",
-        ],
-    );
-    assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("(udp, closed-loop)"), "{out}");
+    for line in ["closed loop: ", "open loop: ", "bulk: "] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    assert_eq!(out.matches(", 0 errors").count(), 3, "{out}");
 }
 
 #[test]

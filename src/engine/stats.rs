@@ -82,6 +82,52 @@ pub struct Stats {
     pub faults: crate::faults::FaultStats,
 }
 
+/// Sums the statistics of several servers (a process serving several addresses, say): every
+/// count is added, and so are [`active`](Stats::active) and the caps in force
+/// ([`max_connections`](Stats::max_connections)).
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{EchoClient, EchoServer, Stats, Udp};
+///
+/// let tcp = EchoServer::bind("127.0.0.1:0")?.spawn()?;
+/// let udp = EchoServer::bind_on(Udp, "127.0.0.1:0")?.spawn()?;
+/// EchoClient::connect(tcp.local_addr())?.echo(b"one")?;
+/// EchoClient::connect_on(Udp, udp.local_addr())?.echo(b"two")?;
+/// tcp.shutdown();
+/// udp.shutdown();
+/// let mut total = Stats::default();
+/// total += tcp.join()?;
+/// total += udp.join()?;
+/// assert_eq!(total.bytes_out, 6);
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+impl std::ops::AddAssign for Stats {
+    fn add_assign(&mut self, other: Stats) {
+        self.accepted += other.accepted;
+        self.active += other.active;
+        self.refused += other.refused;
+        self.refused_per_source += other.refused_per_source;
+        self.max_connections += other.max_connections;
+        self.timed_out += other.timed_out;
+        self.errors += other.errors;
+        self.shutdown_resets += other.shutdown_resets;
+        self.accept_errors += other.accept_errors;
+        self.accept_backoffs += other.accept_backoffs;
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.datagrams_echoed += other.datagrams_echoed;
+        self.dropped_denied_port += other.dropped_denied_port;
+        self.dropped_bad_source += other.dropped_bad_source;
+        self.dropped_own_address += other.dropped_own_address;
+        self.dropped_rate_limited += other.dropped_rate_limited;
+        self.dropped_truncated += other.dropped_truncated;
+        self.dropped_send_failed += other.dropped_send_failed;
+        self.faults += other.faults;
+    }
+}
+
 /// One worker's counters. Only the owning worker writes them, so an increment is a plain
 /// load and store rather than a locked read-modify-write.
 #[derive(Debug, Default)]

@@ -699,6 +699,26 @@ pub struct FaultStats {
     pub overflowed: u64,
 }
 
+/// Sums the fault counts of several servers, as [`Stats`](crate::Stats) does.
+impl std::ops::AddAssign for FaultStats {
+    fn add_assign(&mut self, other: FaultStats) {
+        self.delayed += other.delayed;
+        self.sliced += other.sliced;
+        self.rate_limited += other.rate_limited;
+        self.stalled += other.stalled;
+        self.closed += other.closed;
+        self.reset += other.reset;
+        self.accept_closed += other.accept_closed;
+        self.accept_delayed += other.accept_delayed;
+        self.dropped += other.dropped;
+        self.duplicated += other.duplicated;
+        self.reordered += other.reordered;
+        self.truncated += other.truncated;
+        self.corrupted += other.corrupted;
+        self.overflowed += other.overflowed;
+    }
+}
+
 /// One worker's fault counters (see [`Counter`]: only that worker writes them).
 #[derive(Debug, Default)]
 pub(crate) struct FaultCounters {

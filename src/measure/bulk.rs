@@ -3,7 +3,7 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::addr::ToAddrs;
@@ -11,7 +11,7 @@ use crate::client::EchoClient;
 use crate::echo::stream::Io;
 use crate::error::{Error, Result};
 use crate::measure;
-use crate::measure::load::{LoadReport, PROGRESS_EVERY, Progress};
+use crate::measure::load::{Counters, LoadErrorKind, LoadReport, PROGRESS_EVERY, Progress};
 use crate::measure::summary::Latency;
 use crate::options::Options;
 use crate::transport::sealed::{ClientVisitor, Connection, Datagram};
@@ -308,7 +308,8 @@ impl Bulk {
         // Byte `i` of the stream is `i as u8`: any read or write starts `offset % 256` in.
         let pattern = measure::pattern(self.write_size.max(READ_SIZE).saturating_add(256))?;
         let limit = self.bytes.unwrap_or(u64::MAX);
-        let errors = AtomicU64::new(0);
+        let counters = Counters::default();
+        let errors = || counters.errors().iter().sum::<u64>();
         let abort = AtomicBool::new(false);
         let start = Instant::now();
         let deadline = start + self.duration;
@@ -329,22 +330,23 @@ impl Bulk {
                     {
                         let len = (limit - written).min(write_size as u64) as usize;
                         let from = (written % 256) as usize;
-                        if writer.write_all(&pattern[from..from + len]).is_err() {
+                        if let Err(e) = writer.write_all(&pattern[from..from + len]) {
                             if !abort.load(Ordering::Relaxed) {
-                                errors.fetch_add(1, Ordering::Relaxed);
+                                counters.error(LoadErrorKind::of_io(&e));
                             }
-                            break;
+                            return None;
                         }
                         written += len as u64;
                     }
                     // End of stream: the server echoes what is left, then closes its side.
                     let _ = connection.shutdown_write();
+                    Some(written)
                 });
-            if writing.is_err() {
+            let Ok(writing) = writing else {
                 // No writer: nothing will be echoed; the report shows the error.
-                errors.fetch_add(1, Ordering::Relaxed);
+                counters.error(LoadErrorKind::Other);
                 return (0, start.elapsed());
-            }
+            };
 
             let mut received = 0u64;
             let mut next = start + PROGRESS_EVERY;
@@ -353,14 +355,14 @@ impl Bulk {
                     Ok(0) => break,
                     Ok(n) => n,
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(_) => {
-                        errors.fetch_add(1, Ordering::Relaxed);
+                    Err(e) => {
+                        counters.error(LoadErrorKind::of_io(&e));
                         break;
                     }
                 };
                 let from = (received % 256) as usize;
                 if buffer[..n] != pattern[from..from + n] {
-                    errors.fetch_add(1, Ordering::Relaxed);
+                    counters.error(LoadErrorKind::Mismatch);
                     break;
                 }
                 received += n as u64;
@@ -370,17 +372,24 @@ impl Bulk {
                         elapsed: now - start,
                         messages: received / write_size as u64,
                         bytes: received,
-                        errors: errors.load(Ordering::Relaxed),
+                        errors: errors(),
                         lost: 0,
                     });
                     next = now + PROGRESS_EVERY;
                 }
             }
             let elapsed = start.elapsed();
-            if errors.load(Ordering::Relaxed) > 0 {
+            if errors() > 0 {
                 // Unblock the writer if it waits on a server that stopped reading.
                 abort.store(true, Ordering::Relaxed);
                 let _ = socket2::SockRef::from(connection).shutdown(Shutdown::Both);
+            }
+            // A clean end of stream before every byte written came back: the echo was cut.
+            if let Ok(Some(written)) = writing.join()
+                && received < written
+                && errors() == 0
+            {
+                counters.error(LoadErrorKind::Short);
             }
             (received, elapsed)
         });
@@ -391,7 +400,8 @@ impl Bulk {
             elapsed,
             messages: received / write_size as u64,
             bytes: received,
-            errors: errors.load(Ordering::Relaxed),
+            errors: errors(),
+            errors_by_kind: counters.errors(),
             lost: 0,
             latency: Latency::default(),
         })

@@ -21,7 +21,7 @@ mod ping;
 mod summary;
 
 pub use bulk::Bulk;
-pub use load::{Load, LoadReport, Progress};
+pub use load::{Load, LoadErrorKind, LoadReport, Progress};
 pub use ping::{Outcome, Ping, PingSummary, Probe};
 pub use summary::Latency;
 

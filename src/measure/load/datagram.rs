@@ -7,6 +7,8 @@ use std::time::Instant;
 use mio::{Events, Poll};
 
 use super::drive::wait;
+use super::kind::LoadErrorKind;
+use super::pace::Pacer;
 use super::tally::{Tally, bump};
 use super::{EVENTS, TICK};
 use crate::error::Result;
@@ -19,10 +21,18 @@ pub(super) struct DatagramConn<S> {
     pub(super) socket: S,
     /// Messages sent so far; the one in flight, if any, is number `sent_count - 1`.
     pub(super) sent_count: u64,
-    /// When the message in flight was sent.
+    /// When the message in flight was due (closed loop: sent), what its round trip counts
+    /// from.
     pub(super) sent: Instant,
+    /// When the message in flight went, what its timeout counts from.
+    pub(super) went: Instant,
     /// A message is in flight, waiting for its echo or its timeout.
     pub(super) waiting: bool,
+    /// The socket's run-wide number, its place in the open loop's schedule.
+    pub(super) index: u64,
+    /// Open loop: the next message is not yet due (it is due at `sent`); the socket waits
+    /// in the pacer.
+    pub(super) idle: bool,
     pub(super) finished: bool,
 }
 
@@ -30,23 +40,37 @@ impl<D: Datagram> DatagramConn<&D> {
     /// Sends the next message, or finishes the socket if it may send no more. A send refused
     /// by an ICMP error is an error, and the next is tried at the next look at the timeouts;
     /// any other failed send is an error that finishes the socket.
+    ///
+    /// In an open loop a message not yet due is not sent: the socket goes idle until it is.
+    /// Behind schedule, the round trip counts from when the message was due.
     pub(super) fn send_next(&mut self, now: Instant, probe: &mut [u8], tally: &Tally<'_, '_>) {
         self.waiting = false;
-        if tally.shared.done(now, self.sent_count) {
+        let shared = tally.shared;
+        let Some(due) = shared.due(now, self.index, self.sent_count) else {
             self.finished = true;
+            return;
+        };
+        if shared.done(now.max(due), self.sent_count) {
+            self.finished = true;
+            return;
+        }
+        if due > now {
+            self.idle = true;
+            self.sent = due;
             return;
         }
         measure::set_seq(probe, self.sent_count);
         self.sent_count += 1;
-        self.sent = now;
+        self.sent = due;
+        self.went = now;
         match self.socket.send(probe) {
             // A full send buffer drops the datagram, as the network may: the timeout then
             // counts it lost.
             Ok(_) => self.waiting = true,
             Err(e) if e.kind() == ErrorKind::WouldBlock => self.waiting = true,
-            Err(e) if is_unreachable(&e) => bump(&tally.counters.errors),
-            Err(_) => {
-                bump(&tally.counters.errors);
+            Err(e) if is_unreachable(&e) => tally.counters.error(LoadErrorKind::Refused),
+            Err(e) => {
+                tally.counters.error(LoadErrorKind::of_io(&e));
                 self.finished = true;
             }
         }
@@ -69,8 +93,13 @@ impl<D: Datagram> DatagramConn<&D> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 // An ICMP error of an earlier send, or a broken socket: the message in
                 // flight will get no echo.
-                Err(_) => {
-                    bump(&tally.counters.errors);
+                Err(e) => {
+                    let kind = if is_unreachable(&e) {
+                        LoadErrorKind::Refused
+                    } else {
+                        LoadErrorKind::of_io(&e)
+                    };
+                    tally.counters.error(kind);
                     self.waiting = false;
                     return;
                 }
@@ -91,14 +120,20 @@ impl<D: Datagram> DatagramConn<&D> {
                 && measure::seq_of(&reply[..n]).is_some_and(|s| s < current)
                 && reply[HEADER..n] == probe[HEADER..];
             if !late {
-                bump(&tally.counters.errors);
+                let kind = if n < size {
+                    LoadErrorKind::Short
+                } else {
+                    LoadErrorKind::Mismatch
+                };
+                tally.counters.error(kind);
             }
         }
     }
 }
 
 /// Drives UDP sockets until each has finished: sent its last message and had its echo or
-/// its timeout, or failed.
+/// its timeout, or failed. In an open loop, a socket whose next message is not yet due
+/// waits in the pacer, and the poll wakes when the first is due.
 pub(super) fn run_datagrams<D: Datagram>(
     mut poll: Poll,
     sockets: Vec<&D>,
@@ -113,54 +148,88 @@ pub(super) fn run_datagrams<D: Datagram>(
     let now = Instant::now();
     let mut conns: Vec<DatagramConn<&D>> = sockets
         .into_iter()
-        .map(|socket| DatagramConn {
+        .enumerate()
+        .map(|(local, socket)| DatagramConn {
             socket,
             sent_count: 0,
             sent: now,
+            went: now,
             waiting: false,
+            index: tally.connection(local),
+            idle: false,
             finished: false,
         })
         .collect();
+    let mut pacer = Pacer::default();
     let mut active = conns.len();
-    for conn in &mut conns {
+    for (i, conn) in conns.iter_mut().enumerate() {
         conn.send_next(Instant::now(), &mut probe, tally);
-        active -= usize::from(conn.finished);
+        settle(conn, i, &mut pacer, &mut active);
     }
     let mut events = Events::with_capacity(EVENTS);
     let mut tick = Instant::now() + TICK;
     while active > 0 {
-        if !wait(&mut poll, &mut events, tick) {
+        let until = pacer.next().map_or(tick, |due| due.min(tick));
+        if !wait(&mut poll, &mut events, until) {
             for conn in conns.iter_mut().filter(|conn| !conn.finished) {
-                bump(&tally.counters.errors);
+                tally.counters.error(LoadErrorKind::Other);
                 conn.finished = true;
             }
             return Ok(());
         }
         for event in &events {
-            if let Some(conn) = conns.get_mut(event.token().0) {
+            let i = event.token().0;
+            if let Some(conn) = conns.get_mut(i) {
                 if conn.finished {
                     continue;
                 }
+                let was_idle = conn.idle;
                 // The probe buffer holds this socket's message in flight.
                 measure::set_seq(&mut probe, conn.sent_count.saturating_sub(1));
                 conn.receive(&mut probe, &mut reply, tally);
-                active -= usize::from(conn.finished);
+                if !was_idle {
+                    settle(conn, i, &mut pacer, &mut active);
+                }
             }
         }
         let now = Instant::now();
-        if now >= tick {
-            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+        while let Some(i) = pacer.pop_due(now) {
+            if let Some(conn) = conns.get_mut(i) {
+                conn.idle = false;
+                conn.send_next(now, &mut probe, tally);
+                // On time: the wait past the due time was the poll's timer, not the server.
                 if conn.waiting {
-                    if now.saturating_duration_since(conn.sent) < shared.timeout {
+                    conn.sent = now;
+                }
+                settle(conn, i, &mut pacer, &mut active);
+            }
+        }
+        if now >= tick {
+            for (i, conn) in conns.iter_mut().enumerate() {
+                if conn.finished || conn.idle {
+                    continue;
+                }
+                if conn.waiting {
+                    if now.saturating_duration_since(conn.went) < shared.timeout {
                         continue;
                     }
                     bump(&tally.counters.lost);
                 }
                 conn.send_next(now, &mut probe, tally);
-                active -= usize::from(conn.finished);
+                settle(conn, i, &mut pacer, &mut active);
             }
             tick = now + TICK;
         }
     }
     Ok(())
+}
+
+/// After a socket has moved: one fewer active if it finished, into the pacer if it now
+/// waits for its next message to be due.
+fn settle<S>(conn: &DatagramConn<S>, i: usize, pacer: &mut Pacer, active: &mut usize) {
+    if conn.finished {
+        *active -= 1;
+    } else if conn.idle {
+        pacer.push(conn.sent, i);
+    }
 }

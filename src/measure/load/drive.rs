@@ -22,6 +22,9 @@ pub(super) struct Drive<'s, 'a, T: Transport> {
     pub(super) peer: &'s T::Addr,
     pub(super) shared: &'s Shared<'a>,
     pub(super) counters: &'s Counters,
+    /// This thread's number, and how many threads share the connections.
+    pub(super) thread: usize,
+    pub(super) threads: usize,
 }
 
 impl<'c, T: Transport> ClientsVisitor<'c, T> for Drive<'_, '_, T> {
@@ -33,7 +36,7 @@ impl<'c, T: Transport> ClientsVisitor<'c, T> for Drive<'_, '_, T> {
         for (token, connection) in connections.iter().enumerate() {
             register(*connection, &poll, Token(token), readable)?;
         }
-        let mut tally = Tally::new(self.shared, self.counters);
+        let mut tally = Tally::new(self.shared, self.counters, self.thread, self.threads);
         run_streams(poll, connections.into_iter().map(Io).collect(), &mut tally)
     }
 
@@ -45,7 +48,7 @@ impl<'c, T: Transport> ClientsVisitor<'c, T> for Drive<'_, '_, T> {
         for (token, socket) in sockets.iter().enumerate() {
             register(*socket, &poll, Token(token), Interest::READABLE)?;
         }
-        let mut tally = Tally::new(self.shared, self.counters);
+        let mut tally = Tally::new(self.shared, self.counters, self.thread, self.threads);
         run_datagrams(poll, sockets, &mut tally)
     }
 }

@@ -15,6 +15,10 @@
 //! Timeouts are looked at every few milliseconds ([`TICK`]) rather than per message: a
 //! message whose echo does not come within the timeout is counted (a TCP connection is then
 //! out of step and stops; a UDP message is lost and the next one goes) at most a tick late.
+//! An open loop ([`Load::with_rate`]) keeps the same loops: a connection whose next message
+//! is not yet due waits in its thread's pacer (`pace.rs`), and the poll wakes when the
+//! first is due.
+//!
 //! Round-trip times are gathered 256 at a time per thread and merged into one histogram
 //! under a lock, so the lock is taken once per 256 messages.
 
@@ -34,13 +38,19 @@ use crate::transport::Transport;
 
 mod datagram;
 mod drive;
+mod kind;
+mod pace;
 mod report;
 mod stream;
 mod tally;
 
 use drive::Drive;
+pub(crate) use kind::KINDS;
+pub use kind::LoadErrorKind;
+use pace::Schedule;
 pub use report::{LoadReport, Progress};
-use tally::{Counters, Shared};
+pub(crate) use tally::Counters;
+use tally::Shared;
 
 /// How often [`Load::run_with_progress`] and [`Bulk::run_with_progress`](crate::Bulk::run_with_progress)
 /// report.
@@ -62,6 +72,8 @@ const EVENTS: usize = 1024;
 /// A closed-loop load: `connections` clients, each sending a `size`-byte message, reading
 /// the whole echo back and verifying it before sending the next, until the
 /// [`duration`](Self::with_duration) is over or each has done [`messages`](Self::with_messages).
+/// With a [`rate`](Self::with_rate), an open loop instead: the messages go on a schedule of
+/// `rate` a second, and each round trip counts from the time its message was due.
 ///
 /// | setting | default |
 /// |---|---|
@@ -73,6 +85,7 @@ const EVENTS: usize = 1024;
 /// | [`timeout`](Self::with_timeout) | 1 s: a UDP message unanswered this long is lost; a TCP connection silent this long is stalled (an error, and it stops) |
 /// | [`options`](Self::with_options) | [`Options::default`] (its read timeout is replaced by the timeout above) |
 /// | [`stop`](Self::with_stop) | none |
+/// | [`rate`](Self::with_rate) | none: a closed loop |
 ///
 /// All connections are made before the clock starts; a connection that fails makes the whole
 /// run fail, since the load asked for would not be the load measured. The connections are
@@ -111,6 +124,7 @@ pub struct Load {
     timeout: Duration,
     options: Options,
     stop: Option<Arc<AtomicBool>>,
+    rate: Option<u64>,
 }
 
 impl Default for Load {
@@ -131,6 +145,7 @@ impl Load {
             timeout: Duration::from_secs(1),
             options: Options::new(),
             stop: None,
+            rate: None,
         }
     }
 
@@ -203,6 +218,48 @@ impl Load {
         self
     }
 
+    /// Makes the load an open loop of `rate` messages a second across all connections, and
+    /// measures each round trip from the time its message was due rather than the time it
+    /// went. At least 1.
+    ///
+    /// The connections take turns on one schedule fixed in advance: message `k` of
+    /// connection `c` (of `n`) is due `(c + k·n) / rate` seconds after the start. A
+    /// connection still waiting for an echo when its next message is due sends that message
+    /// as soon as the echo is in, and the message's round trip includes the time it was held
+    /// back: a server that stalls for 400 ms shows 400 ms, 399 ms, 398 ms… in the messages
+    /// due during the stall, where a closed loop, waiting politely, would record one slow
+    /// message and hide the queue behind it (coordinated omission, as corrected by wrk2).
+    /// Messages due after the [`duration`](Self::with_duration) are not sent.
+    ///
+    /// A connection that is on time waits for its due time in its thread's poll, whose timer
+    /// has a resolution of about a millisecond; that wait is not counted in the round trip.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::{EchoServer, Load, Tcp};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// let report = Load::new()
+    ///     .with_connections(2)
+    ///     .with_rate(100)
+    ///     .with_duration(Duration::from_millis(300))
+    ///     .run(Tcp, server.local_addr())?;
+    /// assert!(report.messages() <= 30 + 2);
+    /// assert_eq!(report.errors(), 0);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub const fn with_rate(mut self, rate: u64) -> Self {
+        self.rate = Some(rate);
+        self
+    }
+
+    /// The open loop's messages per second, or `None` for a closed loop.
+    pub const fn rate(&self) -> Option<u64> {
+        self.rate
+    }
+
     /// The number of connections.
     pub const fn connections(&self) -> usize {
         self.connections
@@ -239,7 +296,7 @@ impl Load {
     /// # Errors
     ///
     /// [`Error::InvalidOption`] for zero connections, zero threads, a size under 8 bytes, a
-    /// timeout under one microsecond (zero included) or a refused option; [`Error::DatagramTooLarge`] for a UDP message over the datagram
+    /// timeout under one microsecond (zero included), a zero rate or a refused option; [`Error::DatagramTooLarge`] for a UDP message over the datagram
     /// limit; the errors of [`EchoClient::connect_on_with`](crate::EchoClient::connect_on_with)
     /// if any connection fails; [`Error::SetOption`] if a socket cannot be made nonblocking;
     /// [`Error::Thread`] if a thread, or its poll, cannot be started. Failures
@@ -310,6 +367,12 @@ impl Load {
                 reason: "must be at least 1".into(),
             });
         }
+        if self.rate == Some(0) {
+            return Err(Error::InvalidOption {
+                option: "rate",
+                reason: "must be at least 1 message per second".into(),
+            });
+        }
         measure::check_size("size", self.size)?;
         measure::check_timeout("timeout", self.timeout)?;
         // The sockets are polled without blocking, so the per-message timeout is enforced
@@ -349,6 +412,11 @@ impl Load {
             messages: self.messages.unwrap_or(u64::MAX),
             timeout: self.timeout,
             stop: self.stop.as_deref(),
+            schedule: self.rate.map(|rate| Schedule {
+                start,
+                rate,
+                connections: self.connections as u64,
+            }),
             abort: AtomicBool::new(false),
             recorder: Mutex::new(Recorder::new()),
         };
@@ -369,6 +437,8 @@ impl Load {
                                 peer,
                                 shared,
                                 counters,
+                                thread: t,
+                                threads,
                             },
                         );
                         if ran.is_err() {
@@ -423,10 +493,22 @@ impl Load {
             messages: progress.messages,
             bytes: progress.bytes,
             errors: progress.errors,
+            errors_by_kind: sum_errors(&counters),
             lost: progress.lost,
             latency,
         })
     }
+}
+
+/// The errors of every thread, by kind.
+fn sum_errors(counters: &[Counters]) -> [u64; KINDS] {
+    let mut sum = [0; KINDS];
+    for counters in counters {
+        for (total, count) in sum.iter_mut().zip(counters.errors()) {
+            *total += count;
+        }
+    }
+    sum
 }
 
 /// One thread per available CPU (1 if the system cannot tell).

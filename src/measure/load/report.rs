@@ -3,6 +3,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use super::kind::{KINDS, LoadErrorKind};
 use super::tally::Counters;
 use crate::measure::summary::Latency;
 
@@ -45,7 +46,7 @@ impl Progress {
         };
         for counters in counters {
             progress.messages += counters.messages.load(Ordering::Relaxed);
-            progress.errors += counters.errors.load(Ordering::Relaxed);
+            progress.errors += counters.errors().iter().sum::<u64>();
             progress.lost += counters.lost.load(Ordering::Relaxed);
         }
         progress.bytes = progress.messages * size as u64;
@@ -108,6 +109,7 @@ pub struct LoadReport {
     pub(crate) messages: u64,
     pub(crate) bytes: u64,
     pub(crate) errors: u64,
+    pub(crate) errors_by_kind: [u64; KINDS],
     pub(crate) lost: u64,
     pub(crate) latency: Latency,
 }
@@ -143,9 +145,34 @@ impl LoadReport {
         self.bytes
     }
 
-    /// Replies that differed, connections that closed or stalled, sends that failed.
+    /// Replies that differed, connections that closed or stalled, sends that failed: the sum
+    /// of [`errors_of`](Self::errors_of) over every kind.
     pub const fn errors(&self) -> u64 {
         self.errors
+    }
+
+    /// The errors of one kind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use std::time::Duration;
+    /// use socket_echo::{Load, LoadErrorKind, Udp};
+    ///
+    /// // A port with nothing bound: each send is answered by an ICMP port unreachable.
+    /// let addr = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+    /// let report = Load::new()
+    ///     .with_connections(1)
+    ///     .with_messages(3)
+    ///     .with_timeout(Duration::from_millis(200))
+    ///     .run(Udp, addr)?;
+    /// assert!(report.errors_of(LoadErrorKind::Refused) > 0);
+    /// assert_eq!(report.errors_of(LoadErrorKind::Mismatch), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub const fn errors_of(&self, kind: LoadErrorKind) -> u64 {
+        self.errors_by_kind[kind.index()]
     }
 
     /// UDP messages with no echo in time.

@@ -7,6 +7,8 @@ use std::time::Instant;
 use mio::{Events, Poll};
 
 use super::drive::wait;
+use super::kind::LoadErrorKind;
+use super::pace::Pacer;
 use super::tally::{Shared, Tally, bump};
 use super::{EVENTS, TICK};
 use crate::error::Result;
@@ -25,45 +27,71 @@ pub(super) struct StreamConn<S> {
     pub(super) sent: Instant,
     /// When the connection last moved: the send, or the last bytes of echo read.
     pub(super) heard: Instant,
+    /// The connection's run-wide number, its place in the open loop's schedule.
+    pub(super) index: u64,
+    /// Open loop: the next message is not yet due; the connection waits in the pacer.
+    pub(super) idle: bool,
     pub(super) finished: bool,
 }
 
 impl<S: Read + Write> StreamConn<S> {
-    /// Starts the next message, or finishes the connection if it may send no more.
+    /// Starts the next message, waits for it to be due (open loop), or finishes the
+    /// connection if it may send no more. Behind schedule, the message's round trip counts
+    /// from when it was due: the wait behind a slow echo is the server's doing.
     pub(super) fn begin(&mut self, now: Instant, shared: &Shared<'_>) {
-        if shared.done(now, self.sent_count) {
+        let Some(due) = shared.due(now, self.index, self.sent_count) else {
             self.finished = true;
+            return;
+        };
+        if shared.done(now.max(due), self.sent_count) {
+            self.finished = true;
+            return;
+        }
+        if due > now {
+            self.idle = true;
+            self.sent = due;
             return;
         }
         self.sent_count += 1;
         self.written = 0;
         self.filled = 0;
-        self.sent = now;
+        self.sent = due;
         self.heard = now;
+    }
+
+    /// Starts the message an idle connection waited for. Its round trip counts from now:
+    /// any wait past its due time was the poll's timer, not the server.
+    pub(super) fn resume(&mut self, now: Instant, shared: &Shared<'_>) {
+        self.idle = false;
+        self.begin(now, shared);
+        if !self.idle {
+            self.sent = now;
+        }
     }
 
     /// Writes and reads until the socket would block, verifying each whole echo and
     /// starting the next message. A closed or broken connection is counted and finishes.
     pub(super) fn advance(&mut self, message: &[u8], tally: &mut Tally<'_, '_>) {
         let size = message.len();
-        while !self.finished {
+        while !self.finished && !self.idle {
             while self.written < size {
                 match self.socket.write(&message[self.written..]) {
-                    Ok(0) => return self.fail(tally),
+                    Ok(0) => return self.fail(tally, LoadErrorKind::Other),
                     Ok(n) => self.written += n,
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(_) => return self.fail(tally),
+                    Err(e) => return self.fail(tally, LoadErrorKind::of_io(&e)),
                 }
             }
             // Read even while part of the message is unwritten: the server may be echoing
             // the first part and waiting for us to take it.
             match self.socket.read(&mut self.reply[self.filled..]) {
-                Ok(0) => return self.fail(tally),
+                // The peer closed with part of the echo, or all of it, still owed.
+                Ok(0) => return self.fail(tally, LoadErrorKind::Short),
                 Ok(n) => self.filled += n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => return self.fail(tally),
+                Err(e) => return self.fail(tally, LoadErrorKind::of_io(&e)),
             }
             let now = Instant::now();
             if self.filled < size {
@@ -74,21 +102,22 @@ impl<S: Read + Write> StreamConn<S> {
                 tally.batch.record(now - self.sent);
                 bump(&tally.counters.messages);
             } else {
-                bump(&tally.counters.errors);
+                tally.counters.error(LoadErrorKind::Mismatch);
             }
             self.begin(now, tally.shared);
         }
     }
 
     /// A connection out of step: counted, and it stops.
-    pub(super) fn fail(&mut self, tally: &Tally<'_, '_>) {
-        bump(&tally.counters.errors);
+    pub(super) fn fail(&mut self, tally: &Tally<'_, '_>, kind: LoadErrorKind) {
+        tally.counters.error(kind);
         self.finished = true;
     }
 }
 
 /// Drives TCP connections until each has finished: sent its last message and read its
-/// echo, or failed, or stayed silent for the timeout.
+/// echo, or failed, or stayed silent for the timeout. In an open loop, a connection whose
+/// next message is not yet due waits in the pacer, and the poll wakes when the first is due.
 pub(super) fn run_streams<S: Read + Write>(
     mut poll: Poll,
     sockets: Vec<S>,
@@ -99,7 +128,8 @@ pub(super) fn run_streams<S: Read + Write>(
     let now = Instant::now();
     let mut conns: Vec<StreamConn<S>> = sockets
         .into_iter()
-        .map(|socket| {
+        .enumerate()
+        .map(|(local, socket)| {
             Ok(StreamConn {
                 socket,
                 reply: crate::buffer::zeroed("the reply buffer", shared.size)?,
@@ -108,38 +138,51 @@ pub(super) fn run_streams<S: Read + Write>(
                 sent_count: 0,
                 sent: now,
                 heard: now,
+                index: tally.connection(local),
+                idle: false,
                 finished: false,
             })
         })
         .collect::<Result<_>>()?;
+    let mut pacer = Pacer::default();
     let mut active = conns.len();
-    for conn in &mut conns {
+    for (i, conn) in conns.iter_mut().enumerate() {
         conn.begin(Instant::now(), shared);
         conn.advance(&message, tally);
-        active -= usize::from(conn.finished);
+        settle(conn, i, &mut pacer, &mut active);
     }
     let mut events = Events::with_capacity(EVENTS);
     let mut tick = Instant::now() + TICK;
     while active > 0 {
-        if !wait(&mut poll, &mut events, tick) {
+        let until = pacer.next().map_or(tick, |due| due.min(tick));
+        if !wait(&mut poll, &mut events, until) {
             for conn in conns.iter_mut().filter(|conn| !conn.finished) {
-                conn.fail(tally);
+                conn.fail(tally, LoadErrorKind::Other);
             }
             return Ok(());
         }
         for event in &events {
-            if let Some(conn) = conns.get_mut(event.token().0)
+            let i = event.token().0;
+            if let Some(conn) = conns.get_mut(i)
                 && !conn.finished
+                && !conn.idle
             {
                 conn.advance(&message, tally);
-                active -= usize::from(conn.finished);
+                settle(conn, i, &mut pacer, &mut active);
             }
         }
         let now = Instant::now();
+        while let Some(i) = pacer.pop_due(now) {
+            if let Some(conn) = conns.get_mut(i) {
+                conn.resume(now, shared);
+                conn.advance(&message, tally);
+                settle(conn, i, &mut pacer, &mut active);
+            }
+        }
         if now >= tick {
-            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+            for conn in conns.iter_mut().filter(|conn| !conn.finished && !conn.idle) {
                 if now.saturating_duration_since(conn.heard) >= shared.timeout {
-                    conn.fail(tally);
+                    conn.fail(tally, LoadErrorKind::Timeout);
                     active -= 1;
                 }
             }
@@ -147,4 +190,14 @@ pub(super) fn run_streams<S: Read + Write>(
         }
     }
     Ok(())
+}
+
+/// After a connection has moved: one fewer active if it finished, into the pacer if it now
+/// waits for its next message to be due.
+fn settle<S>(conn: &StreamConn<S>, i: usize, pacer: &mut Pacer, active: &mut usize) {
+    if conn.finished {
+        *active -= 1;
+    } else if conn.idle {
+        pacer.push(conn.sent, i);
+    }
 }

@@ -6,6 +6,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::BATCH;
+use super::kind::{KINDS, LoadErrorKind};
+use super::pace::Schedule;
 use crate::measure::summary::Recorder;
 
 /// What every load thread reads.
@@ -15,6 +17,8 @@ pub(super) struct Shared<'a> {
     pub(super) messages: u64,
     pub(super) timeout: Duration,
     pub(super) stop: Option<&'a AtomicBool>,
+    /// The open loop's schedule; `None` for a closed loop.
+    pub(super) schedule: Option<Schedule>,
     pub(super) abort: AtomicBool,
     pub(super) recorder: Mutex<Recorder>,
 }
@@ -26,6 +30,15 @@ impl Shared<'_> {
             || sent >= self.messages
             || self.abort.load(Ordering::Relaxed)
             || self.stop.is_some_and(|stop| stop.load(Ordering::Relaxed))
+    }
+
+    /// When message `k` of connection `connection` may go: `now` in a closed loop, its due
+    /// time in an open one; `None` if it never may.
+    pub(super) fn due(&self, now: Instant, connection: u64, k: u64) -> Option<Instant> {
+        match self.schedule {
+            None => Some(now),
+            Some(schedule) => schedule.due(connection, k),
+        }
     }
 
     pub(super) fn merge(&self, samples: &[u64]) {
@@ -42,8 +55,24 @@ impl Shared<'_> {
 #[repr(align(128))]
 pub(crate) struct Counters {
     pub(crate) messages: AtomicU64,
-    pub(crate) errors: AtomicU64,
+    /// Errors by kind, at the index of [`LoadErrorKind::index`].
+    pub(crate) errors: [AtomicU64; KINDS],
     pub(crate) lost: AtomicU64,
+}
+
+impl Counters {
+    /// Counts an error. Errors are rare, and a bulk run counts them from two threads, so
+    /// this is a locked add rather than the owner's plain store.
+    pub(crate) fn error(&self, kind: LoadErrorKind) {
+        self.errors[kind.index()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The errors so far, by kind.
+    pub(crate) fn errors(&self) -> [u64; KINDS] {
+        self.errors
+            .each_ref()
+            .map(|count| count.load(Ordering::Relaxed))
+    }
 }
 
 /// One writer per counter, so a plain store of the thread's own count is enough.
@@ -93,14 +122,30 @@ pub(super) struct Tally<'s, 'a> {
     pub(super) shared: &'s Shared<'a>,
     pub(super) counters: &'s Counters,
     pub(super) batch: Batch<'s, 'a>,
+    /// The run-wide number of this thread's first connection, and the step to its next
+    /// (connection `i` of the run goes to thread `i % threads`).
+    pub(super) first: u64,
+    pub(super) stride: u64,
 }
 
 impl<'s, 'a> Tally<'s, 'a> {
-    pub(super) fn new(shared: &'s Shared<'a>, counters: &'s Counters) -> Self {
+    pub(super) fn new(
+        shared: &'s Shared<'a>,
+        counters: &'s Counters,
+        first: usize,
+        stride: usize,
+    ) -> Self {
         Tally {
             shared,
             counters,
             batch: Batch::new(shared),
+            first: first as u64,
+            stride: stride as u64,
         }
+    }
+
+    /// The run-wide number of this thread's connection `local`.
+    pub(super) fn connection(&self, local: usize) -> u64 {
+        self.first + local as u64 * self.stride
     }
 }

@@ -1,0 +1,173 @@
+//! `socket-echo`: an echo server (RFC 862) and the tools to measure one, in one command.
+//!
+//! Each subcommand is a file: `serve`, `ping`, `bench`, `send`; the flags they share and the
+//! exit codes are here and in `flags.rs`. Everything that touches a socket is the library's.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+/// The exit statuses, as the end of every subcommand's `--help`.
+macro_rules! exit_status {
+    () => {
+        "\n\nExit status: 0 success, 1 what was run or measured failed, 2 usage error."
+    };
+}
+
+mod bench;
+mod flags;
+mod out;
+mod ping;
+mod send;
+mod serve;
+mod tally;
+
+/// What `socket-echo --help` shows after the subcommands: addresses, examples, exit codes.
+const TOP_HELP: &str = "\
+Addresses: HOST:PORT or tcp://HOST:PORT (TCP), udp://HOST:PORT, unix:/path or unix:@name
+(Unix stream), unixgram:/path or unixgram:@name (Unix datagram).
+
+Examples:
+  socket-echo serve localhost:9999 udp://localhost:9999
+  socket-echo ping localhost:9999 --count 5
+  socket-echo bench udp://localhost:9999 --json
+  socket-echo send localhost:9999 hello
+
+Exit status:
+  0  success
+  1  the thing run or measured failed (a server could not start or failed, every probe
+     was lost, errors in a benchmark, an echo that differs)
+  2  usage error (an unknown flag, a value refused, an address that does not parse)";
+
+/// An echo server (RFC 862) over TCP, UDP and Unix sockets, and the tools to measure one.
+#[derive(Debug, Parser)]
+#[command(
+    name = "socket-echo",
+    version,
+    propagate_version = true,
+    after_help = TOP_HELP
+)]
+struct Cli {
+    /// More log output on standard error (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Less log output on standard error: errors only.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Serve(serve::Args),
+    Ping(ping::Args),
+    Bench(bench::Args),
+    Send(send::Args),
+    /// Print a completion script for a shell.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  socket-echo completions bash > ~/.local/share/bash-completion/completions/socket-echo\n",
+        "  socket-echo completions zsh > ~/.zfunc/_socket-echo\n",
+        "  socket-echo completions fish > ~/.config/fish/completions/socket-echo.fish",
+        exit_status!()
+    ))]
+    Completions {
+        /// The shell.
+        shell: Shell,
+    },
+    /// Print the manual page (roff), generated from the same definitions as --help.
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  socket-echo man | man -l -\n",
+        "  socket-echo man > /usr/local/share/man/man1/socket-echo.1",
+        exit_status!()
+    ))]
+    Man,
+}
+
+/// The shells completions are made for.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// How a run ended, as the process's exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0.
+    Success,
+    /// 1: the thing run or measured failed.
+    Failed,
+    /// 2: the command line was wrong.
+    Usage,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        match exit {
+            Exit::Success => ExitCode::SUCCESS,
+            Exit::Failed => ExitCode::from(1),
+            Exit::Usage => ExitCode::from(2),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => log::LevelFilter::Error,
+        (false, 0) => log::LevelFilter::Info,
+        (false, 1) => log::LevelFilter::Debug,
+        (false, _) => log::LevelFilter::Trace,
+    };
+    env_logger::Builder::new()
+        .filter_level(level)
+        .format_timestamp(None)
+        .format_target(false)
+        .init();
+    let exit = match cli.command {
+        Command::Serve(args) => serve::run(&args),
+        Command::Ping(args) => ping::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::Send(args) => send::run(&args),
+        Command::Completions { shell } => completions(shell),
+        Command::Man => man(),
+    };
+    exit.into()
+}
+
+fn completions(shell: Shell) -> Exit {
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "socket-echo", &mut std::io::stdout());
+    Exit::Success
+}
+
+fn man() -> Exit {
+    let man = clap_mangen::Man::new(Cli::command());
+    match man.render(&mut std::io::stdout()) {
+        Ok(()) => Exit::Success,
+        Err(error) => {
+            log::error!("cannot write the manual page: {error}");
+            Exit::Failed
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// clap's own checks of the definitions: no two flags share a name or a short letter.
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,337 @@
+//! `socket-echo ping`: probes sent one after another, one line per reply, statistics at the
+//! end, like ping(8) and echoping.
+
+use std::fmt::Display;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use socket_echo::{
+    EchoClient, EndpointVisitor, Latency, Options, Outcome, Ping, PingSummary, Probe, ToAddrs,
+    Transport,
+};
+
+use crate::Exit;
+use crate::flags::{self, MIN_DURATION, at_least, duration};
+use crate::out::Out;
+use crate::tally::Tally;
+
+/// Measure round trips to an echo server, like ping.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!("\
+Examples:
+  socket-echo ping localhost:9999                       # until Ctrl-C
+  socket-echo ping localhost:9999 --count 5 --interval 200ms
+  socket-echo ping udp://localhost:9999 --count 10 --timeout 500ms
+  socket-echo ping unix:/tmp/echo.sock --count 3
+
+Ctrl-C stops after the probe in flight and prints the statistics so far: sent, received,
+lost, late (answered after the timeout), reordered (answered after a later probe),
+duplicated and corrupted (an echo that differs) probes, the round-trip percentiles, the
+RFC 3550 interarrival jitter and the mean deviation (mdev, as ping(8)). Exit status 1 if
+every probe was lost.", exit_status!()))]
+pub struct Args {
+    /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
+    /// unixgram:@NAME.
+    #[arg(value_name = "ADDRESS", default_value = "localhost:9999")]
+    address: String,
+    /// How many probes to send [default: until Ctrl-C].
+    #[arg(short, long, value_name = "N", value_parser = at_least(1u64), allow_hyphen_values = true)]
+    count: Option<u64>,
+    /// The size of each probe in bytes (at least 8: the sequence number).
+    #[arg(short, long, value_name = "BYTES", default_value = "64", value_parser = at_least(8usize), allow_hyphen_values = true)]
+    size: usize,
+    /// Time from one send to the next (1s, 200ms, 500us; at least 1ms).
+    #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = duration(MIN_DURATION), allow_hyphen_values = true)]
+    interval: Duration,
+    /// How long each probe waits for its echo (at least 1ms).
+    #[arg(short = 'W', long, value_name = "DURATION", default_value = "1s", value_parser = duration(MIN_DURATION), allow_hyphen_values = true)]
+    timeout: Duration,
+    /// Use datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
+    #[arg(short, long)]
+    udp: bool,
+    /// Print JSON: one object per probe as it happens, then a summary object.
+    #[arg(short, long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> Exit {
+    let endpoint = match flags::endpoint(&args.address, args.udp) {
+        Ok(endpoint) => endpoint,
+        Err(exit) => return exit,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    if let Err(error) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+        log::warn!("cannot handle Ctrl-C: {error}");
+    }
+    let ping = Ping::new()
+        .with_count(args.count.unwrap_or(u64::MAX))
+        .with_size(args.size)
+        .with_interval(args.interval)
+        .with_timeout(args.timeout)
+        .with_stop(Arc::clone(&stop));
+    let mut options = Options::new();
+    if !endpoint.is_datagram() {
+        options = options.with_connect_timeout(Some(args.timeout.max(Duration::from_secs(1))));
+    }
+    let mut report = Report {
+        json: args.json,
+        out: Out::new(),
+        tally: Tally::default(),
+        stop: &stop,
+    };
+    match endpoint.visit(Run {
+        ping: &ping,
+        options,
+        report: &mut report,
+    }) {
+        Ok(summary) => report.finish(args, endpoint.transport(), summary),
+        Err(error) => flags::failed(&error),
+    }
+}
+
+/// Pings over any transport.
+struct Run<'a, 'r> {
+    ping: &'a Ping,
+    options: Options,
+    report: &'a mut Report<'r>,
+}
+
+impl EndpointVisitor for Run<'_, '_> {
+    type Output = socket_echo::Result<PingSummary>;
+
+    fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
+        let mut client = EchoClient::connect_on_with(transport, address, self.options)?;
+        let peer = client.peer_addr();
+        client.ping(self.ping, |probe| self.report.probe(&peer, probe))
+    }
+}
+
+/// Where the events of the run go, and what is counted from them.
+struct Report<'r> {
+    json: bool,
+    out: Out,
+    tally: Tally,
+    stop: &'r AtomicBool,
+}
+
+impl Report<'_> {
+    fn probe(&mut self, peer: &impl Display, probe: &Probe) {
+        self.tally.add(probe);
+        let printed = if self.json {
+            self.out
+                .line(serde_json::to_string(&ProbeJson::new(probe)).unwrap_or_default())
+        } else {
+            self.out.line(probe_line(peer, probe))
+        };
+        // Nobody reads any more (`| head`): stop, as ping(8) does.
+        if !printed {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn finish(&mut self, args: &Args, transport: &'static str, mut summary: PingSummary) -> Exit {
+        let error = summary.take_error();
+        if self.json {
+            let json = SummaryJson::new(args, transport, &summary, &self.tally, error.as_ref());
+            self.out
+                .line(serde_json::to_string(&json).unwrap_or_default());
+        } else {
+            self.text(args, &summary);
+        }
+        if let Some(error) = error {
+            return flags::failed(&error);
+        }
+        if summary.sent() > 0 && summary.received() == 0 {
+            Exit::Failed
+        } else {
+            Exit::Success
+        }
+    }
+
+    fn text(&mut self, args: &Args, summary: &PingSummary) {
+        let tally = &self.tally;
+        self.out
+            .line(format_args!("--- {} echo statistics ---", args.address));
+        let mut line = format!(
+            "{} probes sent, {} received, {}% lost",
+            summary.sent(),
+            summary.received(),
+            percent(summary.loss_percent())
+        );
+        for (count, what) in [
+            (tally.late, "late"),
+            (tally.reordered, "reordered"),
+            (tally.duplicated, "duplicated"),
+            (tally.corrupted, "corrupted"),
+        ] {
+            if count > 0 {
+                line.push_str(&format!(", {count} {what}"));
+            }
+        }
+        self.out.line(format_args!(
+            "{line}, time {} ms",
+            summary.elapsed().as_millis()
+        ));
+        if summary.received() > 0 {
+            self.out.line(format_args!("rtt {}", summary.latency()));
+        }
+        if let (Some(jitter), Some(mdev)) = (tally.jitter(), tally.mdev()) {
+            self.out.line(format_args!(
+                "jitter {} ms, mdev {} ms",
+                ms(jitter),
+                ms(mdev)
+            ));
+        }
+    }
+}
+
+/// `ping --json`: one per event, as docs/cli.md describes.
+#[derive(Serialize)]
+struct ProbeJson {
+    r#type: &'static str,
+    seq: u64,
+    size: usize,
+    outcome: &'static str,
+    /// The round trip of a reply or a late one.
+    rtt_ms: Option<f64>,
+    /// The first differing byte of a mismatch.
+    offset: Option<usize>,
+    /// The length of an unexpected datagram.
+    len: Option<usize>,
+}
+
+impl ProbeJson {
+    fn new(probe: &Probe) -> Self {
+        let (outcome, rtt, offset, len) = match probe.outcome() {
+            Outcome::Reply { rtt } => ("reply", Some(rtt), None, None),
+            Outcome::Late { rtt } => ("late", Some(rtt), None, None),
+            Outcome::Lost => ("lost", None, None, None),
+            Outcome::Mismatch { offset } => ("mismatch", None, Some(offset), None),
+            Outcome::Duplicate => ("duplicate", None, None, None),
+            Outcome::Unexpected { len } => ("unexpected", None, None, Some(len)),
+            Outcome::Refused => ("refused", None, None, None),
+            _ => ("other", None, None, None),
+        };
+        ProbeJson {
+            r#type: "probe",
+            seq: probe.seq(),
+            size: probe.size(),
+            outcome,
+            rtt_ms: rtt.map(millis),
+            offset,
+            len,
+        }
+    }
+}
+
+/// `ping --json`: the last object.
+#[derive(Serialize)]
+struct SummaryJson<'a> {
+    r#type: &'static str,
+    address: &'a str,
+    transport: &'static str,
+    sent: u64,
+    received: u64,
+    lost: u64,
+    late: u64,
+    reordered: u64,
+    duplicated: u64,
+    corrupted: u64,
+    loss_percent: f64,
+    elapsed_ms: f64,
+    rtt_ms: Option<RttJson>,
+    jitter_ms: Option<f64>,
+    mdev_ms: Option<f64>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RttJson {
+    count: u64,
+    min: f64,
+    mean: f64,
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl<'a> SummaryJson<'a> {
+    fn new(
+        args: &'a Args,
+        transport: &'static str,
+        summary: &PingSummary,
+        tally: &Tally,
+        error: Option<&socket_echo::Error>,
+    ) -> Self {
+        let l: Latency = summary.latency();
+        SummaryJson {
+            r#type: "summary",
+            address: &args.address,
+            transport,
+            sent: summary.sent(),
+            received: summary.received(),
+            lost: summary.lost(),
+            late: tally.late,
+            reordered: tally.reordered,
+            duplicated: tally.duplicated,
+            corrupted: tally.corrupted,
+            loss_percent: summary.loss_percent(),
+            elapsed_ms: millis(summary.elapsed()),
+            rtt_ms: (l.count() > 0).then(|| RttJson {
+                count: l.count(),
+                min: millis(l.min()),
+                mean: millis(l.mean()),
+                p50: millis(l.p50()),
+                p90: millis(l.p90()),
+                p99: millis(l.p99()),
+                max: millis(l.max()),
+            }),
+            jitter_ms: tally.jitter().map(millis),
+            mdev_ms: tally.mdev().map(millis),
+            error: error.map(|error| flags::report(error)),
+        }
+    }
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+fn probe_line(peer: &impl Display, probe: &Probe) -> String {
+    let (size, seq) = (probe.size(), probe.seq());
+    match probe.outcome() {
+        Outcome::Reply { rtt } => {
+            format!("{size} bytes from {peer}: seq={seq} time={} ms", ms(rtt))
+        }
+        Outcome::Late { rtt } => {
+            format!(
+                "{size} bytes from {peer}: seq={seq} time={} ms (late)",
+                ms(rtt)
+            )
+        }
+        Outcome::Lost => format!("no reply from {peer}: seq={seq} (timed out)"),
+        Outcome::Mismatch { offset } => {
+            format!("bad reply from {peer}: seq={seq} differs at byte {offset}")
+        }
+        Outcome::Duplicate => format!("{size} bytes from {peer}: seq={seq} (duplicate)"),
+        Outcome::Unexpected { len } => {
+            format!("unexpected {len}-byte datagram from {peer} while waiting for seq={seq}")
+        }
+        Outcome::Refused => format!("port unreachable at {peer}: seq={seq}"),
+        other => format!("seq={seq}: {other:?}"),
+    }
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.3}", duration.as_secs_f64() * 1e3)
+}
+
+/// A percentage without trailing zeros: `0`, `33.3`, `100`.
+fn percent(value: f64) -> String {
+    let text = format!("{value:.1}");
+    text.strip_suffix(".0").map(str::to_owned).unwrap_or(text)
+}

@@ -1,0 +1,754 @@
+//! `socket-echo serve`: the library's `EchoServer::serve()` on one or more addresses, with
+//! every limit and the main socket options as flags, one set of statistics, and a graceful
+//! stop on SIGINT or SIGTERM.
+
+use std::net::ToSocketAddrs;
+use std::num::NonZeroUsize;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use socket_echo::{
+    EchoServer, Endpoint, EndpointVisitor, Fault, FaultStats, Faults, Options, ServerHandle,
+    SourceRateLimit, Stats, ToAddrs, Transport,
+};
+
+use crate::Exit;
+use crate::flags::{self, MIN_DURATION, at_least, duration};
+use crate::out::Out;
+
+/// A long-running echo server, on one or more addresses at once.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!("\
+Examples:
+  socket-echo serve                                     # TCP on 127.0.0.1:9999
+  socket-echo serve localhost:9999 udp://localhost:9999 unix:/tmp/echo.sock
+  socket-echo serve 127.0.0.1:7007 --max-connections 10000 --idle-timeout 60s
+  socket-echo serve udp://127.0.0.1:9999 --deny-ports 7,9,13,19,37
+  socket-echo serve --stats-every 10s --json
+  socket-echo serve localhost:9999 --fault delay=50ms,jitter=10ms --seed 7
+  socket-echo serve udp://localhost:9999 --fault drop=0.05,burst=4 --fault duplicate=0.1
+
+A flag applies to the addresses whose transport it concerns (--backlog to the stream ones,
+--deny-ports to UDP); one that concerns none of them is refused. The default address is on
+loopback. Binding 0.0.0.0 or [::] exposes the server to every machine that can reach this
+one: do that only on a network you trust.
+
+Ctrl-C or SIGTERM stops the server gracefully and prints its statistics.", exit_status!()))]
+pub struct Args {
+    /// Addresses to listen on: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME,
+    /// unixgram:PATH or unixgram:@NAME.
+    #[arg(value_name = "ADDRESS", default_value = "127.0.0.1:9999")]
+    addresses: Vec<String>,
+    /// Serve datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
+    #[arg(long)]
+    udp: bool,
+    /// Worker threads per address, each with its own event loop [default: one per core].
+    #[arg(long, value_name = "N", value_parser = at_least(1usize), allow_hyphen_values = true)]
+    workers: Option<usize>,
+    /// Most connections served at once; more are closed at once [default: 16384].
+    #[arg(long, value_name = "N", value_parser = at_least(1usize), allow_hyphen_values = true)]
+    max_connections: Option<usize>,
+    /// Close connections idle this long ("300s", "500ms", or "none") [default: 300s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_idle_timeout, allow_hyphen_values = true)]
+    idle_timeout: Option<MaybeDuration>,
+    /// Unsent bytes a connection may hold before the server stops reading it
+    /// [default: 65536].
+    #[arg(long, value_name = "BYTES", value_parser = at_least(1usize), allow_hyphen_values = true)]
+    max_pending: Option<usize>,
+    /// Receive buffer size in bytes; larger datagrams are dropped, not echoed short
+    /// [default: 65536].
+    #[arg(long, value_name = "BYTES", value_parser = at_least(1usize), allow_hyphen_values = true)]
+    buffer_size: Option<usize>,
+    /// UDP source ports never answered, comma-separated ("" for none).
+    #[arg(long, value_parser = parse_ports)]
+    deny_ports: Option<Ports>,
+    /// How long a shutdown waits for connections to take their pending bytes; 0s closes
+    /// them at once [default: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = duration(Duration::ZERO), allow_hyphen_values = true)]
+    shutdown_grace: Option<Duration>,
+    /// Length of the accept queue [default: 1024].
+    #[arg(long, value_name = "N", value_parser = at_least(1u32), allow_hyphen_values = true)]
+    backlog: Option<u32>,
+    /// Disable TCP_NODELAY on connections.
+    #[arg(long)]
+    no_nodelay: bool,
+    /// Set SO_REUSEPORT, so several servers can share the port.
+    #[arg(long)]
+    reuse_port: bool,
+    /// SO_RCVBUF in bytes [default: the system's].
+    #[arg(long, value_name = "BYTES", value_parser = at_least(1usize), allow_hyphen_values = true)]
+    recv_buffer: Option<usize>,
+    /// SO_SNDBUF in bytes [default: the system's].
+    #[arg(long, value_name = "BYTES", value_parser = at_least(1usize), allow_hyphen_values = true)]
+    send_buffer: Option<usize>,
+    /// On an IPv6 address, also serve IPv4 clients (clears IPV6_V6ONLY).
+    #[arg(long)]
+    dual_stack: bool,
+    /// Permissions of a Unix socket file, in octal ("600").
+    #[arg(long, value_parser = parse_mode)]
+    unix_mode: Option<u32>,
+    /// Most connections served at once from one IP address [default: no limit].
+    #[arg(long, value_name = "N", value_parser = at_least(1usize), allow_hyphen_values = true)]
+    max_connections_per_source: Option<usize>,
+    /// SO_SNDBUF and SO_RCVBUF of each accepted connection, in bytes, or "none" for the
+    /// system's autotuning [default: 262144]; bounds the kernel memory a client that never
+    /// reads can hold.
+    #[arg(long, value_name = "BYTES", value_parser = parse_optional_size)]
+    connection_buffers: Option<MaybeSize>,
+    /// Most datagrams answered per second from one source that sends back the server's own
+    /// last reply (what a loop between two servers does): "RATE/BURST", or "none"
+    /// [default: 5000/5000].
+    #[arg(long, value_name = "RATE/BURST", value_parser = parse_rate_limit)]
+    source_rate_limit: Option<RateLimit>,
+    /// Misbehave as asked: KIND[=VALUE][,KEY=VALUE...], for example delay=50ms,jitter=10ms,
+    /// slice=16,pause=5ms, rate=64KiB, stall-after=1000, close-after=1000, reset-after=1000,
+    /// drop=0.3, drop=0.05,burst=4, duplicate=0.1, reorder=0.1, truncate=100, corrupt=0.01;
+    /// every kind takes probability=, connections=, after= and peer= (repeatable; see
+    /// docs/faults.md). A stream fault goes to the stream addresses, a datagram fault to the
+    /// datagram ones.
+    #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
+    faults: Vec<Fault>,
+    /// The seed of every random choice of the faults: the same seed and the same traffic
+    /// give the same faults [default: 0].
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Print the statistics every this often while running, at least every 100ms ("10s";
+    /// "none" to stay quiet).
+    #[arg(long, value_name = "DURATION", default_value = "none", value_parser = parse_stats_every, allow_hyphen_values = true)]
+    stats_every: MaybeDuration,
+    /// Print JSON, one object per line: the addresses, the statistics, the final ones.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The transports a flag concerns.
+#[derive(Debug, Clone, Copy)]
+enum Applies {
+    All,
+    Stream,
+    Tcp,
+    Ip,
+    Udp,
+    Datagram,
+    UnixKinds,
+}
+
+impl Applies {
+    fn to(self, endpoint: &Endpoint) -> bool {
+        let transport = endpoint.transport();
+        match self {
+            Applies::All => true,
+            Applies::Stream => !endpoint.is_datagram(),
+            Applies::Tcp => transport == "tcp",
+            Applies::Ip => matches!(transport, "tcp" | "udp"),
+            Applies::Udp => transport == "udp",
+            Applies::Datagram => endpoint.is_datagram(),
+            Applies::UnixKinds => matches!(transport, "unix" | "unixgram"),
+        }
+    }
+}
+
+impl Args {
+    /// The flags given, each with the transports it concerns.
+    fn given(&self) -> Vec<(&'static str, Applies)> {
+        let mut given = Vec::new();
+        let mut note = |set: bool, flag, applies| {
+            if set {
+                given.push((flag, applies));
+            }
+        };
+        note(self.workers.is_some(), "--workers", Applies::All);
+        note(
+            self.max_connections.is_some(),
+            "--max-connections",
+            Applies::Stream,
+        );
+        note(
+            self.idle_timeout.is_some(),
+            "--idle-timeout",
+            Applies::Stream,
+        );
+        note(self.max_pending.is_some(), "--max-pending", Applies::Stream);
+        note(self.buffer_size.is_some(), "--buffer-size", Applies::All);
+        note(self.deny_ports.is_some(), "--deny-ports", Applies::Udp);
+        note(
+            self.shutdown_grace.is_some(),
+            "--shutdown-grace",
+            Applies::Stream,
+        );
+        note(self.backlog.is_some(), "--backlog", Applies::Stream);
+        note(self.no_nodelay, "--no-nodelay", Applies::Tcp);
+        note(self.reuse_port, "--reuse-port", Applies::Ip);
+        note(self.recv_buffer.is_some(), "--recv-buffer", Applies::All);
+        note(self.send_buffer.is_some(), "--send-buffer", Applies::All);
+        note(self.dual_stack, "--dual-stack", Applies::Ip);
+        note(self.unix_mode.is_some(), "--unix-mode", Applies::UnixKinds);
+        note(
+            self.max_connections_per_source.is_some(),
+            "--max-connections-per-source",
+            Applies::Tcp,
+        );
+        note(
+            self.connection_buffers.is_some(),
+            "--connection-buffers",
+            Applies::Stream,
+        );
+        note(
+            self.source_rate_limit.is_some(),
+            "--source-rate-limit",
+            Applies::Datagram,
+        );
+        given
+    }
+
+    /// The options the command line set that concern `endpoint`; the others keep their
+    /// defaults, since the library refuses an option set for a transport it cannot apply to.
+    fn options(&self, endpoint: &Endpoint) -> Options {
+        let applies = |flag: &str| {
+            self.given()
+                .iter()
+                .any(|(given, to)| *given == flag && to.to(endpoint))
+        };
+        let mut options = Options::new();
+        if let Some(workers) = self.workers {
+            options = options.with_workers(NonZeroUsize::new(workers));
+        }
+        if let Some(max) = self
+            .max_connections
+            .filter(|_| applies("--max-connections"))
+        {
+            options = options.with_max_connections(max);
+        }
+        if let Some(MaybeDuration(idle)) = self.idle_timeout.filter(|_| applies("--idle-timeout")) {
+            options = options.with_idle_timeout(idle);
+        }
+        if let Some(max) = self.max_pending.filter(|_| applies("--max-pending")) {
+            options = options.with_max_pending(max);
+        }
+        if let Some(size) = self.buffer_size {
+            options = options.with_buffer_size(size);
+        }
+        if let Some(Ports(ports)) = self.deny_ports.as_ref().filter(|_| applies("--deny-ports")) {
+            options = options.with_denied_ports(ports.iter().copied());
+        }
+        if let Some(grace) = self.shutdown_grace.filter(|_| applies("--shutdown-grace")) {
+            options = options.with_shutdown_grace(grace);
+        }
+        if let Some(backlog) = self.backlog.filter(|_| applies("--backlog")) {
+            options = options.with_backlog(backlog);
+        }
+        if applies("--no-nodelay") {
+            options = options.with_nodelay(false);
+        }
+        if applies("--reuse-port") {
+            options = options.with_reuse_port(true);
+        }
+        if self.recv_buffer.is_some() {
+            options = options.with_recv_buffer_size(self.recv_buffer);
+        }
+        if self.send_buffer.is_some() {
+            options = options.with_send_buffer_size(self.send_buffer);
+        }
+        if applies("--dual-stack") {
+            options = options.with_only_v6(false);
+        }
+        if applies("--unix-mode") {
+            options = options.with_unix_mode(self.unix_mode);
+        }
+        if let Some(max) = self
+            .max_connections_per_source
+            .filter(|_| applies("--max-connections-per-source"))
+        {
+            options = options.with_max_connections_per_source(Some(max));
+        }
+        if let Some(MaybeSize(size)) = self
+            .connection_buffers
+            .filter(|_| applies("--connection-buffers"))
+        {
+            options = options.with_connection_socket_buffers(size);
+        }
+        if let Some(RateLimit(limit)) = self
+            .source_rate_limit
+            .filter(|_| applies("--source-rate-limit"))
+        {
+            options = options.with_source_rate_limit(limit);
+        }
+        options
+    }
+
+    /// The faults for `endpoint`: those of its kind (stream or datagram), with the seed.
+    fn faults(&self, endpoint: &Endpoint) -> Faults {
+        let datagram = endpoint.is_datagram();
+        let mut faults = Faults::new().with_seed(self.seed.unwrap_or(0));
+        for fault in &self.faults {
+            let kind = fault.kind();
+            if (datagram && kind.applies_to_datagram()) || (!datagram && kind.applies_to_stream()) {
+                faults = faults.with(fault.clone());
+            }
+        }
+        faults
+    }
+}
+
+fn parse_fault(text: &str) -> Result<Fault, String> {
+    text.parse::<Fault>().map_err(|error| flags::report(&error))
+}
+
+/// A size in bytes, or "none".
+#[derive(Debug, Clone, Copy)]
+struct MaybeSize(Option<usize>);
+
+fn parse_optional_size(text: &str) -> Result<MaybeSize, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(MaybeSize(None));
+    }
+    at_least(1usize)(text).map(|size| MaybeSize(Some(size)))
+}
+
+/// A per-source rate limit, or "none".
+#[derive(Debug, Clone, Copy)]
+struct RateLimit(Option<SourceRateLimit>);
+
+fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(RateLimit(None));
+    }
+    let (rate, burst) = text
+        .split_once('/')
+        .ok_or_else(|| format!("expected RATE/BURST (\"5000/5000\") or none, got {text:?}"))?;
+    let rate = at_least(1u32)(rate.trim()).map_err(|e| format!("rate: {e}"))?;
+    let burst = at_least(1u32)(burst.trim()).map_err(|e| format!("burst: {e}"))?;
+    Ok(RateLimit(Some(SourceRateLimit::new(rate, burst))))
+}
+
+fn parse_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text.trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|mode| *mode <= 0o777)
+        .ok_or_else(|| format!("`{text}` is not a mode like 600 or 0o660"))
+}
+
+/// A list of ports, parsed from the command line.
+#[derive(Debug, Clone)]
+struct Ports(Vec<u16>);
+
+fn parse_ports(text: &str) -> Result<Ports, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse().map_err(|e| format!("bad port {part:?}: {e}")))
+        .collect::<Result<_, _>>()
+        .map(Ports)
+}
+
+/// A duration, or "none".
+#[derive(Debug, Clone, Copy)]
+struct MaybeDuration(Option<Duration>);
+
+/// A duration of at least `floor`, or "none".
+fn optional_duration(text: &str, floor: Duration) -> Result<MaybeDuration, String> {
+    if text.eq_ignore_ascii_case("none") {
+        Ok(MaybeDuration(None))
+    } else {
+        duration(floor)(text).map(|d| MaybeDuration(Some(d)))
+    }
+}
+
+fn parse_idle_timeout(text: &str) -> Result<MaybeDuration, String> {
+    optional_duration(text, MIN_DURATION)
+}
+
+/// The shortest period of `--stats-every`: more often is a flood, not a report.
+const STATS_FLOOR: Duration = Duration::from_millis(100);
+
+fn parse_stats_every(text: &str) -> Result<MaybeDuration, String> {
+    optional_duration(text, STATS_FLOOR)
+        .map_err(|reason| format!("{reason} (or none): more often would flood the output"))
+}
+
+/// Whether an IP endpoint names IPv4 addresses only.
+fn is_ipv4(endpoint: &Endpoint) -> bool {
+    let (Endpoint::Tcp(address) | Endpoint::Udp(address)) = endpoint else {
+        return false;
+    };
+    match address.to_socket_addrs() {
+        Ok(mut addrs) => addrs.all(|addr| addr.is_ipv4()),
+        // Left to the bind, which names what is wrong with it.
+        Err(_) => false,
+    }
+}
+
+/// A running server of any transport.
+trait Running {
+    fn address(&self) -> String;
+    fn stats(&self) -> Stats;
+    fn shutdown(&self);
+    fn join(self: Box<Self>) -> socket_echo::Result<Stats>;
+}
+
+impl<T: Transport> Running for ServerHandle<T> {
+    fn address(&self) -> String {
+        // The address as the other subcommands take it, so it can be pasted.
+        let addr = self.local_addr();
+        match T::NAME {
+            "tcp" => addr.to_string(),
+            "udp" => format!("udp://{addr}"),
+            other => format!("{other}:{addr}"),
+        }
+    }
+
+    fn stats(&self) -> Stats {
+        ServerHandle::stats(self)
+    }
+
+    fn shutdown(&self) {
+        ServerHandle::shutdown(self);
+    }
+
+    fn join(self: Box<Self>) -> socket_echo::Result<Stats> {
+        ServerHandle::join(*self)
+    }
+}
+
+/// Binds and starts a server over any transport.
+struct Spawn {
+    options: Options,
+    faults: Faults,
+}
+
+impl EndpointVisitor for Spawn {
+    type Output = socket_echo::Result<Box<dyn Running>>;
+
+    fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
+        let mut server = EchoServer::bind_on_with(transport, address, self.options)?;
+        if !self.faults.is_empty() {
+            server = server.with_faults(self.faults)?;
+        }
+        Ok(Box::new(server.spawn()?))
+    }
+}
+
+pub fn run(args: &Args) -> Exit {
+    let mut endpoints = Vec::new();
+    for address in &args.addresses {
+        match flags::endpoint(address, args.udp) {
+            Ok(endpoint) => endpoints.push(endpoint),
+            Err(exit) => return exit,
+        }
+    }
+    for fault in &args.faults {
+        let kind = fault.kind();
+        let fits = endpoints.iter().any(|endpoint| {
+            if endpoint.is_datagram() {
+                kind.applies_to_datagram()
+            } else {
+                kind.applies_to_stream()
+            }
+        });
+        if !fits {
+            log::error!(
+                "--fault {fault}: a {} fault applies to none of these addresses",
+                if kind.applies_to_stream() {
+                    "stream"
+                } else {
+                    "datagram"
+                }
+            );
+            return Exit::Usage;
+        }
+    }
+    for (flag, applies) in args.given() {
+        if !endpoints.iter().any(|endpoint| applies.to(endpoint)) {
+            let transports: Vec<&str> = endpoints.iter().map(Endpoint::transport).collect();
+            log::error!(
+                "{flag} does not apply to {}: nothing would use it",
+                transports.join(", ")
+            );
+            return Exit::Usage;
+        }
+    }
+    if args.dual_stack
+        && let Some(ipv4) = endpoints.iter().find(|endpoint| is_ipv4(endpoint))
+    {
+        log::error!(
+            "--dual-stack lets an IPv6 socket take IPv4 clients too: {ipv4} is IPv4 \
+             (bind [::]:PORT instead)"
+        );
+        return Exit::Usage;
+    }
+    let mut servers: Vec<Box<dyn Running>> = Vec::new();
+    for endpoint in &endpoints {
+        match endpoint.visit(Spawn {
+            options: args.options(endpoint),
+            faults: args.faults(endpoint),
+        }) {
+            Ok(server) => servers.push(server),
+            Err(error) => {
+                // The servers already started stop when dropped.
+                return flags::failed(&error);
+            }
+        }
+    }
+    // From here on standard output may close (`| head`): the servers go on regardless.
+    let mut out = Out::new();
+    for server in &servers {
+        if args.json {
+            let line = Listening {
+                r#type: "listening",
+                address: server.address(),
+            };
+            out.line(serde_json::to_string(&line).unwrap_or_default());
+        } else {
+            out.line(format_args!("listening on {}", server.address()));
+        }
+    }
+    if !args.faults.is_empty() {
+        let specs: Vec<String> = args.faults.iter().map(ToString::to_string).collect();
+        log::info!(
+            "injecting faults: {} (seed {})",
+            specs.join("; "),
+            args.seed.unwrap_or(0)
+        );
+    }
+    log::info!("Ctrl-C or SIGTERM stops the server");
+
+    // The signal handler only wakes the main thread, which does the shutdown.
+    let (stop, stopped) = mpsc::channel();
+    if let Err(error) = ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    }) {
+        log::warn!("no Ctrl-C handler ({error}); stop the server with SIGKILL");
+    }
+    let start = Instant::now();
+    loop {
+        match args.stats_every.0 {
+            Some(every) => match stopped.recv_timeout(every) {
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let stats = sum(&servers);
+                    print_stats(&mut out, args.json, "stats", start.elapsed(), &stats);
+                }
+                _ => break,
+            },
+            None => {
+                let _ = stopped.recv();
+                break;
+            }
+        }
+    }
+    log::info!("shutting down");
+    for server in &servers {
+        server.shutdown();
+    }
+    let mut total = Stats::default();
+    let mut exit = Exit::Success;
+    for server in servers {
+        let address = server.address();
+        match server.join() {
+            Ok(stats) => add(&mut total, &stats),
+            Err(error) => {
+                log::error!("the server on {address} failed: {}", flags::report(&error));
+                exit = Exit::Failed;
+            }
+        }
+    }
+    print_stats(&mut out, args.json, "stopped", start.elapsed(), &total);
+    exit
+}
+
+/// `serve --json`: where a server listens.
+#[derive(Serialize)]
+struct Listening {
+    r#type: &'static str,
+    address: String,
+}
+
+/// The statistics as one JSON object: `type` ("stats" or "stopped"), `elapsed_s`, and one
+/// field per counter of `Stats` (docs/cli.md).
+#[derive(Serialize)]
+struct StatsLine {
+    r#type: &'static str,
+    elapsed_s: f64,
+    accepted: u64,
+    active: u64,
+    refused: u64,
+    timed_out: u64,
+    errors: u64,
+    accept_errors: u64,
+    accept_backoffs: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+    datagrams_echoed: u64,
+    dropped_denied_port: u64,
+    dropped_bad_source: u64,
+    dropped_own_address: u64,
+    dropped_rate_limited: u64,
+    dropped_truncated: u64,
+    dropped_send_failed: u64,
+    refused_per_source: u64,
+    max_connections: u64,
+    shutdown_resets: u64,
+    faults: FaultsLine,
+}
+
+/// The faults injected, by kind, in a statistics line.
+#[derive(Serialize)]
+struct FaultsLine {
+    delayed: u64,
+    sliced: u64,
+    rate_limited: u64,
+    stalled: u64,
+    closed: u64,
+    reset: u64,
+    accept_closed: u64,
+    accept_delayed: u64,
+    dropped: u64,
+    duplicated: u64,
+    reordered: u64,
+    truncated: u64,
+    corrupted: u64,
+    overflowed: u64,
+}
+
+impl FaultsLine {
+    fn new(f: &FaultStats) -> Self {
+        FaultsLine {
+            delayed: f.delayed,
+            sliced: f.sliced,
+            rate_limited: f.rate_limited,
+            stalled: f.stalled,
+            closed: f.closed,
+            reset: f.reset,
+            accept_closed: f.accept_closed,
+            accept_delayed: f.accept_delayed,
+            dropped: f.dropped,
+            duplicated: f.duplicated,
+            reordered: f.reordered,
+            truncated: f.truncated,
+            corrupted: f.corrupted,
+            overflowed: f.overflowed,
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.delayed
+            + self.sliced
+            + self.rate_limited
+            + self.stalled
+            + self.closed
+            + self.reset
+            + self.accept_closed
+            + self.accept_delayed
+            + self.dropped
+            + self.duplicated
+            + self.reordered
+            + self.truncated
+            + self.corrupted
+            + self.overflowed
+    }
+}
+
+impl StatsLine {
+    fn new(event: &'static str, elapsed: Duration, s: &Stats) -> Self {
+        StatsLine {
+            r#type: event,
+            elapsed_s: elapsed.as_secs_f64(),
+            accepted: s.accepted,
+            active: s.active,
+            refused: s.refused,
+            timed_out: s.timed_out,
+            errors: s.errors,
+            accept_errors: s.accept_errors,
+            accept_backoffs: s.accept_backoffs,
+            bytes_in: s.bytes_in,
+            bytes_out: s.bytes_out,
+            datagrams_echoed: s.datagrams_echoed,
+            dropped_denied_port: s.dropped_denied_port,
+            dropped_bad_source: s.dropped_bad_source,
+            dropped_own_address: s.dropped_own_address,
+            dropped_rate_limited: s.dropped_rate_limited,
+            dropped_truncated: s.dropped_truncated,
+            dropped_send_failed: s.dropped_send_failed,
+            refused_per_source: s.refused_per_source,
+            max_connections: s.max_connections,
+            shutdown_resets: s.shutdown_resets,
+            faults: FaultsLine::new(&s.faults),
+        }
+    }
+}
+
+/// The statistics of every server, summed.
+fn sum(servers: &[Box<dyn Running>]) -> Stats {
+    let mut total = Stats::default();
+    for server in servers {
+        add(&mut total, &server.stats());
+    }
+    total
+}
+
+fn add(total: &mut Stats, s: &Stats) {
+    *total += *s;
+}
+
+fn print_stats(out: &mut Out, json: bool, event: &'static str, elapsed: Duration, stats: &Stats) {
+    if json {
+        let line = StatsLine::new(event, elapsed, stats);
+        out.line(serde_json::to_string(&line).unwrap_or_default());
+        return;
+    }
+    let title = if event == "stopped" {
+        "stopped; final statistics:".to_owned()
+    } else {
+        format!("statistics after {:.1} s:", elapsed.as_secs_f64())
+    };
+    out.line(format_args!(
+        "{title}\n\
+         \x20 connections: {} accepted, {} active, {} refused by limit, {} closed idle, {} failed\n\
+         \x20 refused: {} per source; cap in force {}; {} reset at shutdown\n\
+         \x20 accept errors: {} ({} pauses)\n\
+         \x20 bytes: {} in, {} out\n\
+         \x20 datagrams: {} echoed; dropped: {} denied port, {} bad source, {} own address, \
+         {} rate-limited, {} truncated, {} send failed",
+        stats.accepted,
+        stats.active,
+        stats.refused,
+        stats.timed_out,
+        stats.errors,
+        stats.refused_per_source,
+        stats.max_connections,
+        stats.shutdown_resets,
+        stats.accept_errors,
+        stats.accept_backoffs,
+        stats.bytes_in,
+        stats.bytes_out,
+        stats.datagrams_echoed,
+        stats.dropped_denied_port,
+        stats.dropped_bad_source,
+        stats.dropped_own_address,
+        stats.dropped_rate_limited,
+        stats.dropped_truncated,
+        stats.dropped_send_failed
+    ));
+    let f = FaultsLine::new(&stats.faults);
+    if f.total() > 0 {
+        out.line(format_args!(
+            "  faults: {} delayed, {} sliced, {} rate-limited, {} stalled, {} closed, {} reset, \
+             {} closed at accept, {} delayed at accept; datagrams: {} dropped, {} duplicated, \
+             {} reordered, {} truncated, {} corrupted, {} over the held limit",
+            f.delayed,
+            f.sliced,
+            f.rate_limited,
+            f.stalled,
+            f.closed,
+            f.reset,
+            f.accept_closed,
+            f.accept_delayed,
+            f.dropped,
+            f.duplicated,
+            f.reordered,
+            f.truncated,
+            f.corrupted,
+            f.overflowed
+        ));
+    }
+}

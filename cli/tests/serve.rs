@@ -1,0 +1,166 @@
+//! `socket-echo serve`: several addresses in one process with one set of statistics, JSON
+//! lines, and a graceful stop on SIGTERM.
+
+mod support;
+
+use support::{Server, every_transport, run, socket_echo};
+
+/// Sends `message` to `address` with `socket-echo send` and checks the echo.
+fn send(address: &str, message: &str) {
+    let output = run(socket_echo(["send", address, message]));
+    assert_eq!(output.code(), Some(0), "{output:?}");
+    assert_eq!(output.stdout, message, "{output:?}");
+}
+
+#[test]
+fn tcp_udp_and_unix_in_one_process_with_one_set_of_statistics() {
+    let addresses = every_transport("serve-three");
+    let args: Vec<&str> = addresses.iter().map(String::as_str).collect();
+    let server = Server::start(&args);
+    assert_eq!(server.addresses.len(), 3, "{:?}", server.seen);
+    assert!(server.addresses[1].starts_with("udp://127.0.0.1:"));
+    assert!(server.addresses[2].starts_with("unix:/"));
+    for address in &server.addresses {
+        send(address, "uno");
+    }
+    let finished = server.stop();
+    assert_eq!(finished.code(), Some(0), "{finished:?}");
+    assert!(
+        finished.stdout.contains("stopped; final statistics:"),
+        "{finished:?}"
+    );
+    assert!(
+        finished.stdout.contains("  bytes: 9 in, 9 out"),
+        "{finished:?}"
+    );
+    assert!(
+        finished.stdout.contains("  connections: 2 accepted"),
+        "{finished:?}"
+    );
+    assert!(
+        finished.stdout.contains("  datagrams: 1 echoed"),
+        "{finished:?}"
+    );
+}
+
+#[test]
+fn json_lines_listening_statistics_and_the_final_ones() {
+    let server = Server::start(&[
+        "127.0.0.1:0",
+        "udp://127.0.0.1:0",
+        "--json",
+        "--stats-every",
+        "100ms",
+    ]);
+    send(&server.addresses[0], "hola");
+    send(&server.addresses[1], "hola");
+    let mut server = server;
+    // Statistics come every 100 ms: wait for one that has counted both echoes.
+    loop {
+        let line = server.next_line().expect("a statistics line");
+        let json: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+        if json["type"] == "stats" && json["bytes_out"] == 8 {
+            assert!(json["elapsed_s"].as_f64().expect("elapsed_s") > 0.0);
+            break;
+        }
+    }
+    let finished = server.stop();
+    assert_eq!(finished.code(), Some(0), "{finished:?}");
+    let lines = finished.json_lines();
+    let listening: Vec<_> = lines.iter().filter(|l| l["type"] == "listening").collect();
+    assert_eq!(listening.len(), 2, "{lines:?}");
+    let last = lines.last().expect("a final line");
+    assert_eq!(last["type"], "stopped", "{lines:?}");
+    for field in [
+        "accepted",
+        "bytes_in",
+        "bytes_out",
+        "datagrams_echoed",
+        "errors",
+    ] {
+        assert!(last[field].is_u64(), "{field}: {last}");
+    }
+    assert_eq!(last["accepted"], 1);
+    assert_eq!(last["datagrams_echoed"], 1);
+    assert_eq!(last["bytes_out"], 8);
+}
+
+#[test]
+fn a_flag_that_concerns_no_address_is_refused() {
+    let output = run(socket_echo([
+        "serve",
+        "udp://127.0.0.1:0",
+        "--backlog",
+        "10",
+    ]));
+    assert_eq!(output.code(), Some(2), "{output:?}");
+    assert!(output.stderr.contains("--backlog"), "{output:?}");
+    // With a stream address beside it, it applies to that one.
+    let server = Server::start(&["127.0.0.1:0", "udp://127.0.0.1:0", "--backlog", "10"]);
+    send(&server.addresses[1], "x");
+    assert_eq!(server.stop().code(), Some(0));
+}
+
+/// `serve --stats-every 100ms | head -2`: the reader of standard output goes away, and the
+/// server goes on serving, then stops cleanly on SIGTERM.
+#[test]
+fn a_closed_standard_output_does_not_stop_the_server() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+
+    let mut child = socket_echo(["serve", "127.0.0.1:0", "--stats-every", "100ms"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_owned();
+    line.clear();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.starts_with("statistics after"), "{line:?}");
+    drop(stdout);
+
+    // Five statistics periods and more with nobody reading: every echo is still served.
+    for _ in 0..10 {
+        send(&address, "still there");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(child.try_wait().unwrap().is_none(), "serve exited");
+    support::signal(&child, "TERM");
+    let deadline = std::time::Instant::now() + support::DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve did not stop");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut log).unwrap();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+/// `--stats-every 0s` would print without pause: refused, as is anything under 100 ms.
+#[test]
+fn statistics_more_often_than_every_100ms_are_refused() {
+    for every in ["0s", "10ms", "99ms"] {
+        let output = support::run_for(
+            socket_echo(["serve", "127.0.0.1:0", "--stats-every", every]),
+            std::time::Duration::from_secs(3),
+        )
+        .unwrap_or_else(|| panic!("--stats-every {every} was taken"));
+        assert_eq!(output.code(), Some(2), "{every}: {output:?}");
+        assert!(output.stderr.contains("--stats-every"), "{output:?}");
+        assert!(output.stderr.contains("100ms"), "{output:?}");
+    }
+}
