@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::os::fd::AsRawFd;
-use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use mio::unix::SourceFd;
@@ -30,18 +29,21 @@ const DATAGRAMS_PER_TURN: u32 = 1024;
 /// [`SourceRateLimit`](crate::SourceRateLimit)).
 pub(crate) const TRACKED_SOURCES: usize = 4096;
 
-/// The per-source rate limit every worker of one `serve()` shares, behind a lock so a source
-/// is limited once whichever worker takes its datagrams (per-worker buckets would let an
-/// exchange spread over the workers and never run dry), and the origin of its clock.
+/// One worker's per-source rate limit, and the origin of its clock.
 ///
 /// Only a datagram that repeats the last reply sent to its source takes a token: that is what
 /// every datagram of a loop between two echo servers is (each sends back exactly what the
 /// other just sent), and what a client almost never sends (its messages carry sequence
 /// numbers or times). On loopback a loop and a flat-out closed-loop client go at the same
 /// speed, so a limit on every datagram could not end the one without slowing the other.
+///
+/// Each worker keeps its own table, with no lock between them: a loop's datagrams all carry
+/// the same payload, so whichever worker takes one recognises it as a repeat of what it sent
+/// that source before, and each worker's bucket runs dry at its share of the loop's rate,
+/// still far above any sensible limit.
 #[derive(Debug)]
-struct SharedLimit<K> {
-    state: Option<Mutex<LimitState<K>>>,
+struct Limit<K> {
+    state: Option<LimitState<K>>,
     origin: Instant,
 }
 
@@ -54,14 +56,12 @@ struct LimitState<K> {
     last_reply: HashMap<K, u64>,
 }
 
-impl<K: Hash + Eq + Clone> SharedLimit<K> {
+impl<K: Hash + Eq + Clone> Limit<K> {
     fn new(limit: Option<SourceRateLimit>) -> Self {
-        SharedLimit {
-            state: limit.map(|limit| {
-                Mutex::new(LimitState {
-                    limiter: Limiter::new(limit.rate(), limit.burst(), TRACKED_SOURCES),
-                    last_reply: HashMap::new(),
-                })
+        Limit {
+            state: limit.map(|limit| LimitState {
+                limiter: Limiter::new(limit.rate(), limit.burst(), TRACKED_SOURCES),
+                last_reply: HashMap::new(),
             }),
             origin: Instant::now(),
         }
@@ -70,17 +70,13 @@ impl<K: Hash + Eq + Clone> SharedLimit<K> {
     /// Whether `payload` from `source` may be answered now; if so, it is recorded as the
     /// last reply sent to `source`. False only for a repeat of the last reply to a source
     /// that has had its share of repeats.
-    fn allow(&self, source: &K, payload: &[u8]) -> bool {
-        let Some(state) = &self.state else {
+    fn allow(&mut self, source: &K, payload: &[u8]) -> bool {
+        let Some(state) = &mut self.state else {
             return true;
         };
         let print = fingerprint(payload);
-        let now = self.origin.elapsed();
-        // The state is left consistent after every call, so a worker that panicked while
-        // holding the lock left nothing half-done.
-        let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
         if state.last_reply.get(source) == Some(&print) {
-            return state.limiter.allow(source.clone(), now);
+            return state.limiter.allow(source.clone(), self.origin.elapsed());
         }
         if state.last_reply.len() >= TRACKED_SOURCES {
             state.last_reply.clear();
@@ -109,20 +105,15 @@ pub(crate) fn serve<D: Datagram>(
     worker: Worker<'_>,
     workers: usize,
 ) -> Result<()> {
-    let limit = SharedLimit::new(worker.options.source_rate_limit());
-    worker.spawn(workers, |_| run(socket, local, worker, &limit))
+    worker.spawn(workers, |_| run(socket, local, worker))
 }
 
 /// Runs one worker until the server is shut down.
-fn run<D: Datagram>(
-    socket: &D,
-    local: &D::Addr,
-    worker: Worker<'_>,
-    limit: &SharedLimit<D::Addr>,
-) -> Result<()> {
+fn run<D: Datagram>(socket: &D, local: &D::Addr, worker: Worker<'_>) -> Result<()> {
     // One byte more than the configured size: a datagram that fills it did not fit.
     let capacity = worker.options.buffer_size();
     let mut scratch = buffer::with_sentinel("the receive buffer", capacity)?.into_boxed_slice();
+    let mut limit = Limit::new(worker.options.source_rate_limit());
     worker.run(|poll, counters, _| {
         let fd = socket.as_fd().as_raw_fd();
         poll.registry()
@@ -152,7 +143,7 @@ fn run<D: Datagram>(
                     local,
                     &mut scratch,
                     (worker.options, &mut faults),
-                    limit,
+                    &mut limit,
                     counters,
                     &mut log,
                 );
@@ -170,7 +161,7 @@ fn echo_some<D: Datagram>(
     local: &D::Addr,
     scratch: &mut [u8],
     (options, faults): (&Options, &mut Faults<'_, D::Addr>),
-    limit: &SharedLimit<D::Addr>,
+    limit: &mut Limit<D::Addr>,
     counters: &Counters,
     log: &mut RateLimit,
 ) -> bool {
@@ -252,7 +243,7 @@ mod tests {
 
     #[test]
     fn only_a_repeat_of_the_last_reply_takes_a_token() {
-        let limit = SharedLimit::new(Some(SourceRateLimit::new(1, 3)));
+        let mut limit = Limit::new(Some(SourceRateLimit::new(1, 3)));
         let source = "a";
         // Distinct messages are never limited, however many.
         for seq in 0..1000u32 {
@@ -268,7 +259,7 @@ mod tests {
 
     #[test]
     fn no_limit_allows_everything() {
-        let limit = SharedLimit::new(None);
+        let mut limit = Limit::new(None);
         assert!((0..100).all(|_| limit.allow(&1u8, b"same")));
     }
 

@@ -129,10 +129,12 @@ pub const DEFAULT_SOURCE_RATE_LIMIT: SourceRateLimit = SourceRateLimit::new(5_00
 /// sends back exactly what the other just sent, as fast as it can, so the source soon runs
 /// out of tokens, and one dropped datagram ends it. Other datagrams take no token: on
 /// loopback a flat-out closed-loop client goes as fast as such a loop, and a limit on every
-/// datagram could not end the one without slowing the other. One limit is shared by all the
-/// workers of a server.
+/// datagram could not end the one without slowing the other. Each worker of a server keeps
+/// its own buckets, with no lock between workers: a loop's datagrams all carry the same
+/// payload, so whichever worker takes one sees the repeat, and each worker's bucket runs dry
+/// at its share of the loop's rate.
 ///
-/// The server remembers at most 4,096 sources at once (a few hundred KiB at most, allocated
+/// Each worker remembers at most 4,096 sources at once (a few hundred KiB at most, allocated
 /// only as sources come). A source whose bucket has refilled holds no information and is
 /// forgotten when room is needed; if all 4,096 were seen within their last burst (a flood
 /// of forged sources), a new repeating source is refused until one refills, while the ones
