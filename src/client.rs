@@ -2,11 +2,11 @@
 
 use bytes::Bytes;
 
-use crate::addr::{self, ToAddrs};
 use crate::echo::{Echo, Window};
 use crate::error::{Error, Result};
 use crate::options::{Knob, Options};
 use crate::transport::{Tcp, Transport};
+use crate::transport::{ToAddrs, first_ok};
 
 /// A client of an echo server, over TCP unless another transport is chosen.
 ///
@@ -140,7 +140,7 @@ impl<T: Transport> EchoClient<T> {
         options.validate()?;
         T::check(&options)?;
         options.refuse(&Knob::SERVER, "a client")?;
-        addr::first_ok::<T, _, _>(&addr, |candidate| {
+        first_ok::<T, _, _>(&addr, |candidate| {
             let socket = T::connect(&candidate, &options)?;
             let window = T::visit_client(&socket, Window);
             Ok(EchoClient {

@@ -4,8 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::addr::{ToAddrs, UnixAddr, parse_unix};
+use crate::addr::{UnixAddr, parse_unix};
 use crate::error::Error;
+use crate::transport::ToAddrs;
 use crate::transport::{Tcp, Transport, Udp, Unix, UnixDatagram};
 
 /// A transport and an address, as written on a command line:

@@ -88,16 +88,17 @@ mod handle;
 mod measure;
 mod options;
 mod server;
+mod stats;
 
 mod transport;
 
-pub use addr::{Address, ToAddrs, UnixAddr};
+pub use addr::{Address, UnixAddr};
 pub use client::EchoClient;
 pub use endpoint::{Endpoint, EndpointVisitor};
-pub use engine::{ShutdownHandle, Stats};
+pub use engine::ShutdownHandle;
 pub use error::{Error, Result};
 pub use exchange::Exchange;
-pub use faults::{DEFAULT_REORDER_HOLD, Fault, FaultKind, FaultStats, Faults};
+pub use faults::{DEFAULT_REORDER_HOLD, Fault, FaultKind, Faults};
 pub use handle::ServerHandle;
 #[cfg(feature = "measure")]
 #[cfg_attr(docsrs, doc(cfg(feature = "measure")))]
@@ -111,7 +112,10 @@ pub use options::{
     MIN_MAX_PENDING, Options, SourceRateLimit,
 };
 pub use server::EchoServer;
-pub use transport::{MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, Transport, Udp, Unix, UnixDatagram};
+pub use stats::{FaultStats, Stats};
+pub use transport::{
+    MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, ToAddrs, Transport, Udp, Unix, UnixDatagram,
+};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

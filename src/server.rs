@@ -9,7 +9,7 @@ use std::thread;
 
 use socket2::SockRef;
 
-use crate::addr::{self, Address, ToAddrs};
+use crate::addr::Address;
 use crate::echo::ServeOnce;
 use crate::engine::{Control, Serve, ShutdownHandle, Stats, Worker};
 use crate::error::{Error, Result};
@@ -19,6 +19,7 @@ use crate::handle::ServerHandle;
 use crate::options::Options;
 use crate::transport::Tcp;
 use crate::transport::Transport;
+use crate::transport::{ToAddrs, first_ok};
 
 /// An echo server bound to a local address, over TCP unless another transport is chosen.
 ///
@@ -153,7 +154,7 @@ impl<T: Transport> EchoServer<T> {
         let _ = transport;
         options.validate()?;
         T::check(&options)?;
-        addr::first_ok::<T, _, _>(&addr, |candidate| {
+        first_ok::<T, _, _>(&addr, |candidate| {
             let socket = T::bind(&candidate, &options)?;
             let local_addr = T::local_addr(&socket).map_err(|source| Error::Bind {
                 transport: T::NAME,

@@ -189,7 +189,11 @@ fn one_forged_datagram_between_two_default_servers_is_not_echoed_forever() {
 fn a_source_repeating_the_last_reply_past_its_burst_is_refused_and_counted() {
     for family in LOOPBACKS {
         let limit = SourceRateLimit::new(1, 5);
-        let handle = spawn_udp(family, Options::new().with_source_rate_limit(Some(limit)));
+        // One worker: each worker keeps its own buckets, so the count below is one bucket's.
+        let options = Options::new()
+            .with_source_rate_limit(Some(limit))
+            .with_workers(std::num::NonZeroUsize::new(1));
+        let handle = spawn_udp(family, options);
         let server = handle.local_addr();
         let eager = udp_client(server, PATIENCE);
         // The same datagram 20 times: the first is new, the next ones repeat the reply.

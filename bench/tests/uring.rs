@@ -4,6 +4,7 @@
 //!
 //! Every test is skipped (with a line saying so) where this kernel sets up no io_uring.
 
+use std::io::ErrorKind;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
@@ -192,11 +193,9 @@ fn check_datagrams(bind: &str) {
     let mut back = vec![0u8; 70_000];
     for len in sizes {
         let sent = rng.bytes(len);
-        sockets[0].send(&sent).unwrap();
-        sockets[1].send(&sent[..len / 2]).unwrap();
-        let n = sockets[0].recv(&mut back).unwrap();
+        let n = echo(&sockets[0], &sent, &mut back);
         assert!(back[..n] == sent[..], "{len}-byte datagram came back wrong");
-        let n = sockets[1].recv(&mut back).unwrap();
+        let n = echo(&sockets[1], &sent[..len / 2], &mut back);
         assert!(
             back[..n] == sent[..len / 2],
             "{}-byte datagram came back wrong",
@@ -281,4 +280,24 @@ fn uring_recovers_when_its_buffers_run_out() {
             stream.unwrap();
         }
     });
+}
+
+/// Sends `datagram` and waits for its echo, sending again after a timeout (UDP may drop a
+/// datagram even on loopback when buffers are full), at most five times.
+fn echo(socket: &UdpSocket, datagram: &[u8], back: &mut [u8]) -> usize {
+    for _ in 0..5 {
+        socket.send(datagram).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        match socket.recv(back) {
+            Ok(n) => return n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("receive failed: {e}"),
+        }
+    }
+    panic!(
+        "no echo of a {}-byte datagram after 5 sends",
+        datagram.len()
+    );
 }

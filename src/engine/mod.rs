@@ -20,11 +20,9 @@ mod datagram;
 mod limiter;
 mod limits;
 mod sources;
-mod stats;
 mod stream;
 
-pub use stats::Stats;
-pub(crate) use stats::{Counter, Counters};
+pub(crate) use crate::stats::{Counters, Stats};
 
 /// The token of each worker's waker; connections use slab keys, far below it.
 pub(crate) const WAKER: Token = Token(usize::MAX);
@@ -258,11 +256,6 @@ impl Clock {
         self.start.elapsed().as_millis() as u32
     }
 }
-
-/// The longest span the [`Clock`] measures: its differences are read as signed 32-bit
-/// numbers of milliseconds. [`Options::validate`](crate::Options::validate) refuses an idle
-/// timeout beyond it, and one under a millisecond, which [`millis`] would make zero.
-pub(crate) const CLOCK_RANGE: Duration = Duration::from_millis((u32::MAX / 2) as u64);
 
 /// Milliseconds in `d`, saturated to the clock's range.
 pub(crate) fn millis(d: Duration) -> u32 {

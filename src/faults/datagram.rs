@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::{Active, FaultKind, Rng, Switch};
 use crate::addr::Address;
-use crate::engine::Counters;
+use crate::stats::Counters;
 use crate::transport::sealed::Datagram;
 
 /// The generator stream of the datagram faults (connections use their index).

@@ -16,7 +16,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::addr::Address;
-use crate::engine::Counter;
 use crate::error::{Error, Result};
 use crate::transport::Transport;
 use crate::transport::sealed::{Datagram, Listener, ServerVisitor};
@@ -559,7 +558,7 @@ impl Faults {
 
     /// The most bytes of datagram replies held back at once by delays and reorderings
     /// (default 64 KiB); a reply that would go past it is dropped and counted in
-    /// [`FaultStats::overflowed`]. A stream connection's held bytes are bounded by its
+    /// [`FaultStats::overflowed`](crate::FaultStats::overflowed). A stream connection's held bytes are bounded by its
     /// [`max_pending`](crate::Options::with_max_pending) instead.
     ///
     /// # Examples
@@ -643,117 +642,6 @@ impl Faults {
             }
         }
         Ok(())
-    }
-}
-
-/// What every kind of fault a server injected, counted (see
-/// [`Stats::faults`](crate::Stats::faults)).
-///
-/// # Examples
-///
-/// ```
-/// use socket_echo::{EchoClient, EchoServer, Faults, Options, Udp};
-///
-/// let faults: Faults = "drop=1".parse()?;
-/// let handle = EchoServer::bind_on(Udp, "127.0.0.1:0")?.with_faults(faults)?.spawn()?;
-/// let options = Options::new()
-///     .with_read_timeout(Some(std::time::Duration::from_millis(50)))
-///     .with_resends(2);
-/// let mut client = EchoClient::connect_on_with(Udp, handle.local_addr(), options)?;
-/// assert!(client.echo(b"lost").is_err());
-/// handle.shutdown();
-/// assert_eq!(handle.join()?.faults.dropped, 3);
-/// # Ok::<(), socket_echo::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct FaultStats {
-    /// Stream chunks or datagram replies held back by a delay.
-    pub delayed: u64,
-    /// Pauses taken after a slice of an echo.
-    pub sliced: u64,
-    /// Times a connection's echo waited for its bandwidth limit (its own or the shared one).
-    pub rate_limited: u64,
-    /// Connections stalled.
-    pub stalled: u64,
-    /// Connections ended with a clean end-of-stream by `close-after`.
-    pub closed: u64,
-    /// Connections reset by `reset-after`.
-    pub reset: u64,
-    /// Connections closed as soon as they were accepted.
-    pub accept_closed: u64,
-    /// Connections whose service was delayed after the accept.
-    pub accept_delayed: u64,
-    /// Datagram replies dropped.
-    pub dropped: u64,
-    /// Datagram replies sent twice.
-    pub duplicated: u64,
-    /// Datagram replies held back behind a later one.
-    pub reordered: u64,
-    /// Datagram replies cut short.
-    pub truncated: u64,
-    /// Datagram replies with a byte changed.
-    pub corrupted: u64,
-    /// Datagram replies dropped because those held back by a delay or a reordering already
-    /// filled [`max_held`](crate::Faults::with_max_held).
-    pub overflowed: u64,
-}
-
-/// Sums the fault counts of several servers, as [`Stats`](crate::Stats) does.
-impl std::ops::AddAssign for FaultStats {
-    fn add_assign(&mut self, other: FaultStats) {
-        self.delayed += other.delayed;
-        self.sliced += other.sliced;
-        self.rate_limited += other.rate_limited;
-        self.stalled += other.stalled;
-        self.closed += other.closed;
-        self.reset += other.reset;
-        self.accept_closed += other.accept_closed;
-        self.accept_delayed += other.accept_delayed;
-        self.dropped += other.dropped;
-        self.duplicated += other.duplicated;
-        self.reordered += other.reordered;
-        self.truncated += other.truncated;
-        self.corrupted += other.corrupted;
-        self.overflowed += other.overflowed;
-    }
-}
-
-/// One worker's fault counters (see [`Counter`]: only that worker writes them).
-#[derive(Debug, Default)]
-pub(crate) struct FaultCounters {
-    pub(crate) delayed: Counter,
-    pub(crate) sliced: Counter,
-    pub(crate) rate_limited: Counter,
-    pub(crate) stalled: Counter,
-    pub(crate) closed: Counter,
-    pub(crate) reset: Counter,
-    pub(crate) accept_closed: Counter,
-    pub(crate) accept_delayed: Counter,
-    pub(crate) dropped: Counter,
-    pub(crate) duplicated: Counter,
-    pub(crate) reordered: Counter,
-    pub(crate) truncated: Counter,
-    pub(crate) corrupted: Counter,
-    pub(crate) overflowed: Counter,
-}
-
-impl FaultCounters {
-    pub(crate) fn add_to(&self, stats: &mut FaultStats) {
-        stats.delayed += self.delayed.get();
-        stats.sliced += self.sliced.get();
-        stats.rate_limited += self.rate_limited.get();
-        stats.stalled += self.stalled.get();
-        stats.closed += self.closed.get();
-        stats.reset += self.reset.get();
-        stats.accept_closed += self.accept_closed.get();
-        stats.accept_delayed += self.accept_delayed.get();
-        stats.dropped += self.dropped.get();
-        stats.duplicated += self.duplicated.get();
-        stats.reordered += self.reordered.get();
-        stats.truncated += self.truncated.get();
-        stats.corrupted += self.corrupted.get();
-        stats.overflowed += self.overflowed.get();
     }
 }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::addr::ToAddrs;
 use crate::client::EchoClient;
 use crate::echo::stream::Io;
 use crate::error::{Error, Result};
@@ -14,6 +13,7 @@ use crate::measure;
 use crate::measure::load::{Counters, LoadErrorKind, LoadReport, PROGRESS_EVERY, Progress};
 use crate::measure::summary::Latency;
 use crate::options::Options;
+use crate::transport::ToAddrs;
 use crate::transport::sealed::{ClientVisitor, Connection, Datagram};
 use crate::transport::{Tcp, Transport};
 

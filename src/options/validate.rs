@@ -6,7 +6,6 @@ use std::time::Duration;
 use super::Options;
 use super::apply::invalid;
 use super::values::*;
-use crate::engine::CLOCK_RANGE;
 use crate::error::Result;
 
 impl Options {

@@ -250,3 +250,9 @@ impl Keepalive {
         self.probes
     }
 }
+
+/// The longest span the engine's millisecond clock measures: its differences are read as
+/// signed 32-bit numbers of milliseconds. [`Options::validate`](crate::Options::validate)
+/// refuses an idle timeout beyond it, and one under a millisecond, which that clock would
+/// read as zero.
+pub(crate) const CLOCK_RANGE: Duration = Duration::from_millis((u32::MAX / 2) as u64);

@@ -13,13 +13,16 @@ use std::hash::Hash;
 use std::io;
 use std::os::fd::AsFd;
 
-use crate::addr::{Address, ToAddrs};
+use crate::addr::Address;
 
+mod addrs;
 mod tcp;
 mod udp;
 mod unix;
 mod unix_datagram;
 
+pub use addrs::ToAddrs;
+pub(crate) use addrs::first_ok;
 pub use tcp::Tcp;
 pub use udp::{MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Udp};
 pub use unix::Unix;

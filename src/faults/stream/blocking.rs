@@ -11,10 +11,10 @@ use socket2::SockRef;
 
 use super::{End, Next, Shaped, Verdict, decide, reset};
 use crate::addr::Address;
-use crate::engine::Counters;
 use crate::error::{Error, Result};
 use crate::faults::Switch;
 use crate::options::Options;
+use crate::stats::Counters;
 use crate::transport::sealed::Connection;
 
 /// What the faults do with the connection `serve_once` accepted from `peer`.

@@ -28,13 +28,13 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::addr::{self, ToAddrs};
 use crate::client::EchoClient;
 use crate::error::{Error, Result};
 use crate::measure::summary::Recorder;
 use crate::measure::{self};
 use crate::options::Options;
 use crate::transport::Transport;
+use crate::transport::{ToAddrs, first_ok};
 
 mod datagram;
 mod drive;
@@ -378,7 +378,7 @@ impl Load {
         // The sockets are polled without blocking, so the per-message timeout is enforced
         // by the poll loop, not by a socket read timeout.
         let options = &self.options;
-        let first = addr::first_ok::<T, _, _>(&addr, |candidate| {
+        let first = first_ok::<T, _, _>(&addr, |candidate| {
             EchoClient::connect_on_with(transport, candidate, options.clone())
         })?;
         let peer = first.peer_addr();

@@ -28,6 +28,11 @@ use crate::faults::stream::{Step, Verdict, Worker as Faults};
 use crate::options::Options;
 use crate::transport::sealed::{Connection, Listener};
 
+mod conn;
+mod drain;
+
+use conn::{Conn, Drive, Flush, drive, write_pending};
+
 /// How long accepting pauses after the process or system ran out of descriptors or memory.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Reads one connection may make per turn before the others get theirs.
@@ -37,32 +42,6 @@ const READS_PER_TURN: u32 = 16;
 /// is still streaming has had its next bytes arrive by then, and what it sent is echoed
 /// rather than cut off by an end-of-stream.
 const QUIET_BEFORE_CLOSE: Duration = Duration::from_millis(250);
-
-/// One connection: 16 bytes while idle.
-struct Conn<S> {
-    stream: S,
-    /// Echoed bytes the peer has not taken yet; `None` (no allocation) almost always.
-    pending: Option<Box<Pending>>,
-    /// When the connection last moved a byte, on the worker's [`Clock`].
-    last_active: u32,
-}
-
-struct Pending {
-    data: Vec<u8>,
-    sent: usize,
-}
-
-/// What became of a connection after it was driven.
-enum Drive {
-    /// Waiting for the next readiness event.
-    Wait,
-    /// Still readable, but its turn is over: drive it again after the others.
-    Again,
-    /// Done: the peer closed and everything was echoed.
-    Finished,
-    /// Failed: reset, broken pipe.
-    Failed,
-}
 
 /// Connections dealt to one worker by the accepting worker, waiting to be registered with
 /// its poll.
@@ -579,105 +558,6 @@ impl<S: Connection> Engine<'_, S> {
             self.close(key);
         }
     }
-
-    /// After a shutdown: goes on echoing for at most the grace period, so that every
-    /// connection ends whole or visibly broken, never with a quiet truncation.
-    ///
-    /// A connection gets a clean end-of-stream only once it owes its peer nothing: a peer
-    /// that half-closed once its end-of-stream is read and everything is echoed (as when
-    /// serving), any other once nothing is pending or unread and it has been quiet for
-    /// [`QUIET_BEFORE_CLOSE`]. When the grace period ends, a connection still owed bytes is
-    /// reset, so its peer can tell its echo was cut short.
-    fn drain(&mut self, poll: &mut Poll) {
-        // Fault hook: a connection under a fault (an echo held back, a stall) is not served
-        // normally once the faults are gone: it is reset, so the client sees that it ended.
-        if let Some(faults) = self.faults.take() {
-            for key in faults.shaped() {
-                if let Some(conn) = self.conns.get(key) {
-                    reset_on_close(&conn.stream);
-                }
-                self.close(key);
-            }
-        }
-        let deadline = std::time::Instant::now().checked_add(self.options.shutdown_grace());
-        let mut events = Events::with_capacity(1024);
-        let mut turn = Vec::new();
-        // Connections dealt to this worker just before the stop are owed an echo too.
-        self.adopt_inbox(poll, self.clock.now());
-        loop {
-            self.close_quiet(self.clock.now());
-            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
-            if self.conns.is_empty() || left.is_some_and(|left| left.is_zero()) {
-                break;
-            }
-            // Wake up in time to see connections fall quiet.
-            let tick = QUIET_BEFORE_CLOSE / 4;
-            let timeout = if self.again.is_empty() {
-                left.map_or(tick, |left| left.min(tick))
-            } else {
-                Duration::ZERO
-            };
-            match poll.poll(&mut events, Some(timeout)) {
-                Ok(()) => {}
-                Err(e) if interrupted(&e) => continue,
-                Err(_) => break,
-            }
-            let now = self.clock.now();
-            for event in events.iter() {
-                match event.token() {
-                    WAKER => self.adopt_inbox(poll, now),
-                    SOCKET => {}
-                    // Never skip a read here: a connection is only closed once a read has
-                    // found nothing left.
-                    Token(key) => self.drive_and_settle(key, now, false),
-                }
-            }
-            std::mem::swap(&mut turn, &mut self.again);
-            for key in turn.drain(..) {
-                self.drive_and_settle(key, now, false);
-            }
-        }
-        self.end_when_grace_is_over();
-    }
-
-    /// Closes, cleanly, every connection that owes its peer nothing and has moved no byte
-    /// for [`QUIET_BEFORE_CLOSE`].
-    fn close_quiet(&mut self, now: u32) {
-        let quiet_ms = millis(QUIET_BEFORE_CLOSE);
-        let is_quiet = |conn: &Conn<S>| {
-            conn.pending.is_none() && now.wrapping_sub(conn.last_active) >= quiet_ms
-        };
-        let quiet: Vec<usize> = self
-            .conns
-            .iter()
-            .filter(|(_, conn)| is_quiet(conn))
-            .map(|(key, _)| key)
-            .collect();
-        for key in quiet {
-            // One more read: input that came since is echoed (and the connection is busy
-            // again), and a peer's end-of-stream finishes it as when serving.
-            self.drive_and_settle(key, now, false);
-            if self.conns.get(key).is_some_and(is_quiet) {
-                // Nothing pending, nothing unread: closing sends end-of-stream.
-                self.close(key);
-            }
-        }
-    }
-
-    /// Ends every connection still open when the grace period is over: those still owed
-    /// bytes with a reset, the others with a clean end-of-stream.
-    fn end_when_grace_is_over(&mut self) {
-        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
-        for key in keys {
-            if let Some(conn) = self.conns.get(key)
-                && owes_bytes(conn, &mut self.scratch)
-            {
-                reset_on_close(&conn.stream);
-                self.counters.shutdown_resets.add(1);
-            }
-            self.close(key);
-        }
-    }
 }
 
 /// Whether a new connection may be served, and the source it was counted against.
@@ -692,129 +572,4 @@ enum Admission {
 fn peer_ip<S: Connection>(stream: &S) -> Option<std::net::IpAddr> {
     let addr = SockRef::from(stream).peer_addr().ok()?;
     addr.as_socket().map(|addr| addr.ip().to_canonical())
-}
-
-/// Makes closing the connection reset it (`SO_LINGER` 0), so the peer sees an error rather
-/// than a clean end-of-stream. (A Unix stream socket has no reset: its peer reads an error
-/// only if input was left unread, and end-of-stream otherwise.)
-fn reset_on_close<S: Connection>(stream: &S) {
-    // A peer that has already gone needs no reset.
-    let _ = SockRef::from(stream).set_linger(Some(Duration::ZERO));
-}
-
-/// Whether a connection still owes its peer an echo: bytes pending, or input not read yet.
-/// Unread input found here is dropped, since the connection is about to be reset anyway.
-fn owes_bytes<S: Connection>(conn: &Conn<S>, scratch: &mut [u8]) -> bool {
-    if conn.pending.is_some() {
-        return true;
-    }
-    loop {
-        return match conn.stream.read(scratch) {
-            Ok(n) => n > 0,
-            Err(e) if interrupted(&e) => continue,
-            // Nothing unread, or a connection already broken: nothing to reset.
-            Err(_) => false,
-        };
-    }
-}
-
-/// How far writing a connection's pending bytes got.
-enum Flush {
-    /// Nothing is pending any more.
-    Done,
-    /// The peer's window is full; wait until it is writable.
-    Blocked,
-    /// The connection failed.
-    Failed,
-}
-
-/// Writes a connection's pending bytes until none are left or the socket would block.
-fn write_pending<S: Connection>(conn: &mut Conn<S>, counters: &Counters, now: u32) -> Flush {
-    while let Some(pending) = conn.pending.as_mut() {
-        match conn.stream.write(&pending.data[pending.sent..]) {
-            Ok(n) => {
-                counters.bytes_out.add(n as u64);
-                conn.last_active = now;
-                pending.sent += n;
-                if pending.sent == pending.data.len() {
-                    conn.pending = None;
-                }
-            }
-            Err(e) if interrupted(&e) => {}
-            Err(e) if would_block(&e) => return Flush::Blocked,
-            Err(_) => return Flush::Failed,
-        }
-    }
-    Flush::Done
-}
-
-/// Echoes what one connection has to offer until it would block, fails, ends, or has had its
-/// turn.
-///
-/// With `short_read_drains`, a read that returns less than the buffer holds is taken to have
-/// emptied the socket, and the read that would only say "would block" is skipped: that is
-/// one system call in three of a small echo. It is sound under edge-triggered readiness,
-/// because data or an end-of-stream arriving after the short read raises a new edge. It is
-/// only passed for an event that did not already report the peer's end-of-stream or an
-/// error, which no later edge would repeat.
-fn drive<S: Connection>(
-    conn: &mut Conn<S>,
-    scratch: &mut [u8],
-    counters: &Counters,
-    now: u32,
-    short_read_drains: bool,
-) -> Drive {
-    let mut reads = 0;
-    loop {
-        // Bytes the peer has not taken come first: while they wait, nothing is read.
-        match write_pending(conn, counters, now) {
-            Flush::Done => {}
-            Flush::Blocked => return Drive::Wait,
-            Flush::Failed => return Drive::Failed,
-        }
-        if reads == READS_PER_TURN {
-            return Drive::Again;
-        }
-        reads += 1;
-        let n = match conn.stream.read(scratch) {
-            // The peer shut its write side and everything it sent has been echoed.
-            Ok(0) => {
-                shutdown_write(&conn.stream);
-                return Drive::Finished;
-            }
-            Ok(n) => n,
-            Err(e) if interrupted(&e) => continue,
-            Err(e) if would_block(&e) => return Drive::Wait,
-            Err(_) => return Drive::Failed,
-        };
-        counters.bytes_in.add(n as u64);
-        conn.last_active = now;
-        let mut sent = 0;
-        while sent < n {
-            match conn.stream.write(&scratch[sent..n]) {
-                Ok(m) => sent += m,
-                Err(e) if interrupted(&e) => {}
-                Err(e) if would_block(&e) => {
-                    // The peer chose how much waits here (up to `max_pending`); memory
-                    // that cannot be had fails this connection, never the server.
-                    let Ok(data) = buffer::copy("pending bytes", &scratch[sent..n]) else {
-                        return Drive::Failed;
-                    };
-                    conn.pending = Some(Box::new(Pending { data, sent: 0 }));
-                    break;
-                }
-                Err(_) => return Drive::Failed,
-            }
-        }
-        counters.bytes_out.add(sent as u64);
-        if short_read_drains && n < scratch.len() && conn.pending.is_none() {
-            return Drive::Wait;
-        }
-    }
-}
-
-/// Shuts a connection's write side, so its peer reads end-of-stream. A peer that has already
-/// gone leaves nothing to shut down.
-fn shutdown_write<S: Connection>(stream: &S) {
-    let _ = stream.shutdown_write();
 }

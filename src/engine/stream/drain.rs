@@ -1,0 +1,137 @@
+//! The end of a stream worker: after a shutdown, echoing goes on for at most the grace
+//! period, so that every connection ends whole or visibly broken, never with a quiet
+//! truncation.
+
+use std::time::Duration;
+
+use mio::{Events, Poll, Token};
+use socket2::SockRef;
+
+use super::{Conn, Engine, QUIET_BEFORE_CLOSE};
+use crate::engine::{SOCKET, WAKER, interrupted, millis};
+use crate::transport::sealed::Connection;
+
+impl<S: Connection> Engine<'_, S> {
+    /// After a shutdown: goes on echoing for at most the grace period, so that every
+    /// connection ends whole or visibly broken, never with a quiet truncation.
+    ///
+    /// A connection gets a clean end-of-stream only once it owes its peer nothing: a peer
+    /// that half-closed once its end-of-stream is read and everything is echoed (as when
+    /// serving), any other once nothing is pending or unread and it has been quiet for
+    /// [`QUIET_BEFORE_CLOSE`]. When the grace period ends, a connection still owed bytes is
+    /// reset, so its peer can tell its echo was cut short.
+    pub(super) fn drain(&mut self, poll: &mut Poll) {
+        // Fault hook: a connection under a fault (an echo held back, a stall) is not served
+        // normally once the faults are gone: it is reset, so the client sees that it ended.
+        if let Some(faults) = self.faults.take() {
+            for key in faults.shaped() {
+                if let Some(conn) = self.conns.get(key) {
+                    reset_on_close(&conn.stream);
+                }
+                self.close(key);
+            }
+        }
+        let deadline = std::time::Instant::now().checked_add(self.options.shutdown_grace());
+        let mut events = Events::with_capacity(1024);
+        let mut turn = Vec::new();
+        // Connections dealt to this worker just before the stop are owed an echo too.
+        self.adopt_inbox(poll, self.clock.now());
+        loop {
+            self.close_quiet(self.clock.now());
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            if self.conns.is_empty() || left.is_some_and(|left| left.is_zero()) {
+                break;
+            }
+            // Wake up in time to see connections fall quiet.
+            let tick = QUIET_BEFORE_CLOSE / 4;
+            let timeout = if self.again.is_empty() {
+                left.map_or(tick, |left| left.min(tick))
+            } else {
+                Duration::ZERO
+            };
+            match poll.poll(&mut events, Some(timeout)) {
+                Ok(()) => {}
+                Err(e) if interrupted(&e) => continue,
+                Err(_) => break,
+            }
+            let now = self.clock.now();
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => self.adopt_inbox(poll, now),
+                    SOCKET => {}
+                    // Never skip a read here: a connection is only closed once a read has
+                    // found nothing left.
+                    Token(key) => self.drive_and_settle(key, now, false),
+                }
+            }
+            std::mem::swap(&mut turn, &mut self.again);
+            for key in turn.drain(..) {
+                self.drive_and_settle(key, now, false);
+            }
+        }
+        self.end_when_grace_is_over();
+    }
+
+    /// Closes, cleanly, every connection that owes its peer nothing and has moved no byte
+    /// for [`QUIET_BEFORE_CLOSE`].
+    fn close_quiet(&mut self, now: u32) {
+        let quiet_ms = millis(QUIET_BEFORE_CLOSE);
+        let is_quiet = |conn: &Conn<S>| {
+            conn.pending.is_none() && now.wrapping_sub(conn.last_active) >= quiet_ms
+        };
+        let quiet: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, conn)| is_quiet(conn))
+            .map(|(key, _)| key)
+            .collect();
+        for key in quiet {
+            // One more read: input that came since is echoed (and the connection is busy
+            // again), and a peer's end-of-stream finishes it as when serving.
+            self.drive_and_settle(key, now, false);
+            if self.conns.get(key).is_some_and(is_quiet) {
+                // Nothing pending, nothing unread: closing sends end-of-stream.
+                self.close(key);
+            }
+        }
+    }
+
+    /// Ends every connection still open when the grace period is over: those still owed
+    /// bytes with a reset, the others with a clean end-of-stream.
+    fn end_when_grace_is_over(&mut self) {
+        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            if let Some(conn) = self.conns.get(key)
+                && owes_bytes(conn, &mut self.scratch)
+            {
+                reset_on_close(&conn.stream);
+                self.counters.shutdown_resets.add(1);
+            }
+            self.close(key);
+        }
+    }
+}
+
+/// Makes closing the connection reset it (`SO_LINGER` 0), so the peer sees an error rather
+/// than a clean end-of-stream. (A Unix stream socket has no reset: its peer reads an error
+/// only if input was left unread, and end-of-stream otherwise.)
+pub(super) fn reset_on_close<S: Connection>(stream: &S) {
+    // A peer that has already gone needs no reset.
+    let _ = SockRef::from(stream).set_linger(Some(Duration::ZERO));
+}
+
+/// Whether a connection still owes its peer an echo: bytes pending, or input not read yet.
+/// Unread input found here is dropped, since the connection is about to be reset anyway.
+fn owes_bytes<S: Connection>(conn: &Conn<S>, scratch: &mut [u8]) -> bool {
+    if conn.pending.is_some() {
+        return true;
+    }
+    loop {
+        return match conn.stream.read(scratch) {
+            Ok(n) => n > 0,
+            Err(e) if interrupted(&e) => continue,
+            // Nothing unread, or a connection already broken: nothing to reset.
+            Err(_) => false,
+        };
+    }
+}
