@@ -156,12 +156,11 @@ impl LoadReport {
     /// # Examples
     ///
     /// ```
-    /// use std::net::UdpSocket;
     /// use std::time::Duration;
-    /// use socket_echo::{Load, LoadErrorKind, Udp};
+    /// use socket_echo::{EchoServer, Load, LoadErrorKind, Udp};
     ///
-    /// // A port with nothing bound: each send is answered by an ICMP port unreachable.
-    /// let addr = UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
+    /// // A port with nothing bound any more: each send is answered by an ICMP port unreachable.
+    /// let addr = EchoServer::bind_on(Udp, "127.0.0.1:0")?.local_addr();
     /// let report = Load::new()
     ///     .with_connections(1)
     ///     .with_messages(3)
