@@ -490,6 +490,15 @@ pub fn run(args: &Args) -> Exit {
             }
         }
     }
+    // The signal handler only wakes the main thread, which does the shutdown. It is in place
+    // before the addresses are printed, so a SIGTERM sent by whoever read them stops the
+    // servers gracefully rather than killing the process.
+    let (stop, stopped) = mpsc::channel();
+    if let Err(error) = ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    }) {
+        log::warn!("no Ctrl-C handler ({error}); stop the server with SIGKILL");
+    }
     // From here on standard output may close (`| head`): the servers go on regardless.
     let mut out = Out::new();
     for server in &servers {
@@ -513,13 +522,6 @@ pub fn run(args: &Args) -> Exit {
     }
     log::info!("Ctrl-C or SIGTERM stops the server");
 
-    // The signal handler only wakes the main thread, which does the shutdown.
-    let (stop, stopped) = mpsc::channel();
-    if let Err(error) = ctrlc::set_handler(move || {
-        let _ = stop.send(());
-    }) {
-        log::warn!("no Ctrl-C handler ({error}); stop the server with SIGKILL");
-    }
     let start = Instant::now();
     loop {
         match args.stats_every.0 {

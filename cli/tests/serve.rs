@@ -164,3 +164,18 @@ fn statistics_more_often_than_every_100ms_are_refused() {
         assert!(output.stderr.contains("100ms"), "{output:?}");
     }
 }
+
+/// A SIGTERM sent as soon as the addresses are printed stops the server gracefully, with
+/// its final statistics: the handler is in place before the server says where it listens.
+#[test]
+fn sigterm_right_after_the_addresses_stops_gracefully() {
+    for _ in 0..20 {
+        let server = Server::start(&["127.0.0.1:0"]);
+        let finished = server.stop();
+        assert_eq!(finished.code(), Some(0), "{finished:?}");
+        assert!(
+            finished.stdout.contains("stopped; final statistics:"),
+            "{finished:?}"
+        );
+    }
+}
