@@ -4,6 +4,7 @@
 //! do against clients that trickle a byte now and then). Loopback, port 0.
 
 mod serve_support;
+mod util;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -3,6 +3,7 @@
 //! every datagram transport shares are in `any_transport_serve.rs`.
 
 mod serve_support;
+mod util;
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};

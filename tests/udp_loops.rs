@@ -7,6 +7,7 @@
 //! the same for both families and IPv6 would need a UDP checksum over a pseudo-header.
 
 mod serve_support;
+mod util;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};

@@ -2,17 +2,22 @@
 //! random source, bounded waits on counters, and the process's own descriptor and memory
 //! figures.
 //!
-//! Every wait here is bounded; none waits for readiness by sleeping.
+//! Every wait here is bounded; none waits for readiness by sleeping. Needs `mod util;` beside
+//! it, whose stream helpers it re-exports.
 
 #![allow(dead_code)]
 
-use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::process::{Command, ExitStatus};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use socket_echo::{EchoServer, Options, ServerHandle, Stats, Transport, Udp};
+
+#[allow(unused_imports)] // each test file uses only some of them
+pub use crate::util::stream::{
+    Ending, echo_once, is_reset, is_timeout, read_to_end_or_reset, round_trip_in_chunks,
+};
 
 /// The loopback addresses every test runs on, IPv4 then IPv6.
 pub const LOOPBACKS: [&str; 2] = ["127.0.0.1:0", "[::1]:0"];
@@ -54,57 +59,6 @@ pub fn udp_client(server: SocketAddr, read_timeout: Duration) -> UdpSocket {
     let socket = UdpSocket::bind(local).expect("bind udp client");
     socket.set_read_timeout(Some(read_timeout)).unwrap();
     socket
-}
-
-/// Sends `message` and reads its echo in full; panics if it differs.
-pub fn echo_once(stream: &mut TcpStream, message: &[u8]) {
-    stream.write_all(message).expect("write");
-    let mut back = vec![0; message.len()];
-    stream.read_exact(&mut back).expect("read echo");
-    assert!(back == message, "echo differs from what was sent");
-}
-
-/// Reads until end-of-stream, a reset, or `limit` bytes; returns how the stream ended.
-pub fn read_to_end_or_reset(stream: &mut TcpStream, limit: usize) -> (usize, Ending) {
-    let mut buf = vec![0; 64 * 1024];
-    let mut total = 0;
-    while total <= limit {
-        match stream.read(&mut buf) {
-            Ok(0) => return (total, Ending::Eof),
-            Ok(n) => total += n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if is_reset(&e) => return (total, Ending::Reset),
-            Err(e) => return (total, Ending::Other(e.kind())),
-        }
-    }
-    (total, Ending::TooMuch)
-}
-
-/// How a stream ended when read to its end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    Eof,
-    Reset,
-    TooMuch,
-    Other(ErrorKind),
-}
-
-impl Ending {
-    /// True if the server closed the connection (cleanly or not).
-    pub fn closed(self) -> bool {
-        matches!(self, Ending::Eof | Ending::Reset)
-    }
-}
-
-pub fn is_reset(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
-    )
-}
-
-pub fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
 /// Polls `handle.stats()` until `done` holds, for at most [`PATIENCE`]; panics naming `what`.
@@ -163,48 +117,6 @@ impl Rng {
         out.truncate(len);
         out
     }
-}
-
-/// Writes `payload` in random chunks on one thread while this one reads in random chunks,
-/// then half-closes and reads to end-of-stream; panics on the first differing byte.
-pub fn round_trip_in_chunks(mut stream: TcpStream, payload: &[u8], seed: u64) {
-    let mut writer = stream.try_clone().unwrap();
-    let mut rng = Rng::new(seed);
-    let mut read_rng = Rng::new(seed ^ 0xFFFF);
-    thread::scope(|scope| {
-        scope.spawn(move || {
-            let mut at = 0;
-            while at < payload.len() {
-                let n = rng.range(1, 256 * 1024).min(payload.len() - at);
-                writer.write_all(&payload[at..at + n]).expect("write chunk");
-                at += n;
-            }
-            writer.shutdown(Shutdown::Write).expect("half-close");
-        });
-        let mut buf = vec![0; 256 * 1024];
-        let mut at = 0;
-        loop {
-            let want = read_rng.range(1, buf.len());
-            let n = stream.read(&mut buf[..want]).expect("read chunk");
-            if n == 0 {
-                break;
-            }
-            assert!(
-                at + n <= payload.len(),
-                "more bytes came back than were sent"
-            );
-            if buf[..n] != payload[at..at + n] {
-                let offset = (0..n).find(|&i| buf[i] != payload[at + i]).unwrap();
-                panic!("echo differs at byte {}", at + offset);
-            }
-            at += n;
-        }
-        assert_eq!(
-            at,
-            payload.len(),
-            "end-of-stream before every byte came back"
-        );
-    });
 }
 
 /// The process's resident memory in KiB, from `/proc/self/status`.

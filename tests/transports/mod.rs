@@ -17,20 +17,24 @@
 #![allow(dead_code)]
 
 use std::fmt::Debug;
-use std::io::{self, ErrorKind, Read, Write};
+use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixDatagram as StdUnixDatagram;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread;
 use std::time::Duration;
 
 use socket_echo::{Tcp, ToAddrs, Transport, Udp, Unix, UnixAddr, UnixDatagram};
 use socket2::{SockAddr, Socket, Type};
 
-use crate::util::{self, GENEROUS, Rng};
+use crate::util::{self, GENEROUS};
+
+#[allow(unused_imports)] // each test file uses only some of them
+pub use crate::util::stream::{
+    Ending, echo_once, is_reset, is_timeout, read_to_end_or_reset, round_trip_in_chunks,
+};
 
 /// Where a test runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,108 +358,6 @@ pub fn nothing_at<T: Kind>(site: &Site<T>) -> T::Addr {
     let socket = raw_socket::<T>(&target);
     socket.bind(&target).expect("bind");
     T::bound(&socket, &asked)
-}
-
-/// Sends `message` on a raw stream and reads its echo in full; panics if it differs.
-pub fn echo_once(stream: &Socket, message: &[u8]) {
-    let mut stream = stream;
-    stream.write_all(message).expect("write");
-    let mut back = vec![0; message.len()];
-    stream.read_exact(&mut back).expect("read echo");
-    assert!(back == message, "echo differs from what was sent");
-}
-
-/// How a stream ended when read to its end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
-    Eof,
-    Reset,
-    TooMuch,
-    Other(ErrorKind),
-}
-
-impl Ending {
-    /// True if the server closed the connection (cleanly or not).
-    pub fn closed(self) -> bool {
-        matches!(self, Ending::Eof | Ending::Reset)
-    }
-}
-
-/// True for the errors of a connection the peer reset or closed under a write.
-pub fn is_reset(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
-    )
-}
-
-/// True for the errors of a socket timeout.
-pub fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
-}
-
-/// Reads until end-of-stream, a reset, or more than `limit` bytes; returns how many bytes
-/// came and how the stream ended.
-pub fn read_to_end_or_reset(stream: &Socket, limit: usize) -> (usize, Ending) {
-    let mut stream = stream;
-    let mut buf = vec![0; 64 * 1024];
-    let mut total = 0;
-    while total <= limit {
-        match stream.read(&mut buf) {
-            Ok(0) => return (total, Ending::Eof),
-            Ok(n) => total += n,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if is_reset(&e) => return (total, Ending::Reset),
-            Err(e) => return (total, Ending::Other(e.kind())),
-        }
-    }
-    (total, Ending::TooMuch)
-}
-
-/// Writes `payload` in random chunks on one thread while this one reads in random chunks,
-/// then half-closes and reads to end-of-stream; panics on the first differing byte.
-pub fn round_trip_in_chunks(stream: Socket, payload: &[u8], seed: u64) {
-    let writer = stream.try_clone().expect("clone the stream");
-    let mut rng = Rng::new(seed);
-    let mut read_rng = Rng::new(seed ^ 0xFFFF);
-    thread::scope(|scope| {
-        scope.spawn(move || {
-            let mut at = 0;
-            while at < payload.len() {
-                let n = rng.range(1, 256 * 1024).min(payload.len() - at);
-                (&writer)
-                    .write_all(&payload[at..at + n])
-                    .expect("write chunk");
-                at += n;
-            }
-            writer
-                .shutdown(std::net::Shutdown::Write)
-                .expect("half-close");
-        });
-        let mut buf = vec![0; 256 * 1024];
-        let mut at = 0;
-        loop {
-            let want = read_rng.range(1, buf.len());
-            let n = (&stream).read(&mut buf[..want]).expect("read chunk");
-            if n == 0 {
-                break;
-            }
-            assert!(
-                at + n <= payload.len(),
-                "more bytes came back than were sent"
-            );
-            if buf[..n] != payload[at..at + n] {
-                let offset = (0..n).find(|&i| buf[i] != payload[at + i]).unwrap();
-                panic!("echo differs at byte {}", at + offset);
-            }
-            at += n;
-        }
-        assert_eq!(
-            at,
-            payload.len(),
-            "end-of-stream before every byte came back"
-        );
-    });
 }
 
 /// Generates a module `$name` holding one `#[test]` per listed instance of the generic test

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod process;
+pub mod stream;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::OnceLock;
