@@ -263,6 +263,23 @@ trait Raw {
     fn recv(&self) -> Option<Vec<u8>>;
 }
 
+/// The reply a raw `recv` into `buffer` got, or `None` if it timed out; panics on any other
+/// error.
+fn reply(received: io::Result<usize>, buffer: &[u8]) -> Option<Vec<u8>> {
+    match received {
+        Ok(n) => Some(buffer[..n].to_vec()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
 impl Raw for UdpSocket {
     fn send(&self, data: &[u8]) {
         UdpSocket::send(self, data).unwrap();
@@ -270,18 +287,7 @@ impl Raw for UdpSocket {
 
     fn recv(&self) -> Option<Vec<u8>> {
         let mut buffer = vec![0; 65536];
-        match UdpSocket::recv(self, &mut buffer) {
-            Ok(n) => Some(buffer[..n].to_vec()),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                None
-            }
-            Err(e) => panic!("{e}"),
-        }
+        reply(UdpSocket::recv(self, &mut buffer), &buffer)
     }
 }
 
@@ -292,18 +298,7 @@ impl Raw for StdUnixDatagram {
 
     fn recv(&self) -> Option<Vec<u8>> {
         let mut buffer = vec![0; 65536];
-        match StdUnixDatagram::recv(self, &mut buffer) {
-            Ok(n) => Some(buffer[..n].to_vec()),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                None
-            }
-            Err(e) => panic!("{e}"),
-        }
+        reply(StdUnixDatagram::recv(self, &mut buffer), &buffer)
     }
 }
 
