@@ -7,9 +7,7 @@ use support::{Server, every_transport, run, socket_echo};
 
 #[test]
 fn a_table_over_every_transport() {
-    let addresses = every_transport("bench-table");
-    let args: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    let server = Server::start(&args);
+    let server = Server::start(&every_transport("bench-table"));
     for address in &server.addresses {
         let output = run(socket_echo([
             "bench",
@@ -33,9 +31,7 @@ fn a_table_over_every_transport() {
 
 #[test]
 fn json_over_every_transport() {
-    let addresses = every_transport("bench-json");
-    let args: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    let server = Server::start(&args);
+    let server = Server::start(&every_transport("bench-json"));
     for (address, transport) in server.addresses.iter().zip(["tcp", "udp", "unix"]) {
         let output = run(socket_echo([
             "bench",

@@ -7,9 +7,7 @@ use support::{Server, every_transport, run, socket_echo};
 
 #[test]
 fn probes_over_every_transport() {
-    let addresses = every_transport("ping");
-    let args: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    let server = Server::start(&args);
+    let server = Server::start(&every_transport("ping"));
     for address in &server.addresses {
         let output = run(socket_echo([
             "ping",
@@ -144,9 +142,7 @@ fn jitter_and_percentiles_against_a_server_with_known_delays() {
 
 #[test]
 fn json_over_every_transport() {
-    let addresses = every_transport("ping-json");
-    let args: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    let server = Server::start(&args);
+    let server = Server::start(&every_transport("ping-json"));
     for (address, transport) in server.addresses.iter().zip(["tcp", "udp", "unix"]) {
         let output = run(socket_echo([
             "ping",

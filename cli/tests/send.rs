@@ -6,9 +6,7 @@ use support::{Server, every_transport, run, run_with_input, socket_echo};
 
 #[test]
 fn a_message_and_standard_input_over_every_transport() {
-    let addresses = every_transport("send");
-    let args: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    let server = Server::start(&args);
+    let server = Server::start(&every_transport("send"));
     for address in &server.addresses {
         let output = run(socket_echo(["send", address, "Hola, soy el cliente"]));
         assert_eq!(output.code(), Some(0), "{address}: {output:?}");

@@ -14,9 +14,7 @@ fn send(address: &str, message: &str) {
 
 #[test]
 fn tcp_udp_and_unix_in_one_process_with_one_set_of_statistics() {
-    let addresses = every_transport("serve-three");
-    let args: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    let server = Server::start(&args);
+    let server = Server::start(&every_transport("serve-three"));
     assert_eq!(server.addresses.len(), 3, "{:?}", server.seen);
     assert!(server.addresses[1].starts_with("udp://127.0.0.1:"));
     assert!(server.addresses[2].starts_with("unix:/"));

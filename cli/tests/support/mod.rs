@@ -159,10 +159,10 @@ pub struct Server {
 impl Server {
     /// Starts `serve` with `args`, and reads one "listening on" line per address (or
     /// `listening` object with `--json`).
-    pub fn start(args: &[&str]) -> Server {
+    pub fn start<S: AsRef<str>>(args: &[S]) -> Server {
         let mut command = socket_echo(["serve"]);
         command
-            .args(args)
+            .args(args.iter().map(AsRef::as_ref))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -179,6 +179,7 @@ impl Server {
         };
         let expected = args
             .iter()
+            .map(AsRef::as_ref)
             .filter(|arg| arg.contains(':') && !arg.starts_with('-'))
             .count()
             .max(1);
