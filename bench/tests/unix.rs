@@ -377,18 +377,28 @@ fn unix_workloads_parse_by_name() {
     }
 }
 
-#[test]
-fn unix_datagram_clients_wait_for_room_at_the_server_instead_of_counting_loss() {
-    // A Unix datagram server queues at most net.unix.max_dgram_qlen datagrams; a sender
-    // beyond that is told "would block": flow control, not a lost datagram.
+/// `net.unix.max_dgram_qlen` (10 if unreadable), the datagrams a Unix datagram server
+/// queues; `None`, after saying "skipped", when it is too large to fill with one socket per
+/// datagram.
+fn fillable_dgram_qlen() -> Option<usize> {
     let qlen: usize = std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(10);
     if qlen > 1000 {
         println!("skipped: net.unix.max_dgram_qlen is {qlen}, too many sockets to fill it");
-        return;
+        return None;
     }
+    Some(qlen)
+}
+
+#[test]
+fn unix_datagram_clients_wait_for_room_at_the_server_instead_of_counting_loss() {
+    // A Unix datagram server queues at most net.unix.max_dgram_qlen datagrams; a sender
+    // beyond that is told "would block": flow control, not a lost datagram.
+    let Some(qlen) = fillable_dgram_qlen() else {
+        return;
+    };
     let _ = socket_echo_bench::child::raise_file_limit();
     let sockets = qlen + 30;
     let dir = SocketDir::new().unwrap();
@@ -430,14 +440,9 @@ fn unix_datagram_clients_wait_for_room_at_the_server_instead_of_counting_loss() 
 #[test]
 fn a_unix_datagram_that_waited_for_room_is_not_lost_once_sent() {
     // The loss timeout runs from when a datagram leaves, not from when it first tried to.
-    let qlen: usize = std::fs::read_to_string("/proc/sys/net/unix/max_dgram_qlen")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(10);
-    if qlen > 1000 {
-        println!("skipped: net.unix.max_dgram_qlen is {qlen}, too many sockets to fill it");
+    let Some(qlen) = fillable_dgram_qlen() else {
         return;
-    }
+    };
     let _ = socket_echo_bench::child::raise_file_limit();
     let sockets = qlen + 30;
     let dir = SocketDir::new().unwrap();
