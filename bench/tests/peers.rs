@@ -184,7 +184,12 @@ fn harness_measures_every_server_in_every_round() {
     let config = Config {
         rounds: 2,
         secs: std::time::Duration::from_millis(200),
-        workloads: vec![Workload::Tcp50, Workload::Cpu, Workload::UdpLat],
+        workloads: vec![
+            Workload::Tcp50,
+            Workload::Cpu,
+            Workload::UdpLat,
+            Workload::Udp50,
+        ],
         servers: vec![Kind::Raw, Kind::Epoll, Kind::Ours],
         client_threads: 2,
         ip: "127.0.0.1".parse().unwrap(),
@@ -202,9 +207,17 @@ fn harness_measures_every_server_in_every_round() {
             ("udp-lat", "lost"),
             ("tcp-50", "msgs/s"),
             ("tcp-50", "p99 ms"),
+            ("udp-50", "msgs/s"),
+            ("udp-50", "p99 ms"),
+            ("udp-50", "lost"),
+            ("udp-50", "server CPU µs/msg"),
             ("cpu", "server CPU µs/msg"),
         ]
     );
+    // Every server that ran udp-50 has its CPU per message, a real figure.
+    let udp_cpu = &rows[rows.len() - 2];
+    assert_eq!(udp_cpu.medians.len(), 2, "{udp_cpu:?}");
+    assert!(udp_cpu.medians.values().all(|m| *m > 0.0), "{udp_cpu:?}");
     // raw runs only the single-client workload; everyone else runs both, twice.
     assert_eq!(rows[0].medians.len(), 3);
     assert_eq!(rows[3].medians.len(), 2);

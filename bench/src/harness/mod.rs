@@ -419,11 +419,15 @@ fn run_one(config: &Config, run: Workload, kind: Kind) -> Result<Vec<Measure>, S
             ]
         }
         Workload::Udp50 => {
+            let before = cpu_time(pid).map_err(proc_err)?;
             let out = load::udp_many(addr, 50, 512, threads, limits).map_err(err)?;
+            let after = cpu_time(pid).map_err(proc_err)?;
+            let per_msg = (after - before).as_secs_f64() * 1e6 / out.messages.max(1) as f64;
             vec![
                 (run, "msgs/s", Higher, out.rate()),
                 (run, "p99 ms", Lower, out.rtt_micros(0.99) / 1e3),
                 (run, "lost", Lower, out.lost as f64),
+                (run, "server CPU µs/msg", Lower, per_msg),
             ]
         }
         Workload::Bulk => {
