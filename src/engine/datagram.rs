@@ -7,11 +7,12 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::os::fd::AsRawFd;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Instant;
 
 use mio::unix::SourceFd;
-use mio::{Events, Interest};
+use mio::{Events, Interest, Registry};
 
 use super::limiter::Limiter;
 use super::{Counters, RateLimit, SOCKET, Worker, interrupted, would_block};
@@ -98,7 +99,8 @@ fn fingerprint(payload: &[u8]) -> u64 {
 }
 
 /// Runs `workers` event loops on the one socket until the server is shut down. Each polls
-/// its own descriptor of the socket; whichever wakes first takes the datagrams waiting.
+/// the one socket (see [`register_shared`]); a datagram wakes one of those asleep in their poll,
+/// which takes every datagram waiting.
 pub(crate) fn serve<D: Datagram>(
     socket: &D,
     local: &D::Addr,
@@ -116,8 +118,7 @@ fn run<D: Datagram>(socket: &D, local: &D::Addr, worker: Worker<'_>) -> Result<(
     let mut limit = Limit::new(worker.options.source_rate_limit());
     worker.run(|poll, counters, _| {
         let fd = socket.as_fd().as_raw_fd();
-        poll.registry()
-            .register(&mut SourceFd(&fd), SOCKET, Interest::READABLE)?;
+        register_shared(poll.registry(), socket.as_fd())?;
         let mut log = RateLimit::default();
         let mut events = Events::with_capacity(64);
         let mut more = false;
@@ -152,6 +153,37 @@ fn run<D: Datagram>(socket: &D, local: &D::Addr, worker: Worker<'_>) -> Result<(
         let _ = poll.registry().deregister(&mut SourceFd(&fd));
         Ok(())
     })
+}
+
+/// Registers the socket every worker shares with this worker's poll, edge-triggered, so that
+/// a datagram wakes one waiting worker rather than all of them (`EPOLLEXCLUSIVE`). A worker
+/// busy echoing still has the event queued for its next poll, so nothing waits for a worker
+/// that is not looking. A kernel that refuses the flag (before Linux 4.5) gets the plain
+/// registration, on which every waiting worker wakes.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn register_shared(registry: &Registry, socket: BorrowedFd<'_>) -> io::Result<()> {
+    use rustix::event::epoll::{self, EventData, EventFlags};
+    let flags = EventFlags::IN | EventFlags::ET | EventFlags::EXCLUSIVE;
+    match epoll::add(registry, socket, EventData::new_u64(SOCKET.0 as u64), flags) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::INVAL) => register_plain(registry, socket),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Without epoll there is no exclusive wake-up: every waiting worker wakes.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn register_shared(registry: &Registry, socket: BorrowedFd<'_>) -> io::Result<()> {
+    register_plain(registry, socket)
+}
+
+/// The registration of any other source: every poll it is registered with wakes for it.
+fn register_plain(registry: &Registry, socket: BorrowedFd<'_>) -> io::Result<()> {
+    registry.register(
+        &mut SourceFd(&socket.as_raw_fd()),
+        SOCKET,
+        Interest::READABLE,
+    )
 }
 
 /// Echoes datagrams until the socket has none left (returns false) or the turn is over
