@@ -98,7 +98,7 @@ pub struct Args {
     connection_buffers: Option<MaybeSize>,
     /// Most datagrams answered per second from one source that sends back the server's own
     /// last reply (what a loop between two servers does): "RATE/BURST", or "none"
-    /// [default: 5000/5000].
+    /// [default: 100/1000].
     #[arg(long, value_name = "RATE/BURST", value_parser = parse_rate_limit)]
     source_rate_limit: Option<RateLimit>,
     /// Misbehave as asked: KIND[=VALUE][,KEY=VALUE...], for example delay=50ms,jitter=10ms,
@@ -316,7 +316,7 @@ fn parse_rate_limit(text: &str) -> Result<RateLimit, String> {
     }
     let (rate, burst) = text
         .split_once('/')
-        .ok_or_else(|| format!("expected RATE/BURST (\"5000/5000\") or none, got {text:?}"))?;
+        .ok_or_else(|| format!("expected RATE/BURST (\"100/1000\") or none, got {text:?}"))?;
     let rate = at_least(1u32)(rate.trim()).map_err(|e| format!("rate: {e}"))?;
     let burst = at_least(1u32)(burst.trim()).map_err(|e| format!("burst: {e}"))?;
     Ok(RateLimit(Some(SourceRateLimit::new(rate, burst))))

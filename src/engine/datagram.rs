@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use mio::unix::SourceFd;
@@ -30,7 +31,7 @@ const DATAGRAMS_PER_TURN: u32 = 1024;
 /// [`SourceRateLimit`](crate::SourceRateLimit)).
 pub(crate) const TRACKED_SOURCES: usize = 4096;
 
-/// One worker's per-source rate limit, and the origin of its clock.
+/// One worker's view of the server's per-source rate limit.
 ///
 /// Only a datagram that repeats the last reply sent to its source takes a token: that is what
 /// every datagram of a loop between two echo servers is (each sends back exactly what the
@@ -38,33 +39,48 @@ pub(crate) const TRACKED_SOURCES: usize = 4096;
 /// numbers or times). On loopback a loop and a flat-out closed-loop client go at the same
 /// speed, so a limit on every datagram could not end the one without slowing the other.
 ///
-/// Each worker keeps its own table, with no lock between them: a loop's datagrams all carry
-/// the same payload, so whichever worker takes one recognises it as a repeat of what it sent
-/// that source before, and each worker's bucket runs dry at its share of the loop's rate,
-/// still far above any sensible limit.
+/// Each worker keeps its own table of last replies, with no lock: a loop's datagrams all
+/// carry the same payload, so whichever worker takes one recognises it as a repeat of what
+/// it sent that source before. The buckets are the server's, shared by its workers behind a
+/// lock taken only for a repeat: a loop spread over many workers drains one bucket at the
+/// loop's whole rate, not each worker's bucket at its share of it.
 #[derive(Debug)]
-struct Limit<K> {
-    state: Option<LimitState<K>>,
-    origin: Instant,
+struct Limit<'a, K> {
+    state: Option<LimitState<'a, K>>,
 }
 
 #[derive(Debug)]
-struct LimitState<K> {
-    limiter: Limiter<K>,
+struct LimitState<'a, K> {
+    shared: &'a Shared<K>,
     /// The fingerprint of the last reply sent to each source, for at most
     /// [`TRACKED_SOURCES`] sources (forgotten all at once when full: a loop in progress
     /// is recognised again at its next datagram, and its bucket is kept by the limiter).
     last_reply: HashMap<K, u64>,
 }
 
-impl<K: Hash + Eq + Clone> Limit<K> {
-    fn new(limit: Option<SourceRateLimit>) -> Self {
+/// The buckets every worker of one server takes tokens from, and the origin of their clock.
+#[derive(Debug)]
+struct Shared<K> {
+    limiter: Mutex<Limiter<K>>,
+    origin: Instant,
+}
+
+impl<K: Hash + Eq> Shared<K> {
+    fn new(limit: Option<SourceRateLimit>) -> Option<Self> {
+        limit.map(|limit| Shared {
+            limiter: Mutex::new(Limiter::new(limit.rate(), limit.burst(), TRACKED_SOURCES)),
+            origin: Instant::now(),
+        })
+    }
+}
+
+impl<'a, K: Hash + Eq + Clone> Limit<'a, K> {
+    fn new(shared: Option<&'a Shared<K>>) -> Self {
         Limit {
-            state: limit.map(|limit| LimitState {
-                limiter: Limiter::new(limit.rate(), limit.burst(), TRACKED_SOURCES),
+            state: shared.map(|shared| LimitState {
+                shared,
                 last_reply: HashMap::new(),
             }),
-            origin: Instant::now(),
         }
     }
 
@@ -77,7 +93,13 @@ impl<K: Hash + Eq + Clone> Limit<K> {
         };
         let print = fingerprint(payload);
         if state.last_reply.get(source) == Some(&print) {
-            return state.limiter.allow(source.clone(), self.origin.elapsed());
+            let now = state.shared.origin.elapsed();
+            let mut limiter = state
+                .shared
+                .limiter
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            return limiter.allow(source.clone(), now);
         }
         if state.last_reply.len() >= TRACKED_SOURCES {
             state.last_reply.clear();
@@ -107,15 +129,21 @@ pub(crate) fn serve<D: Datagram>(
     worker: Worker<'_>,
     workers: usize,
 ) -> Result<()> {
-    worker.spawn(workers, |_| run(socket, local, worker))
+    let shared = Shared::new(worker.options.source_rate_limit());
+    worker.spawn(workers, |_| run(socket, local, worker, shared.as_ref()))
 }
 
 /// Runs one worker until the server is shut down.
-fn run<D: Datagram>(socket: &D, local: &D::Addr, worker: Worker<'_>) -> Result<()> {
+fn run<D: Datagram>(
+    socket: &D,
+    local: &D::Addr,
+    worker: Worker<'_>,
+    shared: Option<&Shared<D::Addr>>,
+) -> Result<()> {
     // One byte more than the configured size: a datagram that fills it did not fit.
     let capacity = worker.options.buffer_size();
     let mut scratch = buffer::with_sentinel("the receive buffer", capacity)?.into_boxed_slice();
-    let mut limit = Limit::new(worker.options.source_rate_limit());
+    let mut limit = Limit::new(shared);
     worker.run(|poll, counters, _| {
         let fd = socket.as_fd().as_raw_fd();
         register_shared(poll.registry(), socket.as_fd())?;
@@ -193,7 +221,7 @@ fn echo_some<D: Datagram>(
     local: &D::Addr,
     scratch: &mut [u8],
     (options, faults): (&Options, &mut Faults<'_, D::Addr>),
-    limit: &mut Limit<D::Addr>,
+    limit: &mut Limit<'_, D::Addr>,
     counters: &Counters,
     log: &mut RateLimit,
 ) -> bool {
@@ -275,7 +303,8 @@ mod tests {
 
     #[test]
     fn only_a_repeat_of_the_last_reply_takes_a_token() {
-        let mut limit = Limit::new(Some(SourceRateLimit::new(1, 3)));
+        let shared = Shared::new(Some(SourceRateLimit::new(1, 3)));
+        let mut limit = Limit::new(shared.as_ref());
         let source = "a";
         // Distinct messages are never limited, however many.
         for seq in 0..1000u32 {
@@ -291,7 +320,7 @@ mod tests {
 
     #[test]
     fn no_limit_allows_everything() {
-        let mut limit = Limit::new(None);
+        let mut limit = Limit::new(None::<&Shared<u8>>);
         assert!((0..100).all(|_| limit.allow(&1u8, b"same")));
     }
 

@@ -52,7 +52,7 @@ pub use values::*;
 /// | [`max_pending`](Self::with_max_pending) | 64 KiB | 1 KiB to 16 MiB | `serve`, TCP |
 /// | [`shutdown_grace`](Self::with_shutdown_grace) | 1 s | any | `serve`, TCP |
 /// | [`denied_ports`](Self::with_denied_ports) | 1 to 1023 (every privileged port) | any | `serve` and `serve_once`, UDP |
-/// | [`source_rate_limit`](Self::with_source_rate_limit) | 5,000 repeats/s, bursts of 5,000 | rate and burst ≥ 1, or `None` | `serve`, datagrams |
+/// | [`source_rate_limit`](Self::with_source_rate_limit) | 100 repeats/s, bursts of 1,000 | rate and burst ≥ 1, or `None` | `serve`, datagrams |
 /// | [`connection_socket_buffers`](Self::with_connection_socket_buffers) | 256 KiB | ≥ 1 B, or `None` | `serve`, stream connections |
 /// | [`max_connections_per_source`](Self::with_max_connections_per_source) | off | ≥ 1, or `None` | `serve`, streams |
 ///
@@ -310,8 +310,8 @@ impl Options {
     option!(
         /// The most datagrams [`EchoServer::serve`](crate::EchoServer::serve) answers from one
         /// source (address and port) that repeat the last reply sent to it, as a
-        /// [`SourceRateLimit`] (default [`DEFAULT_SOURCE_RATE_LIMIT`]: 5,000 a second, bursts
-        /// of 5,000); `None` answers every datagram. It ends an exchange with another server
+        /// [`SourceRateLimit`] (default [`DEFAULT_SOURCE_RATE_LIMIT`]: 100 a second, bursts
+        /// of 1,000); `None` answers every datagram. It ends an exchange with another server
         /// started by a forged datagram. A rate or burst of zero is refused.
         ///
         /// # Examples

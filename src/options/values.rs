@@ -96,27 +96,27 @@ const fn privileged_ports() -> [u16; 1023] {
 }
 
 /// The default per-source limit of [`EchoServer::serve`](crate::EchoServer::serve) on
-/// datagrams that send back the server's own last reply: 5,000 a second, in bursts of up to
-/// 5,000.
+/// datagrams that send back the server's own last reply: 100 a second, in bursts of up to
+/// 1,000.
 ///
 /// One forged datagram between two echo servers bounces between them as fast as they can
-/// answer (about 31,000 datagrams a second each way, measured on loopback on a busy two-core
-/// machine), every datagram a copy of the last reply sent to its source. Those repeats take
-/// tokens; with this limit such an exchange ended after about 260 ms. A client's messages
-/// differ from one another (sequence numbers, times), so it is never limited however fast it
-/// goes; one that sends the very same message again and again is limited after its first
-/// 5,000 repeats. See `docs/protocol.md` for the figures.
+/// answer, every datagram a copy of the last reply sent to its source. Those repeats take
+/// tokens, and the first one refused ends the exchange: a loop faster than 100 round trips a
+/// second (any two servers less than 10 ms apart) ends after about 1,000 repeats. A client's
+/// messages differ from one another (sequence numbers, times), so it is never limited
+/// however fast it goes; one that sends the very same message again and again is limited
+/// after its first 1,000 repeats, to 100 a second. See `docs/protocol.md` for the figures.
 ///
 /// # Examples
 ///
 /// ```
 /// use socket_echo::{Options, DEFAULT_SOURCE_RATE_LIMIT};
 ///
-/// assert_eq!(DEFAULT_SOURCE_RATE_LIMIT.rate(), 5_000);
-/// assert_eq!(DEFAULT_SOURCE_RATE_LIMIT.burst(), 5_000);
+/// assert_eq!(DEFAULT_SOURCE_RATE_LIMIT.rate(), 100);
+/// assert_eq!(DEFAULT_SOURCE_RATE_LIMIT.burst(), 1_000);
 /// assert_eq!(Options::new().source_rate_limit(), Some(DEFAULT_SOURCE_RATE_LIMIT));
 /// ```
-pub const DEFAULT_SOURCE_RATE_LIMIT: SourceRateLimit = SourceRateLimit::new(5_000, 5_000);
+pub const DEFAULT_SOURCE_RATE_LIMIT: SourceRateLimit = SourceRateLimit::new(100, 1_000);
 
 /// A limit on the datagrams [`EchoServer::serve`](crate::EchoServer::serve) answers that
 /// repeat its last reply to their source: a token bucket of `burst` datagrams per source
@@ -129,12 +129,14 @@ pub const DEFAULT_SOURCE_RATE_LIMIT: SourceRateLimit = SourceRateLimit::new(5_00
 /// sends back exactly what the other just sent, as fast as it can, so the source soon runs
 /// out of tokens, and one dropped datagram ends it. Other datagrams take no token: on
 /// loopback a flat-out closed-loop client goes as fast as such a loop, and a limit on every
-/// datagram could not end the one without slowing the other. Each worker of a server keeps
-/// its own buckets, with no lock between workers: a loop's datagrams all carry the same
-/// payload, so whichever worker takes one sees the repeat, and each worker's bucket runs dry
-/// at its share of the loop's rate.
+/// datagram could not end the one without slowing the other. The buckets are the server's,
+/// shared by its workers (behind a lock taken only for a repeat), so a loop spread over many
+/// workers drains its source's one bucket at its whole rate; each worker keeps its own
+/// memory of the last reply to each source, with no lock, and since a loop's datagrams all
+/// carry the same payload, whichever worker takes one sees the repeat.
 ///
-/// Each worker remembers at most 4,096 sources at once (a few hundred KiB at most, allocated
+/// A server remembers at most 4,096 repeating sources at once, and each worker the last
+/// replies to 4,096 sources (a few hundred KiB at most, allocated
 /// only as sources come). A source whose bucket has refilled holds no information and is
 /// forgotten when room is needed; if all 4,096 were seen within their last burst (a flood
 /// of forged sources), a new repeating source is refused until one refills, while the ones
