@@ -179,3 +179,41 @@ fn icmp_port_unreachable_from_earlier_replies_does_not_stop_the_server() {
         );
     }
 }
+
+/// Datagrams already queued when `serve()` starts are taken many at once: each, whatever its
+/// place in a batch, goes back whole to its own source, and the one too large for the
+/// buffer is dropped and counted without disturbing its neighbours.
+#[test]
+fn a_queue_of_mixed_datagrams_is_answered_each_to_its_own_source() {
+    for family in LOOPBACKS {
+        let options = Options::new()
+            .with_buffer_size(1000)
+            .with_workers(std::num::NonZeroUsize::new(1));
+        let server = EchoServer::bind_on_with(Udp, family, options).expect("bind udp");
+        let addr = server.local_addr();
+        let peers: Vec<UdpSocket> = (0..5).map(|_| udp_client(addr, PATIENCE)).collect();
+        // 40 datagrams from 5 sockets in turn, of 0 to 1000 bytes; the 23rd is 1001 bytes.
+        let message = |i: usize| -> Vec<u8> {
+            let len = if i == 23 { 1001 } else { (i * 37) % 1001 };
+            (0..len).map(|k| (i * 7 + k) as u8).collect()
+        };
+        for i in 0..40 {
+            peers[i % 5].send_to(&message(i), addr).expect("send");
+        }
+        let handle = server.spawn().expect("spawn udp");
+        for (p, peer) in peers.iter().enumerate() {
+            let want: Vec<Vec<u8>> = (0..40)
+                .filter(|i| i % 5 == p && *i != 23)
+                .map(message)
+                .collect();
+            let got: Vec<Vec<u8>> = want.iter().map(|_| recv_from_server(peer, addr)).collect();
+            // One socket's datagrams come back in the order sent: one worker, in order.
+            assert_eq!(got, want, "{family}: peer {p}");
+        }
+        let stats = wait_for_stats(&handle, "39 echoes", |s| s.datagrams_echoed == 39);
+        assert_eq!(stats.dropped_truncated, 1, "{family}: {stats:?}");
+        assert_eq!(stats.bytes_in, stats.bytes_out, "{family}: {stats:?}");
+        // The peer whose datagram was dropped gets nothing more.
+        assert_no_reply(&peers[23 % 5]);
+    }
+}

@@ -27,6 +27,13 @@ use crate::transport::sealed::{Datagram, Refusal};
 /// Datagrams one worker handles between two looks at the shutdown switch.
 const DATAGRAMS_PER_TURN: u32 = 1024;
 
+/// The most datagrams received and answered in one batch (`recvmmsg`/`sendmmsg`).
+const BATCH: usize = 16;
+
+/// The most bytes a worker's batch of slots takes: with the default 64 KiB datagram
+/// buffer, [`BATCH`] slots; with larger buffers, fewer.
+const BATCH_BYTES: usize = 1 << 20;
+
 /// The most sources a server's rate limit tracks at once (documented on
 /// [`SourceRateLimit`](crate::SourceRateLimit)).
 pub(crate) const TRACKED_SOURCES: usize = 4096;
@@ -140,14 +147,18 @@ fn run<D: Datagram>(
     worker: Worker<'_>,
     shared: Option<&Shared<D::Addr>>,
 ) -> Result<()> {
-    // One byte more than the configured size: a datagram that fills it did not fit.
-    let capacity = worker.options.buffer_size();
-    let mut scratch = buffer::with_sentinel("the receive buffer", capacity)?.into_boxed_slice();
-    let mut limit = Limit::new(shared);
+    let mut batch = Batch::new(worker.options.buffer_size())?;
     worker.run(|poll, counters, _| {
         let fd = socket.as_fd().as_raw_fd();
         register_shared(poll.registry(), socket.as_fd())?;
-        let mut log = RateLimit::default();
+        let mut echo = Echo {
+            socket,
+            local,
+            options: worker.options,
+            limit: Limit::new(shared),
+            counters,
+            log: RateLimit::default(),
+        };
         let mut events = Events::with_capacity(64);
         let mut more = false;
         let mut faults = Faults::new(&worker.control.faults);
@@ -167,20 +178,178 @@ fn run<D: Datagram>(
             // Fault hook: send the held replies whose time has come.
             faults.release(socket, counters);
             if more || events.iter().any(|e| e.token() == SOCKET) {
-                more = echo_some(
-                    socket,
-                    local,
-                    &mut scratch,
-                    (worker.options, &mut faults),
-                    &mut limit,
-                    counters,
-                    &mut log,
-                );
+                more = echo.some(&mut batch, &mut faults);
             }
         }
         let _ = poll.registry().deregister(&mut SourceFd(&fd));
         Ok(())
     })
+}
+
+/// A worker's receive buffer, cut into slots of one datagram each, and the lists of the
+/// batch in it.
+#[derive(Debug)]
+struct Batch<A> {
+    scratch: Box<[u8]>,
+    /// The bytes of one slot: the configured size and one more, so a datagram that fills
+    /// its slot did not fit.
+    slot: usize,
+    /// The length and source of each datagram received, the i-th in slot i.
+    received: Vec<(usize, A)>,
+    /// The replies to send: slot, length, destination.
+    replies: Vec<(usize, usize, A)>,
+}
+
+impl<A> Batch<A> {
+    /// Slots of `capacity + 1` bytes: [`BATCH`] of them, or as many as [`BATCH_BYTES`]
+    /// holds, and at least one.
+    fn new(capacity: usize) -> Result<Self> {
+        let slot = capacity.saturating_add(1);
+        let slots = (BATCH_BYTES / slot).clamp(1, BATCH);
+        // `with_sentinel` adds the one byte more of the last slot.
+        let scratch = buffer::with_sentinel("the receive buffer", slot * slots - 1)?;
+        Ok(Batch {
+            scratch: scratch.into_boxed_slice(),
+            slot,
+            received: Vec::with_capacity(slots),
+            replies: Vec::with_capacity(slots),
+        })
+    }
+}
+
+/// What one worker answers datagrams with: its socket, its rules and its counters.
+struct Echo<'a, D: Datagram> {
+    socket: &'a D,
+    local: &'a D::Addr,
+    options: &'a Options,
+    limit: Limit<'a, D::Addr>,
+    counters: &'a Counters,
+    log: RateLimit,
+}
+
+impl<D: Datagram> Echo<'_, D> {
+    /// Echoes datagrams until the socket has none left (returns false) or the turn is over
+    /// (returns true: call again). They are received and answered a batch at a time
+    /// (`recvmmsg` and `sendmmsg` where the transport has them), or one at a time under a
+    /// fault.
+    fn some(&mut self, batch: &mut Batch<D::Addr>, faults: &mut Faults<'_, D::Addr>) -> bool {
+        let slot = batch.slot;
+        let mut handled = 0;
+        while handled < DATAGRAMS_PER_TURN {
+            // Fault hook: faults set or changed through the handle apply from the next
+            // datagram on, so a fault takes them one at a time.
+            faults.refresh();
+            let room = if faults.is_on() {
+                slot
+            } else {
+                batch.scratch.len()
+            };
+            batch.received.clear();
+            match self
+                .socket
+                .recv_batch(&mut batch.scratch[..room], slot, &mut batch.received)
+            {
+                Ok(()) => {}
+                Err(e) if would_block(&e) => return false,
+                Err(e) if interrupted(&e) => continue,
+                // An ICMP error about an earlier reply; it says nothing about the next one.
+                Err(e) if is_unreachable(&e) => continue,
+                Err(e) => {
+                    self.log.warn(format_args!("udp receive failed: {e}"));
+                    return false;
+                }
+            }
+            handled += batch.received.len() as u32;
+            batch.replies.clear();
+            for (index, (n, source)) in batch.received.drain(..).enumerate() {
+                let payload = &mut batch.scratch[index * slot..][..n];
+                if !self.admit(payload, slot - 1, &source) {
+                    continue;
+                }
+                // Fault hook: under a fault, its reply is dropped, altered, held or repeated.
+                if faults.is_on() {
+                    faults.reply(self.socket, payload, &source, self.counters);
+                    continue;
+                }
+                batch.replies.push((index, n, source));
+            }
+            self.send_all(&batch.scratch, slot, &batch.replies);
+        }
+        true
+    }
+
+    /// Whether `payload` (as received into a slot of `capacity + 1` bytes) from `source` is
+    /// answered; if not, counts and logs why.
+    fn admit(&mut self, payload: &[u8], capacity: usize, source: &D::Addr) -> bool {
+        let (counters, log) = (self.counters, &mut self.log);
+        if payload.len() > capacity {
+            // Its real size is unknown (only `capacity + 1` bytes were taken): it is counted
+            // as a datagram, not in `bytes_in`.
+            counters.dropped_truncated.add(1);
+            log.warn(format_args!(
+                "dropped a datagram from {source} larger than the {capacity}-byte buffer"
+            ));
+            return false;
+        }
+        counters.bytes_in.add(payload.len() as u64);
+        match self.socket.refusal(source, self.local, self.options) {
+            Some(Refusal::DeniedPort) => {
+                counters.dropped_denied_port.add(1);
+                log.warn(format_args!("not answering {source}: denied source port"));
+                return false;
+            }
+            Some(Refusal::BadSource) => {
+                counters.dropped_bad_source.add(1);
+                log.warn(format_args!("not answering {source}: no one to answer"));
+                return false;
+            }
+            Some(Refusal::OwnAddress) => {
+                counters.dropped_own_address.add(1);
+                log.warn(format_args!(
+                    "not answering {source}: the server's own address"
+                ));
+                return false;
+            }
+            None => {}
+        }
+        if !self.limit.allow(source, payload) {
+            counters.dropped_rate_limited.add(1);
+            log.warn(format_args!(
+                "not answering {source}: it keeps sending back the server's own replies"
+            ));
+            return false;
+        }
+        true
+    }
+
+    /// Sends every reply, each from its slot of `scratch`, in as few calls as the system
+    /// allows. A reply the system will not take is dropped and counted: UDP promises
+    /// nothing.
+    fn send_all(&mut self, scratch: &[u8], slot: usize, replies: &[(usize, usize, D::Addr)]) {
+        let mut rest = replies;
+        while let Some((_, _, first)) = rest.first() {
+            match self.socket.send_batch(scratch, slot, rest) {
+                Ok(sent) if sent > 0 => {
+                    for (_, n, _) in &rest[..sent] {
+                        self.counters.bytes_out.add(*n as u64);
+                        self.counters.datagrams_echoed.add(1);
+                    }
+                    rest = &rest[sent..];
+                }
+                Err(e) if interrupted(&e) => {}
+                result => {
+                    self.counters.dropped_send_failed.add(1);
+                    let reason = match result {
+                        Err(e) => e.to_string(),
+                        Ok(_) => "the system took none".to_string(),
+                    };
+                    self.log
+                        .warn(format_args!("reply to {first} not sent: {reason}"));
+                    rest = &rest[1..];
+                }
+            }
+        }
+    }
 }
 
 /// Registers the socket every worker shares with this worker's poll, edge-triggered, so that
@@ -212,89 +381,6 @@ fn register_plain(registry: &Registry, socket: BorrowedFd<'_>) -> io::Result<()>
         SOCKET,
         Interest::READABLE,
     )
-}
-
-/// Echoes datagrams until the socket has none left (returns false) or the turn is over
-/// (returns true: call again).
-fn echo_some<D: Datagram>(
-    socket: &D,
-    local: &D::Addr,
-    scratch: &mut [u8],
-    (options, faults): (&Options, &mut Faults<'_, D::Addr>),
-    limit: &mut Limit<'_, D::Addr>,
-    counters: &Counters,
-    log: &mut RateLimit,
-) -> bool {
-    let capacity = scratch.len() - 1;
-    for _ in 0..DATAGRAMS_PER_TURN {
-        let (n, source) = match socket.recv_from(scratch) {
-            Ok(received) => received,
-            Err(e) if would_block(&e) => return false,
-            Err(e) if interrupted(&e) => continue,
-            // An ICMP error about an earlier reply; it says nothing about the next datagram.
-            Err(e) if is_unreachable(&e) => continue,
-            Err(e) => {
-                log.warn(format_args!("udp receive failed: {e}"));
-                return false;
-            }
-        };
-        if n > capacity {
-            // Its real size is unknown (only `capacity + 1` bytes were taken): it is counted
-            // as a datagram, not in `bytes_in`.
-            counters.dropped_truncated.add(1);
-            log.warn(format_args!(
-                "dropped a datagram from {source} larger than the {capacity}-byte buffer"
-            ));
-            continue;
-        }
-        counters.bytes_in.add(n as u64);
-        match socket.refusal(&source, local, options) {
-            Some(Refusal::DeniedPort) => {
-                counters.dropped_denied_port.add(1);
-                log.warn(format_args!("not answering {source}: denied source port"));
-                continue;
-            }
-            Some(Refusal::BadSource) => {
-                counters.dropped_bad_source.add(1);
-                log.warn(format_args!("not answering {source}: no one to answer"));
-                continue;
-            }
-            Some(Refusal::OwnAddress) => {
-                counters.dropped_own_address.add(1);
-                log.warn(format_args!(
-                    "not answering {source}: the server's own address"
-                ));
-                continue;
-            }
-            None => {}
-        }
-        if !limit.allow(&source, &scratch[..n]) {
-            counters.dropped_rate_limited.add(1);
-            log.warn(format_args!(
-                "not answering {source}: it keeps sending back the server's own replies"
-            ));
-            continue;
-        }
-        // Fault hook: faults set or changed through the handle apply from the next datagram
-        // on; under a fault, its reply is dropped, altered, held or repeated.
-        faults.refresh();
-        if faults.is_on() {
-            faults.reply(socket, &mut scratch[..n], &source, counters);
-            continue;
-        }
-        match socket.send_to(&scratch[..n], &source) {
-            Ok(_) => {
-                counters.bytes_out.add(n as u64);
-                counters.datagrams_echoed.add(1);
-            }
-            // UDP promises nothing: a reply the system will not take now is dropped.
-            Err(e) => {
-                counters.dropped_send_failed.add(1);
-                log.warn(format_args!("reply to {source} not sent: {e}"));
-            }
-        }
-    }
-    true
 }
 
 #[cfg(test)]

@@ -253,6 +253,8 @@ impl Options {
         /// short. From 1 byte to [`MAX_BUFFER_SIZE`] (16 MiB); anything else is refused
         /// before a socket is made. The buffer is allocated when serving starts; memory that
         /// cannot be had is [`Error::Allocation`](crate::Error::Allocation), never an abort.
+        /// Each datagram worker of `serve()` holds a batch of up to 16 such buffers (at most
+        /// 1 MiB in all, or one buffer when a single one is larger).
         buffer_size, with_buffer_size: usize, BufferSize
     );
     option!(

@@ -190,6 +190,35 @@ pub(crate) mod sealed {
         ) -> Option<Refusal>;
         /// The largest payload one datagram to `peer` can carry.
         fn max_payload(&self, peer: &Self::Addr) -> usize;
+
+        /// Receives up to `scratch.len() / slot` datagrams, the i-th into
+        /// `scratch[i * slot..][..slot]`, and pushes each one's length and source onto
+        /// `received`. Returns the first error only if nothing was received. The default
+        /// receives one.
+        fn recv_batch(
+            &self,
+            scratch: &mut [u8],
+            slot: usize,
+            received: &mut Vec<(usize, Self::Addr)>,
+        ) -> io::Result<()> {
+            let (n, source) = self.recv_from(&mut scratch[..slot])?;
+            received.push((n, source));
+            Ok(())
+        }
+
+        /// Sends `replies[i]` (a slot index, a length, a destination), each from its slot of
+        /// `scratch`, as many as the system takes in one call: returns how many were sent,
+        /// or the error of the first. The default sends one.
+        fn send_batch(
+            &self,
+            scratch: &[u8],
+            slot: usize,
+            replies: &[(usize, usize, Self::Addr)],
+        ) -> io::Result<usize> {
+            let (index, len, to) = &replies[0];
+            self.send_to(&scratch[index * slot..][..*len], to)?;
+            Ok(1)
+        }
     }
 
     /// What is done with a server socket, for either kind of transport.

@@ -154,6 +154,124 @@ impl Datagram for UdpSocket {
             MAX_DATAGRAM_V6
         }
     }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn recv_batch(
+        &self,
+        scratch: &mut [u8],
+        slot: usize,
+        received: &mut Vec<(usize, SocketAddr)>,
+    ) -> io::Result<()> {
+        batch::recv(self, scratch, slot, received)
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn send_batch(
+        &self,
+        scratch: &[u8],
+        slot: usize,
+        replies: &[(usize, usize, SocketAddr)],
+    ) -> io::Result<usize> {
+        batch::send(self, scratch, slot, replies)
+    }
+}
+
+/// `recvmmsg` and `sendmmsg` through nix: one system call for a batch of datagrams each way.
+/// The message headers nix fills are kept per thread between calls, so a batch allocates
+/// nothing.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod batch {
+    use std::cell::RefCell;
+    use std::io::{self, IoSlice, IoSliceMut};
+    use std::net::{SocketAddr, UdpSocket};
+    use std::os::fd::AsRawFd;
+
+    use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
+
+    /// The most datagrams one call takes (the server's batches are at most this long).
+    const MAX: usize = 16;
+
+    thread_local! {
+        static RECV: RefCell<MultiHeaders<SockaddrStorage>> =
+            RefCell::new(MultiHeaders::preallocate(MAX, None));
+        static SEND: RefCell<(MultiHeaders<SockaddrStorage>, Vec<Option<SockaddrStorage>>)> =
+            RefCell::new((MultiHeaders::preallocate(MAX, None), Vec::with_capacity(MAX)));
+    }
+
+    /// The IP address and port in `addr`, if it holds one.
+    fn to_std(addr: &SockaddrStorage) -> Option<SocketAddr> {
+        if let Some(v4) = addr.as_sockaddr_in() {
+            return Some(SocketAddr::V4((*v4).into()));
+        }
+        addr.as_sockaddr_in6()
+            .map(|v6| SocketAddr::V6((*v6).into()))
+    }
+
+    /// [`Datagram::recv_batch`](crate::transport::sealed::Datagram::recv_batch) for UDP.
+    pub(super) fn recv(
+        socket: &UdpSocket,
+        scratch: &mut [u8],
+        slot: usize,
+        received: &mut Vec<(usize, SocketAddr)>,
+    ) -> io::Result<()> {
+        RECV.with_borrow_mut(|headers| {
+            let count = (scratch.len() / slot).min(MAX);
+            let mut chunks = scratch.chunks_exact_mut(slot);
+            let mut iovs: [[IoSliceMut<'_>; 1]; MAX] =
+                std::array::from_fn(|_| [IoSliceMut::new(chunks.next().unwrap_or(&mut []))]);
+            let results = recvmmsg(
+                socket.as_raw_fd(),
+                headers,
+                iovs.iter_mut().take(count),
+                MsgFlags::MSG_DONTWAIT,
+                None,
+            )
+            .map_err(io::Error::from)?;
+            for message in results {
+                // A UDP datagram always has a source; one that did not would be refused as
+                // coming from nowhere (the unspecified address, port 0), never answered.
+                let source = message.address.as_ref().and_then(to_std);
+                let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+                received.push((message.bytes, source.unwrap_or(nowhere)));
+            }
+            Ok(())
+        })
+    }
+
+    /// [`Datagram::send_batch`](crate::transport::sealed::Datagram::send_batch) for UDP.
+    pub(super) fn send(
+        socket: &UdpSocket,
+        scratch: &[u8],
+        slot: usize,
+        replies: &[(usize, usize, SocketAddr)],
+    ) -> io::Result<usize> {
+        SEND.with_borrow_mut(|(headers, addrs)| {
+            let replies = &replies[..replies.len().min(MAX)];
+            addrs.clear();
+            addrs.extend(
+                replies
+                    .iter()
+                    .map(|(_, _, to)| Some(SockaddrStorage::from(*to))),
+            );
+            let iovs: [[IoSlice<'_>; 1]; MAX] = std::array::from_fn(|i| {
+                [IoSlice::new(
+                    replies
+                        .get(i)
+                        .map_or(&[][..], |(index, len, _)| &scratch[index * slot..][..*len]),
+                )]
+            });
+            let sent = sendmmsg(
+                socket.as_raw_fd(),
+                headers,
+                iovs.iter().take(replies.len()),
+                &addrs[..],
+                [],
+                MsgFlags::MSG_DONTWAIT,
+            )
+            .map_err(io::Error::from)?;
+            Ok(sent.count())
+        })
+    }
 }
 
 /// Decides whether a datagram from `source`, received by a server bound to `local`, may be
