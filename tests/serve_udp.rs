@@ -217,3 +217,35 @@ fn a_queue_of_mixed_datagrams_is_answered_each_to_its_own_source() {
         assert_no_reply(&peers[23 % 5]);
     }
 }
+
+/// `serve()` run on one thread for one server after another, of either family: what a
+/// worker keeps between batches belongs to its socket, so the second server's sources come
+/// out whole (an IPv6 source read with the length an IPv4 one left would be cut short and
+/// refused).
+#[test]
+fn servers_served_one_after_another_on_one_thread_answer_every_family() {
+    for family in ["127.0.0.1:0", "[::1]:0", "127.0.0.1:0", "[::1]:0"] {
+        if family.starts_with('[') && !util::ipv6_available() {
+            eprintln!("skipped {family}: IPv6 loopback is unavailable");
+            continue;
+        }
+        let options = Options::new().with_workers(std::num::NonZeroUsize::new(1));
+        let server = EchoServer::bind_on_with(Udp, family, options).expect("bind udp");
+        let addr = server.local_addr();
+        let shutdown = server.shutdown_handle();
+        let client = std::thread::spawn(move || {
+            let socket = udp_client(addr, Duration::from_secs(2));
+            socket.send_to(b"which family", addr).expect("send");
+            let mut buf = [0; 64];
+            let reply = socket.recv_from(&mut buf);
+            // Stopped whatever came back, so `serve` below always returns.
+            shutdown.shutdown();
+            reply.map(|(n, from)| (buf[..n].to_vec(), from))
+        });
+        // This thread is the server's only worker.
+        let stats = server.serve().expect("serve");
+        let (reply, from) = client.join().unwrap().expect("a reply");
+        assert_eq!((&reply[..], from), (&b"which family"[..], addr), "{family}");
+        assert_eq!(stats.datagrams_echoed, 1, "{family}: {stats:?}");
+    }
+}

@@ -147,7 +147,7 @@ fn run<D: Datagram>(
     worker: Worker<'_>,
     shared: Option<&Shared<D::Addr>>,
 ) -> Result<()> {
-    let mut batch = Batch::new(worker.options.buffer_size())?;
+    let mut batch = Batch::new(D::new_batch(), worker.options.buffer_size())?;
     worker.run(|poll, counters, _| {
         let fd = socket.as_fd().as_raw_fd();
         register_shared(poll.registry(), socket.as_fd())?;
@@ -186,10 +186,11 @@ fn run<D: Datagram>(
     })
 }
 
-/// A worker's receive buffer, cut into slots of one datagram each, and the lists of the
-/// batch in it.
+/// A worker's receive buffer, cut into slots of one datagram each, the lists of the batch
+/// in it, and what the transport keeps between batches (`S`).
 #[derive(Debug)]
-struct Batch<A> {
+struct Batch<A, S> {
+    state: S,
     scratch: Box<[u8]>,
     /// The bytes of one slot: the configured size and one more, so a datagram that fills
     /// its slot did not fit.
@@ -200,15 +201,16 @@ struct Batch<A> {
     replies: Vec<(usize, usize, A)>,
 }
 
-impl<A> Batch<A> {
+impl<A, S> Batch<A, S> {
     /// Slots of `capacity + 1` bytes: [`BATCH`] of them, or as many as [`BATCH_BYTES`]
     /// holds, and at least one.
-    fn new(capacity: usize) -> Result<Self> {
+    fn new(state: S, capacity: usize) -> Result<Self> {
         let slot = capacity.saturating_add(1);
         let slots = (BATCH_BYTES / slot).clamp(1, BATCH);
         // `with_sentinel` adds the one byte more of the last slot.
         let scratch = buffer::with_sentinel("the receive buffer", slot * slots - 1)?;
         Ok(Batch {
+            state,
             scratch: scratch.into_boxed_slice(),
             slot,
             received: Vec::with_capacity(slots),
@@ -232,12 +234,16 @@ impl<D: Datagram> Echo<'_, D> {
     /// (returns true: call again). They are received and answered a batch at a time
     /// (`recvmmsg` and `sendmmsg` where the transport has them), or one at a time under a
     /// fault.
-    fn some(&mut self, batch: &mut Batch<D::Addr>, faults: &mut Faults<'_, D::Addr>) -> bool {
+    fn some(
+        &mut self,
+        batch: &mut Batch<D::Addr, D::Batch>,
+        faults: &mut Faults<'_, D::Addr>,
+    ) -> bool {
         let slot = batch.slot;
         let mut handled = 0;
         while handled < DATAGRAMS_PER_TURN {
-            // Fault hook: faults set or changed through the handle apply from the next
-            // datagram on, so a fault takes them one at a time.
+            // Fault hook: faults set or changed through the handle apply to the datagrams
+            // received from then on; under a fault they are taken one at a time.
             faults.refresh();
             let room = if faults.is_on() {
                 slot
@@ -245,10 +251,13 @@ impl<D: Datagram> Echo<'_, D> {
                 batch.scratch.len()
             };
             batch.received.clear();
-            match self
-                .socket
-                .recv_batch(&mut batch.scratch[..room], slot, &mut batch.received)
-            {
+            let received = self.socket.recv_batch(
+                &mut batch.state,
+                &mut batch.scratch[..room],
+                slot,
+                &mut batch.received,
+            );
+            match received {
                 Ok(()) => {}
                 Err(e) if would_block(&e) => return false,
                 Err(e) if interrupted(&e) => continue,
@@ -260,6 +269,8 @@ impl<D: Datagram> Echo<'_, D> {
                 }
             }
             handled += batch.received.len() as u32;
+            // Faults set while the batch was being read apply to all of it.
+            faults.refresh();
             batch.replies.clear();
             for (index, (n, source)) in batch.received.drain(..).enumerate() {
                 let payload = &mut batch.scratch[index * slot..][..n];

@@ -191,12 +191,21 @@ pub(crate) mod sealed {
         /// The largest payload one datagram to `peer` can carry.
         fn max_payload(&self, peer: &Self::Addr) -> usize;
 
+        /// What a server worker keeps for [`recv_batch`](Self::recv_batch) from one call to
+        /// the next: made by [`new_batch`](Self::new_batch) on the worker's thread, and used
+        /// with one socket only.
+        type Batch;
+
+        /// A fresh [`Batch`](Self::Batch).
+        fn new_batch() -> Self::Batch;
+
         /// Receives up to `scratch.len() / slot` datagrams, the i-th into
         /// `scratch[i * slot..][..slot]`, and pushes each one's length and source onto
         /// `received`. Returns the first error only if nothing was received. The default
         /// receives one.
         fn recv_batch(
             &self,
+            _batch: &mut Self::Batch,
             scratch: &mut [u8],
             slot: usize,
             received: &mut Vec<(usize, Self::Addr)>,

@@ -121,6 +121,18 @@ impl Sealed for Udp {
 
 impl Datagram for UdpSocket {
     type Addr = SocketAddr;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    type Batch = batch::Headers;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    type Batch = ();
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn new_batch() -> batch::Headers {
+        batch::Headers::new()
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    fn new_batch() {}
 
     fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         UdpSocket::recv_from(self, buf)
@@ -158,11 +170,12 @@ impl Datagram for UdpSocket {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     fn recv_batch(
         &self,
+        headers: &mut batch::Headers,
         scratch: &mut [u8],
         slot: usize,
         received: &mut Vec<(usize, SocketAddr)>,
     ) -> io::Result<()> {
-        batch::recv(self, scratch, slot, received)
+        batch::recv(self, headers, scratch, slot, received)
     }
 
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -176,26 +189,31 @@ impl Datagram for UdpSocket {
     }
 }
 
-/// `recvmmsg` and `sendmmsg` through nix: one system call for a batch of datagrams each way.
-/// The message headers nix fills are kept per thread between calls, so a batch allocates
-/// nothing.
+/// `recvmmsg` (through nix) and `sendmmsg` (through rustix): one system call for a batch of
+/// datagrams each way. The receive headers nix fills are kept by each worker for its socket
+/// and the send headers are built on the stack, so a batch allocates nothing.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod batch {
-    use std::cell::RefCell;
     use std::io::{self, IoSlice, IoSliceMut};
     use std::net::{SocketAddr, UdpSocket};
     use std::os::fd::AsRawFd;
 
-    use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
+    use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
+    use rustix::net::{MMsgHdr, SendAncillaryBuffer, SendFlags, SocketAddrAny, sendmmsg};
 
     /// The most datagrams one call takes (the server's batches are at most this long).
     const MAX: usize = 16;
 
-    thread_local! {
-        static RECV: RefCell<MultiHeaders<SockaddrStorage>> =
-            RefCell::new(MultiHeaders::preallocate(MAX, None));
-        static SEND: RefCell<(MultiHeaders<SockaddrStorage>, Vec<Option<SockaddrStorage>>)> =
-            RefCell::new((MultiHeaders::preallocate(MAX, None), Vec::with_capacity(MAX)));
+    /// The receive headers of one worker's socket. nix sets each header's address length
+    /// once, when it makes them, and the kernel writes back the length of the address it
+    /// received; so the headers must stay with one socket (one address family) for life.
+    #[derive(Debug)]
+    pub struct Headers(MultiHeaders<SockaddrStorage>);
+
+    impl Headers {
+        pub(super) fn new() -> Self {
+            Headers(MultiHeaders::preallocate(MAX, None))
+        }
     }
 
     /// The IP address and port in `addr`, if it holds one.
@@ -210,11 +228,12 @@ mod batch {
     /// [`Datagram::recv_batch`](crate::transport::sealed::Datagram::recv_batch) for UDP.
     pub(super) fn recv(
         socket: &UdpSocket,
+        Headers(headers): &mut Headers,
         scratch: &mut [u8],
         slot: usize,
         received: &mut Vec<(usize, SocketAddr)>,
     ) -> io::Result<()> {
-        RECV.with_borrow_mut(|headers| {
+        {
             let count = (scratch.len() / slot).min(MAX);
             let mut chunks = scratch.chunks_exact_mut(slot);
             let mut iovs: [[IoSliceMut<'_>; 1]; MAX] =
@@ -235,42 +254,38 @@ mod batch {
                 received.push((message.bytes, source.unwrap_or(nowhere)));
             }
             Ok(())
-        })
+        }
     }
 
-    /// [`Datagram::send_batch`](crate::transport::sealed::Datagram::send_batch) for UDP.
+    /// [`Datagram::send_batch`](crate::transport::sealed::Datagram::send_batch) for UDP,
+    /// through rustix's `sendmmsg`, which returns the count sent without reading back
+    /// anything it did not write.
     pub(super) fn send(
         socket: &UdpSocket,
         scratch: &[u8],
         slot: usize,
         replies: &[(usize, usize, SocketAddr)],
     ) -> io::Result<usize> {
-        SEND.with_borrow_mut(|(headers, addrs)| {
-            let replies = &replies[..replies.len().min(MAX)];
-            addrs.clear();
-            addrs.extend(
+        let replies = &replies[..replies.len().min(MAX)];
+        let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+        let addrs: [SocketAddrAny; MAX] =
+            std::array::from_fn(|i| SocketAddrAny::from(replies.get(i).map_or(nowhere, |r| r.2)));
+        let iovs: [[IoSlice<'_>; 1]; MAX] = std::array::from_fn(|i| {
+            [IoSlice::new(
                 replies
-                    .iter()
-                    .map(|(_, _, to)| Some(SockaddrStorage::from(*to))),
-            );
-            let iovs: [[IoSlice<'_>; 1]; MAX] = std::array::from_fn(|i| {
-                [IoSlice::new(
-                    replies
-                        .get(i)
-                        .map_or(&[][..], |(index, len, _)| &scratch[index * slot..][..*len]),
-                )]
-            });
-            let sent = sendmmsg(
-                socket.as_raw_fd(),
-                headers,
-                iovs.iter().take(replies.len()),
-                &addrs[..],
-                [],
-                MsgFlags::MSG_DONTWAIT,
-            )
-            .map_err(io::Error::from)?;
-            Ok(sent.count())
-        })
+                    .get(i)
+                    .map_or(&[][..], |(index, len, _)| &scratch[index * slot..][..*len]),
+            )]
+        });
+        let mut controls: [SendAncillaryBuffer<'_, '_, '_>; MAX] =
+            std::array::from_fn(|_| SendAncillaryBuffer::default());
+        let mut controls = controls.iter_mut();
+        let mut messages: [MMsgHdr<'_>; MAX] = std::array::from_fn(|i| {
+            let control = controls.next().expect("one control buffer per message");
+            MMsgHdr::new_with_addr(&addrs[i], &iovs[i], control)
+        });
+        let sent = sendmmsg(socket, &mut messages[..replies.len()], SendFlags::DONTWAIT)?;
+        Ok(sent)
     }
 }
 

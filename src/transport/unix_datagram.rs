@@ -134,6 +134,10 @@ fn client_name() -> io::Result<UnixAddr> {
 
 impl Datagram for StdUnixDatagram {
     type Addr = UnixAddr;
+    /// One datagram per call: nothing to keep.
+    type Batch = ();
+
+    fn new_batch() {}
 
     fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, UnixAddr)> {
         StdUnixDatagram::recv_from(self, buf).map(|(n, addr)| (n, UnixAddr::from(addr)))
