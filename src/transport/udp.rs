@@ -195,7 +195,7 @@ impl Datagram for UdpSocket {
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod batch {
     use std::io::{self, IoSlice, IoSliceMut};
-    use std::net::{SocketAddr, UdpSocket};
+    use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
     use std::os::fd::AsRawFd;
 
     use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg};
@@ -203,6 +203,10 @@ mod batch {
 
     /// The most datagrams one call takes (the server's batches are at most this long).
     const MAX: usize = 16;
+
+    /// `0.0.0.0:0`: the source of a datagram that came with none (refused, as from nowhere),
+    /// and the destination of the unused headers of a send.
+    const NOWHERE: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
 
     /// The receive headers of one worker's socket. nix sets each header's address length
     /// once, when it makes them, and the kernel writes back the length of the address it
@@ -250,8 +254,7 @@ mod batch {
                 // A UDP datagram always has a source; one that did not would be refused as
                 // coming from nowhere (the unspecified address, port 0), never answered.
                 let source = message.address.as_ref().and_then(to_std);
-                let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
-                received.push((message.bytes, source.unwrap_or(nowhere)));
+                received.push((message.bytes, source.unwrap_or(NOWHERE)));
             }
             Ok(())
         }
@@ -267,9 +270,8 @@ mod batch {
         replies: &[(usize, usize, SocketAddr)],
     ) -> io::Result<usize> {
         let replies = &replies[..replies.len().min(MAX)];
-        let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
         let addrs: [SocketAddrAny; MAX] =
-            std::array::from_fn(|i| SocketAddrAny::from(replies.get(i).map_or(nowhere, |r| r.2)));
+            std::array::from_fn(|i| SocketAddrAny::from(replies.get(i).map_or(NOWHERE, |r| r.2)));
         let iovs: [[IoSlice<'_>; 1]; MAX] = std::array::from_fn(|i| {
             [IoSlice::new(
                 replies
