@@ -290,7 +290,15 @@ fn echo(socket: &UdpSocket, datagram: &[u8], back: &mut [u8]) -> usize {
         socket
             .set_read_timeout(Some(Duration::from_secs(2)))
             .unwrap();
-        match socket.recv(back) {
+        // A receive interrupted by a signal (it has a timeout, so the system returns EINTR
+        // rather than restarting it) is simply taken again, without sending again.
+        let received = loop {
+            match socket.recv(back) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match received {
             Ok(n) => return n,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(e) => panic!("receive failed: {e}"),
