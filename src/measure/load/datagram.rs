@@ -164,7 +164,7 @@ pub(super) fn run_datagrams<D: Datagram>(
     let mut active = conns.len();
     for (i, conn) in conns.iter_mut().enumerate() {
         conn.send_next(Instant::now(), &mut probe, tally);
-        settle(conn, i, &mut pacer, &mut active);
+        pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
     }
     let mut events = Events::with_capacity(EVENTS);
     let mut tick = Instant::now() + TICK;
@@ -188,7 +188,7 @@ pub(super) fn run_datagrams<D: Datagram>(
                 measure::set_seq(&mut probe, conn.sent_count.saturating_sub(1));
                 conn.receive(&mut probe, &mut reply, tally);
                 if !was_idle {
-                    settle(conn, i, &mut pacer, &mut active);
+                    pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
                 }
             }
         }
@@ -201,7 +201,7 @@ pub(super) fn run_datagrams<D: Datagram>(
                 if conn.waiting {
                     conn.sent = now;
                 }
-                settle(conn, i, &mut pacer, &mut active);
+                pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
             }
         }
         if now >= tick {
@@ -216,20 +216,10 @@ pub(super) fn run_datagrams<D: Datagram>(
                     bump(&tally.counters.lost);
                 }
                 conn.send_next(now, &mut probe, tally);
-                settle(conn, i, &mut pacer, &mut active);
+                pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
             }
             tick = now + TICK;
         }
     }
     Ok(())
-}
-
-/// After a socket has moved: one fewer active if it finished, into the pacer if it now
-/// waits for its next message to be due.
-fn settle<S>(conn: &DatagramConn<S>, i: usize, pacer: &mut Pacer, active: &mut usize) {
-    if conn.finished {
-        *active -= 1;
-    } else if conn.idle {
-        pacer.push(conn.sent, i);
-    }
 }

@@ -149,7 +149,7 @@ pub(super) fn run_streams<S: Read + Write>(
     for (i, conn) in conns.iter_mut().enumerate() {
         conn.begin(Instant::now(), shared);
         conn.advance(&message, tally);
-        settle(conn, i, &mut pacer, &mut active);
+        pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
     }
     let mut events = Events::with_capacity(EVENTS);
     let mut tick = Instant::now() + TICK;
@@ -168,7 +168,7 @@ pub(super) fn run_streams<S: Read + Write>(
                 && !conn.idle
             {
                 conn.advance(&message, tally);
-                settle(conn, i, &mut pacer, &mut active);
+                pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
             }
         }
         let now = Instant::now();
@@ -176,7 +176,7 @@ pub(super) fn run_streams<S: Read + Write>(
             if let Some(conn) = conns.get_mut(i) {
                 conn.resume(now, shared);
                 conn.advance(&message, tally);
-                settle(conn, i, &mut pacer, &mut active);
+                pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
             }
         }
         if now >= tick {
@@ -190,14 +190,4 @@ pub(super) fn run_streams<S: Read + Write>(
         }
     }
     Ok(())
-}
-
-/// After a connection has moved: one fewer active if it finished, into the pacer if it now
-/// waits for its next message to be due.
-fn settle<S>(conn: &StreamConn<S>, i: usize, pacer: &mut Pacer, active: &mut usize) {
-    if conn.finished {
-        *active -= 1;
-    } else if conn.idle {
-        pacer.push(conn.sent, i);
-    }
 }
