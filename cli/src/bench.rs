@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use std::time::Instant;
 
@@ -73,11 +73,7 @@ pub fn run(args: &Args) -> Exit {
         Ok(endpoint) => endpoint,
         Err(exit) => return exit,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    if let Err(error) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
-        log::warn!("cannot handle Ctrl-C: {error}");
-    }
+    let stop = flags::stop_on_ctrl_c();
 
     let mut shown = Shown::new(duration);
     let mut progress = |p: &Progress| shown.update(p);

@@ -1,8 +1,10 @@
 //! What the subcommands share: reading values from the command line, turning the library's
-//! errors into messages and exit codes.
+//! errors into messages and exit codes, and stopping on Ctrl-C.
 
 use std::fmt::Display;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use socket_echo::{Endpoint, Error};
@@ -136,4 +138,15 @@ fn flag_of(option: &str) -> String {
         "transport" => "ADDRESS".to_owned(),
         other => format!("--{}", other.replace('_', "-")),
     }
+}
+
+/// A flag that Ctrl-C sets, for `ping` and `bench` to stop at and print what they have. Where
+/// the handler cannot be installed, a warning says so, and Ctrl-C ends the process as usual.
+pub fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    if let Err(error) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
+        log::warn!("cannot handle Ctrl-C: {error}");
+    }
+    stop
 }

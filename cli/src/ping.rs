@@ -61,11 +61,7 @@ pub fn run(args: &Args) -> Exit {
         Ok(endpoint) => endpoint,
         Err(exit) => return exit,
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    if let Err(error) = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed)) {
-        log::warn!("cannot handle Ctrl-C: {error}");
-    }
+    let stop = flags::stop_on_ctrl_c();
     let ping = Ping::new()
         .with_count(args.count.unwrap_or(u64::MAX))
         .with_size(args.size)
