@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::child::{ServerChild, cpu_time, rss_bytes};
-use crate::load::{self, Limits};
+use crate::load::{self, Limits, Outcome};
 use crate::peers::{Kind, Proto};
 
 mod clients;
@@ -357,6 +357,20 @@ pub(crate) fn error_chain(e: impl std::error::Error) -> String {
 
 pub(crate) type Measure = (Workload, &'static str, Better, f64);
 
+/// Runs `load` against the server `pid`, and gives its outcome with the server's CPU time
+/// (user and system, from `/proc/<pid>/stat`) per echoed message, in microseconds.
+fn with_server_cpu(
+    pid: u32,
+    load: impl FnOnce() -> load::Result<Outcome>,
+) -> Result<(Outcome, f64), String> {
+    let proc_err = |e: std::io::Error| format!("reading /proc/{pid}: {e}");
+    let before = cpu_time(pid).map_err(proc_err)?;
+    let out = load().map_err(error_chain)?;
+    let after = cpu_time(pid).map_err(proc_err)?;
+    let per_msg = (after - before).as_secs_f64() * 1e6 / out.messages.max(1) as f64;
+    Ok((out, per_msg))
+}
+
 /// One run: a fresh server, one workload, its figures.
 fn run_one(config: &Config, run: Workload, kind: Kind) -> Result<Vec<Measure>, String> {
     if run.is_unix() {
@@ -401,10 +415,8 @@ fn run_one(config: &Config, run: Workload, kind: Kind) -> Result<Vec<Measure>, S
             ]
         }
         Workload::Tcp50 | Workload::Cpu => {
-            let before = cpu_time(pid).map_err(proc_err)?;
-            let out = load::tcp_many(addr, 50, 512, threads, limits).map_err(err)?;
-            let after = cpu_time(pid).map_err(proc_err)?;
-            let per_msg = (after - before).as_secs_f64() * 1e6 / out.messages.max(1) as f64;
+            let (out, per_msg) =
+                with_server_cpu(pid, || load::tcp_many(addr, 50, 512, threads, limits))?;
             vec![
                 (Workload::Tcp50, "msgs/s", Higher, out.rate()),
                 (Workload::Tcp50, "p99 ms", Lower, out.rtt_micros(0.99) / 1e3),
@@ -419,10 +431,8 @@ fn run_one(config: &Config, run: Workload, kind: Kind) -> Result<Vec<Measure>, S
             ]
         }
         Workload::Udp50 => {
-            let before = cpu_time(pid).map_err(proc_err)?;
-            let out = load::udp_many(addr, 50, 512, threads, limits).map_err(err)?;
-            let after = cpu_time(pid).map_err(proc_err)?;
-            let per_msg = (after - before).as_secs_f64() * 1e6 / out.messages.max(1) as f64;
+            let (out, per_msg) =
+                with_server_cpu(pid, || load::udp_many(addr, 50, 512, threads, limits))?;
             vec![
                 (run, "msgs/s", Higher, out.rate()),
                 (run, "p99 ms", Lower, out.rtt_micros(0.99) / 1e3),
