@@ -248,8 +248,8 @@ impl<T: Transport> EchoServer<T> {
     }
 
     /// The server with `faults` to inject, in [`serve_once`](Self::serve_once),
-    /// [`serve`](Self::serve) and [`spawn`](Self::spawn) alike: see [`Faults`] and
-    /// `docs/faults.md`. A server without faults pays nothing for them.
+    /// [`serve`](Self::serve) and [`spawn`](Self::spawn) alike: see [`Faults`] and the
+    /// [faults guide](crate::faults_guide). A server without faults pays nothing for them.
     ///
     /// # Errors
     ///

@@ -511,8 +511,9 @@ impl Fault {
 /// it. Datagram faults apply one after the other, each with its own draw.
 ///
 /// [`FromStr`](std::str::FromStr) reads one or more SPECs separated by `;` (see
-/// [`Fault`]), the syntax of the `serve` tool's `--fault`. See `docs/faults.md` for what each
-/// fault means for a client under test.
+/// [`Fault`]), the syntax of the `serve` tool's `--fault`. See the
+/// [faults guide](crate::faults_guide) (`docs/faults.md`) for what each fault means for a
+/// client under test.
 ///
 /// # Examples
 ///
