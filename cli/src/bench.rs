@@ -32,7 +32,9 @@ default). With --rate, the messages go on a fixed schedule instead (open loop), 
 round trip counts from the time its message was due: a server that stalls shows the queue
 behind the stall (the coordinated-omission correction of wrk2). --bulk streams 64 KiB
 writes both ways on one connection. A progress bar is shown on a terminal, plain lines on
-standard error otherwise. Ctrl-C ends the run early and still reports.", exit_status!()))]
+standard error otherwise. Ctrl-C ends the run at once and still reports, the messages still
+in flight counted lost. However slowly the server echoes, the run is over one timeout (1 s)
+after its duration.", exit_status!()))]
 pub struct Args {
     /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
     /// unixgram:@NAME.

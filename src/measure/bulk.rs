@@ -1,16 +1,18 @@
 //! `Bulk`: one connection of a stream transport streaming both ways at once, for throughput.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::Shutdown;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::client::EchoClient;
-use crate::echo::stream::Io;
+use crate::echo::limits::SetTimeouts;
+use crate::echo::stream::{Io, is_timeout};
 use crate::error::{Error, Result};
 use crate::measure;
-use crate::measure::load::{Counters, LoadErrorKind, LoadReport, PROGRESS_EVERY, Progress};
+use crate::measure::load::{
+    Counters, LoadErrorKind, LoadReport, PROGRESS_EVERY, Progress, STOP_GRACE,
+};
 use crate::measure::summary::Latency;
 use crate::options::Options;
 use crate::transport::ToAddrs;
@@ -19,6 +21,10 @@ use crate::transport::{Tcp, Transport};
 
 /// The size of each read of the echo.
 const READ_SIZE: usize = 64 * 1024;
+
+/// The longest one read or write waits before the run's end and the stop flag are looked
+/// at again.
+const SLICE: Duration = Duration::from_millis(20);
 
 /// A bulk transfer: one TCP connection, one thread writing `write_size`-byte chunks while
 /// another reads the echo back and verifies every byte, until the
@@ -30,7 +36,7 @@ const READ_SIZE: usize = 64 * 1024;
 /// | [`duration`](Self::with_duration) | 5 s |
 /// | [`write_size`](Self::with_write_size) | 65,536 bytes |
 /// | [`bytes`](Self::with_bytes) | no limit |
-/// | [`timeout`](Self::with_timeout) | 1 s without any echo is a stall (an error, and the run stops) |
+/// | [`timeout`](Self::with_timeout) | 1 s without any echo, or an echo still coming in this long after the duration, is a stall (an error, and the run stops) |
 /// | [`options`](Self::with_options) | [`Options::default`] (its read timeout is replaced by the timeout above) |
 /// | [`stop`](Self::with_stop) | none |
 ///
@@ -104,8 +110,10 @@ impl Bulk {
         self
     }
 
-    /// How long the reader waits for more echo before the run counts a stall. Zero is
-    /// refused.
+    /// How long the reader waits for more echo before the run counts a stall, and how long
+    /// after the [`duration`](Self::with_duration) the rest of the echo may take to come
+    /// back (a server that trickles it a byte at a time is never silent): the run is over
+    /// one timeout after its duration at the latest. Zero is refused.
     pub const fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -117,7 +125,9 @@ impl Bulk {
         self
     }
 
-    /// A flag that ends the writing early when set.
+    /// A flag that ends the run early when set: the writer stops within 20 ms, and the
+    /// writes whose echo has not all come back 50 ms after the flag are counted
+    /// [`lost`](LoadReport::lost), so the run ends promptly whatever the server does.
     pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
         self.stop = Some(stop);
         self
@@ -298,6 +308,11 @@ impl<T: Transport, F: FnMut(&Progress)> ClientVisitor<T> for Stream<'_, F> {
 
 impl Bulk {
     /// Writes on one thread and reads and verifies on this one, over `connection`.
+    ///
+    /// Every read and write waits at most [`SLICE`], so that the run's end and the stop flag
+    /// are seen promptly whatever the server does: a writer blocked by a server that does
+    /// not read stops at the run's end, and an echo that trickles in (each byte restarting
+    /// the silence timeout) is given up one timeout after it.
     fn transfer<C: Connection>(
         &self,
         connection: &C,
@@ -311,32 +326,57 @@ impl Bulk {
         let counters = Counters::default();
         let errors = || counters.errors().iter().sum::<u64>();
         let abort = AtomicBool::new(false);
+        let stop = self.stop.as_deref();
+        let stopped = || stop.is_some_and(|stop| stop.load(Ordering::Relaxed));
+        let write_size = self.write_size;
+        let write_timeout = self.options.write_timeout();
+        sliced(&reader)?;
         let start = Instant::now();
         let deadline = start + self.duration;
-        let stop = self.stop.as_deref();
-        let write_size = self.write_size;
+        // However the echo trickles in, it is all in one timeout after the run's end.
+        let last_echo = deadline.checked_add(self.timeout);
 
         let mut buffer = crate::buffer::zeroed("the read buffer", READ_SIZE)?;
-        let (received, elapsed) = std::thread::scope(|scope| {
+        let (received, lost, elapsed) = std::thread::scope(|scope| {
             let writing = std::thread::Builder::new()
                 .name("echo-bulk-writer".into())
                 .spawn_scoped(scope, || {
                     let mut writer = Io(connection);
                     let mut written = 0u64;
-                    while written < limit
-                        && Instant::now() < deadline
-                        && !abort.load(Ordering::Relaxed)
-                        && !stop.is_some_and(|stop| stop.load(Ordering::Relaxed))
-                    {
+                    let mut moved = Instant::now();
+                    let ending =
+                        || Instant::now() >= deadline || abort.load(Ordering::Relaxed) || stopped();
+                    // Whole writes, unless the end comes while one is blocked.
+                    'writing: while written < limit && !ending() {
                         let len = (limit - written).min(write_size as u64) as usize;
                         let from = (written % 256) as usize;
-                        if let Err(e) = writer.write_all(&pattern[from..from + len]) {
+                        let mut chunk = &pattern[from..from + len];
+                        while !chunk.is_empty() {
+                            let failed = match writer.write(chunk) {
+                                Ok(0) => LoadErrorKind::Other,
+                                Ok(n) => {
+                                    chunk = &chunk[n..];
+                                    written += n as u64;
+                                    moved = Instant::now();
+                                    continue;
+                                }
+                                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                                Err(e) if is_timeout(&e) => {
+                                    if ending() {
+                                        break 'writing;
+                                    }
+                                    if write_timeout.is_none_or(|limit| moved.elapsed() < limit) {
+                                        continue;
+                                    }
+                                    LoadErrorKind::Timeout
+                                }
+                                Err(e) => LoadErrorKind::of_io(&e),
+                            };
                             if !abort.load(Ordering::Relaxed) {
-                                counters.error(LoadErrorKind::of_io(&e));
+                                counters.error(failed);
                             }
                             return None;
                         }
-                        written += len as u64;
                     }
                     // End of stream: the server echoes what is left, then closes its side.
                     let _ = connection.shutdown_write();
@@ -345,53 +385,79 @@ impl Bulk {
             let Ok(writing) = writing else {
                 // No writer: nothing will be echoed; the report shows the error.
                 counters.error(LoadErrorKind::Other);
-                return (0, start.elapsed());
+                return (0, 0, start.elapsed());
             };
 
             let mut received = 0u64;
+            let mut heard = start;
+            // When the stop flag was first seen: the echo in flight then gets STOP_GRACE.
+            let mut halted = None;
+            let mut cut = false;
             let mut next = start + PROGRESS_EVERY;
             loop {
-                let n = match reader.read(&mut buffer) {
+                match reader.read(&mut buffer) {
                     Ok(0) => break,
-                    Ok(n) => n,
+                    Ok(n) => {
+                        let from = (received % 256) as usize;
+                        if buffer[..n] != pattern[from..from + n] {
+                            counters.error(LoadErrorKind::Mismatch);
+                            break;
+                        }
+                        received += n as u64;
+                        heard = Instant::now();
+                        if heard >= next {
+                            on_progress(&Progress {
+                                elapsed: heard - start,
+                                messages: received / write_size as u64,
+                                bytes: received,
+                                errors: errors(),
+                                lost: 0,
+                            });
+                            next = heard + PROGRESS_EVERY;
+                        }
+                    }
                     Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) if is_timeout(&e) => {}
                     Err(e) => {
                         counters.error(LoadErrorKind::of_io(&e));
                         break;
                     }
-                };
-                let from = (received % 256) as usize;
-                if buffer[..n] != pattern[from..from + n] {
-                    counters.error(LoadErrorKind::Mismatch);
+                }
+                let now = Instant::now();
+                if halted.is_none() && stopped() {
+                    halted = Some(now);
+                }
+                if halted.is_some_and(|since| now.saturating_duration_since(since) >= STOP_GRACE) {
+                    cut = true;
                     break;
                 }
-                received += n as u64;
-                let now = Instant::now();
-                if now >= next {
-                    on_progress(&Progress {
-                        elapsed: now - start,
-                        messages: received / write_size as u64,
-                        bytes: received,
-                        errors: errors(),
-                        lost: 0,
-                    });
-                    next = now + PROGRESS_EVERY;
+                if now.saturating_duration_since(heard) >= self.timeout
+                    || last_echo.is_some_and(|last| now >= last)
+                {
+                    counters.error(LoadErrorKind::Timeout);
+                    break;
                 }
             }
             let elapsed = start.elapsed();
-            if errors() > 0 {
-                // Unblock the writer if it waits on a server that stopped reading.
+            if errors() > 0 || cut {
+                // The writer stops at its next slice.
                 abort.store(true, Ordering::Relaxed);
-                let _ = socket2::SockRef::from(connection).shutdown(Shutdown::Both);
             }
-            // A clean end of stream before every byte written came back: the echo was cut.
+            let mut lost = 0;
             if let Ok(Some(written)) = writing.join()
                 && received < written
                 && errors() == 0
             {
-                counters.error(LoadErrorKind::Short);
+                if cut {
+                    // Stopped: the writes whose echo had not all come back are lost.
+                    lost = (written - received).div_ceil(write_size as u64);
+                } else {
+                    // A clean end of stream before every byte written came back: the echo
+                    // was cut.
+                    counters.error(LoadErrorKind::Short);
+                }
             }
-            (received, elapsed)
+            (received, lost, elapsed)
         });
         Ok(LoadReport {
             transport: "",
@@ -402,8 +468,24 @@ impl Bulk {
             bytes: received,
             errors: errors(),
             errors_by_kind: counters.errors(),
-            lost: 0,
+            lost,
             latency: Latency::default(),
         })
     }
+}
+
+/// Cuts every read and write of `connection` into waits of at most [`SLICE`].
+fn sliced<S: SetTimeouts>(connection: &S) -> Result<()> {
+    connection
+        .set_read_timeout(Some(SLICE))
+        .map_err(|source| Error::SetOption {
+            option: "read_timeout",
+            source,
+        })?;
+    connection
+        .set_write_timeout(Some(SLICE))
+        .map_err(|source| Error::SetOption {
+            option: "write_timeout",
+            source,
+        })
 }

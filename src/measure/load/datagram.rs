@@ -9,7 +9,7 @@ use mio::{Events, Poll};
 use super::drive::wait;
 use super::kind::LoadErrorKind;
 use super::pace::Pacer;
-use super::tally::{Tally, bump};
+use super::tally::{Ending, Tally, bump};
 use super::{EVENTS, TICK};
 use crate::error::Result;
 use crate::measure::{self, HEADER};
@@ -132,7 +132,7 @@ impl<D: Datagram> DatagramConn<&D> {
 }
 
 /// Drives UDP sockets until each has finished: sent its last message and had its echo or
-/// its timeout, or failed. In an open loop, a socket whose next message is not yet due
+/// its timeout, or failed, or a stop ended the run (its message in flight counted lost). In an open loop, a socket whose next message is not yet due
 /// waits in the pacer, and the poll wakes when the first is due.
 pub(super) fn run_datagrams<D: Datagram>(
     mut poll: Poll,
@@ -168,6 +168,8 @@ pub(super) fn run_datagrams<D: Datagram>(
     }
     let mut events = Events::with_capacity(EVENTS);
     let mut tick = Instant::now() + TICK;
+    // When this thread first saw the run stopped.
+    let mut halted = None;
     while active > 0 {
         let until = pacer.next().map_or(tick, |due| due.min(tick));
         if !wait(&mut poll, &mut events, until) {
@@ -205,6 +207,15 @@ pub(super) fn run_datagrams<D: Datagram>(
             }
         }
         if now >= tick {
+            if shared.give_up(now, &mut halted) == Ending::Halted {
+                for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+                    if conn.waiting {
+                        bump(&tally.counters.lost);
+                    }
+                    conn.finished = true;
+                }
+                return Ok(());
+            }
             for (i, conn) in conns.iter_mut().enumerate() {
                 if conn.finished || conn.idle {
                     continue;

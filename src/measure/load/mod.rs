@@ -66,6 +66,11 @@ const BATCH: usize = 256;
 /// UDP send) when no event wakes it sooner.
 const TICK: Duration = Duration::from_millis(5);
 
+/// How long the messages in flight when a run is stopped may still take to come back
+/// before they are counted lost: long enough for a healthy server's echoes, short enough
+/// that a stop ends a run within 100 ms whatever the server does.
+pub(crate) const STOP_GRACE: Duration = Duration::from_millis(50);
+
 /// Readiness events taken from the poll at once.
 const EVENTS: usize = 1024;
 
@@ -82,7 +87,7 @@ const EVENTS: usize = 1024;
 /// | [`size`](Self::with_size) | 512 bytes (at least 8) |
 /// | [`duration`](Self::with_duration) | 5 s |
 /// | [`messages`](Self::with_messages) | no limit per connection |
-/// | [`timeout`](Self::with_timeout) | 1 s: a UDP message unanswered this long is lost; a TCP connection silent this long is stalled (an error, and it stops) |
+/// | [`timeout`](Self::with_timeout) | 1 s: a UDP message unanswered this long is lost; a TCP connection silent this long, or still waiting for its echo this long after the run's end, is stalled (an error, and it stops) |
 /// | [`options`](Self::with_options) | [`Options::default`] (its read timeout is replaced by the timeout above) |
 /// | [`stop`](Self::with_stop) | none |
 /// | [`rate`](Self::with_rate) | none: a closed loop |
@@ -199,7 +204,11 @@ impl Load {
         self
     }
 
-    /// How long one message waits for its echo. Zero is refused.
+    /// How long one message waits for its echo: over TCP, how long a connection may stay
+    /// silent, and how long after the run's [`duration`](Self::with_duration) a message
+    /// still in flight may take to come back whole (a server that trickles its echo a byte
+    /// at a time is never silent). The run is over one timeout after its duration at the
+    /// latest. Zero is refused.
     pub const fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -211,8 +220,9 @@ impl Load {
         self
     }
 
-    /// A flag that ends the run early when set; each connection reads it between messages,
-    /// so a message in flight still gets its echo or its timeout.
+    /// A flag that ends the run early when set: no message is sent after it, and a message
+    /// whose echo has not come 50 ms after it is counted [`lost`](LoadReport::lost), so the
+    /// run ends within about 50 ms whatever the server does.
     pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
         self.stop = Some(stop);
         self
@@ -409,6 +419,7 @@ impl Load {
         let shared = Shared {
             size: self.size,
             deadline: start + self.duration,
+            last_echo: (start + self.duration).checked_add(self.timeout),
             messages: self.messages.unwrap_or(u64::MAX),
             timeout: self.timeout,
             stop: self.stop.as_deref(),

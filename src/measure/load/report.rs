@@ -73,7 +73,7 @@ impl Progress {
         self.errors
     }
 
-    /// UDP messages lost so far.
+    /// Messages lost so far: see [`LoadReport::lost`].
     pub const fn lost(&self) -> u64 {
         self.lost
     }
@@ -174,7 +174,8 @@ impl LoadReport {
         self.errors_by_kind[kind.index()]
     }
 
-    /// UDP messages with no echo in time.
+    /// UDP messages with no echo in time, and messages (for [`Bulk`](crate::Bulk), writes)
+    /// whose echo was still on its way when a stop flag ended the run. Not errors.
     pub const fn lost(&self) -> u64 {
         self.lost
     }

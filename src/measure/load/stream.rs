@@ -9,7 +9,7 @@ use mio::{Events, Poll};
 use super::drive::wait;
 use super::kind::LoadErrorKind;
 use super::pace::Pacer;
-use super::tally::{Shared, Tally, bump};
+use super::tally::{Ending, Shared, Tally, bump};
 use super::{EVENTS, TICK};
 use crate::error::Result;
 use crate::measure;
@@ -116,7 +116,9 @@ impl<S: Read + Write> StreamConn<S> {
 }
 
 /// Drives TCP connections until each has finished: sent its last message and read its
-/// echo, or failed, or stayed silent for the timeout. In an open loop, a connection whose
+/// echo, or failed, or stayed silent for the timeout, or was still waiting for its echo one
+/// timeout after the run's end (a server that trickles bytes is never silent), or when a
+/// stop ended the run (its message in flight counted lost). In an open loop, a connection whose
 /// next message is not yet due waits in the pacer, and the poll wakes when the first is due.
 pub(super) fn run_streams<S: Read + Write>(
     mut poll: Poll,
@@ -153,6 +155,8 @@ pub(super) fn run_streams<S: Read + Write>(
     }
     let mut events = Events::with_capacity(EVENTS);
     let mut tick = Instant::now() + TICK;
+    // When this thread first saw the run stopped.
+    let mut halted = None;
     while active > 0 {
         let until = pacer.next().map_or(tick, |due| due.min(tick));
         if !wait(&mut poll, &mut events, until) {
@@ -180,11 +184,29 @@ pub(super) fn run_streams<S: Read + Write>(
             }
         }
         if now >= tick {
-            for conn in conns.iter_mut().filter(|conn| !conn.finished && !conn.idle) {
-                if now.saturating_duration_since(conn.heard) >= shared.timeout {
-                    conn.fail(tally, LoadErrorKind::Timeout);
-                    active -= 1;
+            let ending = shared.give_up(now, &mut halted);
+            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+                if conn.idle {
+                    // Open loop: nothing in flight, and nothing more will be due.
+                    if ending == Ending::Halted {
+                        conn.finished = true;
+                        active -= 1;
+                    }
+                    continue;
                 }
+                // Bytes trickling in keep `heard` fresh: only the run's end bounds them.
+                match ending {
+                    Ending::Halted => bump(&tally.counters.lost),
+                    Ending::Overdue => tally.counters.error(LoadErrorKind::Timeout),
+                    Ending::Running
+                        if now.saturating_duration_since(conn.heard) >= shared.timeout =>
+                    {
+                        tally.counters.error(LoadErrorKind::Timeout);
+                    }
+                    Ending::Running => continue,
+                }
+                conn.finished = true;
+                active -= 1;
             }
             tick = now + TICK;
         }

@@ -5,15 +5,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::BATCH;
 use super::kind::{KINDS, LoadErrorKind};
 use super::pace::Schedule;
+use super::{BATCH, STOP_GRACE};
 use crate::measure::summary::Recorder;
 
 /// What every load thread reads.
 pub(super) struct Shared<'a> {
     pub(super) size: usize,
     pub(super) deadline: Instant,
+    /// The run's end plus one timeout: a message still in flight then has taken too long,
+    /// however its echo trickles in. `None` past what an `Instant` can hold.
+    pub(super) last_echo: Option<Instant>,
     pub(super) messages: u64,
     pub(super) timeout: Duration,
     pub(super) stop: Option<&'a AtomicBool>,
@@ -32,6 +35,30 @@ impl Shared<'_> {
             || self.stop.is_some_and(|stop| stop.load(Ordering::Relaxed))
     }
 
+    /// Whether the run is to end now, messages in flight or not: the stop flag is set, or
+    /// another thread failed.
+    pub(super) fn halted(&self) -> bool {
+        self.abort.load(Ordering::Relaxed)
+            || self.stop.is_some_and(|stop| stop.load(Ordering::Relaxed))
+    }
+
+    /// Whether the messages still in flight at `now` are to be given up: [`STOP_GRACE`]
+    /// after this thread first saw the run halted (`since` remembers when), so that a
+    /// healthy server's echoes in flight still come in; or past the run's end plus one
+    /// timeout.
+    pub(super) fn give_up(&self, now: Instant, since: &mut Option<Instant>) -> Ending {
+        if since.is_none() && self.halted() {
+            *since = Some(now);
+        }
+        if since.is_some_and(|since| now.saturating_duration_since(since) >= STOP_GRACE) {
+            return Ending::Halted;
+        }
+        if self.last_echo.is_some_and(|last| now >= last) {
+            return Ending::Overdue;
+        }
+        Ending::Running
+    }
+
     /// When message `k` of connection `connection` may go: `now` in a closed loop, its due
     /// time in an open one; `None` if it never may.
     pub(super) fn due(&self, now: Instant, connection: u64, k: u64) -> Option<Instant> {
@@ -47,6 +74,17 @@ impl Shared<'_> {
             recorder.record_ns(ns);
         }
     }
+}
+
+/// What becomes of the messages in flight, from [`Shared::give_up`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// They go on.
+    Running,
+    /// The run was stopped: each is counted lost, and the thread ends.
+    Halted,
+    /// The run's end and one timeout have passed: each is a timeout.
+    Overdue,
 }
 
 /// The totals of one thread, written by it alone and read by the progress reports. Each
