@@ -225,10 +225,14 @@ pub struct FaultStats {
     pub rate_limited: u64,
     /// Connections stalled.
     pub stalled: u64,
-    /// Connections ended with a clean end-of-stream by `close-after`.
+    /// Connections ended with a clean end-of-stream by `close-after` or `close-in`.
     pub closed: u64,
-    /// Connections reset by `reset-after`.
+    /// Connections reset by `reset-after` or `reset-in`.
     pub reset: u64,
+    /// Ends of connections (end-of-stream or reset) held back by `slow-close`.
+    pub slow_closed: u64,
+    /// Stream connections, and datagrams, swallowed by `blackhole`.
+    pub blackholed: u64,
     /// Connections closed as soon as they were accepted.
     pub accept_closed: u64,
     /// Connections whose service was delayed after the accept.
@@ -257,6 +261,8 @@ impl std::ops::AddAssign for FaultStats {
         self.stalled += other.stalled;
         self.closed += other.closed;
         self.reset += other.reset;
+        self.slow_closed += other.slow_closed;
+        self.blackholed += other.blackholed;
         self.accept_closed += other.accept_closed;
         self.accept_delayed += other.accept_delayed;
         self.dropped += other.dropped;
@@ -277,6 +283,8 @@ pub(crate) struct FaultCounters {
     pub(crate) stalled: Counter,
     pub(crate) closed: Counter,
     pub(crate) reset: Counter,
+    pub(crate) slow_closed: Counter,
+    pub(crate) blackholed: Counter,
     pub(crate) accept_closed: Counter,
     pub(crate) accept_delayed: Counter,
     pub(crate) dropped: Counter,
@@ -295,6 +303,8 @@ impl FaultCounters {
         stats.stalled += self.stalled.get();
         stats.closed += self.closed.get();
         stats.reset += self.reset.get();
+        stats.slow_closed += self.slow_closed.get();
+        stats.blackholed += self.blackholed.get();
         stats.accept_closed += self.accept_closed.get();
         stats.accept_delayed += self.accept_delayed.get();
         stats.dropped += self.dropped.get();

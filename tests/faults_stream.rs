@@ -53,7 +53,7 @@ fn reset_after_a_time_resets_a_connection_no_sooner<T: Transport>(transport: T, 
 where
     for<'a> &'a str: socket_echo::ToAddrs<T>,
 {
-    let handle = spawn(transport, addr, "reset-after=200ms", Options::new());
+    let handle = spawn(transport, addr, "reset-in=200ms", Options::new());
     let start = Instant::now();
     let mut client = client(transport, handle.local_addr(), PATIENCE, None);
     let mut echoes = 0;

@@ -103,7 +103,7 @@ pub struct Args {
     source_rate_limit: Option<RateLimit>,
     /// Misbehave as asked: KIND[=VALUE][,KEY=VALUE...], for example delay=50ms,jitter=10ms,
     /// slice=16,pause=5ms, rate=64KiB, stall-after=1000, close-after=1000, reset-after=1000,
-    /// drop=0.3, drop=0.05,burst=4, duplicate=0.1, reorder=0.1, truncate=100, corrupt=0.01;
+    /// close-in=2s, reset-in=2s, slow-close=500ms, blackhole, drop=0.3, drop=0.05,burst=4, duplicate=0.1, reorder=0.1, truncate=100, corrupt=0.01;
     /// every kind takes probability=, connections=, after= and peer= (repeatable; see
     /// docs/faults.md). A stream fault goes to the stream addresses, a datagram fault to the
     /// datagram ones.
@@ -602,6 +602,8 @@ struct FaultsLine {
     stalled: u64,
     closed: u64,
     reset: u64,
+    slow_closed: u64,
+    blackholed: u64,
     accept_closed: u64,
     accept_delayed: u64,
     dropped: u64,
@@ -621,6 +623,8 @@ impl FaultsLine {
             stalled: f.stalled,
             closed: f.closed,
             reset: f.reset,
+            slow_closed: f.slow_closed,
+            blackholed: f.blackholed,
             accept_closed: f.accept_closed,
             accept_delayed: f.accept_delayed,
             dropped: f.dropped,
@@ -639,6 +643,8 @@ impl FaultsLine {
             + self.stalled
             + self.closed
             + self.reset
+            + self.slow_closed
+            + self.blackholed
             + self.accept_closed
             + self.accept_delayed
             + self.dropped
@@ -735,7 +741,7 @@ fn print_stats(out: &mut Out, json: bool, event: &'static str, elapsed: Duration
     if f.total() > 0 {
         out.line(format_args!(
             "  faults: {} delayed, {} sliced, {} rate-limited, {} stalled, {} closed, {} reset, \
-             {} closed at accept, {} delayed at accept; datagrams: {} dropped, {} duplicated, \
+             {} closed slowly, {} black-holed, {} closed at accept, {} delayed at accept; datagrams: {} dropped, {} duplicated, \
              {} reordered, {} truncated, {} corrupted, {} over the held limit",
             f.delayed,
             f.sliced,
@@ -743,6 +749,8 @@ fn print_stats(out: &mut Out, json: bool, event: &'static str, elapsed: Duration
             f.stalled,
             f.closed,
             f.reset,
+            f.slow_closed,
+            f.blackholed,
             f.accept_closed,
             f.accept_delayed,
             f.dropped,

@@ -134,6 +134,11 @@ impl<A: Clone + Into<Address>> State<A> {
                     }
                 }
                 _ if !self.rng.chance(p) => {}
+                FaultKind::Blackhole => {
+                    counters.faults.blackholed.add(1);
+                    verdict.dropped = true;
+                    return verdict;
+                }
                 FaultKind::Drop { burst: None } => {
                     counters.faults.dropped.add(1);
                     verdict.dropped = true;

@@ -100,11 +100,31 @@ pub enum FaultKind {
     },
     /// Stream: the connection reset `time` after the fault applied to it, whatever it
     /// carried (over a Unix socket, see [`ResetAfter`](Self::ResetAfter)). SPEC:
-    /// `reset-after=2s`.
+    /// `reset-in=2s` (or `reset-after=2s`).
     ResetAfterTime {
         /// Time from the accept (or the change of faults) to the reset.
         time: Duration,
     },
+    /// Stream: the server shuts its write side (a clean end-of-stream) `time` after the
+    /// fault applied to the connection, whatever it carried, and drops what the client still
+    /// sends until it closes. SPEC: `close-in=2s`.
+    CloseAfterTime {
+        /// Time from the accept (or the change of faults) to the end-of-stream.
+        time: Duration,
+    },
+    /// Stream: every end of the connection the server makes (the end-of-stream that answers
+    /// the client's, one by `close-after` or `close-in`, a reset by `reset-after` or
+    /// `reset-in`) held back `delay`: the echo is complete, but the end comes late. SPEC:
+    /// `slow-close=500ms`.
+    SlowClose {
+        /// How long the end is held back.
+        delay: Duration,
+    },
+    /// The server reads and discards, and never answers: a stream's writes all succeed and
+    /// no byte and no end-of-stream comes back (even after the client's own end-of-stream),
+    /// a datagram gets no reply. Only the client's read timeout saves it. With `after=N`, a
+    /// stream is echoed N bytes first. SPEC: `blackhole`.
+    Blackhole,
     /// Stream: the connection closed as soon as it is accepted. A client that had already
     /// sent bytes may see a reset rather than an end-of-stream (the system resets a socket
     /// closed with unread input). SPEC: `accept-close`.
@@ -186,6 +206,7 @@ impl FaultKind {
         matches!(
             self,
             FaultKind::Delay { .. }
+                | FaultKind::Blackhole
                 | FaultKind::Drop { .. }
                 | FaultKind::Duplicate
                 | FaultKind::Reorder { .. }
@@ -209,7 +230,11 @@ impl FaultKind {
             FaultKind::SharedRate { .. } => "shared-rate",
             FaultKind::StallAfter { .. } => "stall-after",
             FaultKind::CloseAfter { .. } => "close-after",
-            FaultKind::ResetAfter { .. } | FaultKind::ResetAfterTime { .. } => "reset-after",
+            FaultKind::ResetAfter { .. } => "reset-after",
+            FaultKind::ResetAfterTime { .. } => "reset-in",
+            FaultKind::CloseAfterTime { .. } => "close-in",
+            FaultKind::SlowClose { .. } => "slow-close",
+            FaultKind::Blackhole => "blackhole",
             FaultKind::AcceptClose => "accept-close",
             FaultKind::AcceptDelay { .. } => "accept-delay",
             FaultKind::Drop { .. } => "drop",
@@ -327,9 +352,82 @@ impl Fault {
         Fault::of(FaultKind::ResetAfter { bytes })
     }
 
-    /// A reset `time` after the connection was accepted.
+    /// A reset `time` after the connection was accepted (as [`reset_in`](Self::reset_in)).
     pub const fn reset_after_time(time: Duration) -> Self {
         Fault::of(FaultKind::ResetAfterTime { time })
+    }
+
+    /// A reset `time` after the connection was accepted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::Fault;
+    ///
+    /// assert_eq!(Fault::reset_in(Duration::from_secs(2)).to_string(), "reset-in=2s");
+    /// ```
+    pub const fn reset_in(time: Duration) -> Self {
+        Fault::of(FaultKind::ResetAfterTime { time })
+    }
+
+    /// A clean end-of-stream `time` after the connection was accepted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::{EchoClient, EchoServer, Error, Fault, Faults};
+    ///
+    /// let faults = Faults::new().with(Fault::close_in(Duration::from_millis(50)));
+    /// let server = EchoServer::bind("127.0.0.1:0")?.with_faults(faults)?.spawn()?;
+    /// let mut client = EchoClient::connect(server.local_addr())?;
+    /// assert_eq!(&client.echo(b"in time")?[..], b"in time");
+    /// let ended = loop {
+    ///     match client.echo(b"still there?") {
+    ///         Ok(_) => std::thread::sleep(Duration::from_millis(5)),
+    ///         Err(error) => break error,
+    ///     }
+    /// };
+    /// assert!(matches!(ended, Error::ShortEcho { received: 0, .. }));
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub const fn close_in(time: Duration) -> Self {
+        Fault::of(FaultKind::CloseAfterTime { time })
+    }
+
+    /// Every end of the connection held back `delay` (see [`FaultKind::SlowClose`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::Fault;
+    ///
+    /// assert_eq!(Fault::slow_close(Duration::from_millis(500)).to_string(), "slow-close=500ms");
+    /// ```
+    pub const fn slow_close(delay: Duration) -> Self {
+        Fault::of(FaultKind::SlowClose { delay })
+    }
+
+    /// Everything read and discarded, nothing answered (see [`FaultKind::Blackhole`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::{EchoClient, EchoServer, Error, Fault, Faults, Options};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?
+    ///     .with_faults(Faults::new().with(Fault::blackhole()))?
+    ///     .spawn()?;
+    /// let patient = Options::new().with_read_timeout(Some(Duration::from_millis(100)));
+    /// let mut client = EchoClient::connect_with(server.local_addr(), patient)?;
+    /// assert!(matches!(client.echo(b"anyone?"), Err(Error::Timeout { .. })));
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub const fn blackhole() -> Self {
+        Fault::of(FaultKind::Blackhole)
     }
 
     /// Connections closed as soon as they are accepted.

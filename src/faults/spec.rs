@@ -16,7 +16,8 @@ use crate::addr::{Address, UnixAddr};
 use crate::error::Error;
 
 const KINDS: &str = "delay, slice, rate, shared-rate, stall-after, close-after, reset-after, \
-                     accept-close, accept-delay, drop, duplicate, reorder, truncate, corrupt";
+                     close-in, reset-in, slow-close, blackhole, accept-close, accept-delay, \
+                     drop, duplicate, reorder, truncate, corrupt";
 
 fn wrong(part: &str, reason: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::InvalidFault {
@@ -189,6 +190,10 @@ impl FromStr for Fault {
                     Fault::reset_after(bytes(head, value, false)?)
                 }
             }
+            "close-in" => Fault::close_in(duration(head, need("2s")?)?),
+            "reset-in" => Fault::reset_in(duration(head, need("2s")?)?),
+            "slow-close" => Fault::slow_close(duration(head, need("500ms")?)?),
+            "blackhole" => none(Fault::blackhole())?,
             "accept-close" => none(Fault::accept_close())?,
             "accept-delay" => Fault::accept_delay(duration(head, need("200ms")?)?),
             "drop" => Fault::drop(chance()?),
@@ -321,7 +326,10 @@ impl fmt::Display for Fault {
             FaultKind::StallAfter { bytes } => write!(f, "stall-after={bytes}")?,
             FaultKind::CloseAfter { bytes } => write!(f, "close-after={bytes}")?,
             FaultKind::ResetAfter { bytes } => write!(f, "reset-after={bytes}")?,
-            FaultKind::ResetAfterTime { time } => write!(f, "reset-after={}", Time(time))?,
+            FaultKind::ResetAfterTime { time } => write!(f, "reset-in={}", Time(time))?,
+            FaultKind::CloseAfterTime { time } => write!(f, "close-in={}", Time(time))?,
+            FaultKind::SlowClose { delay } => write!(f, "slow-close={}", Time(delay))?,
+            FaultKind::Blackhole => write!(f, "blackhole")?,
             FaultKind::AcceptClose => write!(f, "accept-close")?,
             FaultKind::AcceptDelay { delay } => write!(f, "accept-delay={}", Time(delay))?,
             FaultKind::Drop { burst } => {
@@ -408,6 +416,10 @@ mod tests {
                 "reset-after=2s",
                 Fault::reset_after_time(Duration::from_secs(2)),
             ),
+            ("reset-in=2s", Fault::reset_in(Duration::from_secs(2))),
+            ("close-in=1.5s", Fault::close_in(ms(1500))),
+            ("slow-close=500ms", Fault::slow_close(ms(500))),
+            ("blackhole", Fault::blackhole()),
             ("accept-close", Fault::accept_close()),
             ("accept-delay=200ms", Fault::accept_delay(ms(200))),
             ("drop=0.3", Fault::drop(0.3)),
@@ -463,7 +475,11 @@ mod tests {
             "shared-rate=1000",
             "stall-after=1000",
             "close-after=0,connections=1",
-            "reset-after=2s",
+            "reset-in=2s",
+            "close-in=250ms,connections=2",
+            "slow-close=1s,peer=127.0.0.1",
+            "blackhole,after=10",
+            "blackhole,probability=0.5",
             "reset-after=7,probability=0.5,after=3",
             "accept-close,peer=127.0.0.1:9",
             "accept-delay=2m",
@@ -499,6 +515,9 @@ mod tests {
         assert_eq!(refused("close-after=10,connections"), "connections");
         assert_eq!(refused("close-after=10,after=1,after=2"), "after=2");
         assert_eq!(refused("accept-close=1"), "accept-close=1");
+        assert_eq!(refused("blackhole=1"), "blackhole=1");
+        assert_eq!(refused("close-in=100"), "close-in=100");
+        assert_eq!(refused("slow-close"), "slow-close");
         assert_eq!(refused(""), "");
         let message = "delay=5ms,jitter=abc"
             .parse::<Fault>()

@@ -91,6 +91,7 @@ enum End {
     Stall,
     Close,
     Reset,
+    Blackhole,
 }
 
 /// The faults one connection drew. Byte offsets are counted from `base` (the bytes read
@@ -108,6 +109,10 @@ struct Plan {
     /// The offset at which the echo ends, and how.
     end: Option<(u64, End)>,
     reset_at: Option<Instant>,
+    /// When `close-in` shuts the write side.
+    close_at: Option<Instant>,
+    /// How long `slow-close` holds back every end.
+    slow_close: Option<Duration>,
     start_at: Option<Instant>,
 }
 
@@ -119,6 +124,8 @@ impl Plan {
             && self.shared_rate.is_none()
             && self.end.is_none()
             && self.reset_at.is_none()
+            && self.close_at.is_none()
+            && self.slow_close.is_none()
             && self.start_at.is_none()
     }
 }
@@ -180,6 +187,14 @@ fn decide(
                 let at = now + time;
                 plan.reset_at = Some(plan.reset_at.map_or(at, |first| first.min(at)));
             }
+            FaultKind::CloseAfterTime { time } => {
+                let at = now + time;
+                plan.close_at = Some(plan.close_at.map_or(at, |first| first.min(at)));
+            }
+            FaultKind::SlowClose { delay } => {
+                plan.slow_close.get_or_insert(delay);
+            }
+            FaultKind::Blackhole => end(0, End::Blackhole),
             // What happens at the accept does not apply to a connection already open.
             FaultKind::AcceptClose if index.is_some() => {
                 counters.faults.accept_closed.add(1);
@@ -214,6 +229,8 @@ enum Phase {
     Closing,
     /// Neither read nor written again.
     Stalled,
+    /// Read and discarded by `blackhole`, never answered.
+    Blackhole,
 }
 
 /// What a shaped connection may write next.
@@ -250,6 +267,8 @@ pub(crate) struct Shaped {
     eof: bool,
     /// The earliest time the connection must be driven again, found during a drive.
     wake: Option<Instant>,
+    /// When the end held back by `slow-close` may come, once an end was reached.
+    end_at: Option<Instant>,
 }
 
 impl Shaped {
@@ -270,6 +289,7 @@ impl Shaped {
             phase: Phase::Open,
             eof: false,
             wake: None,
+            end_at: None,
         }
     }
 
@@ -292,6 +312,26 @@ impl Shaped {
 
     fn wake_at(&mut self, at: Instant) {
         self.wake = Some(self.wake.map_or(at, |first| first.min(at)));
+    }
+
+    /// With `slow-close`, holds back an end the connection has reached: true while it must
+    /// wait (the connection is then driven again when it may end).
+    fn holds_end(&mut self, now: Instant, counters: &Counters) -> bool {
+        let Some(delay) = self.plan.slow_close else {
+            return false;
+        };
+        let at = match self.end_at {
+            Some(at) => at,
+            None => {
+                counters.faults.slow_closed.add(1);
+                *self.end_at.insert(now + delay)
+            }
+        };
+        if now < at {
+            self.wake_at(at);
+            return true;
+        }
+        false
     }
 
     /// How many bytes may be read now.
@@ -462,6 +502,25 @@ impl Shaped {
             .map(|(_, how)| how)
     }
 
+    /// What a connection whose echo a fault ended (closed, stalled or black-holed) does
+    /// instead; `None` while it is still echoed.
+    fn after_end<S: Connection>(
+        &self,
+        stream: &S,
+        scratch: &mut [u8],
+        counters: &Counters,
+        activity: (&mut u32, u32),
+    ) -> Option<Step> {
+        let at_eof = match self.phase {
+            Phase::Open => return None,
+            Phase::Stalled => return Some(Step::Wait),
+            Phase::Closing => Step::Finished,
+            // The client's end-of-stream is not answered either.
+            Phase::Blackhole => Step::Wait,
+        };
+        Some(discard(stream, scratch, counters, activity, at_eof))
+    }
+
     /// Echoes what the faults let through until the socket would block, the turn is over,
     /// or the connection ends.
     fn drive<S: Connection>(
@@ -476,14 +535,33 @@ impl Shaped {
         let now = Instant::now();
         if let Some(at) = self.plan.reset_at {
             if now >= at {
+                if self.holds_end(now, counters) {
+                    return Step::Wait;
+                }
                 counters.faults.reset.add(1);
                 reset(stream);
                 return Step::Finished;
             }
             self.wake_at(at);
         }
-        if self.phase == Phase::Stalled {
-            return Step::Wait;
+        if let Some(at) = self.plan.close_at
+            && self.phase == Phase::Open
+        {
+            if now < at {
+                self.wake_at(at);
+            } else if self.holds_end(now, counters) {
+                return Step::Wait;
+            } else {
+                counters.faults.closed.add(1);
+                let _ = stream.shutdown_write();
+                // The echo ends here: what was read and not echoed is dropped with the rest.
+                self.held.clear();
+                self.marks.clear();
+                self.phase = Phase::Closing;
+            }
+        }
+        if let Some(step) = self.after_end(stream, scratch, counters, (last_active, clock)) {
+            return step;
         }
         let mut reads = 0;
         loop {
@@ -510,6 +588,9 @@ impl Shaped {
             }
             match self.reached_end() {
                 Some(End::Reset) => {
+                    if self.holds_end(now, counters) {
+                        return Step::Wait;
+                    }
                     counters.faults.reset.add(1);
                     reset(stream);
                     return Step::Finished;
@@ -519,17 +600,27 @@ impl Shaped {
                     self.phase = Phase::Stalled;
                     return Step::Wait;
                 }
-                Some(End::Close) if self.phase == Phase::Open => {
+                Some(End::Close) => {
+                    if self.holds_end(now, counters) {
+                        return Step::Wait;
+                    }
                     counters.faults.closed.add(1);
                     let _ = stream.shutdown_write();
                     self.phase = Phase::Closing;
                 }
-                _ => {}
+                Some(End::Blackhole) => {
+                    counters.faults.blackholed.add(1);
+                    self.phase = Phase::Blackhole;
+                }
+                None => {}
             }
-            if self.phase == Phase::Closing {
-                return discard(stream, scratch, counters, last_active, clock);
+            if let Some(step) = self.after_end(stream, scratch, counters, (last_active, clock)) {
+                return step;
             }
             if self.eof && self.held.is_empty() {
+                if self.holds_end(now, counters) {
+                    return Step::Wait;
+                }
                 let _ = stream.shutdown_write();
                 return Step::Finished;
             }
@@ -577,17 +668,18 @@ fn reset<S: AsFd>(stream: &S) {
     let _ = SockRef::from(stream).set_linger(Some(Duration::ZERO));
 }
 
-/// Reads and drops what the peer of a closed-by-fault connection still sends.
+/// Reads and drops what the peer of a connection closed or black-holed by a fault still
+/// sends; `at_eof` is what becomes of the connection once the peer's end-of-stream is read.
 fn discard<S: Connection>(
     stream: &S,
     scratch: &mut [u8],
     counters: &Counters,
-    last_active: &mut u32,
-    clock: u32,
+    (last_active, clock): (&mut u32, u32),
+    at_eof: Step,
 ) -> Step {
     for _ in 0..READS_PER_TURN {
         match stream.read(scratch) {
-            Ok(0) => return Step::Finished,
+            Ok(0) => return at_eof,
             Ok(n) => {
                 counters.bytes_in.add(n as u64);
                 *last_active = clock;

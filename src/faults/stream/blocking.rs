@@ -68,13 +68,29 @@ pub(crate) fn serve<S: Connection, A: Clone + Into<Address>>(
     let mut buffer = vec![0; options.buffer_size().min(options.max_pending())];
     let mut first = None;
     let max_pending = options.max_pending();
+    let slow_close = shaped.plan.slow_close.unwrap_or_default();
     loop {
-        let reset_at = shaped.plan.reset_at;
+        // The first of `reset-in` and `close-in`, and whether it is a reset.
+        let timed_end = match (shaped.plan.reset_at, shaped.plan.close_at) {
+            (Some(reset), Some(close)) if close < reset => Some((close, false)),
+            (Some(reset), _) => Some((reset, true)),
+            (None, Some(close)) => Some((close, false)),
+            (None, None) => None,
+        };
+        let reset_at = timed_end.map(|(at, _)| at);
         let reset_due = |now: Instant| reset_at.is_some_and(|at| now >= at);
         loop {
             let now = Instant::now();
-            if reset_due(now) {
-                reset(conn);
+            if let Some((at, is_reset)) = timed_end
+                && now >= at
+            {
+                std::thread::sleep(slow_close);
+                if is_reset {
+                    reset(conn);
+                } else {
+                    let _ = conn.shutdown_write();
+                    drain(conn, &mut buffer);
+                }
                 return Ok(served(&shaped, first, true));
             }
             match shaped.next(now, &counters) {
@@ -94,11 +110,18 @@ pub(crate) fn serve<S: Connection, A: Clone + Into<Address>>(
         }
         match shaped.reached_end() {
             Some(End::Reset) => {
+                std::thread::sleep(slow_close);
                 reset(conn);
                 return Ok(served(&shaped, first, true));
             }
             Some(End::Close) => {
+                std::thread::sleep(slow_close);
                 let _ = conn.shutdown_write();
+                drain(conn, &mut buffer);
+                return Ok(served(&shaped, first, true));
+            }
+            // Read and discarded until the client closes; its end-of-stream is not answered.
+            Some(End::Blackhole) => {
                 drain(conn, &mut buffer);
                 return Ok(served(&shaped, first, true));
             }
@@ -110,6 +133,7 @@ pub(crate) fn serve<S: Connection, A: Clone + Into<Address>>(
             None => {}
         }
         if shaped.eof {
+            std::thread::sleep(slow_close);
             return Ok(served(&shaped, first, false));
         }
         let now = Instant::now();
