@@ -73,3 +73,33 @@ fn every_readme_command_parses() {
         assert_eq!(output.code(), Some(0), "{words:?}: {}", output.stderr);
     }
 }
+
+/// The README's dependency lines are ones cargo takes: the published name and version of
+/// the library's Cargo.toml, and its repository for the git form.
+#[test]
+fn the_dependency_lines_name_the_published_crate_and_its_repository() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README.md");
+    let manifest = std::fs::read_to_string(format!("{root}/Cargo.toml")).expect("Cargo.toml");
+    let field = |name: &str| {
+        manifest
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} = \"")))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("no {name} in Cargo.toml"))
+            .to_owned()
+    };
+    let (name, version, repository) = (field("name"), field("version"), field("repository"));
+    let major_minor: Vec<&str> = version.split('.').take(2).collect();
+    let published = format!("{name} = \"{}\"", major_minor.join("."));
+    assert!(
+        readme.contains(&published),
+        "the README lacks `{published}`"
+    );
+    let git = format!("{name} = {{ git = \"{repository}\" }}");
+    assert!(readme.contains(&git), "the README lacks `{git}`");
+    assert!(
+        field("documentation").starts_with("https://docs.rs/"),
+        "Cargo.toml's documentation is not the docs.rs page"
+    );
+}
