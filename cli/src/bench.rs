@@ -50,7 +50,7 @@ pub struct Args {
     /// [default: 65536].
     #[arg(short, long, value_name = "BYTES", value_parser = at_least(8usize), allow_hyphen_values = true)]
     size: Option<usize>,
-    /// How long to run (5s, 500ms, 1m; at least 1ms).
+    /// How long to run (5s, 500ms, 1m; at least 1ms); --secs and -t are other names for it.
     #[arg(short, long, visible_alias = "secs", short_alias = 't', value_name = "DURATION", default_value = "5s", value_parser = duration(MIN_DURATION), allow_hyphen_values = true)]
     duration: Duration,
     /// Use datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.

@@ -76,14 +76,26 @@ enum Command {
         /// The shell.
         shell: Shell,
     },
-    /// Print the manual page (roff), generated from the same definitions as --help.
+    /// Print a manual page (roff), or write them all, generated from the same definitions as
+    /// --help.
     #[command(after_help = concat!(
         "Examples:\n",
-        "  socket-echo man | man -l -\n",
-        "  socket-echo man > /usr/local/share/man/man1/socket-echo.1",
+        "  socket-echo man | man -l -                 # socket-echo(1), the subcommands listed\n",
+        "  socket-echo man serve | man -l -           # socket-echo-serve(1), every flag of serve\n",
+        "  socket-echo man --dir /usr/local/share/man/man1\n",
+        "\n",
+        "--dir writes socket-echo.1 and one page per subcommand (socket-echo-serve.1, ...).",
         exit_status!()
     ))]
-    Man,
+    Man {
+        /// The subcommand whose page to print (serve, ping, bench, send, ...) [default: the
+        /// top-level page].
+        #[arg(value_name = "SUBCOMMAND")]
+        page: Option<String>,
+        /// Write every page into this directory instead, as NAME.1.
+        #[arg(long, value_name = "DIR", conflicts_with = "page")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// The shells completions are made for.
@@ -134,7 +146,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Send(args) => send::run(&args),
         Command::Completions { shell } => completions(shell),
-        Command::Man => man(),
+        Command::Man { page, dir } => man(page.as_deref(), dir.as_deref()),
     };
     exit.into()
 }
@@ -150,9 +162,41 @@ fn completions(shell: Shell) -> Exit {
     Exit::Success
 }
 
-fn man() -> Exit {
-    let man = clap_mangen::Man::new(Cli::command());
-    match man.render(&mut std::io::stdout()) {
+/// `socket-echo man`: the top-level page, one subcommand's (`socket-echo-serve(1)`, named as
+/// the top-level page's list of subcommands names it), or every page written to `dir`.
+fn man(page: Option<&str>, dir: Option<&std::path::Path>) -> Exit {
+    // Built as a whole, so each subcommand is named `socket-echo-NAME` in its own page.
+    let mut command = Cli::command().disable_help_subcommand(true);
+    command.build();
+    if let Some(dir) = dir {
+        return match std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(command, dir))
+        {
+            Ok(()) => Exit::Success,
+            Err(error) => {
+                log::error!(
+                    "cannot write the manual pages to {}: {error}",
+                    dir.display()
+                );
+                Exit::Failed
+            }
+        };
+    }
+    let command = match page {
+        None => command,
+        Some(name) => match command.find_subcommand(name) {
+            Some(subcommand) => subcommand.clone(),
+            None => {
+                let names: Vec<&str> = command.get_subcommands().map(|s| s.get_name()).collect();
+                log::error!(
+                    "no manual page for `{name}`: the subcommands are {}",
+                    names.join(", ")
+                );
+                return Exit::Usage;
+            }
+        },
+    };
+    match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
         Ok(()) => Exit::Success,
         Err(error) => {
             log::error!("cannot write the manual page: {error}");

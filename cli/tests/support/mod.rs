@@ -284,3 +284,32 @@ pub fn every_transport(name: &str) -> [String; 3] {
         format!("unix:{}", unix_path(name)),
     ]
 }
+
+/// True if `program` runs (`program --version`). Where it does not, a test fails when the
+/// `CI` environment variable is set (CI installs every tool a test needs), and otherwise
+/// prints why `test` is skipped.
+pub fn tool_available(program: &str, test: &str) -> bool {
+    let runs = Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    if !runs {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: {program} is not installed, and CI must run this test (.ci/run installs it)"
+        );
+        eprintln!("skipped: {test}: {program} is not installed");
+    }
+    runs
+}
+
+/// A fresh, empty directory for this test.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("socket-echo-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
