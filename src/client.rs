@@ -1,8 +1,10 @@
 //! `EchoClient`: connects to an echo server over any transport and checks what comes back.
 
+use std::io::{Read, Write};
+
 use bytes::Bytes;
 
-use crate::echo::{Echo, Window};
+use crate::echo::{Echo, EchoFrom, Window};
 use crate::error::{Error, Result};
 use crate::options::{Knob, Options};
 use crate::transport::{Tcp, Transport};
@@ -213,6 +215,57 @@ impl<T: Transport> EchoClient<T> {
             Echo {
                 peer: &self.peer,
                 message,
+                options: &self.options,
+                window: self.window,
+            },
+        )
+    }
+
+    /// Streams everything `input` yields to the server and writes the echo to `output` as it
+    /// comes back, each byte compared with what was sent; returns how many bytes were
+    /// echoed. Stream transports only (TCP, Unix).
+    ///
+    /// Only the bytes in flight are held, at most a window (half the socket's receive
+    /// buffer, at most 256 KiB), so an input of any size goes through in that much memory;
+    /// the echo is written out as it is verified, so on an error `output` holds the echo up
+    /// to where it went wrong. Once `input` ends, the client shuts its write side and waits
+    /// for the server's end-of-stream: a byte after the whole echo (a server that answers
+    /// twice) is [`Error::Excess`]. A server that keeps the connection open is waited for
+    /// one [`read_timeout`](Options::with_read_timeout); the echo was whole, so that is not
+    /// an error.
+    ///
+    /// Every read and write waits at most its timeout, and the whole call ends within the
+    /// [`echo_deadline`](Options::with_echo_deadline), as in [`echo`](Self::echo).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidOption`] naming `transport` for a datagram transport.
+    /// - [`Error::Mismatch`], [`Error::ShortEcho`], [`Error::Reset`], [`Error::Timeout`],
+    ///   [`Error::Deadline`], [`Error::Surplus`], [`Error::Send`], [`Error::Receive`]: as
+    ///   for [`echo`](Self::echo), their `sent` being the bytes sent by then.
+    /// - [`Error::Excess`]: the server sent more than the echo of what it was sent.
+    /// - [`Error::Pipe`]: reading `input` or writing `output` failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// let client = EchoClient::connect(server.local_addr())?;
+    /// let input = vec![9u8; 3 << 20];
+    /// let mut echo = Vec::new();
+    /// assert_eq!(client.echo_from(&input[..], &mut echo)?, 3 << 20);
+    /// assert!(echo == input);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn echo_from(self, mut input: impl Read, mut output: impl Write) -> Result<u64> {
+        T::visit_client(
+            &self.socket,
+            EchoFrom {
+                peer: &self.peer,
+                input: &mut input,
+                output: &mut output,
                 options: &self.options,
                 window: self.window,
             },

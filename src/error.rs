@@ -170,6 +170,28 @@ pub enum Error {
         /// How many bytes were waiting (counted up to 4,096; there may be more).
         bytes: usize,
     },
+    /// The server sent more than the echo of what it was sent: during a streamed echo
+    /// ([`EchoClient::echo_from`](crate::EchoClient::echo_from)), bytes beyond what had been
+    /// sent by then, or bytes after the whole echo (a server that answered twice).
+    #[error("{addr} sent more than the echo of the {sent} bytes sent: {received} bytes")]
+    Excess {
+        /// The peer's address.
+        addr: Address,
+        /// How many bytes had been sent.
+        sent: u64,
+        /// How many bytes had come back, the excess included.
+        received: u64,
+    },
+    /// Reading the input or writing the output of a streamed echo
+    /// ([`EchoClient::echo_from`](crate::EchoClient::echo_from)) failed.
+    #[error("cannot {action}")]
+    Pipe {
+        /// What failed: `read the input` or `write the echo`.
+        action: &'static str,
+        /// The error of the input or the output.
+        #[source]
+        source: io::Error,
+    },
     /// A datagram was larger than the receive buffer and would have been cut short.
     #[error("datagram from {addr} is larger than the {capacity}-byte buffer")]
     Truncated {
@@ -283,12 +305,14 @@ impl Error {
             | Error::Send { source, .. }
             | Error::Receive { source, .. }
             | Error::Reset { source, .. }
-            | Error::Thread { source } => Some(source.kind()),
+            | Error::Thread { source }
+            | Error::Pipe { source, .. } => Some(source.kind()),
             Error::NoAddress { .. }
             | Error::InvalidOption { .. }
             | Error::Timeout { .. }
             | Error::Deadline { .. }
             | Error::Surplus { .. }
+            | Error::Excess { .. }
             | Error::Truncated { .. }
             | Error::DatagramTooLarge { .. }
             | Error::Mismatch { .. }

@@ -12,9 +12,17 @@ use std::thread;
 use socket_echo::{EchoClient, Error, Udp};
 use util::{GENEROUS, impatient, impatient_datagram};
 
-/// A TCP server answering the first message twice made the next `echo(b"ping")` return
-/// `Ok` from the leftovers, for a request it never saw.
-fn tcp_surplus_is_reported_before_sending(addr: SocketAddr) {
+/// A TCP server on `addr` for one connection: it reads a 4-byte message, answers
+/// `pingping`, says so on the first receiver, then reads until the client goes away and
+/// sends what it heard on the second.
+fn answers_ping_twice(
+    addr: SocketAddr,
+) -> (
+    SocketAddr,
+    mpsc::Receiver<()>,
+    mpsc::Receiver<Vec<u8>>,
+    thread::JoinHandle<()>,
+) {
     let listener = TcpListener::bind(addr).unwrap();
     let server = listener.local_addr().unwrap();
     let (answered, twice) = mpsc::channel();
@@ -25,12 +33,19 @@ fn tcp_surplus_is_reported_before_sending(addr: SocketAddr) {
         let mut message = [0; 4];
         stream.read_exact(&mut message).unwrap();
         stream.write_all(b"pingping").unwrap();
-        answered.send(()).unwrap();
+        let _ = answered.send(());
         // Whatever else comes, until the client goes away.
         let mut rest = Vec::new();
         let _ = stream.read_to_end(&mut rest);
-        heard_tx.send(rest).unwrap();
+        let _ = heard_tx.send(rest);
     });
+    (server, twice, heard, fake)
+}
+
+/// A TCP server answering the first message twice made the next `echo(b"ping")` return
+/// `Ok` from the leftovers, for a request it never saw.
+fn tcp_surplus_is_reported_before_sending(addr: SocketAddr) {
+    let (server, twice, heard, fake) = answers_ping_twice(addr);
     let mut client = EchoClient::connect(server).unwrap();
     assert_eq!(&client.echo(b"ping").unwrap()[..], b"ping");
     twice.recv_timeout(GENEROUS).unwrap();
@@ -95,7 +110,43 @@ fn udp_exchanges_go_on_past_duplicates(addr: SocketAddr) {
     fake.join().unwrap();
 }
 
+/// A streamed echo (`echo_from`) shuts its write side once the input ends and reads to the
+/// server's end-of-stream: a second answer is more than the echo, never a success.
+fn tcp_a_streamed_echo_answered_twice_is_excess(addr: SocketAddr) {
+    let (server, _, _, fake) = answers_ping_twice(addr);
+    let client = EchoClient::connect(server).unwrap();
+    let mut echo = Vec::new();
+    match client.echo_from(&b"ping"[..], &mut echo) {
+        Err(
+            ref error @ Error::Excess {
+                ref addr,
+                sent,
+                received,
+            },
+        ) => {
+            assert_eq!((addr.as_ip(), sent, received), (Some(server), 4, 8));
+            util::assert_names(error, "more than the echo");
+        }
+        other => panic!("expected Excess, got {other:?}"),
+    }
+    assert_eq!(echo, b"ping", "the echo up to the excess is written out");
+    fake.join().unwrap();
+}
+
+/// A datagram carries one message: a streamed echo over UDP is refused, naming the
+/// transport.
+fn udp_a_streamed_echo_is_refused(addr: SocketAddr) {
+    let socket = UdpSocket::bind(addr).unwrap();
+    let client = EchoClient::connect_on(Udp, socket.local_addr().unwrap()).unwrap();
+    match client.echo_from(&b"ping"[..], std::io::sink()) {
+        Err(Error::InvalidOption { option, .. }) => assert_eq!(option, "transport"),
+        other => panic!("expected InvalidOption, got {other:?}"),
+    }
+}
+
 both_families!(
+    tcp_a_streamed_echo_answered_twice_is_excess,
+    udp_a_streamed_echo_is_refused,
     tcp_surplus_is_reported_before_sending,
     udp_late_duplicates_are_dropped,
     udp_exchanges_go_on_past_duplicates,

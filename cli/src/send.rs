@@ -17,9 +17,11 @@ Examples:
   echo hello | socket-echo send udp://localhost:9999
   socket-echo send unix:/tmp/echo.sock < message.bin > echo.bin
 
-The echo is written to standard output exactly as it came back, and only if it equals what
-was sent; a short or different echo, no answer in time, or nothing listening is an error
-(exit status 1).", exit_status!()))]
+The echo is written to standard output exactly as it came back, as it is verified: over a
+stream, standard input is sent as it is read, in bounded memory whatever its size, and the
+write side is then shut; a short or different echo, bytes after the echo, no answer in
+time, or nothing listening is an error (exit status 1), and the output stops where the echo
+went wrong. Over datagrams the message is one datagram.", exit_status!()))]
 pub struct Args {
     /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
     /// unixgram:@NAME.
@@ -35,21 +37,15 @@ pub struct Args {
     timeout: Duration,
 }
 
+/// The most standard input read for a datagram, which carries one message: far more than
+/// any datagram holds, so the library names the real limit, and never more than this in
+/// memory.
+const DATAGRAM_INPUT: u64 = 16 << 20;
+
 pub fn run(args: &Args) -> Exit {
     let endpoint = match flags::endpoint(&args.address, args.udp) {
         Ok(endpoint) => endpoint,
         Err(exit) => return exit,
-    };
-    let message = match &args.message {
-        Some(message) => message.clone().into_bytes(),
-        None => {
-            let mut input = Vec::new();
-            if let Err(error) = std::io::stdin().read_to_end(&mut input) {
-                log::error!("cannot read standard input: {error}");
-                return Exit::Failed;
-            }
-            input
-        }
     };
     let mut options = Options::new()
         .with_read_timeout(Some(args.timeout))
@@ -57,35 +53,75 @@ pub fn run(args: &Args) -> Exit {
     if !endpoint.is_datagram() {
         options = options.with_connect_timeout(Some(args.timeout));
     }
-    match endpoint.visit(Send {
-        message: &message,
-        options,
-    }) {
-        Ok(echo) => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(&echo).and_then(|()| stdout.flush()) {
-                Ok(()) => Exit::Success,
-                Err(error) => {
-                    log::error!("cannot write the echo: {error}");
-                    Exit::Failed
-                }
+    let input: Input = match (&args.message, endpoint.is_datagram()) {
+        (Some(message), false) => Input::Stream(Box::new(message.as_bytes())),
+        (Some(message), true) => Input::Datagram(message.clone().into_bytes()),
+        (None, false) => Input::Stream(Box::new(std::io::stdin().lock())),
+        (None, true) => {
+            let mut message = Vec::new();
+            let read = std::io::stdin()
+                .lock()
+                .take(DATAGRAM_INPUT + 1)
+                .read_to_end(&mut message);
+            if let Err(error) = read {
+                log::error!("cannot read standard input: {error}");
+                return Exit::Failed;
             }
+            if message.len() as u64 > DATAGRAM_INPUT {
+                log::error!(
+                    "standard input holds more than {DATAGRAM_INPUT} bytes: a datagram carries one message, far smaller"
+                );
+                return Exit::Usage;
+            }
+            Input::Datagram(message)
         }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let sent = endpoint.visit(Send {
+        input,
+        options,
+        output: &mut stdout,
+    });
+    match sent.and_then(|()| {
+        stdout.flush().map_err(|source| socket_echo::Error::Pipe {
+            action: "write the echo",
+            source,
+        })
+    }) {
+        Ok(()) => Exit::Success,
         Err(error) => flags::failed(&error),
     }
 }
 
-/// One echo over any transport.
-struct Send<'a> {
-    message: &'a [u8],
-    options: Options,
+/// What `send` sends: streamed to a stream transport, one message to a datagram one.
+enum Input<'a> {
+    Stream(Box<dyn Read + 'a>),
+    Datagram(Vec<u8>),
 }
 
-impl EndpointVisitor for Send<'_> {
-    type Output = socket_echo::Result<Vec<u8>>;
+/// One echo over any transport, written out as it is verified.
+struct Send<'a, 'o> {
+    input: Input<'a>,
+    options: Options,
+    output: &'o mut dyn Write,
+}
+
+impl EndpointVisitor for Send<'_, '_> {
+    type Output = socket_echo::Result<()>;
 
     fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
         let mut client = EchoClient::connect_on_with(transport, address, self.options)?;
-        client.echo(self.message).map(|echo| echo.to_vec())
+        match self.input {
+            Input::Stream(input) => client.echo_from(input, self.output).map(drop),
+            Input::Datagram(message) => {
+                let echo = client.echo(&message)?;
+                self.output
+                    .write_all(&echo)
+                    .map_err(|source| socket_echo::Error::Pipe {
+                        action: "write the echo",
+                        source,
+                    })
+            }
+        }
     }
 }

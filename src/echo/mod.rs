@@ -2,10 +2,12 @@
 //! connection; the client's windowed send-and-verify) and [`datagram`] (answer one datagram;
 //! the client's retry loop), with the visitors that pick the loop of a transport's kind.
 
+use std::io::{Read, Write};
+
 use bytes::Bytes;
 
 use crate::addr::Address;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exchange::Exchange;
 use crate::options::Options;
 use crate::transport::Transport;
@@ -60,6 +62,38 @@ impl<T: Transport> ClientVisitor<T> for Echo<'_, T> {
 
     fn datagram<D: Datagram<Addr = T::Addr>>(self, socket: &D) -> Self::Output {
         datagram::echo(socket, self.peer, self.message, self.options)
+    }
+}
+
+/// Streams an input to the server and its verified echo to an output, on a stream client
+/// socket; refused on a datagram one.
+pub(crate) struct EchoFrom<'a, T: Transport> {
+    pub(crate) peer: &'a T::Addr,
+    pub(crate) input: &'a mut dyn Read,
+    pub(crate) output: &'a mut dyn Write,
+    pub(crate) options: &'a Options,
+    pub(crate) window: usize,
+}
+
+impl<T: Transport> ClientVisitor<T> for EchoFrom<'_, T> {
+    type Output = Result<u64>;
+
+    fn stream<C: Connection>(self, connection: &C) -> Self::Output {
+        stream::relay::echo_from(
+            connection,
+            self.peer,
+            self.input,
+            self.output,
+            self.options,
+            self.window,
+        )
+    }
+
+    fn datagram<D: Datagram<Addr = T::Addr>>(self, _: &D) -> Self::Output {
+        Err(Error::InvalidOption {
+            option: "transport",
+            reason: "a streamed echo needs a stream transport (tcp or unix): a datagram carries one message".into(),
+        })
     }
 }
 

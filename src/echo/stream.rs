@@ -134,6 +134,13 @@ pub(crate) fn echo_on<C: Connection, A: Clone + Into<Address>>(
     options: &Options,
     window: usize,
 ) -> Result<Bytes> {
+    refuse_surplus(conn, peer)?;
+    echo(&mut Io(conn), peer, message, options, window)
+}
+
+/// [`Error::Surplus`] if bytes are already waiting on `conn`: they would be taken for the
+/// echo of what is sent next.
+fn refuse_surplus<C: Connection, A: Clone + Into<Address>>(conn: &C, peer: &A) -> Result<()> {
     let bytes = unread(conn).map_err(|source| Error::Receive {
         addr: peer.clone().into(),
         source,
@@ -144,7 +151,7 @@ pub(crate) fn echo_on<C: Connection, A: Clone + Into<Address>>(
             bytes,
         });
     }
-    echo(&mut Io(conn), peer, message, options, window)
+    Ok(())
 }
 
 /// True for the errors a socket with `SO_RCVTIMEO`/`SO_SNDTIMEO` reports when the time is up.
@@ -300,7 +307,9 @@ fn exchange<S: Read + Write + SetTimeouts, A: Clone + Into<Address>>(
         let n = match read_once(stream, &mut reply[start..start + chunk], limits, call)? {
             Step::Moved(n) => n,
             Step::Expired(limit) => return Err(expired(limit, call, written, received)),
-            Step::Failed(e) if is_closed(&e) => return Err(short(peer, message, start, Some(e))),
+            Step::Failed(e) if is_closed(&e) => {
+                return Err(short(peer, message.len(), start, Some(e)));
+            }
             Step::Failed(source) => {
                 return Err(Error::Receive {
                     addr: peer.clone().into(),
@@ -309,7 +318,7 @@ fn exchange<S: Read + Write + SetTimeouts, A: Clone + Into<Address>>(
             }
         };
         if n == 0 {
-            return Err(short(peer, message, start, reset));
+            return Err(short(peer, message.len(), start, reset));
         }
         received += n;
         window.read(n);
@@ -411,24 +420,24 @@ pub(crate) fn write_once<S: Write + SetTimeouts>(
     }
 }
 
-/// The error of an echo cut short after `received` bytes: [`Error::Reset`] if `error` says the
-/// connection was reset, [`Error::ShortEcho`] otherwise.
+/// The error of an echo of `sent` bytes cut short after `received`: [`Error::Reset`] if
+/// `error` says the connection was reset, [`Error::ShortEcho`] otherwise.
 fn short<A: Clone + Into<Address>>(
     peer: &A,
-    message: &[u8],
+    sent: usize,
     received: usize,
     error: Option<io::Error>,
 ) -> Error {
     match error {
         Some(source) if source.kind() == ErrorKind::ConnectionReset => Error::Reset {
             addr: peer.clone().into(),
-            sent: message.len(),
+            sent,
             received,
             source,
         },
         _ => Error::ShortEcho {
             addr: peer.clone().into(),
-            sent: message.len(),
+            sent,
             received,
         },
     }
@@ -446,6 +455,8 @@ pub(crate) fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
             .unwrap_or(min(a.len(), b.len())),
     )
 }
+
+pub(crate) mod relay;
 
 #[cfg(test)]
 mod tests;
