@@ -215,6 +215,32 @@ impl FaultKind {
         )
     }
 
+    /// The longest of the durations the kind holds (zero for a kind that holds none).
+    ///
+    /// Every variant is named, so a new kind with a duration cannot be missed here.
+    fn longest(&self) -> Duration {
+        match *self {
+            FaultKind::Delay { delay, jitter } => delay.max(jitter),
+            FaultKind::Slice { pause: time, .. }
+            | FaultKind::ResetAfterTime { time }
+            | FaultKind::CloseAfterTime { time }
+            | FaultKind::SlowClose { delay: time }
+            | FaultKind::AcceptDelay { delay: time }
+            | FaultKind::Reorder { hold: time } => time,
+            FaultKind::Rate { .. }
+            | FaultKind::SharedRate { .. }
+            | FaultKind::StallAfter { .. }
+            | FaultKind::CloseAfter { .. }
+            | FaultKind::ResetAfter { .. }
+            | FaultKind::AcceptClose
+            | FaultKind::Blackhole
+            | FaultKind::Drop { .. }
+            | FaultKind::Duplicate
+            | FaultKind::Truncate { .. }
+            | FaultKind::Corrupt => Duration::ZERO,
+        }
+    }
+
     /// The kind's name in the SPEC syntax: `delay`, `slice`, `drop`, …
     ///
     /// # Examples
@@ -552,8 +578,9 @@ impl Fault {
         self.after
     }
 
-    /// Refuses values no fault can have: a probability outside 0 to 1, an empty slice, a
-    /// zero rate, a burst under one datagram.
+    /// Refuses values no fault can have: a probability outside 0 to 1, a duration beyond
+    /// [`MAX_DURATION`](crate::MAX_DURATION), an empty slice, a zero rate, a burst under one
+    /// datagram.
     fn validate(&self) -> Result<()> {
         let wrong = |reason: &'static str| Error::InvalidFault {
             fault: self.to_string(),
@@ -561,6 +588,9 @@ impl Fault {
         };
         if !(0.0..=1.0).contains(&self.probability) {
             return Err(wrong("the probability must be between 0 and 1"));
+        }
+        if self.kind.longest() > crate::options::MAX_DURATION {
+            return Err(wrong(crate::options::TOO_LONG));
         }
         match self.kind {
             FaultKind::Slice { size: 0, .. } => Err(wrong("a slice must hold at least 1 byte")),
@@ -703,8 +733,9 @@ impl Faults {
         self.faults.is_empty()
     }
 
-    /// Refuses a fault with a value no fault can have (a probability outside 0 to 1, an
-    /// empty slice, a zero rate, a burst under one datagram), or one whose kind cannot apply
+    /// Refuses a fault with a value no fault can have (a probability outside 0 to 1, a
+    /// duration beyond [`MAX_DURATION`](crate::MAX_DURATION), an empty slice, a zero rate, a
+    /// burst under one datagram), or one whose kind cannot apply
     /// to a `transport` of that kind (`stream` true for TCP and Unix stream sockets).
     ///
     /// # Errors

@@ -14,6 +14,7 @@ use std::time::Duration;
 use super::{DEFAULT_REORDER_HOLD, Fault, FaultKind, Faults, Peer};
 use crate::addr::{Address, UnixAddr};
 use crate::error::Error;
+use crate::options::{MAX_DURATION, TOO_LONG};
 
 const KINDS: &str = "delay, slice, rate, shared-rate, stall-after, close-after, reset-after, \
                      close-in, reset-in, slow-close, blackhole, accept-close, accept-delay, \
@@ -55,7 +56,10 @@ fn duration(part: &str, text: &str) -> Result<Duration, Error> {
             ));
         }
     };
-    Duration::try_from_secs_f64(seconds).map_err(|_| wrong(part, "duration out of range"))
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(duration) if duration <= MAX_DURATION => Ok(duration),
+        _ => Err(wrong(part, TOO_LONG)),
+    }
 }
 
 /// True if `text` is written as a duration (ends with a unit of time), not a byte count.
@@ -524,6 +528,66 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(message.contains("jitter=abc"), "{message}");
+    }
+
+    /// Every key of the SPEC that takes a duration, as `KIND=VALUE` or `KIND=V,KEY=VALUE`
+    /// with `{}` where the duration goes.
+    const DURATION_SLOTS: [&str; 10] = [
+        "close-in={}",
+        "reset-in={}",
+        "slow-close={}",
+        "delay={}",
+        "delay=1ms,jitter={}",
+        "slice=4,pause={}",
+        "reset-after={}",
+        "accept-delay={}",
+        "reorder=0.5,hold={}",
+        "delay={},jitter=1ms",
+    ];
+
+    /// A duration written in one of the units the SPEC takes.
+    fn written(seconds: u64, nanos: u32, unit: usize) -> String {
+        let whole = Duration::new(seconds, nanos);
+        match unit {
+            0 => format!("{}ns", whole.as_nanos()),
+            1 => format!("{}us", whole.as_micros()),
+            2 => format!("{}ms", whole.as_millis()),
+            3 => format!("{}s", whole.as_secs()),
+            4 => format!("{}m", whole.as_secs() / 60 + 1),
+            _ => format!("{}h", whole.as_secs() / 3600 + 1),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// A duration beyond `MAX_DURATION`, anywhere the SPEC takes one, is refused with the
+        /// part that holds it; one at or under it parses to itself.
+        #[test]
+        fn a_duration_beyond_the_longest_the_crate_takes_is_refused_where_it_is_written(
+            seconds in MAX_DURATION.as_secs() + 60..=u64::MAX,
+            nanos in 0u32..1_000_000_000,
+            unit in 0usize..6,
+            slot in 0usize..DURATION_SLOTS.len(),
+        ) {
+            let text = written(seconds, nanos, unit);
+            let spec = DURATION_SLOTS[slot].replace("{}", &text);
+            let part = spec.split(',').find(|part| part.contains(&text)).unwrap();
+            proptest::prop_assert_eq!(refused(&spec), part);
+        }
+
+        #[test]
+        fn a_duration_up_to_the_longest_the_crate_takes_is_honoured(
+            seconds in MAX_DURATION.as_secs() - 1_000_000..=MAX_DURATION.as_secs(),
+            slot in 0usize..DURATION_SLOTS.len(),
+        ) {
+            let spec = DURATION_SLOTS[slot].replace("{}", &format!("{seconds}s"));
+            let fault = parse(&spec);
+            proptest::prop_assert_eq!(parse(&fault.to_string()), fault);
+        }
     }
 
     #[test]

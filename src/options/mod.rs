@@ -14,6 +14,8 @@ mod values;
 pub(crate) use apply::Knob;
 #[cfg(feature = "measure")]
 pub(crate) use validate::SOCKET_TIMEOUT_RESOLUTION;
+pub(crate) use validate::TOO_LONG;
+pub use validate::check_duration;
 pub use values::*;
 
 /// Every socket option the crate tunes, for servers and clients alike.

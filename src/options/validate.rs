@@ -166,6 +166,41 @@ impl Options {
     }
 }
 
+/// Why a duration beyond [`MAX_DURATION`] is refused, in the words of every refusal.
+pub(crate) const TOO_LONG: &str =
+    "longer than 100 years (MAX_DURATION), the longest duration the crate takes";
+
+/// Refuses a duration longer than [`MAX_DURATION`], naming `option`; returns it otherwise.
+///
+/// Every parser and setter of the crate that takes a duration calls this (or compares with
+/// [`MAX_DURATION`] itself, where its error names a SPEC or a flag rather than an option), so
+/// a duration that could overflow the clock while a server runs never gets that far.
+///
+/// # Errors
+///
+/// [`Error::InvalidOption`](crate::Error::InvalidOption) naming `option`, for a duration
+/// longer than [`MAX_DURATION`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_echo::{check_duration, Error, MAX_DURATION};
+///
+/// assert_eq!(check_duration("interval", MAX_DURATION)?, MAX_DURATION);
+/// assert!(matches!(
+///     check_duration("interval", Duration::MAX),
+///     Err(Error::InvalidOption { option: "interval", .. })
+/// ));
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+pub fn check_duration(option: &'static str, value: Duration) -> Result<Duration> {
+    if value > MAX_DURATION {
+        return Err(invalid(option, TOO_LONG));
+    }
+    Ok(value)
+}
+
 /// The finest step of a socket timeout (`SO_RCVTIMEO`, `SO_SNDTIMEO` take a `timeval`).
 pub(crate) const SOCKET_TIMEOUT_RESOLUTION: Duration = Duration::from_micros(1);
 

@@ -31,6 +31,27 @@ pub const MAX_WORKERS: usize = 1024;
 /// anything larger would wrap or be cut short silently.
 pub(crate) const C_INT_MAX: usize = i32::MAX as usize;
 
+/// The longest duration the crate accepts anywhere: 100 years (of 365 days).
+///
+/// Every duration a caller passes (an option, a fault's delay or hold, a measurement's
+/// interval, timeout or length, a flag of the tool) is checked against it where it is parsed
+/// or set ([`check_duration`](crate::check_duration)), and refused with the option's name
+/// beyond it: a server adds these durations to the clock while it serves, and a sum past
+/// the clock's range would panic a worker. Checking that the sum fits when the value is set
+/// is not enough, since the clock moves on; 100 years from any moment a machine runs is far
+/// inside it, and longer than anything a caller means.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use socket_echo::MAX_DURATION;
+///
+/// assert_eq!(MAX_DURATION, Duration::from_secs(100 * 365 * 24 * 3600));
+/// assert!(std::time::Instant::now().checked_add(MAX_DURATION).is_some());
+/// ```
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// The default read, write and connect timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
