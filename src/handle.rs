@@ -10,8 +10,10 @@ use crate::transport::{Tcp, Transport};
 
 /// A server started by [`EchoServer::spawn`](crate::EchoServer::spawn).
 ///
-/// Dropping the handle shuts the server down and waits for it, so the port is free again
-/// once the drop returns. Use [`join`](Self::join) to get the final [`Stats`] and any error.
+/// Dropping the handle stops the server as [`stop`](Self::stop) does and waits for it, so the
+/// port is free again once the drop returns: with nothing owed to its clients (idle ones
+/// included) that takes a few milliseconds. Use [`join`](Self::join) to get the final
+/// [`Stats`] and any error.
 ///
 /// # Examples
 ///
@@ -140,7 +142,9 @@ impl<T: Transport> ServerHandle<T> {
     }
 
     /// Starts a graceful shutdown (see [`ShutdownHandle::shutdown`]) without waiting for it;
-    /// [`join`](Self::join) waits.
+    /// [`join`](Self::join) waits. A connection that owes its peer nothing is closed once it
+    /// has moved no byte for a quarter of a second, in case its peer is still streaming; for
+    /// a server whose clients are idle, [`stop`](Self::stop) is prompter.
     ///
     /// # Examples
     ///
@@ -152,6 +156,38 @@ impl<T: Transport> ServerHandle<T> {
     /// ```
     pub fn shutdown(&self) {
         self.control.stop();
+    }
+
+    /// Stops the server promptly without waiting for it (it never blocks: it sets a flag
+    /// and wakes the workers); [`join`](Self::join) waits, and the port is free once it
+    /// returns. Dropping the handle does the same and waits.
+    ///
+    /// It is the graceful [`shutdown`](Self::shutdown), except for the connections that owe
+    /// their peer nothing (no echo pending, no input unread) and have moved no byte since
+    /// the stop: those are closed, with a clean end-of-stream, after a few milliseconds
+    /// rather than a quarter of a second. A connection still moving bytes is served as a
+    /// graceful shutdown serves it, and one still owed bytes when the
+    /// [`shutdown_grace`](crate::Options::with_shutdown_grace) ends is reset. Calling it
+    /// after `shutdown` makes that shutdown prompt.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer};
+    ///
+    /// let handle = EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// let addr = handle.local_addr();
+    /// let mut client = EchoClient::connect(addr)?;
+    /// client.echo(b"idle after this")?;
+    /// handle.stop(); // returns at once
+    /// let stats = handle.join()?; // waits: the idle client is closed cleanly
+    /// assert_eq!((stats.accepted, stats.active, stats.shutdown_resets), (1, 0, 0));
+    /// let again = EchoServer::bind(addr)?; // the port is free
+    /// # drop(again);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn stop(&self) {
+        self.control.stop_promptly();
     }
 
     /// A switch that stops this server, for another thread or a signal handler.
@@ -208,7 +244,7 @@ impl<T: Transport> ServerHandle<T> {
 
 impl<T: Transport> Drop for ServerHandle<T> {
     fn drop(&mut self) {
-        self.control.stop();
+        self.control.stop_promptly();
         // An error here was the caller's to see through `join`; a drop has no one to tell.
         let _ = self.wait();
     }

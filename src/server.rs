@@ -348,8 +348,9 @@ impl<T: Transport> EchoServer<T> {
     /// [`shutdown_grace`](Options::with_shutdown_grace) the server goes on echoing: a
     /// connection whose peer has half-closed ends cleanly once its end-of-stream is read and
     /// everything is echoed; any other once it owes nothing (no echo pending, no input
-    /// unread) and has moved no byte for a quarter of a second, so an idle connection is
-    /// closed at once. A connection still owed bytes when the grace period ends is reset
+    /// unread) and has moved no byte for a quarter of a second (after a prompt stop,
+    /// [`ServerHandle::stop`], 5 ms for a connection that has moved no byte since the stop).
+    /// A connection still owed bytes when the grace period ends is reset
     /// (counted in [`Stats::shutdown_resets`]). After `serve` returns, the socket is back in
     /// blocking mode; dropping the server releases the port. A server that was shut down
     /// stays shut down: calling `serve` again returns at once.

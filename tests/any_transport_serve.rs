@@ -215,6 +215,35 @@ fn dropping_the_handle_closes_live_connections<T: StreamKind>(site: &Site<T>) {
     assert_eq!((&client).read_to_end(&mut rest).unwrap(), 0);
 }
 
+/// `shutdown()` returns without waiting, `join()` waits: once `join()` returns, the address
+/// is free and every idle client (each served an echo just before) reads end-of-stream.
+fn shutdown_asks_join_waits_then_the_address_is_free_and_idle_clients_read_eof<T: StreamKind>(
+    site: &Site<T>,
+) {
+    let handle = spawn(site, Options::new());
+    let server = handle.local_addr();
+    let clients: Vec<Socket> = (0..4).map(|_| transports::connect::<T>(&server)).collect();
+    for (i, client) in clients.iter().enumerate() {
+        echo_once(client, &payload(100 + i, i as u64));
+    }
+    wait_for_stats(&handle, "every client served", |s| s.bytes_out == 406);
+    handle.shutdown();
+    let stats = handle.join().expect("join");
+    assert_eq!(
+        (stats.accepted, stats.active, stats.shutdown_resets),
+        (4, 0, 0)
+    );
+    EchoServer::bind_on(site.transport, server).expect("address free once join returns");
+    for client in clients {
+        let mut rest = Vec::new();
+        assert_eq!(
+            (&client).read_to_end(&mut rest).unwrap(),
+            0,
+            "end-of-stream"
+        );
+    }
+}
+
 /// The counters of connections and bytes add up, with one worker and with four.
 fn stats_add_up_with_one_and_with_four_workers<T: StreamKind>(site: &Site<T>) {
     for workers in [1, 4] {
@@ -254,6 +283,7 @@ over_streams!(
     child_writes_to_gone_peers,
     graceful_shutdown_delivers_pending_bytes_then_end_of_stream_and_frees_the_address,
     dropping_the_handle_closes_live_connections,
+    shutdown_asks_join_waits_then_the_address_is_free_and_idle_clients_read_eof,
     stats_add_up_with_one_and_with_four_workers,
 );
 

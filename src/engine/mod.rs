@@ -126,6 +126,8 @@ impl Worker<'_> {
 #[derive(Debug, Default)]
 pub(crate) struct Control {
     stopping: AtomicBool,
+    /// Set with `stopping` by a prompt stop (see [`Control::stop_promptly`]).
+    prompt: AtomicBool,
     wakers: Mutex<Vec<Arc<Waker>>>,
     /// Connections open right now, across workers.
     pub(crate) active: AtomicUsize,
@@ -143,6 +145,20 @@ pub(crate) struct Control {
 impl Control {
     pub(crate) fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Whether the stop asked for is a prompt one.
+    pub(crate) fn is_prompt(&self) -> bool {
+        self.prompt.load(Ordering::Acquire)
+    }
+
+    /// Asks every worker to stop promptly: as [`stop`](Self::stop), but a connection that
+    /// owes its peer nothing and has moved no byte since the stop is closed within a few
+    /// milliseconds, without the quarter of a second a graceful shutdown waits for a peer
+    /// that may still be streaming. Also makes a graceful shutdown already under way prompt.
+    pub(crate) fn stop_promptly(&self) {
+        self.prompt.store(true, Ordering::Release);
+        self.stop();
     }
 
     /// Asks every worker to stop: sets the flag, then wakes each registered poll.

@@ -7,8 +7,8 @@ use std::time::Duration;
 use mio::{Events, Poll, Token};
 use socket2::SockRef;
 
-use super::{Conn, Engine, QUIET_BEFORE_CLOSE};
-use crate::engine::{SOCKET, WAKER, interrupted, millis};
+use super::{Conn, Engine, QUIET_AFTER_STOP, QUIET_BEFORE_CLOSE};
+use crate::engine::{SOCKET, WAKER, interrupted, millis, millis_until};
 use crate::transport::sealed::Connection;
 
 impl<S: Connection> Engine<'_, S> {
@@ -17,8 +17,8 @@ impl<S: Connection> Engine<'_, S> {
     ///
     /// A connection gets a clean end-of-stream only once it owes its peer nothing: a peer
     /// that half-closed once its end-of-stream is read and everything is echoed (as when
-    /// serving), any other once nothing is pending or unread and it has been quiet for
-    /// [`QUIET_BEFORE_CLOSE`]. When the grace period ends, a connection still owed bytes is
+    /// serving), any other once nothing is pending or unread and it has been quiet long
+    /// enough (see [`Quiet`]). When the grace period ends, a connection still owed bytes is
     /// reset, so its peer can tell its echo was cut short.
     pub(super) fn drain(&mut self, poll: &mut Poll) {
         // Fault hook: a connection under a fault (an echo held back, a stall) is not served
@@ -34,16 +34,21 @@ impl<S: Connection> Engine<'_, S> {
         let deadline = std::time::Instant::now().checked_add(self.options.shutdown_grace());
         let mut events = Events::with_capacity(1024);
         let mut turn = Vec::new();
+        let stopped_at = self.clock.now();
         // Connections dealt to this worker just before the stop are owed an echo too.
         self.adopt_inbox(poll, self.clock.now());
         loop {
-            self.close_quiet(self.clock.now());
+            let quiet = Quiet {
+                stopped_at,
+                prompt: self.control.is_prompt(),
+            };
+            let next_quiet = self.close_quiet(quiet, self.clock.now());
             let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
             if self.conns.is_empty() || left.is_some_and(|left| left.is_zero()) {
                 break;
             }
-            // Wake up in time to see connections fall quiet.
-            let tick = QUIET_BEFORE_CLOSE / 4;
+            // Wake up when the next connection may have fallen quiet, or sooner for an event.
+            let tick = Duration::from_millis(u64::from(next_quiet));
             let timeout = if self.again.is_empty() {
                 left.map_or(tick, |left| left.min(tick))
             } else {
@@ -72,20 +77,18 @@ impl<S: Connection> Engine<'_, S> {
         self.end_when_grace_is_over();
     }
 
-    /// Closes, cleanly, every connection that owes its peer nothing and has moved no byte
-    /// for [`QUIET_BEFORE_CLOSE`].
-    fn close_quiet(&mut self, now: u32) {
-        let quiet_ms = millis(QUIET_BEFORE_CLOSE);
-        let is_quiet = |conn: &Conn<S>| {
-            conn.pending.is_none() && now.wrapping_sub(conn.last_active) >= quiet_ms
-        };
-        let quiet: Vec<usize> = self
+    /// Closes, cleanly, every connection that owes its peer nothing and has been quiet long
+    /// enough (see [`Quiet`]). Returns the milliseconds until the next connection still
+    /// open may have fallen quiet.
+    fn close_quiet(&mut self, quiet: Quiet, now: u32) -> u32 {
+        let is_quiet = |conn: &Conn<S>| conn.pending.is_none() && quiet.left(conn, now) == 0;
+        let candidates: Vec<usize> = self
             .conns
             .iter()
             .filter(|(_, conn)| is_quiet(conn))
             .map(|(key, _)| key)
             .collect();
-        for key in quiet {
+        for key in candidates {
             // One more read: input that came since is echoed (and the connection is busy
             // again), and a peer's end-of-stream finishes it as when serving.
             self.drive_and_settle(key, now, false);
@@ -94,6 +97,11 @@ impl<S: Connection> Engine<'_, S> {
                 self.close(key);
             }
         }
+        self.conns
+            .iter()
+            .map(|(_, conn)| quiet.left(conn, now).max(1))
+            .min()
+            .unwrap_or_else(|| millis(QUIET_BEFORE_CLOSE))
     }
 
     /// Ends every connection still open when the grace period is over: those still owed
@@ -109,6 +117,38 @@ impl<S: Connection> Engine<'_, S> {
             }
             self.close(key);
         }
+    }
+}
+
+/// How long a connection that owes its peer nothing must have moved no byte before the drain
+/// closes it.
+///
+/// A graceful shutdown gives every connection [`QUIET_BEFORE_CLOSE`], long enough for the
+/// next bytes of a peer still streaming to arrive and be echoed rather than be cut off by an
+/// end-of-stream, even when the peer's writer is held up for a while. A prompt stop (a
+/// dropped handle, `ServerHandle::stop`) gives that only to a connection that moved bytes
+/// after the stop; one that has moved none since (an idle client) needs [`QUIET_AFTER_STOP`],
+/// so stopping a server with idle clients connected takes a few milliseconds.
+#[derive(Debug, Clone, Copy)]
+struct Quiet {
+    /// When the drain began, on the worker's clock.
+    stopped_at: u32,
+    /// Whether the stop is a prompt one.
+    prompt: bool,
+}
+
+impl Quiet {
+    /// Milliseconds until `conn` has been quiet long enough; zero once it has.
+    fn left<S>(self, conn: &Conn<S>, now: u32) -> u32 {
+        // Signed: a connection last active in the millisecond of the stop, or before it,
+        // has not moved since.
+        let moved_since_stop = (conn.last_active.wrapping_sub(self.stopped_at) as i32) > 0;
+        let needed = if self.prompt && !moved_since_stop {
+            QUIET_AFTER_STOP
+        } else {
+            QUIET_BEFORE_CLOSE
+        };
+        millis_until(conn.last_active.wrapping_add(millis(needed)), now)
     }
 }
 

@@ -42,6 +42,12 @@ const READS_PER_TURN: u32 = 16;
 /// is still streaming has had its next bytes arrive by then, and what it sent is echoed
 /// rather than cut off by an end-of-stream.
 const QUIET_BEFORE_CLOSE: Duration = Duration::from_millis(250);
+/// How long a connection that owes its peer nothing, and has moved no byte since a prompt
+/// stop began, must have been quiet before the stop closes it: many round trips on loopback
+/// or a LAN, for bytes its peer was sending as the stop began. Short, so that dropping the
+/// handle of a server with idle clients connected takes a few milliseconds, not the quarter
+/// of a second a graceful shutdown gives every connection.
+const QUIET_AFTER_STOP: Duration = Duration::from_millis(5);
 
 /// Connections dealt to one worker by the accepting worker, waiting to be registered with
 /// its poll.
