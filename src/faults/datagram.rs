@@ -13,7 +13,8 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{Active, FaultKind, Rng, Switch};
+use super::jitter::Jitter;
+use super::{Active, Fault, FaultKind, Rng, Switch};
 use crate::addr::Address;
 use crate::stats::Counters;
 use crate::transport::sealed::Datagram;
@@ -55,6 +56,8 @@ pub(crate) struct State<A> {
     received: u64,
     /// The Gilbert–Elliott state of each `drop` with a burst: true in the bad state.
     bad: Vec<bool>,
+    /// The draws of each `delay`, by the fault's place (`None` for the other kinds).
+    jitters: Vec<Option<Jitter>>,
     /// Replies held by a delay, by release time.
     delayed: VecDeque<Held<A>>,
     /// The reply held behind the next one.
@@ -70,6 +73,7 @@ impl<A: Clone + Into<Address>> State<A> {
             rng: Rng::new(0, DATAGRAM_STREAM),
             received: 0,
             bad: Vec::new(),
+            jitters: Vec::new(),
             delayed: VecDeque::new(),
             reordered: None,
             held_bytes: 0,
@@ -89,6 +93,10 @@ impl<A: Clone + Into<Address>> State<A> {
         );
         self.received = 0;
         self.bad = vec![false; active.as_ref().map_or(0, |a| a.faults.faults().len())];
+        self.jitters = active
+            .as_ref()
+            .map(|a| a.faults.faults().iter().map(Fault::jitter).collect())
+            .unwrap_or_default();
         self.active = active;
     }
 
@@ -160,13 +168,10 @@ impl<A: Clone + Into<Address>> State<A> {
                     let mask = 1 + self.rng.below(255) as u8;
                     verdict.flip = Some((offset, mask));
                 }
-                FaultKind::Delay { delay, jitter } => {
-                    let delay = if jitter.is_zero() {
-                        delay
-                    } else {
-                        let spread = (self.rng.unit() * 2.0 - 1.0) * jitter.as_secs_f64();
-                        Duration::try_from_secs_f64((delay.as_secs_f64() + spread).max(0.0))
-                            .unwrap_or(delay)
+                FaultKind::Delay { delay, .. } => {
+                    let delay = match self.jitters.get_mut(i) {
+                        Some(Some(jitter)) => jitter.draw(&mut self.rng),
+                        _ => delay,
                     };
                     verdict.delay = Some(verdict.delay.unwrap_or_default() + delay);
                 }

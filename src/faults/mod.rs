@@ -21,10 +21,12 @@ use crate::transport::Transport;
 use crate::transport::sealed::{Datagram, Listener, ServerVisitor};
 
 pub(crate) mod datagram;
+mod jitter;
 mod rng;
 mod spec;
 pub(crate) mod stream;
 
+pub use jitter::Distribution;
 pub(crate) use rng::Rng;
 
 /// What a [`Fault`] does. Built through the constructors of [`Fault`]; read back through
@@ -49,13 +51,20 @@ pub(crate) use rng::Rng;
 #[non_exhaustive]
 pub enum FaultKind {
     /// Every echo (stream) or reply (datagram) held back `delay`, give or take `jitter`
-    /// (uniform, never below zero). A stream keeps its order: a chunk is never released
-    /// before the one read before it. SPEC: `delay=50ms[,jitter=10ms]`.
+    /// (never below zero), drawn from `distribution` with netem's `correlation` between
+    /// consecutive draws (see [`Fault::delay_with`]). A stream keeps its order: a chunk is
+    /// never released before the one read before it. SPEC:
+    /// `delay=50ms[,jitter=10ms][,dist=normal][,correlation=25%]`.
     Delay {
         /// The mean delay.
         delay: Duration,
-        /// The most the delay varies either way.
+        /// How much the delay varies: the most either way for [`Distribution::Uniform`], the
+        /// standard deviation's scale for the others.
         jitter: Duration,
+        /// The shape of the variation.
+        distribution: Distribution,
+        /// The weight of the last draw in the next one, from 0 (independent) to 1.
+        correlation: f64,
     },
     /// Stream: the echo written in pieces of at most `size` bytes, with `pause` between two
     /// pieces. SPEC: `slice=16[,pause=5ms]`.
@@ -220,7 +229,7 @@ impl FaultKind {
     /// Every variant is named, so a new kind with a duration cannot be missed here.
     fn longest(&self) -> Duration {
         match *self {
-            FaultKind::Delay { delay, jitter } => delay.max(jitter),
+            FaultKind::Delay { delay, jitter, .. } => delay.max(jitter),
             FaultKind::Slice { pause: time, .. }
             | FaultKind::ResetAfterTime { time }
             | FaultKind::CloseAfterTime { time }
@@ -343,9 +352,61 @@ impl Fault {
         }
     }
 
-    /// Echoes or replies held back `delay` ± `jitter`.
+    /// Echoes or replies held back `delay` ± `jitter`, uniformly, each draw independent.
     pub const fn delay(delay: Duration, jitter: Duration) -> Self {
-        Fault::of(FaultKind::Delay { delay, jitter })
+        Fault::delay_with(delay, jitter, Distribution::Uniform, 0.0)
+    }
+
+    /// Echoes or replies held back `delay`, varied by `jitter` as netem varies it: each
+    /// delay is `delay + jitter * t`, `t` drawn from `distribution` (from -1 to 1 for
+    /// [`Distribution::Uniform`]; with a standard deviation of about 1 for the others), never
+    /// below zero. With a `correlation` ρ above 0, the uniform number behind each draw is
+    /// `(1 - ρ) * fresh + ρ * last`, as in netem: consecutive delays are alike (their lag-1
+    /// autocorrelation is ρ), and, as in netem, the spread narrows (for the uniform
+    /// distribution by `sqrt((1 - ρ) / (1 + ρ))`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::{Distribution, Fault};
+    ///
+    /// let ms = Duration::from_millis;
+    /// let fault = Fault::delay_with(ms(50), ms(10), Distribution::Normal, 0.25);
+    /// assert_eq!(fault.to_string(), "delay=50ms,jitter=10ms,dist=normal,correlation=0.25");
+    /// assert_eq!(fault, "delay=50ms,jitter=10ms,dist=normal,correlation=25%".parse()?);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub const fn delay_with(
+        delay: Duration,
+        jitter: Duration,
+        distribution: Distribution,
+        correlation: f64,
+    ) -> Self {
+        Fault::of(FaultKind::Delay {
+            delay,
+            jitter,
+            distribution,
+            correlation,
+        })
+    }
+
+    /// The draws of a delay fault (`None` for the other kinds).
+    fn jitter(&self) -> Option<jitter::Jitter> {
+        match self.kind {
+            FaultKind::Delay {
+                delay,
+                jitter,
+                distribution,
+                correlation,
+            } => Some(jitter::Jitter::new(
+                delay,
+                jitter,
+                distribution,
+                correlation,
+            )),
+            _ => None,
+        }
     }
 
     /// Echoes written in pieces of at most `size` bytes, `pause` apart.
@@ -602,6 +663,9 @@ impl Fault {
             } => Err(wrong("the rate must be at least 1 byte per second")),
             FaultKind::Drop { burst: Some(burst) } if !(burst >= 1.0 && burst.is_finite()) => {
                 Err(wrong("the mean burst must be at least 1 datagram"))
+            }
+            FaultKind::Delay { correlation, .. } if !(0.0..=1.0).contains(&correlation) => {
+                Err(wrong("the correlation must be between 0 and 1"))
             }
             _ => Ok(()),
         }

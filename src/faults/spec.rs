@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::{DEFAULT_REORDER_HOLD, Fault, FaultKind, Faults, Peer};
+use super::{DEFAULT_REORDER_HOLD, Distribution, Fault, FaultKind, Faults, Peer};
 use crate::addr::{Address, UnixAddr};
 use crate::error::Error;
 use crate::options::{MAX_DURATION, TOO_LONG};
@@ -232,6 +232,18 @@ impl FromStr for Fault {
             seen.push(key);
             match (key, &mut fault.kind) {
                 ("jitter", FaultKind::Delay { jitter, .. }) => *jitter = duration(part, text)?,
+                ("dist", FaultKind::Delay { distribution, .. }) => {
+                    *distribution = Distribution::from_name(text).ok_or_else(|| {
+                        wrong(
+                            part,
+                            "unknown distribution (one of uniform, normal, pareto, paretonormal)",
+                        )
+                    })?;
+                }
+                ("correlation", FaultKind::Delay { correlation, .. }) => {
+                    *correlation = probability(part, text)
+                        .map_err(|_| wrong(part, "not a correlation like 0.25 or 25%"))?;
+                }
                 ("pause", FaultKind::Slice { pause, .. }) => *pause = duration(part, text)?,
                 ("burst", FaultKind::Drop { burst }) => {
                     let mean: f64 = text
@@ -255,7 +267,7 @@ impl FromStr for Fault {
                 ("peer", _) => fault.peer = Some(peer(part, text)?),
                 _ => {
                     let own = match fault.kind {
-                        FaultKind::Delay { .. } => "jitter, ",
+                        FaultKind::Delay { .. } => "jitter, dist, correlation, ",
                         FaultKind::Slice { .. } => "pause, ",
                         FaultKind::Drop { .. } => "burst, ",
                         FaultKind::Reorder { .. } => "hold, ",
@@ -311,10 +323,21 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut probability_written = false;
         match self.kind {
-            FaultKind::Delay { delay, jitter } => {
+            FaultKind::Delay {
+                delay,
+                jitter,
+                distribution,
+                correlation,
+            } => {
                 write!(f, "delay={}", Time(delay))?;
                 if !jitter.is_zero() {
                     write!(f, ",jitter={}", Time(jitter))?;
+                }
+                if distribution != Distribution::Uniform {
+                    write!(f, ",dist={}", distribution.name())?;
+                }
+                if correlation != 0.0 {
+                    write!(f, ",correlation={correlation}")?;
                 }
             }
             FaultKind::Slice { size, pause } => {
@@ -410,6 +433,10 @@ mod tests {
         let ms = Duration::from_millis;
         for (spec, fault) in [
             ("delay=50ms,jitter=10ms", Fault::delay(ms(50), ms(10))),
+            (
+                "delay=50ms,jitter=10ms,dist=paretonormal,correlation=30%",
+                Fault::delay_with(ms(50), ms(10), Distribution::ParetoNormal, 0.3),
+            ),
             ("slice=16,pause=5ms", Fault::slice(16, ms(5))),
             ("rate=64KiB", Fault::rate(65_536)),
             ("shared-rate=1MB/s", Fault::shared_rate(1_000_000)),
@@ -473,6 +500,8 @@ mod tests {
     fn printing_a_fault_gives_a_spec_that_parses_back_to_it() {
         for spec in [
             "delay=50ms,jitter=10ms",
+            "delay=50ms,jitter=10ms,dist=normal,correlation=0.25",
+            "delay=5ms,jitter=1ms,dist=pareto",
             "delay=1500us",
             "slice=16,pause=5ms",
             "rate=65536",
@@ -507,6 +536,9 @@ mod tests {
     fn a_bad_spec_is_refused_with_the_part_that_was_wrong() {
         assert_eq!(refused("delay=50ms,jitter=abc"), "jitter=abc");
         assert_eq!(refused("delay=50"), "delay=50");
+        assert_eq!(refused("delay=5ms,dist=cauchy"), "dist=cauchy");
+        assert_eq!(refused("delay=5ms,correlation=2"), "correlation=2");
+        assert_eq!(refused("drop=0.5,dist=normal"), "dist=normal");
         assert_eq!(refused("delay"), "delay");
         assert_eq!(refused("wobble=3"), "wobble=3");
         assert_eq!(refused("slice=16,jitter=5ms"), "jitter=5ms");

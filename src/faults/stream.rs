@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use socket2::SockRef;
 
+use super::jitter::Jitter;
 use super::{Active, FaultKind, Rng, Switch};
 use crate::addr::{Address, UnixAddr};
 use crate::stats::Counters;
@@ -98,8 +99,8 @@ enum End {
 /// before the faults applied to the connection are not counted).
 #[derive(Debug, Default)]
 struct Plan {
-    /// Delay, jitter, and the offset from which bytes are delayed.
-    delay: Option<(Duration, Duration, u64)>,
+    /// The delay's draws, and the offset from which bytes are delayed.
+    delay: Option<(Jitter, u64)>,
     /// Slice size, pause, and the offset from which the echo is sliced.
     slice: Option<(usize, Duration, u64)>,
     /// Rate, and the offset from which it applies.
@@ -168,8 +169,8 @@ fn decide(
             }
         };
         match fault.kind() {
-            FaultKind::Delay { delay, jitter } => {
-                plan.delay.get_or_insert((delay, jitter, after));
+            FaultKind::Delay { .. } if plan.delay.is_none() => {
+                plan.delay = fault.jitter().map(|jitter| (jitter, after));
             }
             FaultKind::Slice { size, pause } => {
                 plan.slice.get_or_insert((size, pause, after));
@@ -353,13 +354,13 @@ impl Shaped {
         let end = start + data.len() as u64;
         self.received = end;
         self.held.extend(data);
-        match self.plan.delay {
-            Some((delay, jitter, after)) if end > self.base + after => {
-                let from = self.base + after;
+        match &mut self.plan.delay {
+            Some((jitter, after)) if end > self.base + *after => {
+                let from = self.base + *after;
+                let delay = jitter.draw(&mut self.rng);
                 if start < from {
                     self.mark(from, now);
                 }
-                let delay = jittered(&mut self.rng, delay, jitter);
                 counters.faults.delayed.add(1);
                 self.mark(end, now + delay);
             }
@@ -650,15 +651,6 @@ impl Shaped {
             }
         }
     }
-}
-
-/// A delay drawn uniformly from `delay ± jitter`, never below zero.
-fn jittered(rng: &mut Rng, delay: Duration, jitter: Duration) -> Duration {
-    if jitter.is_zero() {
-        return delay;
-    }
-    let spread = (rng.unit() * 2.0 - 1.0) * jitter.as_secs_f64();
-    Duration::try_from_secs_f64((delay.as_secs_f64() + spread).max(0.0)).unwrap_or(delay)
 }
 
 /// Resets a connection: once it is closed, the peer gets a reset rather than an

@@ -1,0 +1,55 @@
+//! Delay jitter drawn from netem's distributions, seen from outside: a Pareto jitter never
+//! takes a delay below `delay - 2/3 jitter` (its distribution's floor), over every
+//! transport. The shapes themselves (mean, spread, correlation of seeded draws) are tested
+//! exactly in `src/faults/jitter.rs`. Times are checked only from below.
+
+mod faults_support;
+
+use std::time::{Duration, Instant};
+
+use faults_support::{PATIENCE, client, spawn};
+use socket_echo::{Options, Transport};
+
+/// 20 echoes through `delay=30ms,jitter=30ms,dist=pareto,correlation=25%`: each takes at
+/// least 30 - 20 = 10 ms, and each was delayed.
+fn check_pareto_floor<T: Transport>(transport: T, addr: &str, resends: Option<u32>)
+where
+    for<'a> &'a str: socket_echo::ToAddrs<T>,
+{
+    let handle = spawn(
+        transport,
+        addr,
+        "delay=30ms,jitter=30ms,dist=pareto,correlation=25%",
+        Options::new(),
+    );
+    let mut client = client(transport, handle.local_addr(), PATIENCE, resends);
+    for i in 0..20u8 {
+        let start = Instant::now();
+        assert_eq!(&client.echo(&[i; 16]).unwrap()[..], [i; 16]);
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(10),
+            "echo {i}: {elapsed:?}"
+        );
+    }
+    drop(client);
+    handle.shutdown();
+    assert!(handle.join().unwrap().faults.delayed >= 20);
+}
+
+fn pareto_jitter_never_goes_below_its_floor_stream<T: Transport>(transport: T, addr: &str)
+where
+    for<'a> &'a str: socket_echo::ToAddrs<T>,
+{
+    check_pareto_floor(transport, addr, None);
+}
+
+fn pareto_jitter_never_goes_below_its_floor_datagram<T: Transport>(transport: T, addr: &str)
+where
+    for<'a> &'a str: socket_echo::ToAddrs<T>,
+{
+    check_pareto_floor(transport, addr, Some(0));
+}
+
+for_streams!(pareto_jitter_never_goes_below_its_floor_stream);
+for_datagrams!(pareto_jitter_never_goes_below_its_floor_datagram);
