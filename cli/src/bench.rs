@@ -9,11 +9,12 @@ use std::time::Instant;
 
 use serde::Serialize;
 use socket_echo::{
-    Bulk, EndpointVisitor, Latency, Load, LoadErrorKind, LoadReport, Progress, ToAddrs, Transport,
+    Bulk, EndpointVisitor, Load, LoadErrorKind, LoadReport, Progress, ToAddrs, Transport,
 };
 
 use crate::Exit;
-use crate::flags::{self, MIN_DURATION, at_least, duration};
+use crate::flags::{self, Failure, MIN_DURATION, at_least, duration};
+use crate::json::{RttJson, ms, round};
 use crate::out::Out;
 
 /// Load an echo server and measure it.
@@ -39,7 +40,7 @@ pub struct Args {
     /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
     /// unixgram:@NAME.
     #[arg(value_name = "ADDRESS", default_value = "localhost:9999")]
-    address: String,
+    pub address: String,
     /// Concurrent connections (TCP) or sockets (UDP).
     #[arg(short, long, value_name = "N", default_value = "50", value_parser = at_least(1usize), allow_hyphen_values = true)]
     conns: usize,
@@ -64,17 +65,15 @@ pub struct Args {
     /// with --conns, --threads, --rate or --udp, which it would not use.
     #[arg(short, long, conflicts_with_all = ["conns", "threads", "rate", "udp"])]
     bulk: bool,
-    /// Print one JSON object instead of a table.
+    /// Print one JSON object instead of a table (an error object if the run could not
+    /// start).
     #[arg(short, long)]
-    json: bool,
+    pub json: bool,
 }
 
-pub fn run(args: &Args) -> Exit {
+pub fn run(args: &Args) -> Result<Exit, Failure> {
     let duration = args.duration;
-    let endpoint = match flags::endpoint(&args.address, args.udp) {
-        Ok(endpoint) => endpoint,
-        Err(exit) => return exit,
-    };
+    let endpoint = flags::endpoint(&args.address, args.udp)?;
     let stop = flags::stop_on_ctrl_c();
 
     let mut shown = Shown::new(duration);
@@ -86,27 +85,54 @@ pub fn run(args: &Args) -> Exit {
         progress: &mut progress,
     });
     shown.finish();
-    let report = match result {
-        Ok(report) => report,
-        Err(error) => return flags::failed(&error),
-    };
+    let report = result.map_err(|error| flags::failed(&error))?;
     let mode = match (args.bulk, args.rate) {
         (true, _) => "bulk",
         (false, Some(_)) => "open-loop",
         (false, None) => "closed-loop",
     };
+    let failure = measured_failure(&report);
     let mut out = Out::new();
     if args.json {
-        let json = Json::new(&args.address, mode, args.rate, &report);
+        let json = Json::new(&args.address, mode, args.rate, &report, failure.as_ref());
         out.line(serde_json::to_string(&json).unwrap_or_default());
     } else {
         out.write(table(&args.address, mode, &report));
     }
-    if report.errors() > 0 || report.messages() == 0 {
-        Exit::Failed
-    } else {
-        Exit::Success
+    Ok(match failure {
+        Some(failure) => {
+            failure.log();
+            failure.exit
+        }
+        None => Exit::Success,
+    })
+}
+
+/// Why a run that went to its end failed: errors (of the kind seen most, in
+/// `error_kind`), or no message echoed at all.
+fn measured_failure(report: &LoadReport) -> Option<Failure> {
+    if report.errors() > 0 {
+        let worst = LoadErrorKind::ALL
+            .into_iter()
+            .max_by_key(|kind| report.errors_of(*kind))
+            .unwrap_or(LoadErrorKind::Other);
+        let kinds: Vec<String> = LoadErrorKind::ALL
+            .into_iter()
+            .filter(|kind| report.errors_of(*kind) > 0)
+            .map(|kind| format!("{} {}", report.errors_of(kind), kind.name()))
+            .collect();
+        return Some(Failure::failed(
+            worst.name(),
+            format!("{} errors: {}", report.errors(), kinds.join(", ")),
+        ));
     }
+    if report.messages() == 0 {
+        return Some(Failure::failed(
+            "lost",
+            format!("no message was echoed ({} lost)", report.lost()),
+        ));
+    }
+    None
 }
 
 /// The run's progress while it goes: a bar on a terminal, a plain line on standard error
@@ -260,7 +286,7 @@ struct Json<'a> {
     rate: Option<u64>,
     connections: usize,
     size: usize,
-    seconds: f64,
+    elapsed_ms: f64,
     messages: u64,
     bytes: u64,
     messages_per_sec: f64,
@@ -269,24 +295,20 @@ struct Json<'a> {
     errors_by_kind: serde_json::Map<String, serde_json::Value>,
     lost: u64,
     /// `null` when the run has no round trips (bulk, or nothing echoed).
-    rtt_us: Option<Rtt>,
-}
-
-#[derive(Serialize)]
-struct Rtt {
-    count: u64,
-    min: f64,
-    mean: f64,
-    p50: f64,
-    p90: f64,
-    p99: f64,
-    max: f64,
+    rtt_ms: Option<RttJson>,
+    /// Why the run failed (exit status 1), or `null`.
+    error: Option<&'a str>,
+    error_kind: Option<&'static str>,
 }
 
 impl<'a> Json<'a> {
-    fn new(address: &'a str, mode: &'a str, rate: Option<u64>, r: &LoadReport) -> Self {
-        let l: Latency = r.latency();
-        let us = |d: Duration| d.as_secs_f64() * 1e6;
+    fn new(
+        address: &'a str,
+        mode: &'a str,
+        rate: Option<u64>,
+        r: &LoadReport,
+        failure: Option<&'a Failure>,
+    ) -> Self {
         Json {
             address,
             transport: r.transport(),
@@ -294,26 +316,21 @@ impl<'a> Json<'a> {
             rate,
             connections: r.connections(),
             size: r.size(),
-            seconds: r.elapsed().as_secs_f64(),
+            elapsed_ms: ms(r.elapsed()),
             messages: r.messages(),
             bytes: r.bytes(),
-            messages_per_sec: r.messages_per_sec(),
-            mb_per_sec: r.megabytes_per_sec(),
+            // Counts over a time: a tenth of a message a second, a kilobyte a second.
+            messages_per_sec: round(r.messages_per_sec(), 1),
+            mb_per_sec: round(r.megabytes_per_sec(), 3),
             errors: r.errors(),
             errors_by_kind: LoadErrorKind::ALL
                 .into_iter()
                 .map(|kind| (kind.name().to_owned(), r.errors_of(kind).into()))
                 .collect(),
             lost: r.lost(),
-            rtt_us: (l.count() > 0).then(|| Rtt {
-                count: l.count(),
-                min: us(l.min()),
-                mean: us(l.mean()),
-                p50: us(l.p50()),
-                p90: us(l.p90()),
-                p99: us(l.p99()),
-                max: us(l.max()),
-            }),
+            rtt_ms: RttJson::new(&r.latency()),
+            error: failure.map(|failure| failure.message.as_str()),
+            error_kind: failure.map(|failure| failure.kind),
         }
     }
 }

@@ -95,33 +95,91 @@ where
 
 /// A command-line address, with `--udp` turning a stream address into its datagram
 /// sibling.
-pub fn endpoint(text: &str, udp: bool) -> Result<Endpoint, Exit> {
+pub fn endpoint(text: &str, udp: bool) -> Result<Endpoint, Failure> {
     match text.parse::<Endpoint>() {
         Ok(endpoint) if udp => Ok(endpoint.datagram()),
         Ok(endpoint) => Ok(endpoint),
-        Err(error) => {
-            log::error!("{}", report(&error));
-            Err(Exit::Usage)
-        }
+        Err(error) => Err(Failure::usage(report(&error))),
     }
 }
 
-/// Logs a library error and says which exit status it means: a value the library refused
-/// is a usage error, named by its flag, anything else a failure of what was run.
-pub fn failed(error: &Error) -> Exit {
+/// Why a run ended without the result it was asked for: the message for standard error
+/// (and `--json`'s `error`), its kind (`error_kind`) and the exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub exit: Exit,
+    pub kind: &'static str,
+    pub message: String,
+    /// The address it concerns, where the command has several (`serve`).
+    pub address: Option<String>,
+}
+
+impl Failure {
+    /// A command line the tool refuses (exit status 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            exit: Exit::Usage,
+            kind: "usage",
+            message: message.into(),
+            address: None,
+        }
+    }
+
+    /// What was run failed (exit status 1), for a reason the library did not report.
+    pub fn failed(kind: &'static str, message: impl Into<String>) -> Self {
+        Failure {
+            exit: Exit::Failed,
+            kind,
+            message: message.into(),
+            address: None,
+        }
+    }
+
+    /// The same failure, naming the address it concerns.
+    pub fn at(mut self, address: impl Into<String>) -> Self {
+        self.address = Some(address.into());
+        self
+    }
+
+    /// Writes the message on standard error.
+    pub fn log(&self) {
+        log::error!("{}", self.message);
+    }
+}
+
+/// A library error as a failure: a value the library refused is a usage error, named by its
+/// flag, anything else a failure of what was run, of the kind docs/cli.md lists.
+pub fn failed(error: &Error) -> Failure {
     match error {
         Error::InvalidOption { option, reason } => {
-            log::error!("invalid value for {}: {reason}", flag_of(option));
-            Exit::Usage
+            Failure::usage(format!("invalid value for {}: {reason}", flag_of(option)))
         }
-        Error::DatagramTooLarge { .. } => {
-            log::error!("--size: {}", report(error));
-            Exit::Usage
-        }
-        _ => {
-            log::error!("{}", report(error));
-            Exit::Failed
-        }
+        Error::DatagramTooLarge { .. } => Failure::usage(format!("--size: {}", report(error))),
+        Error::InvalidFault { .. } => Failure::usage(format!("--fault: {}", report(error))),
+        _ => Failure::failed(kind_of(error), report(error)),
+    }
+}
+
+/// The kind of a failure of what was run, as `error_kind` names it (docs/cli.md).
+fn kind_of(error: &Error) -> &'static str {
+    use std::io::ErrorKind as Io;
+    match (error, error.io_kind()) {
+        (Error::Resolve { .. } | Error::NoAddress { .. }, _) => "resolve",
+        (Error::Bind { .. }, Some(Io::AddrInUse)) => "address_in_use",
+        (Error::Bind { .. }, Some(Io::PermissionDenied)) => "permission_denied",
+        (Error::Bind { .. }, _) => "bind",
+        (Error::Timeout { .. } | Error::Deadline { .. }, _) => "timeout",
+        // Standard input or output, before the kinds of its io::Error (a closed pipe).
+        (Error::Pipe { .. }, _) => "io",
+        (Error::Mismatch { .. } | Error::Surplus { .. }, _) => "mismatch",
+        (Error::Excess { .. }, _) => "excess",
+        (Error::ShortEcho { .. } | Error::Truncated { .. }, _) => "short",
+        (Error::Accept { .. } | Error::Serve { .. }, _) => "server",
+        (_, Some(Io::ConnectionRefused)) => "refused",
+        (_, Some(Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe)) => "reset",
+        (_, Some(Io::TimedOut | Io::WouldBlock)) => "timeout",
+        (Error::Connect { .. }, _) => "connect",
+        _ => "system",
     }
 }
 

@@ -16,6 +16,7 @@ macro_rules! exit_status {
 
 mod bench;
 mod flags;
+mod json;
 mod out;
 mod ping;
 mod send;
@@ -128,7 +129,10 @@ impl From<Exit> for ExitCode {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return refused(&error),
+    };
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => log::LevelFilter::Error,
         (false, 0) => log::LevelFilter::Info,
@@ -140,15 +144,60 @@ fn main() -> ExitCode {
         .format_timestamp(None)
         .format_target(false)
         .init();
-    let exit = match cli.command {
-        Command::Serve(args) => serve::run(&args),
-        Command::Ping(args) => ping::run(&args),
-        Command::Bench(args) => bench::run(&args),
-        Command::Send(args) => send::run(&args),
-        Command::Completions { shell } => completions(shell),
+    let result = match &cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Ping(args) => ping::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Send(args) => send::run(args),
+        Command::Completions { shell } => Ok(completions(*shell)),
         Command::Man { page, dir } => man(page.as_deref(), dir.as_deref()),
     };
-    exit.into()
+    match result {
+        Ok(exit) => exit.into(),
+        Err(failure) => {
+            failure.log();
+            if let Some((name, address)) = cli.command.json() {
+                let address = failure.address.as_deref().or(address);
+                out::Out::new().line(json::ErrorJson::new(name, address, &failure).line());
+            }
+            failure.exit.into()
+        }
+    }
+}
+
+impl Command {
+    /// With `--json`: the subcommand's name and the address it was given (the first, for
+    /// `serve`).
+    fn json(&self) -> Option<(&'static str, Option<&str>)> {
+        match self {
+            Command::Serve(args) => args
+                .json
+                .then(|| ("serve", args.addresses.first().map(String::as_str))),
+            Command::Ping(args) => args.json.then_some(("ping", Some(args.address.as_str()))),
+            Command::Bench(args) => args.json.then_some(("bench", Some(args.address.as_str()))),
+            Command::Send(_) | Command::Completions { .. } | Command::Man { .. } => None,
+        }
+    }
+}
+
+/// A command line clap refused (or `--help`, `--version`): clap's message, and with
+/// `--json` the error object too, so a program reading standard output sees why.
+fn refused(error: &clap::Error) -> ExitCode {
+    if error.use_stderr() {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if args.iter().any(|arg| arg == "--json" || arg == "-j") {
+            let command = args
+                .iter()
+                .find(|arg| ["serve", "ping", "bench", "send"].contains(&arg.as_str()))
+                .map_or("socket-echo", String::as_str);
+            let rendered = error.render().to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let failure = flags::Failure::usage(first.trim_start_matches("error: "));
+            out::Out::new().line(json::ErrorJson::new(command, None, &failure).line());
+        }
+    }
+    let _ = error.print();
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
 }
 
 fn completions(shell: Shell) -> Exit {
@@ -164,7 +213,7 @@ fn completions(shell: Shell) -> Exit {
 
 /// `socket-echo man`: the top-level page, one subcommand's (`socket-echo-serve(1)`, named as
 /// the top-level page's list of subcommands names it), or every page written to `dir`.
-fn man(page: Option<&str>, dir: Option<&std::path::Path>) -> Exit {
+fn man(page: Option<&str>, dir: Option<&std::path::Path>) -> Result<Exit, flags::Failure> {
     // Built as a whole, so each subcommand is named `socket-echo-NAME` in its own page.
     let mut command = Cli::command().disable_help_subcommand(true);
     command.build();
@@ -172,14 +221,14 @@ fn man(page: Option<&str>, dir: Option<&std::path::Path>) -> Exit {
         return match std::fs::create_dir_all(dir)
             .and_then(|()| clap_mangen::generate_to(command, dir))
         {
-            Ok(()) => Exit::Success,
-            Err(error) => {
-                log::error!(
+            Ok(()) => Ok(Exit::Success),
+            Err(error) => Err(flags::Failure::failed(
+                "io",
+                format!(
                     "cannot write the manual pages to {}: {error}",
                     dir.display()
-                );
-                Exit::Failed
-            }
+                ),
+            )),
         };
     }
     let command = match page {
@@ -188,21 +237,19 @@ fn man(page: Option<&str>, dir: Option<&std::path::Path>) -> Exit {
             Some(subcommand) => subcommand.clone(),
             None => {
                 let names: Vec<&str> = command.get_subcommands().map(|s| s.get_name()).collect();
-                log::error!(
+                return Err(flags::Failure::usage(format!(
                     "no manual page for `{name}`: the subcommands are {}",
                     names.join(", ")
-                );
-                return Exit::Usage;
+                )));
             }
         },
     };
-    match clap_mangen::Man::new(command).render(&mut std::io::stdout()) {
-        Ok(()) => Exit::Success,
-        Err(error) => {
-            log::error!("cannot write the manual page: {error}");
-            Exit::Failed
-        }
-    }
+    clap_mangen::Man::new(command)
+        .render(&mut std::io::stdout())
+        .map(|()| Exit::Success)
+        .map_err(|error| {
+            flags::Failure::failed("io", format!("cannot write the manual page: {error}"))
+        })
 }
 
 #[cfg(test)]

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 use socket_echo::{
-    EchoClient, EndpointVisitor, Latency, Options, Outcome, Ping, PingSummary, Probe, ToAddrs,
-    Transport,
+    EchoClient, EndpointVisitor, Options, Outcome, Ping, PingSummary, Probe, ToAddrs, Transport,
 };
 
 use crate::Exit;
-use crate::flags::{self, MIN_DURATION, at_least, duration};
+use crate::flags::{self, Failure, MIN_DURATION, at_least, duration};
+use crate::json::{RttJson, ms as millis, round};
 use crate::out::Out;
 use crate::tally::Tally;
 
@@ -35,7 +35,7 @@ pub struct Args {
     /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
     /// unixgram:@NAME.
     #[arg(value_name = "ADDRESS", default_value = "localhost:9999")]
-    address: String,
+    pub address: String,
     /// How many probes to send [default: until Ctrl-C].
     #[arg(short, long, value_name = "N", value_parser = at_least(1u64), allow_hyphen_values = true)]
     count: Option<u64>,
@@ -51,16 +51,14 @@ pub struct Args {
     /// Use datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
     #[arg(short, long)]
     udp: bool,
-    /// Print JSON: one object per probe as it happens, then a summary object.
+    /// Print JSON: one object per probe as it happens, then a summary object (or an error
+    /// object if no probe could be sent).
     #[arg(short, long)]
-    json: bool,
+    pub json: bool,
 }
 
-pub fn run(args: &Args) -> Exit {
-    let endpoint = match flags::endpoint(&args.address, args.udp) {
-        Ok(endpoint) => endpoint,
-        Err(exit) => return exit,
-    };
+pub fn run(args: &Args) -> Result<Exit, Failure> {
+    let endpoint = flags::endpoint(&args.address, args.udp)?;
     let stop = flags::stop_on_ctrl_c();
     let ping = Ping::new()
         .with_count(args.count.unwrap_or(u64::MAX))
@@ -83,8 +81,8 @@ pub fn run(args: &Args) -> Exit {
         options,
         report: &mut report,
     }) {
-        Ok(summary) => report.finish(args, endpoint.transport(), summary),
-        Err(error) => flags::failed(&error),
+        Ok(summary) => Ok(report.finish(args, endpoint.transport(), summary)),
+        Err(error) => Err(flags::failed(&error)),
     }
 }
 
@@ -129,21 +127,27 @@ impl Report<'_> {
     }
 
     fn finish(&mut self, args: &Args, transport: &'static str, mut summary: PingSummary) -> Exit {
-        let error = summary.take_error();
+        let failure = match summary.take_error() {
+            Some(error) => Some(flags::failed(&error)),
+            None if summary.sent() > 0 && summary.received() == 0 => Some(Failure::failed(
+                "lost",
+                format!("every probe was lost ({} sent)", summary.sent()),
+            )),
+            None => None,
+        };
         if self.json {
-            let json = SummaryJson::new(args, transport, &summary, &self.tally, error.as_ref());
+            let json = SummaryJson::new(args, transport, &summary, &self.tally, failure.as_ref());
             self.out
                 .line(serde_json::to_string(&json).unwrap_or_default());
         } else {
             self.text(args, &summary);
         }
-        if let Some(error) = error {
-            return flags::failed(&error);
-        }
-        if summary.sent() > 0 && summary.received() == 0 {
-            Exit::Failed
-        } else {
-            Exit::Success
+        match failure {
+            Some(failure) => {
+                failure.log();
+                failure.exit
+            }
+            None => Exit::Success,
         }
     }
 
@@ -241,18 +245,8 @@ struct SummaryJson<'a> {
     rtt_ms: Option<RttJson>,
     jitter_ms: Option<f64>,
     mdev_ms: Option<f64>,
-    error: Option<String>,
-}
-
-#[derive(Serialize)]
-struct RttJson {
-    count: u64,
-    min: f64,
-    mean: f64,
-    p50: f64,
-    p90: f64,
-    p99: f64,
-    max: f64,
+    error: Option<&'a str>,
+    error_kind: Option<&'static str>,
 }
 
 impl<'a> SummaryJson<'a> {
@@ -261,40 +255,30 @@ impl<'a> SummaryJson<'a> {
         transport: &'static str,
         summary: &PingSummary,
         tally: &Tally,
-        error: Option<&socket_echo::Error>,
+        failure: Option<&'a Failure>,
     ) -> Self {
-        let l: Latency = summary.latency();
         SummaryJson {
             r#type: "summary",
             address: &args.address,
             transport,
             sent: summary.sent(),
             received: summary.received(),
-            lost: summary.lost(),
+            // Every probe sent without its exact echo in time: timed out, refused, corrupted,
+            // or cut off by the error that ended the run; the ones after are counted apart.
+            lost: summary.sent().saturating_sub(summary.received()),
             late: tally.late,
             reordered: tally.reordered,
             duplicated: tally.duplicated,
             corrupted: tally.corrupted,
-            loss_percent: summary.loss_percent(),
+            loss_percent: round(summary.loss_percent(), 2),
             elapsed_ms: millis(summary.elapsed()),
-            rtt_ms: (l.count() > 0).then(|| RttJson {
-                count: l.count(),
-                min: millis(l.min()),
-                mean: millis(l.mean()),
-                p50: millis(l.p50()),
-                p90: millis(l.p90()),
-                p99: millis(l.p99()),
-                max: millis(l.max()),
-            }),
+            rtt_ms: RttJson::new(&summary.latency()),
             jitter_ms: tally.jitter().map(millis),
             mdev_ms: tally.mdev().map(millis),
-            error: error.map(|error| flags::report(error)),
+            error: failure.map(|failure| failure.message.as_str()),
+            error_kind: failure.map(|failure| failure.kind),
         }
     }
-}
-
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1e3
 }
 
 fn probe_line(peer: &impl Display, probe: &Probe) -> String {

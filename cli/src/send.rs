@@ -7,7 +7,7 @@ use std::time::Duration;
 use socket_echo::{EchoClient, EndpointVisitor, Options, ToAddrs, Transport};
 
 use crate::Exit;
-use crate::flags::{self, MIN_DURATION, duration};
+use crate::flags::{self, Failure, MIN_DURATION, duration};
 
 /// Send one message (or standard input) and print its echo, verified byte for byte.
 #[derive(Debug, clap::Args)]
@@ -42,11 +42,8 @@ pub struct Args {
 /// memory.
 const DATAGRAM_INPUT: u64 = 16 << 20;
 
-pub fn run(args: &Args) -> Exit {
-    let endpoint = match flags::endpoint(&args.address, args.udp) {
-        Ok(endpoint) => endpoint,
-        Err(exit) => return exit,
-    };
+pub fn run(args: &Args) -> Result<Exit, Failure> {
+    let endpoint = flags::endpoint(&args.address, args.udp)?;
     let mut options = Options::new()
         .with_read_timeout(Some(args.timeout))
         .with_write_timeout(Some(args.timeout));
@@ -64,14 +61,15 @@ pub fn run(args: &Args) -> Exit {
                 .take(DATAGRAM_INPUT + 1)
                 .read_to_end(&mut message);
             if let Err(error) = read {
-                log::error!("cannot read standard input: {error}");
-                return Exit::Failed;
+                return Err(Failure::failed(
+                    "io",
+                    format!("cannot read standard input: {error}"),
+                ));
             }
             if message.len() as u64 > DATAGRAM_INPUT {
-                log::error!(
+                return Err(Failure::usage(format!(
                     "standard input holds more than {DATAGRAM_INPUT} bytes: a datagram carries one message, far smaller"
-                );
-                return Exit::Usage;
+                )));
             }
             Input::Datagram(message)
         }
@@ -88,8 +86,8 @@ pub fn run(args: &Args) -> Exit {
             source,
         })
     }) {
-        Ok(()) => Exit::Success,
-        Err(error) => flags::failed(&error),
+        Ok(()) => Ok(Exit::Success),
+        Err(error) => Err(flags::failed(&error)),
     }
 }
 

@@ -14,7 +14,8 @@ use socket_echo::{
 };
 
 use crate::Exit;
-use crate::flags::{self, MIN_DURATION, at_least, duration};
+use crate::flags::{self, Failure, MIN_DURATION, at_least, duration};
+use crate::json::{ErrorJson, ms};
 use crate::out::Out;
 
 /// A long-running echo server, on one or more addresses at once.
@@ -39,7 +40,7 @@ pub struct Args {
     /// Addresses to listen on: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME,
     /// unixgram:PATH or unixgram:@NAME.
     #[arg(value_name = "ADDRESS", default_value = "127.0.0.1:9999")]
-    addresses: Vec<String>,
+    pub addresses: Vec<String>,
     /// Serve datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
     #[arg(long)]
     udp: bool,
@@ -117,9 +118,10 @@ pub struct Args {
     /// "none" to stay quiet).
     #[arg(long, value_name = "DURATION", default_value = "none", value_parser = parse_stats_every, allow_hyphen_values = true)]
     stats_every: MaybeDuration,
-    /// Print JSON, one object per line: the addresses, the statistics, the final ones.
+    /// Print JSON, one object per line: the addresses, the statistics, the final ones (an
+    /// error object for an address that cannot be served).
     #[arg(long)]
-    json: bool,
+    pub json: bool,
 }
 
 /// The transports a flag concerns.
@@ -429,13 +431,10 @@ impl EndpointVisitor for Spawn {
     }
 }
 
-pub fn run(args: &Args) -> Exit {
+pub fn run(args: &Args) -> Result<Exit, Failure> {
     let mut endpoints = Vec::new();
     for address in &args.addresses {
-        match flags::endpoint(address, args.udp) {
-            Ok(endpoint) => endpoints.push(endpoint),
-            Err(exit) => return exit,
-        }
+        endpoints.push(flags::endpoint(address, args.udp).map_err(|f| f.at(address))?);
     }
     for fault in &args.faults {
         let kind = fault.kind();
@@ -447,38 +446,36 @@ pub fn run(args: &Args) -> Exit {
             }
         });
         if !fits {
-            log::error!(
+            return Err(Failure::usage(format!(
                 "--fault {fault}: a {} fault applies to none of these addresses",
                 if kind.applies_to_stream() {
                     "stream"
                 } else {
                     "datagram"
                 }
-            );
-            return Exit::Usage;
+            )));
         }
     }
     for (flag, applies) in args.given() {
         if !endpoints.iter().any(|endpoint| applies.to(endpoint)) {
             let transports: Vec<&str> = endpoints.iter().map(Endpoint::transport).collect();
-            log::error!(
+            return Err(Failure::usage(format!(
                 "{flag} does not apply to {}: nothing would use it",
                 transports.join(", ")
-            );
-            return Exit::Usage;
+            )));
         }
     }
     if args.dual_stack
         && let Some(ipv4) = endpoints.iter().find(|endpoint| is_ipv4(endpoint))
     {
-        log::error!(
+        return Err(Failure::usage(format!(
             "--dual-stack lets an IPv6 socket take IPv4 clients too: {ipv4} is IPv4 \
              (bind [::]:PORT instead)"
-        );
-        return Exit::Usage;
+        ))
+        .at(ipv4.to_string()));
     }
     let mut servers: Vec<Box<dyn Running>> = Vec::new();
-    for endpoint in &endpoints {
+    for (endpoint, address) in endpoints.iter().zip(&args.addresses) {
         match endpoint.visit(Spawn {
             options: args.options(endpoint),
             faults: args.faults(endpoint),
@@ -486,7 +483,7 @@ pub fn run(args: &Args) -> Exit {
             Ok(server) => servers.push(server),
             Err(error) => {
                 // The servers already started stop when dropped.
-                return flags::failed(&error);
+                return Err(flags::failed(&error).at(address));
             }
         }
     }
@@ -549,13 +546,18 @@ pub fn run(args: &Args) -> Exit {
         match server.join() {
             Ok(stats) => add(&mut total, &stats),
             Err(error) => {
-                log::error!("the server on {address} failed: {}", flags::report(&error));
-                exit = Exit::Failed;
+                let mut failure = flags::failed(&error);
+                failure.message = format!("the server on {address} failed: {}", failure.message);
+                failure.log();
+                if args.json {
+                    out.line(ErrorJson::new("serve", Some(&address), &failure).line());
+                }
+                exit = failure.exit;
             }
         }
     }
     print_stats(&mut out, args.json, "stopped", start.elapsed(), &total);
-    exit
+    Ok(exit)
 }
 
 /// `serve --json`: where a server listens.
@@ -565,12 +567,12 @@ struct Listening {
     address: String,
 }
 
-/// The statistics as one JSON object: `type` ("stats" or "stopped"), `elapsed_s`, and one
+/// The statistics as one JSON object: `type` ("stats" or "stopped"), `elapsed_ms`, and one
 /// field per counter of `Stats` (docs/cli.md).
 #[derive(Serialize)]
 struct StatsLine {
     r#type: &'static str,
-    elapsed_s: f64,
+    elapsed_ms: f64,
     accepted: u64,
     active: u64,
     refused: u64,
@@ -660,7 +662,7 @@ impl StatsLine {
     fn new(event: &'static str, elapsed: Duration, s: &Stats) -> Self {
         StatsLine {
             r#type: event,
-            elapsed_s: elapsed.as_secs_f64(),
+            elapsed_ms: ms(elapsed),
             accepted: s.accepted,
             active: s.active,
             refused: s.refused,

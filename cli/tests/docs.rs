@@ -86,3 +86,20 @@ fn every_json_object_is_documented_field_for_field() {
     check("serve listening", &lines[0]);
     check("serve stats", lines.last().unwrap());
 }
+
+#[test]
+fn the_error_object_is_documented_field_for_field() {
+    let address = support::nothing_listening();
+    for command in [["ping", "--count", "1"], ["bench", "--duration", "100ms"]] {
+        let output = run(socket_echo([
+            command[0], &address, command[1], command[2], "--json",
+        ]));
+        let lines = output.json_lines();
+        assert_eq!(lines.len(), 1, "{output:?}");
+        check("error", &lines[0]);
+    }
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = run(socket_echo(["serve", &address, "--json"]));
+    check("error", &output.json_lines()[0]);
+}

@@ -58,7 +58,7 @@ fn json_lines_listening_statistics_and_the_final_ones() {
         let line = server.next_line().expect("a statistics line");
         let json: serde_json::Value = serde_json::from_str(&line).expect("JSON");
         if json["type"] == "stats" && json["bytes_out"] == 8 {
-            assert!(json["elapsed_s"].as_f64().expect("elapsed_s") > 0.0);
+            assert!(json["elapsed_ms"].as_f64().expect("elapsed_ms") > 0.0);
             break;
         }
     }

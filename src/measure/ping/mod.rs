@@ -257,7 +257,8 @@ impl Outcome {
 ///
 /// `sent = received + lost + mismatched`, where `lost` counts timed-out and refused probes
 /// (including those whose reply came [`late`](Self::late)) and a mismatched probe is one of
-/// the [`errors`](Self::errors).
+/// the [`errors`](Self::errors); when an [`error`](Self::error) ends the run, the probe it
+/// cut off is in none of them (`sent − received` counts every probe without its echo).
 ///
 /// # Examples
 ///
