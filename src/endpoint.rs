@@ -131,7 +131,9 @@ impl FromStr for Endpoint {
     /// # Errors
     ///
     /// [`Error::Resolve`] naming the text, with what was wrong as its source: an unknown
-    /// scheme, an empty address, a Unix path too long.
+    /// scheme, an empty address, a `HOST:PORT` without a port or with a port that is not a
+    /// number from 0 to 65535, a Unix path too long. A host name that does not resolve is
+    /// found only when the endpoint is used.
     fn from_str(text: &str) -> Result<Self, Error> {
         let bad = |reason: &str| Error::Resolve {
             addr: text.to_owned(),
@@ -146,12 +148,9 @@ impl FromStr for Endpoint {
                 source,
             })
         };
-        let ip = |rest: &str| {
-            if rest.is_empty() {
-                Err(bad("expected HOST:PORT"))
-            } else {
-                Ok(rest.to_owned())
-            }
+        let ip = |rest: &str| match check_host_port(rest) {
+            Ok(()) => Ok(rest.to_owned()),
+            Err(reason) => Err(bad(&reason)),
         };
         if let Some(rest) = text.strip_prefix("tcp://") {
             Ok(Endpoint::Tcp(ip(rest)?))
@@ -169,6 +168,33 @@ impl FromStr for Endpoint {
             Ok(Endpoint::Tcp(ip(text)?))
         }
     }
+}
+
+/// Checks the form of `HOST:PORT` without resolving the host: a port is there, a number,
+/// in range; an IPv6 address is in brackets.
+fn check_host_port(text: &str) -> Result<(), String> {
+    if text.is_empty() {
+        return Err("expected HOST:PORT".to_owned());
+    }
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!("no port: expected HOST:PORT, as {text}:9999"));
+    };
+    if host.is_empty() {
+        return Err(format!("no host: expected HOST:PORT, as localhost:{port}"));
+    }
+    if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+        return Err("an IPv6 address goes in brackets: [::1]:9999".to_owned());
+    }
+    if port.is_empty() {
+        return Err("no port after the colon: expected HOST:PORT".to_owned());
+    }
+    if !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("the port `{port}` is not a number"));
+    }
+    if port.parse::<u16>().is_err() {
+        return Err(format!("the port {port} is out of range: 0 to 65535"));
+    }
+    Ok(())
 }
 
 impl fmt::Display for Endpoint {
@@ -215,6 +241,14 @@ mod tests {
             ("unix:", "needs a path"),
             ("tcp://", "HOST:PORT"),
             ("", "HOST:PORT"),
+            ("localhost", "no port"),
+            ("udp://localhost", "no port"),
+            ("localhost:", "no port after the colon"),
+            (":9999", "no host"),
+            ("localhost:abc", "`abc` is not a number"),
+            ("localhost:-1", "`-1` is not a number"),
+            ("localhost:99999", "99999 is out of range"),
+            ("::1:7", "in brackets"),
         ] {
             let error = text.parse::<Endpoint>().unwrap_err();
             let source = std::error::Error::source(&error).unwrap().to_string();

@@ -117,6 +117,7 @@ mod server;
 mod stats;
 
 mod transport;
+mod units;
 
 pub use addr::{Address, UnixAddr};
 pub use client::EchoClient;
@@ -142,6 +143,7 @@ pub use stats::{FaultStats, Stats};
 pub use transport::{
     MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, ToAddrs, Transport, Udp, Unix, UnixDatagram,
 };
+pub use units::{ParseValueError, parse_duration, parse_rate, parse_size};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

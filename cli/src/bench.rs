@@ -13,7 +13,9 @@ use socket_echo::{
 };
 
 use crate::Exit;
-use crate::flags::{self, Failure, MIN_DURATION, at_least, duration};
+use crate::flags::{
+    self, DEFAULT_ADDRESS, Failure, MIN_DURATION, at_least, duration, size_at_least,
+};
 use crate::json::{RttJson, ms, round};
 use crate::out::Out;
 
@@ -39,7 +41,7 @@ after its duration.", exit_status!()))]
 pub struct Args {
     /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
     /// unixgram:@NAME.
-    #[arg(value_name = "ADDRESS", default_value = "localhost:9999")]
+    #[arg(value_name = "ADDRESS", default_value = DEFAULT_ADDRESS)]
     pub address: String,
     /// Concurrent connections (TCP) or sockets (UDP).
     #[arg(short, long, value_name = "N", default_value = "50", value_parser = at_least(1usize), allow_hyphen_values = true)]
@@ -49,7 +51,7 @@ pub struct Args {
     threads: Option<usize>,
     /// Message size in bytes, at least 8 [default: 512]; with --bulk, the write size
     /// [default: 65536].
-    #[arg(short, long, value_name = "BYTES", value_parser = at_least(8usize), allow_hyphen_values = true)]
+    #[arg(short, long, value_name = "BYTES", value_parser = size_at_least(8), allow_hyphen_values = true)]
     size: Option<usize>,
     /// How long to run (5s, 500ms, 1m; at least 1ms); --secs and -t are other names for it.
     #[arg(short, long, visible_alias = "secs", short_alias = 't', value_name = "DURATION", default_value = "5s", value_parser = duration(MIN_DURATION), allow_hyphen_values = true)]

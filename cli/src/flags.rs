@@ -28,34 +28,12 @@ pub fn report(error: &dyn std::error::Error) -> String {
 /// (`--shutdown-grace 0s`) or a longer floor makes sense (`--stats-every`).
 pub const MIN_DURATION: Duration = Duration::from_millis(1);
 
-/// Parses a duration with its unit: `1h`, `2m`, `1s`, `0.5s`, `200ms`, `500us`. A plain
-/// number is refused, since `--timeout 5` could mean seconds or milliseconds.
+/// Parses a duration with its unit, in the crate's one grammar of values
+/// ([`socket_echo::parse_duration`], the fault SPEC's too): `1h`, `2m`, `1s`, `0.5s`,
+/// `200ms`, `500us`, `100ns`. A plain number is refused, since `--timeout 5` could mean
+/// seconds or milliseconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text.starts_with('-') {
-        return Err(format!("`{text}` is negative: a duration is 0 or more"));
-    }
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 1s, 200ms or 2m"))?;
-    let seconds = match unit {
-        "" => {
-            return Err(format!(
-                "`{text}` has no unit: write {number}s, {number}ms, {number}us or {number}m"
-            ));
-        }
-        "h" => value * 3600.0,
-        "m" => value * 60.0,
-        "s" => value,
-        "ms" => value / 1e3,
-        "us" | "µs" => value / 1e6,
-        _ => return Err(format!("unknown unit `{unit}`: use h, m, s, ms or us")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{text}`: {e}"))
+    socket_echo::parse_duration(text).map_err(|error| format!("`{}`: {error}", text.trim()))
 }
 
 /// A parser of durations of at least `floor`.
@@ -80,6 +58,29 @@ pub fn shown(duration: Duration) -> String {
     }
 }
 
+/// A parser of sizes in bytes of at least `min`, in the crate's one grammar of values
+/// ([`socket_echo::parse_size`]): `1000`, `64KiB`, `1.5MB`.
+pub fn size_at_least(
+    min: usize,
+) -> impl Fn(&str) -> Result<usize, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let bytes =
+            socket_echo::parse_size(text).map_err(|error| format!("`{}`: {error}", text.trim()))?;
+        match usize::try_from(bytes) {
+            Ok(size) if size >= min => Ok(size),
+            Ok(_) => Err(format!("must be at least {min} bytes")),
+            Err(_) => Err(format!(
+                "`{}` is more than this machine can address",
+                text.trim()
+            )),
+        }
+    }
+}
+
+/// The address every subcommand takes when given none: where `serve` listens by default
+/// and where `ping`, `bench` and `send` look for it.
+pub const DEFAULT_ADDRESS: &str = "127.0.0.1:9999";
+
 /// A parser of numbers of at least `min` (a negative one is refused in the same words).
 pub fn at_least<T>(min: T) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
 where
@@ -99,7 +100,11 @@ pub fn endpoint(text: &str, udp: bool) -> Result<Endpoint, Failure> {
     match text.parse::<Endpoint>() {
         Ok(endpoint) if udp => Ok(endpoint.datagram()),
         Ok(endpoint) => Ok(endpoint),
-        Err(error) => Err(Failure::usage(report(&error))),
+        // What was wrong with the text, not "failed to resolve": nothing was resolved.
+        Err(error) => Err(Failure::usage(match std::error::Error::source(&error) {
+            Some(reason) => format!("invalid address `{text}`: {reason}"),
+            None => report(&error),
+        })),
     }
 }
 

@@ -175,7 +175,8 @@ impl Command {
                 .then(|| ("serve", args.addresses.first().map(String::as_str))),
             Command::Ping(args) => args.json.then_some(("ping", Some(args.address.as_str()))),
             Command::Bench(args) => args.json.then_some(("bench", Some(args.address.as_str()))),
-            Command::Send(_) | Command::Completions { .. } | Command::Man { .. } => None,
+            Command::Send(args) => args.json.then_some(("send", Some(args.address.as_str()))),
+            Command::Completions { .. } | Command::Man { .. } => None,
         }
     }
 }

@@ -12,7 +12,9 @@ use socket_echo::{
 };
 
 use crate::Exit;
-use crate::flags::{self, Failure, MIN_DURATION, at_least, duration};
+use crate::flags::{
+    self, DEFAULT_ADDRESS, Failure, MIN_DURATION, at_least, duration, size_at_least,
+};
 use crate::json::{RttJson, ms as millis, round};
 use crate::out::Out;
 use crate::tally::Tally;
@@ -34,13 +36,13 @@ every probe was lost.", exit_status!()))]
 pub struct Args {
     /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
     /// unixgram:@NAME.
-    #[arg(value_name = "ADDRESS", default_value = "localhost:9999")]
+    #[arg(value_name = "ADDRESS", default_value = DEFAULT_ADDRESS)]
     pub address: String,
     /// How many probes to send [default: until Ctrl-C].
     #[arg(short, long, value_name = "N", value_parser = at_least(1u64), allow_hyphen_values = true)]
     count: Option<u64>,
-    /// The size of each probe in bytes (at least 8: the sequence number).
-    #[arg(short, long, value_name = "BYTES", default_value = "64", value_parser = at_least(8usize), allow_hyphen_values = true)]
+    /// The size of each probe in bytes (64, 1KiB; at least 8: the sequence number).
+    #[arg(short, long, value_name = "BYTES", default_value = "64", value_parser = size_at_least(8), allow_hyphen_values = true)]
     size: usize,
     /// Time from one send to the next (1s, 200ms, 500us; at least 1ms).
     #[arg(short, long, value_name = "DURATION", default_value = "1s", value_parser = duration(MIN_DURATION), allow_hyphen_values = true)]

@@ -14,7 +14,9 @@ use socket_echo::{
 };
 
 use crate::Exit;
-use crate::flags::{self, Failure, MIN_DURATION, at_least, duration};
+use crate::flags::{
+    self, DEFAULT_ADDRESS, Failure, MIN_DURATION, at_least, duration, size_at_least,
+};
 use crate::json::{ErrorJson, ms};
 use crate::out::Out;
 
@@ -39,7 +41,7 @@ Ctrl-C or SIGTERM stops the server gracefully and prints its statistics.", exit_
 pub struct Args {
     /// Addresses to listen on: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME,
     /// unixgram:PATH or unixgram:@NAME.
-    #[arg(value_name = "ADDRESS", default_value = "127.0.0.1:9999")]
+    #[arg(value_name = "ADDRESS", default_value = DEFAULT_ADDRESS)]
     pub addresses: Vec<String>,
     /// Serve datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
     #[arg(long)]
@@ -55,11 +57,11 @@ pub struct Args {
     idle_timeout: Option<MaybeDuration>,
     /// Unsent bytes a connection may hold before the server stops reading it
     /// [default: 65536].
-    #[arg(long, value_name = "BYTES", value_parser = at_least(1usize), allow_hyphen_values = true)]
+    #[arg(long, value_name = "BYTES", value_parser = size_at_least(1), allow_hyphen_values = true)]
     max_pending: Option<usize>,
     /// Receive buffer size in bytes; larger datagrams are dropped, not echoed short
     /// [default: 65536].
-    #[arg(long, value_name = "BYTES", value_parser = at_least(1usize), allow_hyphen_values = true)]
+    #[arg(long, value_name = "BYTES", value_parser = size_at_least(1), allow_hyphen_values = true)]
     buffer_size: Option<usize>,
     /// UDP source ports never answered, comma-separated ("" for none).
     #[arg(long, value_parser = parse_ports)]
@@ -78,10 +80,10 @@ pub struct Args {
     #[arg(long)]
     reuse_port: bool,
     /// SO_RCVBUF in bytes [default: the system's].
-    #[arg(long, value_name = "BYTES", value_parser = at_least(1usize), allow_hyphen_values = true)]
+    #[arg(long, value_name = "BYTES", value_parser = size_at_least(1), allow_hyphen_values = true)]
     recv_buffer: Option<usize>,
     /// SO_SNDBUF in bytes [default: the system's].
-    #[arg(long, value_name = "BYTES", value_parser = at_least(1usize), allow_hyphen_values = true)]
+    #[arg(long, value_name = "BYTES", value_parser = size_at_least(1), allow_hyphen_values = true)]
     send_buffer: Option<usize>,
     /// On an IPv6 address, also serve IPv4 clients (clears IPV6_V6ONLY).
     #[arg(long)]
@@ -305,7 +307,7 @@ fn parse_optional_size(text: &str) -> Result<MaybeSize, String> {
     if text.eq_ignore_ascii_case("none") {
         return Ok(MaybeSize(None));
     }
-    at_least(1usize)(text).map(|size| MaybeSize(Some(size)))
+    size_at_least(1)(text).map(|size| MaybeSize(Some(size)))
 }
 
 /// A per-source rate limit, or "none".

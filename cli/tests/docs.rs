@@ -73,6 +73,12 @@ fn every_json_object_is_documented_field_for_field() {
     ]));
     check("bench", &bench.json_lines()[0]);
 
+    let send = run(socket_echo(["send", &address, "hello", "--json"]));
+    let lines = send.json_lines();
+    assert_eq!(lines.len(), 1, "{send:?}");
+    check("send", &lines[0]);
+    assert_eq!(lines[0]["bytes"], 5, "{send:?}");
+
     let stats = loop {
         let line = server.next_line().expect("a statistics line");
         let json: Value = serde_json::from_str(&line).unwrap();
@@ -90,7 +96,11 @@ fn every_json_object_is_documented_field_for_field() {
 #[test]
 fn the_error_object_is_documented_field_for_field() {
     let address = support::nothing_listening();
-    for command in [["ping", "--count", "1"], ["bench", "--duration", "100ms"]] {
+    for command in [
+        ["ping", "--count", "1"],
+        ["bench", "--duration", "100ms"],
+        ["send", "--timeout", "1s"],
+    ] {
         let output = run(socket_echo([
             command[0], &address, command[1], command[2], "--json",
         ]));

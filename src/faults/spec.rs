@@ -2,9 +2,10 @@
 //! `Display`, one the inverse of the other.
 //!
 //! Values: durations with a unit (`50ms`, `1.5s`, `200us`, `2m`); sizes in bytes with an
-//! optional unit (`1000`, `64KiB`, `1MB`, and for rates an optional `/s`); probabilities from
-//! 0 to 1 or as a percentage (`0.3`, `30%`). A wrong SPEC is refused with the part that was
-//! wrong.
+//! optional unit (`1000`, `64KiB`, `1MB`, and for rates an optional `/s`), both read by the
+//! crate's one grammar of values ([`parse_duration`], [`parse_size`], [`parse_rate`]), as the
+//! tool's flags are; probabilities from 0 to 1 or as a percentage (`0.3`, `30%`). A wrong
+//! SPEC is refused with the part that was wrong.
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -14,7 +15,7 @@ use std::time::Duration;
 use super::{DEFAULT_REORDER_HOLD, Distribution, Fault, FaultKind, Faults, Peer};
 use crate::addr::{Address, UnixAddr};
 use crate::error::Error;
-use crate::options::{MAX_DURATION, TOO_LONG};
+use crate::units::{parse_duration, parse_rate, parse_size};
 
 const KINDS: &str = "delay, slice, rate, shared-rate, stall-after, close-after, reset-after, \
                      close-in, reset-in, slow-close, blackhole, accept-close, accept-delay, \
@@ -27,39 +28,10 @@ fn wrong(part: &str, reason: impl Into<std::borrow::Cow<'static, str>>) -> Error
     }
 }
 
-/// Parses a duration with its unit: `50ms`, `1.5s`, `200us`, `2m`.
+/// Parses a duration with its unit, in the crate's one grammar of values (the tool's
+/// flags take the same): `50ms`, `1.5s`, `200us`, `2m`.
 fn duration(part: &str, text: &str) -> Result<Duration, Error> {
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| wrong(part, "not a duration like 50ms or 1.5s"))?;
-    let seconds = match unit {
-        "ns" => value / 1e9,
-        "us" | "µs" => value / 1e6,
-        "ms" => value / 1e3,
-        "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        "" => {
-            return Err(wrong(
-                part,
-                "a duration needs a unit: ns, us, ms, s, m or h",
-            ));
-        }
-        _ => {
-            return Err(wrong(
-                part,
-                "unknown unit of time: use ns, us, ms, s, m or h",
-            ));
-        }
-    };
-    match Duration::try_from_secs_f64(seconds) {
-        Ok(duration) if duration <= MAX_DURATION => Ok(duration),
-        _ => Err(wrong(part, TOO_LONG)),
-    }
+    parse_duration(text).map_err(|error| wrong(part, error.to_string()))
 }
 
 /// True if `text` is written as a duration (ends with a unit of time), not a byte count.
@@ -70,44 +42,15 @@ fn is_duration(text: &str) -> bool {
         && text.starts_with(|c: char| c.is_ascii_digit() || c == '.')
 }
 
-/// Parses a byte count: `1000`, `64KiB`, `1.5MB` (`/s` allowed when `rate`).
+/// Parses a byte count, in the crate's one grammar of values: `1000`, `64KiB`, `1.5MB`
+/// (and `64KiB/s` when `rate`).
 fn bytes(part: &str, text: &str, rate: bool) -> Result<u64, Error> {
-    let text = match text.strip_suffix("/s") {
-        Some(rest) if rate => rest,
-        _ => text,
+    let parsed = if rate {
+        parse_rate(text)
+    } else {
+        parse_size(text)
     };
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let scale: u64 = match unit {
-        "" | "B" => 1,
-        "K" | "KB" | "kB" => 1_000,
-        "KiB" => 1 << 10,
-        "M" | "MB" => 1_000_000,
-        "MiB" => 1 << 20,
-        "G" | "GB" => 1_000_000_000,
-        "GiB" => 1 << 30,
-        _ => {
-            return Err(wrong(
-                part,
-                "unknown unit of size: use B, KB, KiB, MB, MiB, GB or GiB",
-            ));
-        }
-    };
-    if let Ok(whole) = number.parse::<u64>() {
-        return whole
-            .checked_mul(scale)
-            .ok_or_else(|| wrong(part, "size out of range"));
-    }
-    let value: f64 = number
-        .parse()
-        .map_err(|_| wrong(part, "not a size like 1000, 64KiB or 1.5MB"))?;
-    let total = value * scale as f64;
-    if !(0.0..1.8e19).contains(&total) || total.fract() != 0.0 {
-        return Err(wrong(part, "not a whole number of bytes"));
-    }
-    Ok(total as u64)
+    parsed.map_err(|error| wrong(part, error.to_string()))
 }
 
 fn count(part: &str, text: &str) -> Result<u64, Error> {
@@ -414,6 +357,7 @@ impl fmt::Display for Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::MAX_DURATION;
 
     fn parse(spec: &str) -> Fault {
         spec.parse()
