@@ -118,6 +118,7 @@ mod stats;
 
 mod transport;
 mod units;
+mod until;
 
 pub use addr::{Address, UnixAddr};
 pub use client::EchoClient;
@@ -144,6 +145,7 @@ pub use transport::{
     MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, ToAddrs, Transport, Udp, Unix, UnixDatagram,
 };
 pub use units::{ParseValueError, parse_duration, parse_rate, parse_size};
+pub use until::Until;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

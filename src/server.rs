@@ -441,9 +441,17 @@ impl<T: Transport> EchoServer<T> {
             .faults
             .know(T::visit_server(&self.socket, IsStream), T::NAME);
         let control = Arc::clone(&self.control);
+        let finished = Arc::clone(&self.control);
         let thread = thread::Builder::new()
             .name("echo-server".into())
-            .spawn(move || self.serve())
+            .spawn(move || {
+                let result = self.serve();
+                // The socket is closed (and a Unix socket file removed) before any wait
+                // hears that the server has stopped.
+                drop(self);
+                finished.progress.finish();
+                result
+            })
             .map_err(|source| Error::Serve {
                 addr: local_addr.clone().into(),
                 source,

@@ -180,6 +180,7 @@ fn run<D: Datagram>(
             if more || events.iter().any(|e| e.token() == SOCKET) {
                 more = echo.some(&mut batch, &mut faults);
             }
+            worker.control.progress.turn();
         }
         let _ = poll.registry().deregister(&mut SourceFd(&fd));
         Ok(())

@@ -19,10 +19,12 @@ use crate::transport::sealed::{Datagram, Listener, ServerVisitor};
 mod datagram;
 mod limiter;
 mod limits;
+mod progress;
 mod sources;
 mod stream;
 
 pub(crate) use crate::stats::{Counters, Stats};
+pub(crate) use progress::{Look, Waiting};
 
 /// The token of each worker's waker; connections use slab keys, far below it.
 pub(crate) const WAKER: Token = Token(usize::MAX);
@@ -140,6 +142,8 @@ pub(crate) struct Control {
     counters: Mutex<Vec<Arc<Counters>>>,
     /// The faults the server injects, changeable while it runs.
     pub(crate) faults: crate::faults::Switch,
+    /// What wakes a thread or task waiting for the counters to reach something.
+    pub(crate) progress: progress::Progress,
 }
 
 impl Control {

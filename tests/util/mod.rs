@@ -140,3 +140,25 @@ pub fn assert_names(error: &socket_echo::Error, needle: &str) {
         "`{message}` does not mention `{needle}`"
     );
 }
+
+/// Runs a future to completion on this thread, parking it between polls: the least executor
+/// there is, so a test of a future needs no runtime (which could hide a missed wake-up behind
+/// a timer of its own).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+            return out;
+        }
+        thread::park();
+    }
+}

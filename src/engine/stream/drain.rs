@@ -73,6 +73,7 @@ impl<S: Connection> Engine<'_, S> {
             for key in turn.drain(..) {
                 self.drive_and_settle(key, now, false);
             }
+            self.control.progress.turn();
         }
         self.end_when_grace_is_over();
     }

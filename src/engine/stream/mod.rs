@@ -290,6 +290,7 @@ impl<S: Connection> Engine<'_, S> {
                 self.sweep(idle, now);
                 next_sweep = now.wrapping_add(every);
             }
+            self.control.progress.turn();
         }
         Ok(())
     }
