@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::engine::{Control, ShutdownHandle, Stats};
 use crate::error::{Error, Result};
 use crate::faults::Faults;
+use crate::record::Record;
 use crate::transport::{Tcp, Transport};
 use crate::until::Until;
 
@@ -125,9 +126,8 @@ impl<T: Transport> ServerHandle<T> {
         mut condition: impl FnMut(&Stats) -> bool,
         timeout: Duration,
     ) -> Option<Stats> {
-        let waiting = self.control.progress.waiting();
-        waiting.block_on(Instant::now().checked_add(timeout), || {
-            let stats = self.control.stats();
+        self.block_until(timeout, |control| {
+            let stats = control.stats();
             condition(&stats).then_some(stats)
         })
     }
@@ -213,6 +213,62 @@ impl<T: Transport> ServerHandle<T> {
     /// ```
     pub fn until<F: FnMut(&Stats) -> bool + Unpin>(&self, condition: F) -> Until<'_, F> {
         Until::new(&self.control, condition)
+    }
+
+    /// What the server has recorded so far, if it records (see
+    /// [`EchoServer::with_recording`](crate::EchoServer::with_recording)); empty otherwise.
+    /// Bytes are recorded as they are read, before they are echoed, so a client that has
+    /// its echo back finds them here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer, Recording, Udp};
+    ///
+    /// let handle = EchoServer::bind_on(Udp, "127.0.0.1:0")?
+    ///     .with_recording(Recording::new(64))
+    ///     .spawn()?;
+    /// let mut client = EchoClient::connect_on(Udp, handle.local_addr())?;
+    /// client.echo(b"one")?;
+    /// client.echo(b"two")?;
+    /// let record = handle.record();
+    /// let payloads: Vec<&[u8]> = record.datagrams.iter().map(|d| &d.payload[..]).collect();
+    /// assert_eq!(payloads, [&b"one"[..], b"two"]);
+    /// assert_eq!(record.datagrams[0].source, client.local_addr()?);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn record(&self) -> Record {
+        self.control.record()
+    }
+
+    /// Blocks until `condition` holds for the server's [`Record`], and returns it; `None` if
+    /// `timeout` passes first or the server stops without it satisfying it. Woken by the
+    /// workers, as [`wait_until`](Self::wait_until) is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use socket_echo::{ConnectionEnd, EchoClient, EchoServer, Recording};
+    ///
+    /// let handle = EchoServer::bind("127.0.0.1:0")?
+    ///     .with_recording(Recording::new(64))
+    ///     .spawn()?;
+    /// EchoClient::connect(handle.local_addr())?.echo(b"bye")?; // and closed
+    /// let ended = |r: &socket_echo::Record| r.connections.iter().any(|c| c.end.is_some());
+    /// let record = handle.wait_for_record(ended, Duration::from_secs(10)).expect("ended");
+    /// assert_eq!(record.connections[0].end, Some(ConnectionEnd::Closed));
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn wait_for_record(
+        &self,
+        mut condition: impl FnMut(&Record) -> bool,
+        timeout: Duration,
+    ) -> Option<Record> {
+        self.block_until(timeout, |control| {
+            let record = control.record();
+            condition(&record).then_some(record)
+        })
     }
 
     /// Replaces the faults the server injects while it runs (see [`Faults`]). They apply to
@@ -347,6 +403,16 @@ impl<T: Transport> ServerHandle<T> {
     /// ```
     pub fn join(mut self) -> Result<Stats> {
         self.wait()
+    }
+
+    /// Blocks until `look` finds something, the server stops, or `timeout` passes.
+    fn block_until<R>(
+        &self,
+        timeout: Duration,
+        mut look: impl FnMut(&Control) -> Option<R>,
+    ) -> Option<R> {
+        let waiting = self.control.progress.waiting();
+        waiting.block_on(Instant::now().checked_add(timeout), || look(&self.control))
     }
 
     fn wait(&mut self) -> Result<Stats> {

@@ -113,6 +113,7 @@ mod handle;
 #[cfg(feature = "measure")]
 mod measure;
 mod options;
+mod record;
 mod server;
 mod stats;
 
@@ -139,6 +140,7 @@ pub use options::{
     DEFAULT_SOURCE_RATE_LIMIT, DEFAULT_TIMEOUT, Keepalive, MAX_BUFFER_SIZE, MAX_DURATION,
     MAX_WORKERS, MIN_MAX_PENDING, Options, SourceRateLimit, check_duration,
 };
+pub use record::{ConnectionEnd, Record, RecordedConnection, RecordedDatagram, Recording};
 pub use server::EchoServer;
 pub use stats::{FaultStats, Stats};
 pub use transport::{

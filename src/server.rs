@@ -17,6 +17,7 @@ use crate::exchange::Exchange;
 use crate::faults::{Faults, IsStream};
 use crate::handle::ServerHandle;
 use crate::options::Options;
+use crate::record::{Record, Recording};
 use crate::transport::Tcp;
 use crate::transport::Transport;
 use crate::transport::{ToAddrs, first_ok};
@@ -299,6 +300,54 @@ impl<T: Transport> EchoServer<T> {
             .faults
             .know(T::visit_server(&self.socket, IsStream), T::NAME);
         self.control.faults.set_checked(faults)
+    }
+
+    /// The server keeping what it receives, as `recording` says, for a test to read back
+    /// (see [`Record`]): for each connection its peer, the first bytes it sent and how it
+    /// ended; for each datagram its source and first bytes. Memory stays within the
+    /// recording's caps; what is past them is echoed as ever, counted, and not kept.
+    ///
+    /// Recording applies to [`serve`](Self::serve) and [`spawn`](Self::spawn), not to
+    /// [`serve_once`](Self::serve_once) (whose [`Exchange`] says what it received). The
+    /// bytes of a connection under a stream fault that shapes its echo are not kept (its
+    /// peer and its end are). A server that does not record pays nothing for it: one
+    /// branch where a connection is accepted, driven or closed, and one per batch of
+    /// datagrams.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer, Recording};
+    ///
+    /// let handle = EchoServer::bind("127.0.0.1:0")?
+    ///     .with_recording(Recording::new(1024))
+    ///     .spawn()?;
+    /// let mut client = EchoClient::connect(handle.local_addr())?;
+    /// client.echo(b"GET / HTTP/1.0\r\n")?;
+    /// client.echo(b"\r\n")?;
+    /// let record = handle.record();
+    /// assert_eq!(record.connections.len(), 1);
+    /// assert_eq!(record.connections[0].peer, client.local_addr()?);
+    /// assert_eq!(record.connections[0].received, b"GET / HTTP/1.0\r\n\r\n");
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn with_recording(self, recording: Recording) -> Self {
+        self.control.set_recording(recording);
+        self
+    }
+
+    /// What the server has recorded so far (empty unless it was given a
+    /// [`Recording`](Self::with_recording)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = socket_echo::EchoServer::bind("127.0.0.1:0")?;
+    /// assert_eq!(server.record(), socket_echo::Record::default());
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn record(&self) -> Record {
+        self.control.record()
     }
 
     /// The faults in force (empty if none).

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use mio::unix::SourceFd;
@@ -21,6 +21,7 @@ use crate::buffer;
 use crate::error::Result;
 use crate::faults::datagram::Worker as Faults;
 use crate::options::{Options, SourceRateLimit};
+use crate::record::Recorder;
 use crate::transport::is_unreachable;
 use crate::transport::sealed::{Datagram, Refusal};
 
@@ -158,6 +159,7 @@ fn run<D: Datagram>(
             limit: Limit::new(shared),
             counters,
             log: RateLimit::default(),
+            recorder: worker.control.recorder(),
         };
         let mut events = Events::with_capacity(64);
         let mut more = false;
@@ -228,6 +230,8 @@ struct Echo<'a, D: Datagram> {
     limit: Limit<'a, D::Addr>,
     counters: &'a Counters,
     log: RateLimit,
+    /// The record, if the server records.
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl<D: Datagram> Echo<'_, D> {
@@ -270,6 +274,12 @@ impl<D: Datagram> Echo<'_, D> {
                 }
             }
             handled += batch.received.len() as u32;
+            if let Some(recorder) = &self.recorder {
+                for (index, (n, source)) in batch.received.iter().enumerate() {
+                    let payload = &batch.scratch[index * slot..][..*n];
+                    recorder.datagram(source.clone().into(), payload);
+                }
+            }
             // Faults set while the batch was being read apply to all of it.
             faults.refresh();
             batch.replies.clear();

@@ -13,6 +13,7 @@ use mio::{Poll, Token, Waker};
 
 use crate::addr::Address;
 use crate::options::Options;
+use crate::record::{Record, Recorder, Recording};
 use crate::transport::Transport;
 use crate::transport::sealed::{Datagram, Listener, ServerVisitor};
 
@@ -144,11 +145,34 @@ pub(crate) struct Control {
     pub(crate) faults: crate::faults::Switch,
     /// What wakes a thread or task waiting for the counters to reach something.
     pub(crate) progress: progress::Progress,
+    /// What the server keeps of what it receives, if it records (taken by each worker as it
+    /// starts).
+    pub(crate) recorder: Mutex<Option<Arc<Recorder>>>,
 }
 
 impl Control {
     pub(crate) fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
+    }
+
+    /// Makes the server record as `recording` says, from the next `serve` on.
+    pub(crate) fn set_recording(&self, recording: Recording) {
+        *self.recorder.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(Arc::new(Recorder::new(recording)));
+    }
+
+    /// The recorder of a server that records.
+    pub(crate) fn recorder(&self) -> Option<Arc<Recorder>> {
+        self.recorder
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// What the server has recorded so far (empty if it does not record).
+    pub(crate) fn record(&self) -> Record {
+        self.recorder()
+            .map_or_else(Record::default, |recorder| recorder.snapshot())
     }
 
     /// Whether the stop asked for is a prompt one.

@@ -76,12 +76,15 @@ pub(super) fn write_pending<S: Connection>(
 /// because data or an end-of-stream arriving after the short read raises a new edge. It is
 /// only passed for an event that did not already report the peer's end-of-stream or an
 /// error, which no later edge would repeat.
+///
+/// `tap` is given every byte read, in order (a no-op unless the server records).
 pub(super) fn drive<S: Connection>(
     conn: &mut Conn<S>,
     scratch: &mut [u8],
     counters: &Counters,
     now: u32,
     short_read_drains: bool,
+    mut tap: impl FnMut(&[u8]),
 ) -> Drive {
     let mut reads = 0;
     loop {
@@ -107,6 +110,7 @@ pub(super) fn drive<S: Connection>(
             Err(_) => return Drive::Failed,
         };
         counters.bytes_in.add(n as u64);
+        tap(&scratch[..n]);
         conn.last_active = now;
         let mut sent = 0;
         while sent < n {

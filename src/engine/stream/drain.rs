@@ -9,6 +9,7 @@ use socket2::SockRef;
 
 use super::{Conn, Engine, QUIET_AFTER_STOP, QUIET_BEFORE_CLOSE};
 use crate::engine::{SOCKET, WAKER, interrupted, millis, millis_until};
+use crate::record::ConnectionEnd;
 use crate::transport::sealed::Connection;
 
 impl<S: Connection> Engine<'_, S> {
@@ -28,7 +29,7 @@ impl<S: Connection> Engine<'_, S> {
                 if let Some(conn) = self.conns.get(key) {
                     reset_on_close(&conn.stream);
                 }
-                self.close(key);
+                self.close(key, ConnectionEnd::ShutdownReset);
             }
         }
         let deadline = std::time::Instant::now().checked_add(self.options.shutdown_grace());
@@ -95,7 +96,7 @@ impl<S: Connection> Engine<'_, S> {
             self.drive_and_settle(key, now, false);
             if self.conns.get(key).is_some_and(is_quiet) {
                 // Nothing pending, nothing unread: closing sends end-of-stream.
-                self.close(key);
+                self.close(key, ConnectionEnd::Shutdown);
             }
         }
         self.conns
@@ -110,13 +111,15 @@ impl<S: Connection> Engine<'_, S> {
     fn end_when_grace_is_over(&mut self) {
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {
+            let mut end = ConnectionEnd::Shutdown;
             if let Some(conn) = self.conns.get(key)
                 && owes_bytes(conn, &mut self.scratch)
             {
                 reset_on_close(&conn.stream);
                 self.counters.shutdown_resets.add(1);
+                end = ConnectionEnd::ShutdownReset;
             }
-            self.close(key);
+            self.close(key, end);
         }
     }
 }

@@ -26,6 +26,7 @@ use crate::buffer;
 use crate::error::Result;
 use crate::faults::stream::{Step, Verdict, Worker as Faults};
 use crate::options::Options;
+use crate::record::{ConnectionEnd, Recorder};
 use crate::transport::sealed::{Connection, Listener};
 
 mod conn;
@@ -48,6 +49,16 @@ const QUIET_BEFORE_CLOSE: Duration = Duration::from_millis(250);
 /// handle of a server with idle clients connected takes a few milliseconds, not the quarter
 /// of a second a graceful shutdown gives every connection.
 const QUIET_AFTER_STOP: Duration = Duration::from_millis(5);
+
+/// A connection dealt to a worker: the stream and its entry in the record, if recorded.
+type Dealt<S> = (S, Option<usize>);
+
+/// A recording server's worker: the recorder, and the record entry of each of its
+/// connections that has one, by key.
+struct Tap {
+    recorder: Arc<Recorder>,
+    entries: std::collections::HashMap<usize, usize>,
+}
 
 /// Connections dealt to one worker by the accepting worker, waiting to be registered with
 /// its poll.
@@ -91,7 +102,7 @@ impl<S> Inbox<S> {
 /// lock and at most one wake, once per connection.
 pub(crate) fn serve<L: Listener>(listener: &L, worker: Worker<'_>, workers: usize) -> Result<()> {
     set_connection_cap(worker, workers);
-    let inboxes: Vec<Inbox<L::Stream>> = (0..workers).map(|_| Inbox::new()).collect();
+    let inboxes: Vec<Inbox<Dealt<L::Stream>>> = (0..workers).map(|_| Inbox::new()).collect();
     let result = worker.spawn(workers, |index| {
         run(index, (index == 0).then_some(listener), &inboxes, worker)
     });
@@ -125,7 +136,7 @@ fn set_connection_cap(worker: Worker<'_>, workers: usize) {
 fn run<L: Listener>(
     index: usize,
     listener: Option<&L>,
-    inboxes: &[Inbox<L::Stream>],
+    inboxes: &[Inbox<Dealt<L::Stream>>],
     worker: Worker<'_>,
 ) -> Result<()> {
     let options = worker.options;
@@ -155,6 +166,10 @@ fn run<L: Listener>(
             incoming: Vec::new(),
             faults: None,
             faults_seen: 0,
+            record: worker.control.recorder().map(|recorder| Tap {
+                recorder,
+                entries: std::collections::HashMap::new(),
+            }),
         };
         // Fault hook: the faults in force when serving starts are taken before any
         // connection is, so none is mistaken for one open before a change of faults (which
@@ -190,15 +205,17 @@ struct Engine<'a, S> {
     control: &'a super::Control,
     /// This worker's place among `inboxes`.
     index: usize,
-    inboxes: &'a [Inbox<S>],
+    inboxes: &'a [Inbox<Dealt<S>>],
     /// The worker the next accepted connection goes to.
     next: usize,
     /// Connections taken from this worker's inbox, reused between turns.
-    incoming: Vec<S>,
+    incoming: Vec<Dealt<S>>,
     /// The stream faults, once any were set (`None`: the server pays nothing for them).
     faults: Option<Box<Faults>>,
     /// The version of the faults this worker last took.
     faults_seen: u64,
+    /// The record, if the server records (`None`: it pays nothing for it).
+    record: Option<Tap>,
 }
 
 impl<S: Connection> Engine<'_, S> {
@@ -355,6 +372,10 @@ impl<S: Connection> Engine<'_, S> {
                 self.counters.errors.add(1);
                 continue;
             }
+            let entry = match &self.record {
+                Some(tap) => tap.recorder.connection(peer.clone().into()),
+                None => None,
+            };
             // Fault hook: the faults may close the connection at once, or shape its echo; a
             // shaped connection stays with this worker, which keeps its state.
             let verdict = match self.faults.as_mut() {
@@ -363,10 +384,13 @@ impl<S: Connection> Engine<'_, S> {
             };
             match verdict {
                 Verdict::Plain => {}
-                Verdict::Close => continue,
+                Verdict::Close => {
+                    self.ended(entry, ConnectionEnd::Fault);
+                    continue;
+                }
                 Verdict::Shaped(shaped) => {
                     self.control.active.fetch_add(1, Ordering::Relaxed);
-                    if let Some(key) = self.adopt(poll, stream, now)
+                    if let Some(key) = self.adopt(poll, (stream, entry), now)
                         && let Some(faults) = self.faults.as_mut()
                     {
                         faults.attach(key, shaped);
@@ -378,9 +402,9 @@ impl<S: Connection> Engine<'_, S> {
             let target = self.next;
             self.next = (self.next + 1) % self.inboxes.len();
             if target == self.index {
-                self.adopt(poll, stream, now);
+                self.adopt(poll, (stream, entry), now);
             } else {
-                self.inboxes[target].push(stream);
+                self.inboxes[target].push((stream, entry));
             }
         }
     }
@@ -416,39 +440,46 @@ impl<S: Connection> Engine<'_, S> {
     fn adopt_inbox(&mut self, poll: &Poll, now: u32) {
         std::mem::swap(&mut *self.inboxes[self.index].queue(), &mut self.incoming);
         let mut incoming = std::mem::take(&mut self.incoming);
-        for stream in incoming.drain(..) {
-            self.adopt(poll, stream, now);
+        for dealt in incoming.drain(..) {
+            self.adopt(poll, dealt, now);
         }
         self.incoming = incoming;
     }
 
     /// Starts serving an accepted connection, already counted in `active`; returns its key.
-    fn adopt(&mut self, poll: &Poll, stream: S, now: u32) -> Option<usize> {
+    fn adopt(&mut self, poll: &Poll, (stream, entry): Dealt<S>, now: u32) -> Option<usize> {
         let Admission::Admitted(source) = self.admit_source(&stream) else {
             // Closed at once, as a connection beyond `max_connections` is.
             self.control.active.fetch_sub(1, Ordering::Relaxed);
+            self.ended(entry, ConnectionEnd::Refused);
             return None;
         };
-        let entry = self.conns.vacant_entry();
-        let key = entry.key();
+        let vacant = self.conns.vacant_entry();
+        let key = vacant.key();
         let fd = stream.as_fd().as_raw_fd();
         let registered = poll.registry().register(
             &mut SourceFd(&fd),
-            Token(entry.key()),
+            Token(key),
             Interest::READABLE | Interest::WRITABLE,
         );
         if registered.is_err() {
             self.counters.errors.add(1);
             self.control.active.fetch_sub(1, Ordering::Relaxed);
+            if let (Some(tap), Some(index)) = (&self.record, entry) {
+                tap.recorder.ended(index, ConnectionEnd::Failed);
+            }
             if let Some(ip) = source {
                 self.control.sources.leave(ip);
             }
             return None;
         }
         if let Some(ip) = source {
-            self.sources_of.insert(entry.key(), ip);
+            self.sources_of.insert(key, ip);
         }
-        entry.insert(Conn {
+        if let (Some(tap), Some(index)) = (self.record.as_mut(), entry) {
+            tap.entries.insert(key, index);
+        }
+        vacant.insert(Conn {
             stream,
             pending: None,
             last_active: now,
@@ -491,28 +522,43 @@ impl<S: Connection> Engine<'_, S> {
             match step {
                 Step::Wait => {}
                 Step::Again => self.again.push(key),
-                Step::Finished => self.close(key),
+                Step::Finished => self.close(key, ConnectionEnd::Fault),
                 Step::Failed => {
                     self.counters.errors.add(1);
-                    self.close(key);
+                    self.close(key, ConnectionEnd::Failed);
                 }
             }
             return;
         }
-        match drive(
-            conn,
-            &mut self.scratch,
-            self.counters,
-            now,
-            short_read_drains,
-        ) {
+        let (scratch, counters) = (&mut self.scratch, self.counters);
+        // Recorded: every byte read goes to the connection's entry too.
+        let entry = self.record.as_ref().and_then(|tap| {
+            let index = *tap.entries.get(&key)?;
+            Some((&*tap.recorder, index))
+        });
+        let driven = match entry {
+            None => drive(conn, scratch, counters, now, short_read_drains, |_| {}),
+            Some((recorder, index)) => {
+                drive(conn, scratch, counters, now, short_read_drains, |bytes| {
+                    recorder.received(index, bytes)
+                })
+            }
+        };
+        match driven {
             Drive::Wait => {}
             Drive::Again => self.again.push(key),
-            Drive::Finished => self.close(key),
+            Drive::Finished => self.close(key, ConnectionEnd::Closed),
             Drive::Failed => {
                 self.counters.errors.add(1);
-                self.close(key);
+                self.close(key, ConnectionEnd::Failed);
             }
+        }
+    }
+
+    /// Says in the record how a connection that has an entry there ended.
+    fn ended(&self, entry: Option<usize>, end: ConnectionEnd) {
+        if let (Some(tap), Some(index)) = (&self.record, entry) {
+            tap.recorder.ended(index, end);
         }
     }
 
@@ -537,7 +583,13 @@ impl<S: Connection> Engine<'_, S> {
         Admission::Refused
     }
 
-    fn close(&mut self, key: usize) {
+    /// Closes the connection under `key`, which ended as `end`.
+    fn close(&mut self, key: usize, end: ConnectionEnd) {
+        if let Some(tap) = self.record.as_mut()
+            && let Some(index) = tap.entries.remove(&key)
+        {
+            tap.recorder.ended(index, end);
+        }
         if self.conns.try_remove(key).is_some() {
             self.control.active.fetch_sub(1, Ordering::Relaxed);
             if !self.sources_of.is_empty()
@@ -562,7 +614,7 @@ impl<S: Connection> Engine<'_, S> {
             .collect();
         for key in expired {
             self.counters.timed_out.add(1);
-            self.close(key);
+            self.close(key, ConnectionEnd::TimedOut);
         }
     }
 }
