@@ -1,7 +1,9 @@
 //! `socket-echo`: an echo server (RFC 862) and the tools to measure one, in one command.
 //!
-//! Each subcommand is a file: `serve`, `ping`, `bench`, `send`; the flags they share and the
-//! exit codes are here and in `flags.rs`. Everything that touches a socket is the library's.
+//! Each subcommand is a file: `serve`, `ping`, `bench`, `send`, `ctl`; the flags they share
+//! and the exit codes are here and in `flags.rs`. Every echo socket is the library's; the
+//! HTTP control endpoint of `serve --control` (`control/`) and its client `ctl` are the
+//! tool's own.
 
 use std::process::ExitCode;
 
@@ -15,12 +17,16 @@ macro_rules! exit_status {
 }
 
 mod bench;
+mod control;
+mod ctl;
 mod flags;
 mod json;
 mod out;
 mod ping;
+mod running;
 mod send;
 mod serve;
+mod stats_line;
 mod tally;
 
 /// What `socket-echo --help` shows after the subcommands: addresses, examples, exit codes.
@@ -33,6 +39,8 @@ Examples:
   socket-echo ping localhost:9999 --count 5
   socket-echo bench udp://localhost:9999 --json
   socket-echo send localhost:9999 hello
+  socket-echo serve localhost:9999 --control 127.0.0.1:9998
+  socket-echo ctl 127.0.0.1:9998 faults delay=50ms
 
 Exit status:
   0  success
@@ -61,10 +69,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Serve(serve::Args),
+    Serve(Box<serve::Args>),
     Ping(ping::Args),
     Bench(bench::Args),
     Send(send::Args),
+    Ctl(ctl::Args),
     /// Print a completion script for a shell.
     #[command(after_help = concat!(
         "Examples:\n",
@@ -149,6 +158,7 @@ fn main() -> ExitCode {
         Command::Ping(args) => ping::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Send(args) => send::run(args),
+        Command::Ctl(args) => ctl::run(args),
         Command::Completions { shell } => Ok(completions(*shell)),
         Command::Man { page, dir } => man(page.as_deref(), dir.as_deref()),
     };
@@ -176,7 +186,7 @@ impl Command {
             Command::Ping(args) => args.json.then_some(("ping", Some(args.address.as_str()))),
             Command::Bench(args) => args.json.then_some(("bench", Some(args.address.as_str()))),
             Command::Send(args) => args.json.then_some(("send", Some(args.address.as_str()))),
-            Command::Completions { .. } | Command::Man { .. } => None,
+            Command::Ctl(_) | Command::Completions { .. } | Command::Man { .. } => None,
         }
     }
 }

@@ -4,21 +4,24 @@
 
 use std::net::ToSocketAddrs;
 use std::num::NonZeroUsize;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use socket_echo::{
-    EchoServer, Endpoint, EndpointVisitor, Fault, FaultStats, Faults, Options, ServerHandle,
-    SourceRateLimit, Stats, ToAddrs, Transport,
+    EchoServer, Endpoint, EndpointVisitor, Fault, Faults, Options, SourceRateLimit, Stats, ToAddrs,
+    Transport,
 };
 
 use crate::Exit;
+use crate::control::{self, Control, Place};
 use crate::flags::{
     self, DEFAULT_ADDRESS, Failure, MIN_DURATION, at_least, duration, size_at_least,
 };
-use crate::json::{ErrorJson, ms};
+use crate::json::ErrorJson;
 use crate::out::Out;
+use crate::running::{Running, Served, takes};
+use crate::stats_line::{FaultsLine, StatsLine};
 
 /// A long-running echo server, on one or more addresses at once.
 #[derive(Debug, clap::Args)]
@@ -30,12 +33,19 @@ Examples:
   socket-echo serve udp://127.0.0.1:9999 --deny-ports 7,9,13,19,37
   socket-echo serve --stats-every 10s --json
   socket-echo serve localhost:9999 --fault delay=50ms,jitter=10ms --seed 7
+  socket-echo serve 127.0.0.1:9999 --control 127.0.0.1:0   # then: socket-echo ctl ...
   socket-echo serve udp://localhost:9999 --fault drop=0.05,burst=4 --fault duplicate=0.1
 
 A flag applies to the addresses whose transport it concerns (--backlog to the stream ones,
 --deny-ports to UDP); one that concerns none of them is refused. The default address is on
 loopback. Binding 0.0.0.0 or [::] exposes the server to every machine that can reach this
 one: do that only on a network you trust.
+
+--control ADDR serves HTTP: GET /stats, GET /metrics (Prometheus), GET, PUT and DELETE
+/faults, so a test in any language can read the statistics and change the faults while the
+server runs (docs/cli.md); `socket-echo ctl` is its client. It prints \"control on
+http://HOST:PORT\" (or unix:PATH) after the addresses. It has no authentication: it takes
+loopback or a Unix socket path (mode 600) only, unless --control-allow-remote.
 
 Ctrl-C or SIGTERM stops the server gracefully and prints its statistics.", exit_status!()))]
 pub struct Args {
@@ -124,6 +134,14 @@ pub struct Args {
     /// error object for an address that cannot be served).
     #[arg(long)]
     pub json: bool,
+    /// Serve the HTTP control endpoint here: 127.0.0.1:PORT (0 picks a free port),
+    /// [::1]:PORT or unix:PATH [default: none].
+    #[arg(long, value_name = "ADDRESS", value_parser = Place::parse)]
+    control: Option<Place>,
+    /// Let --control listen on an address other machines can reach, with no authentication
+    /// (warned about on standard error).
+    #[arg(long, requires = "control")]
+    control_allow_remote: bool,
 }
 
 /// The transports a flag concerns.
@@ -383,38 +401,6 @@ fn is_ipv4(endpoint: &Endpoint) -> bool {
     }
 }
 
-/// A running server of any transport.
-trait Running {
-    fn address(&self) -> String;
-    fn stats(&self) -> Stats;
-    fn shutdown(&self);
-    fn join(self: Box<Self>) -> socket_echo::Result<Stats>;
-}
-
-impl<T: Transport> Running for ServerHandle<T> {
-    fn address(&self) -> String {
-        // The address as the other subcommands take it, so it can be pasted.
-        let addr = self.local_addr();
-        match T::NAME {
-            "tcp" => addr.to_string(),
-            "udp" => format!("udp://{addr}"),
-            other => format!("{other}:{addr}"),
-        }
-    }
-
-    fn stats(&self) -> Stats {
-        ServerHandle::stats(self)
-    }
-
-    fn shutdown(&self) {
-        ServerHandle::shutdown(self);
-    }
-
-    fn join(self: Box<Self>) -> socket_echo::Result<Stats> {
-        ServerHandle::join(*self)
-    }
-}
-
 /// Binds and starts a server over any transport.
 struct Spawn {
     options: Options,
@@ -429,7 +415,7 @@ impl EndpointVisitor for Spawn {
         if !self.faults.is_empty() {
             server = server.with_faults(self.faults)?;
         }
-        Ok(Box::new(server.spawn()?))
+        Ok(Box::new(Served::new(server.spawn()?)))
     }
 }
 
@@ -440,13 +426,9 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
     }
     for fault in &args.faults {
         let kind = fault.kind();
-        let fits = endpoints.iter().any(|endpoint| {
-            if endpoint.is_datagram() {
-                kind.applies_to_datagram()
-            } else {
-                kind.applies_to_stream()
-            }
-        });
+        let fits = endpoints
+            .iter()
+            .any(|endpoint| takes(endpoint.is_datagram(), fault));
         if !fits {
             return Err(Failure::usage(format!(
                 "--fault {fault}: a {} fault applies to none of these addresses",
@@ -489,6 +471,19 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             }
         }
     }
+    let servers: Arc<[Box<dyn Running>]> = servers.into();
+    let start = Instant::now();
+    let control = match &args.control {
+        Some(place) => {
+            let state = control::State {
+                servers: Arc::clone(&servers),
+                seed: args.seed.unwrap_or(0),
+                start,
+            };
+            Some(Control::start(place, args.control_allow_remote, state)?)
+        }
+        None => None,
+    };
     // The signal handler only wakes the main thread, which does the shutdown. It is in place
     // before the addresses are printed, so a SIGTERM sent by whoever read them stops the
     // servers gracefully rather than killing the process.
@@ -500,16 +495,11 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
     }
     // From here on standard output may close (`| head`): the servers go on regardless.
     let mut out = Out::new();
-    for server in &servers {
-        if args.json {
-            let line = Listening {
-                r#type: "listening",
-                address: server.address(),
-            };
-            out.line(serde_json::to_string(&line).unwrap_or_default());
-        } else {
-            out.line(format_args!("listening on {}", server.address()));
-        }
+    for server in servers.iter() {
+        announce(&mut out, args.json, "listening", server.address());
+    }
+    if let Some(control) = &control {
+        announce(&mut out, args.json, "control", control.address());
     }
     if !args.faults.is_empty() {
         let specs: Vec<String> = args.faults.iter().map(ToString::to_string).collect();
@@ -521,7 +511,6 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
     }
     log::info!("Ctrl-C or SIGTERM stops the server");
 
-    let start = Instant::now();
     loop {
         match args.stats_every.0 {
             Some(every) => match stopped.recv_timeout(every) {
@@ -538,12 +527,13 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         }
     }
     log::info!("shutting down");
-    for server in &servers {
+    drop(control);
+    for server in servers.iter() {
         server.shutdown();
     }
     let mut total = Stats::default();
     let mut exit = Exit::Success;
-    for server in servers {
+    for server in servers.iter() {
         let address = server.address();
         match server.join() {
             Ok(stats) => add(&mut total, &stats),
@@ -552,7 +542,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
                 failure.message = format!("the server on {address} failed: {}", failure.message);
                 failure.log();
                 if args.json {
-                    out.line(ErrorJson::new("serve", Some(&address), &failure).line());
+                    out.line(ErrorJson::new("serve", Some(address), &failure).line());
                 }
                 exit = failure.exit;
             }
@@ -562,137 +552,32 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
     Ok(exit)
 }
 
-/// `serve --json`: where a server listens.
+/// `serve --json`: where a server listens (`listening`), or the control endpoint
+/// (`control`).
 #[derive(Serialize)]
-struct Listening {
+struct Listening<'a> {
     r#type: &'static str,
-    address: String,
+    address: &'a str,
 }
 
-/// The statistics as one JSON object: `type` ("stats" or "stopped"), `elapsed_ms`, and one
-/// field per counter of `Stats` (docs/cli.md).
-#[derive(Serialize)]
-struct StatsLine {
-    r#type: &'static str,
-    elapsed_ms: f64,
-    accepted: u64,
-    active: u64,
-    refused: u64,
-    timed_out: u64,
-    errors: u64,
-    accept_errors: u64,
-    accept_backoffs: u64,
-    bytes_in: u64,
-    bytes_out: u64,
-    datagrams_echoed: u64,
-    dropped_denied_port: u64,
-    dropped_bad_source: u64,
-    dropped_own_address: u64,
-    dropped_rate_limited: u64,
-    dropped_truncated: u64,
-    dropped_send_failed: u64,
-    refused_per_source: u64,
-    max_connections: u64,
-    shutdown_resets: u64,
-    faults: FaultsLine,
-}
-
-/// The faults injected, by kind, in a statistics line.
-#[derive(Serialize)]
-struct FaultsLine {
-    delayed: u64,
-    sliced: u64,
-    rate_limited: u64,
-    stalled: u64,
-    closed: u64,
-    reset: u64,
-    slow_closed: u64,
-    blackholed: u64,
-    accept_closed: u64,
-    accept_delayed: u64,
-    dropped: u64,
-    duplicated: u64,
-    reordered: u64,
-    truncated: u64,
-    corrupted: u64,
-    overflowed: u64,
-}
-
-impl FaultsLine {
-    fn new(f: &FaultStats) -> Self {
-        FaultsLine {
-            delayed: f.delayed,
-            sliced: f.sliced,
-            rate_limited: f.rate_limited,
-            stalled: f.stalled,
-            closed: f.closed,
-            reset: f.reset,
-            slow_closed: f.slow_closed,
-            blackholed: f.blackholed,
-            accept_closed: f.accept_closed,
-            accept_delayed: f.accept_delayed,
-            dropped: f.dropped,
-            duplicated: f.duplicated,
-            reordered: f.reordered,
-            truncated: f.truncated,
-            corrupted: f.corrupted,
-            overflowed: f.overflowed,
-        }
-    }
-
-    fn total(&self) -> u64 {
-        self.delayed
-            + self.sliced
-            + self.rate_limited
-            + self.stalled
-            + self.closed
-            + self.reset
-            + self.slow_closed
-            + self.blackholed
-            + self.accept_closed
-            + self.accept_delayed
-            + self.dropped
-            + self.duplicated
-            + self.reordered
-            + self.truncated
-            + self.corrupted
-            + self.overflowed
-    }
-}
-
-impl StatsLine {
-    fn new(event: &'static str, elapsed: Duration, s: &Stats) -> Self {
-        StatsLine {
-            r#type: event,
-            elapsed_ms: ms(elapsed),
-            accepted: s.accepted,
-            active: s.active,
-            refused: s.refused,
-            timed_out: s.timed_out,
-            errors: s.errors,
-            accept_errors: s.accept_errors,
-            accept_backoffs: s.accept_backoffs,
-            bytes_in: s.bytes_in,
-            bytes_out: s.bytes_out,
-            datagrams_echoed: s.datagrams_echoed,
-            dropped_denied_port: s.dropped_denied_port,
-            dropped_bad_source: s.dropped_bad_source,
-            dropped_own_address: s.dropped_own_address,
-            dropped_rate_limited: s.dropped_rate_limited,
-            dropped_truncated: s.dropped_truncated,
-            dropped_send_failed: s.dropped_send_failed,
-            refused_per_source: s.refused_per_source,
-            max_connections: s.max_connections,
-            shutdown_resets: s.shutdown_resets,
-            faults: FaultsLine::new(&s.faults),
-        }
+/// Prints where a server (`listening`) or the control endpoint (`control`) listens:
+/// `listening on ADDRESS`, `control on ADDRESS`, or the JSON line.
+fn announce(out: &mut Out, json: bool, what: &'static str, address: &str) {
+    if json {
+        let line = Listening {
+            r#type: what,
+            address,
+        };
+        out.line(serde_json::to_string(&line).unwrap_or_default());
+    } else {
+        out.line(format_args!("{what} on {address}"));
     }
 }
 
 /// The statistics of every server, summed.
 fn sum(servers: &[Box<dyn Running>]) -> Stats {
     let mut total = Stats::default();
-    for server in servers {
+    for server in servers.iter() {
         add(&mut total, &server.stats());
     }
     total

@@ -11,6 +11,15 @@ fn bash_accepts_the_bash_script() {
     let output = run(socket_echo(["completions", "bash"]));
     assert_eq!(output.code(), Some(0), "{output:?}");
     assert!(output.stdout.contains("socket-echo"));
+    for word in [
+        "ctl",
+        "--control",
+        "--control-allow-remote",
+        "metrics",
+        "clear",
+    ] {
+        assert!(output.stdout.contains(word), "{word}");
+    }
     let path = std::env::temp_dir().join(format!("socket-echo-{}.bash", std::process::id()));
     std::fs::write(&path, &output.stdout).unwrap();
     let checked = Command::new("bash").arg("-n").arg(&path).output().unwrap();
@@ -23,9 +32,13 @@ fn zsh_and_fish_scripts_name_every_subcommand() {
     for shell in ["zsh", "fish"] {
         let output = run(socket_echo(["completions", shell]));
         assert_eq!(output.code(), Some(0), "{output:?}");
-        for subcommand in ["serve", "ping", "bench", "send"] {
+        for subcommand in ["serve", "ping", "bench", "send", "ctl"] {
             assert!(output.stdout.contains(subcommand), "{shell}: {subcommand}");
         }
+        assert!(
+            output.stdout.contains("control"),
+            "{shell}: serve --control"
+        );
     }
 }
 
@@ -41,7 +54,7 @@ fn the_man_page_is_roff_with_every_subcommand() {
     assert_eq!(output.code(), Some(0), "{output:?}");
     assert!(output.stdout.starts_with(".ie"), "{}", &output.stdout[..80]);
     assert!(output.stdout.contains(".TH socket-echo 1"));
-    for subcommand in ["serve", "ping", "bench", "send", "completions"] {
+    for subcommand in ["serve", "ping", "bench", "send", "ctl", "completions"] {
         assert!(output.stdout.contains(subcommand), "{subcommand}");
     }
 }

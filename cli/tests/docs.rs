@@ -6,7 +6,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use support::{Server, run, socket_echo};
+use support::{Server, http, run, socket_echo};
 
 /// The field names of the table after `<!-- schema: NAME -->`.
 fn documented(name: &str) -> BTreeSet<String> {
@@ -46,8 +46,16 @@ fn check(name: &str, object: &Value) {
 
 #[test]
 fn every_json_object_is_documented_field_for_field() {
-    let mut server = Server::start(&["127.0.0.1:0", "--json", "--stats-every", "100ms"]);
+    let mut server = Server::start(&[
+        "127.0.0.1:0",
+        "--json",
+        "--stats-every",
+        "100ms",
+        "--control",
+        "127.0.0.1:0",
+    ]);
     let address = server.addresses[0].clone();
+    let control = server.control.clone().expect("a control line");
 
     let ping = run(socket_echo([
         "ping",
@@ -87,9 +95,18 @@ fn every_json_object_is_documented_field_for_field() {
         }
     };
     check("serve stats", &stats);
+    let (_, body) = http(&control, "GET", "/stats", "");
+    check("serve stats", &serde_json::from_str(&body).unwrap());
+    let (_, body) = http(&control, "PUT", "/faults", "delay=1ms");
+    let faults: Value = serde_json::from_str(&body).unwrap();
+    check("control faults", &faults);
+    check("control faults entry", &faults["faults"][0]);
+    let (_, body) = http(&control, "GET", "/nothing", "");
+    check("control error", &serde_json::from_str(&body).unwrap());
     let finished = server.stop();
     let lines = finished.json_lines();
     check("serve listening", &lines[0]);
+    check("serve control", &lines[1]);
     check("serve stats", lines.last().unwrap());
 }
 

@@ -151,6 +151,8 @@ pub struct Server {
     pub lines: Receiver<String>,
     /// Where it listens, as the other subcommands take the address.
     pub addresses: Vec<String>,
+    /// Where its control endpoint listens, with `--control` (`http://127.0.0.1:PORT`).
+    pub control: Option<String>,
     /// Everything read from standard output so far.
     pub seen: Vec<String>,
     stderr: Option<thread::JoinHandle<String>>,
@@ -158,7 +160,7 @@ pub struct Server {
 
 impl Server {
     /// Starts `serve` with `args`, and reads one "listening on" line per address (or
-    /// `listening` object with `--json`).
+    /// `listening` object with `--json`), and with `--control` the "control on" line.
     pub fn start<S: AsRef<str>>(args: &[S]) -> Server {
         let mut command = socket_echo(["serve"]);
         command
@@ -174,28 +176,36 @@ impl Server {
             child: Some(child),
             lines,
             addresses: Vec::new(),
+            control: None,
             seen: Vec::new(),
             stderr,
         };
+        let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+        let wants_control = args.contains(&"--control");
         let expected = args
             .iter()
-            .map(AsRef::as_ref)
-            .filter(|arg| arg.contains(':') && !arg.starts_with('-'))
+            .enumerate()
+            .filter(|&(i, arg)| {
+                arg.contains(':') && !arg.starts_with('-') && (i == 0 || args[i - 1] != "--control")
+            })
             .count()
             .max(1);
-        while server.addresses.len() < expected {
+        while server.addresses.len() < expected || (wants_control && server.control.is_none()) {
             let Some(line) = server.next_line() else {
                 let finished = server.stop_now();
                 panic!("serve did not start: {finished:?}");
             };
             if let Some(address) = line.strip_prefix("listening on ") {
                 server.addresses.push(address.to_owned());
-            } else if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line)
-                && json["type"] == "listening"
-            {
-                server
-                    .addresses
-                    .push(json["address"].as_str().expect("address").to_owned());
+            } else if let Some(address) = line.strip_prefix("control on ") {
+                server.control = Some(address.to_owned());
+            } else if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) {
+                let address = json["address"].as_str().unwrap_or_default().to_owned();
+                match json["type"].as_str() {
+                    Some("listening") => server.addresses.push(address),
+                    Some("control") => server.control = Some(address),
+                    _ => {}
+                }
             }
         }
         server
@@ -318,4 +328,42 @@ pub fn temp_dir(name: &str) -> std::path::PathBuf {
 pub fn nothing_listening() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     listener.local_addr().expect("local_addr").to_string()
+}
+
+/// One HTTP/1.1 request to a control endpoint (`http://HOST:PORT` or `unix:PATH`): the
+/// status and the body of the answer.
+pub fn http(control: &str, method: &str, target: &str, body: &str) -> (u16, String) {
+    let request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = exchange(control, request.as_bytes());
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP answer: {answer:?}"));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status: {head:?}"));
+    (status, body.to_owned())
+}
+
+/// Writes `request` as it is to a control endpoint and reads until it closes.
+pub fn exchange(control: &str, request: &[u8]) -> String {
+    let mut answer = Vec::new();
+    if let Some(path) = control.strip_prefix("unix:") {
+        let mut conn = std::os::unix::net::UnixStream::connect(path).expect("connect");
+        conn.set_read_timeout(Some(DEADLINE)).unwrap();
+        conn.write_all(request).expect("send the request");
+        conn.read_to_end(&mut answer).expect("read the answer");
+    } else {
+        let address = control.strip_prefix("http://").unwrap_or(control);
+        let mut conn = std::net::TcpStream::connect(address).expect("connect");
+        conn.set_read_timeout(Some(DEADLINE)).unwrap();
+        conn.write_all(request).expect("send the request");
+        conn.read_to_end(&mut answer).expect("read the answer");
+    }
+    String::from_utf8_lossy(&answer).into_owned()
 }
