@@ -3,14 +3,16 @@
 //!
 //! Forging a source needs a raw IPv4 socket (`IPPROTO_RAW`, so the test writes the IPv4 and
 //! UDP headers itself). Tests that need one print "skipped: no raw socket" and return when
-//! the process may not open one; as root they run. Only IPv4 is forged: the loop rules are
-//! the same for both families and IPv6 would need a UDP checksum over a pseudo-header.
+//! the process may not open one; as root they run. IPv4 is forged with `IPPROTO_RAW`; IPv6
+//! (for a link-local source, which exists only in a network namespace the test makes) with a
+//! raw UDP socket bound to the forged address, the test writing the UDP header and its
+//! checksum over the IPv6 pseudo-header.
 
 mod serve_support;
 mod util;
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -86,6 +88,131 @@ fn forge(raw: &Socket, source: SocketAddr, destination: SocketAddr, payload: &[u
     assert_eq!(sent, packet.len());
 }
 
+/// A raw IPv6 UDP socket bound to `source`'s address (the system writes it as the packets'
+/// source; the test writes the UDP header), or `None` (after saying so) when this process may
+/// not open one.
+#[cfg(target_os = "linux")]
+fn raw_socket_v6(source: SocketAddrV6) -> Option<Socket> {
+    let socket = match Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::UDP)) {
+        Ok(socket) => socket,
+        Err(e) if matches!(e.kind(), io::ErrorKind::PermissionDenied) => {
+            eprintln!("skipped: no raw IPv6 socket ({e})");
+            return None;
+        }
+        Err(e) => panic!("raw IPv6 socket: {e}"),
+    };
+    let at = SocketAddrV6::new(*source.ip(), 0, 0, source.scope_id());
+    socket
+        .bind(&SocketAddr::V6(at).into())
+        .expect("bind the raw socket to the forged address");
+    Some(socket)
+}
+
+/// A UDP datagram (header and payload) from `source` to `destination` over IPv6, whose
+/// checksum (mandatory in IPv6) covers the pseudo-header of RFC 8200, section 8.1.
+#[cfg(target_os = "linux")]
+fn udp6_datagram(source: SocketAddrV6, destination: SocketAddrV6, payload: &[u8]) -> Vec<u8> {
+    let len = 8 + payload.len();
+    let mut datagram = Vec::with_capacity(len);
+    datagram.extend_from_slice(&source.port().to_be_bytes());
+    datagram.extend_from_slice(&destination.port().to_be_bytes());
+    datagram.extend_from_slice(&(len as u16).to_be_bytes());
+    datagram.extend_from_slice(&[0, 0]);
+    datagram.extend_from_slice(payload);
+    let mut summed = Vec::with_capacity(40 + len);
+    summed.extend_from_slice(&source.ip().octets());
+    summed.extend_from_slice(&destination.ip().octets());
+    summed.extend_from_slice(&(len as u32).to_be_bytes());
+    summed.extend_from_slice(&[0, 0, 0, 17]);
+    summed.extend_from_slice(&datagram);
+    // A computed checksum of 0 is sent as all ones (0 means "none", which IPv6 forbids).
+    let sum = match checksum(&summed) {
+        0 => 0xffff,
+        sum => sum,
+    };
+    datagram[6..8].copy_from_slice(&sum.to_be_bytes());
+    datagram
+}
+
+/// Sends one UDP datagram to `destination` from `raw` (bound to `source`'s address), claiming
+/// `source`'s port.
+#[cfg(target_os = "linux")]
+fn forge_v6(raw: &Socket, source: SocketAddrV6, destination: SocketAddrV6, payload: &[u8]) {
+    let datagram = udp6_datagram(source, destination, payload);
+    // A raw IPv6 socket reads a non-zero port as the protocol; the UDP header carries it.
+    let to = SocketAddrV6::new(*destination.ip(), 0, 0, destination.scope_id());
+    let sent = raw
+        .send_to(&datagram, &SocketAddr::V6(to).into())
+        .expect("send forged datagram");
+    assert_eq!(sent, datagram.len());
+}
+
+/// Runs `test` on a thread of its own, in a network namespace of its own (gone when the
+/// thread ends) whose loopback is up and also holds the link-local address `fe80::1`, given
+/// to `test` with its scope (the loopback's index). Prints "skipped: <why>" instead where the
+/// process may not make a namespace, or where `ip` (iproute2) is missing outside CI.
+#[cfg(target_os = "linux")]
+fn in_namespace_with_link_local(test: impl FnOnce(Ipv6Addr, u32) + Send + 'static) {
+    use nix::sched::{CloneFlags, unshare};
+    let done = thread::spawn(move || {
+        match unshare(CloneFlags::CLONE_NEWNET) {
+            Ok(()) => {}
+            Err(e @ (nix::errno::Errno::EPERM | nix::errno::Errno::EINVAL)) => {
+                eprintln!("skipped: no network namespace of its own ({e})");
+                return;
+            }
+            Err(e) => panic!("unshare(CLONE_NEWNET): {e}"),
+        }
+        for args in [
+            &["link", "set", "lo", "up"][..],
+            &["-6", "addr", "add", "fe80::1/64", "dev", "lo", "nodad"],
+        ] {
+            match std::process::Command::new("ip").args(args).status() {
+                Ok(status) => assert!(status.success(), "ip {args:?}: {status}"),
+                Err(e) if std::env::var_os("CI").is_some() => {
+                    panic!("ip (iproute2) is needed here, and .ci/run installs it: {e}")
+                }
+                Err(e) => {
+                    eprintln!("skipped: ip (iproute2) is not installed ({e})");
+                    return;
+                }
+            }
+        }
+        let scope = nix::net::if_::if_nametoindex("lo").expect("the loopback's index");
+        let ip = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+        wait_until_it_answers_itself(SocketAddrV6::new(ip, 0, 0, scope));
+        test(ip, scope);
+    });
+    if let Err(panic) = done.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Waits until a datagram sent from `addr` to itself arrives. The system finishes setting up
+/// a new address (its local route) after `ip` returns, even without duplicate address
+/// detection, and a datagram sent before then is lost.
+#[cfg(target_os = "linux")]
+fn wait_until_it_answers_itself(addr: SocketAddrV6) {
+    let start = Instant::now();
+    loop {
+        if let Ok(socket) = UdpSocket::bind(addr) {
+            socket
+                .set_read_timeout(Some(Duration::from_millis(50)))
+                .unwrap();
+            let me = socket.local_addr().unwrap();
+            let mut buf = [0; 8];
+            if socket.send_to(b"ready?", me).is_ok() && socket.recv_from(&mut buf).is_ok() {
+                return;
+            }
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "{addr} never became usable in the namespace"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Sleeps in short steps for `span`; used only to watch counters that must stay still.
 fn watch(span: Duration) {
     let end = Instant::now() + span;
@@ -116,6 +243,36 @@ fn a_datagram_from_the_servers_own_address_is_not_answered() {
     assert_eq!(stats.datagrams_echoed, 0, "it answered itself: {stats:?}");
     assert_eq!(stats.dropped_own_address, 1, "{stats:?}");
     assert_serves_a_client(&handle);
+}
+
+/// The own-address check tests a link-local source with its scope: without it, the address
+/// cannot be bound, and was taken for another machine's, so the server answered itself, until
+/// the rate limit, and forever without it.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_datagram_from_the_servers_own_link_local_address_is_not_answered() {
+    in_namespace_with_link_local(|ip, scope| {
+        for options in [Options::new(), Options::new().with_source_rate_limit(None)] {
+            let handle = spawn_udp("[::]:0", options.clone());
+            let port = handle.local_addr().port();
+            let own = SocketAddrV6::new(ip, port, 0, scope);
+            let Some(raw) = raw_socket_v6(own) else {
+                return;
+            };
+            forge_v6(&raw, own, own, b"talk to yourself");
+            wait_for_stats(&handle, "the forged datagram", |s| s.bytes_in > 0);
+            watch(Duration::from_millis(300));
+            let stats = handle.stats();
+            assert_eq!(
+                (stats.datagrams_echoed, stats.dropped_own_address),
+                (0, 1),
+                "{options:?}: {stats:?}"
+            );
+            let mut client =
+                EchoClient::connect_on(Udp, (Ipv6Addr::LOCALHOST, port)).expect("connect");
+            assert_eq!(&client.echo(b"a client").expect("echo")[..], b"a client");
+        }
+    });
 }
 
 #[test]

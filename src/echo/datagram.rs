@@ -32,9 +32,10 @@ pub(crate) fn serve_once<D: Datagram>(
     // One byte more than the configured size: a datagram that fills it did not fit.
     let capacity = options.buffer_size();
     let mut buffer = buffer::with_sentinel("the receive buffer", capacity)?;
+    let policy = D::Policy::default();
     let (n, peer) = loop {
         match socket.recv_from(&mut buffer) {
-            Ok((_, source)) if socket.refusal(&source, local, options).is_some() => {}
+            Ok((_, source)) if socket.refusal(&source, local, options, &policy).is_some() => {}
             Ok(received) => break received,
             Err(e) if e.kind() == ErrorKind::Interrupted || is_unreachable(&e) => {}
             Err(source) => {

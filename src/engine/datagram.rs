@@ -138,7 +138,10 @@ pub(crate) fn serve<D: Datagram>(
     workers: usize,
 ) -> Result<()> {
     let shared = Shared::new(worker.options.source_rate_limit());
-    worker.spawn(workers, |_| run(socket, local, worker, shared.as_ref()))
+    let policy = D::Policy::default();
+    worker.spawn(workers, |_| {
+        run(socket, local, worker, shared.as_ref(), &policy)
+    })
 }
 
 /// Runs one worker until the server is shut down.
@@ -147,6 +150,7 @@ fn run<D: Datagram>(
     local: &D::Addr,
     worker: Worker<'_>,
     shared: Option<&Shared<D::Addr>>,
+    policy: &D::Policy,
 ) -> Result<()> {
     let mut batch = Batch::new(D::new_batch(), worker.options.buffer_size())?;
     worker.run(|poll, counters, _| {
@@ -156,6 +160,7 @@ fn run<D: Datagram>(
             socket,
             local,
             options: worker.options,
+            policy,
             limit: Limit::new(shared),
             counters,
             log: RateLimit::default(),
@@ -227,6 +232,7 @@ struct Echo<'a, D: Datagram> {
     socket: &'a D,
     local: &'a D::Addr,
     options: &'a Options,
+    policy: &'a D::Policy,
     limit: Limit<'a, D::Addr>,
     counters: &'a Counters,
     log: RateLimit,
@@ -314,7 +320,10 @@ impl<D: Datagram> Echo<'_, D> {
             return false;
         }
         counters.bytes_in.add(payload.len() as u64);
-        match self.socket.refusal(source, self.local, self.options) {
+        match self
+            .socket
+            .refusal(source, self.local, self.options, self.policy)
+        {
             Some(Refusal::DeniedPort) => {
                 counters.dropped_denied_port.add(1);
                 log.warn(format_args!("not answering {source}: denied source port"));

@@ -180,13 +180,18 @@ pub(crate) mod sealed {
         fn send(&self, buf: &[u8]) -> io::Result<usize>;
         /// Receives one datagram from the connected peer.
         fn recv(&self, buf: &mut [u8]) -> io::Result<usize>;
+        /// What the source policy of one server remembers from one datagram to the next
+        /// (UDP: which addresses are the machine's own), shared by its workers.
+        type Policy: Debug + Default + Send + Sync;
+
         /// Why a datagram from `source` must not be answered by a server bound to `local`,
-        /// if it must not.
+        /// if it must not; `policy` is the server's.
         fn refusal(
             &self,
             source: &Self::Addr,
             local: &Self::Addr,
             options: &Options,
+            policy: &Self::Policy,
         ) -> Option<Refusal>;
         /// The largest payload one datagram to `peer` can carry.
         fn max_payload(&self, peer: &Self::Addr) -> usize;

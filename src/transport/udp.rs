@@ -2,7 +2,9 @@
 //! IP source policy of its server.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6, UdpSocket};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -47,12 +49,74 @@ fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
     Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
 }
 
-/// Whether `ip` is an address of this machine: the system lets a socket bind only to its own
-/// addresses. The socket is closed at once and never sends. (Listing the interfaces would
-/// need `getifaddrs`, which std does not offer without unsafe code.) An IPv6 link-local
-/// address has no scope here, cannot be bound, and is taken as not local.
-pub(crate) fn is_local_ip(ip: IpAddr) -> bool {
-    UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
+/// Whether `addr` (an IP address, with its scope for an IPv6 one; port 0) is an address of
+/// this machine: the system lets a socket bind only to its own addresses. The socket is
+/// closed at once and never sends. (Listing the interfaces would need `getifaddrs`, which std
+/// does not offer without unsafe code.) A link-local IPv6 address is bound on the interface
+/// its scope names: without the scope it could not be bound at all.
+pub(crate) fn is_local(addr: SocketAddr) -> bool {
+    UdpSocket::bind(addr).is_ok()
+}
+
+/// How long a UDP server keeps the answer of [`is_local`] for an address.
+pub(crate) const LOCAL_ANSWER_KEPT: Duration = Duration::from_secs(10);
+
+/// The most answers of [`is_local`] a UDP server keeps at once.
+const LOCAL_ANSWERS: usize = 64;
+
+/// The answers of [`is_local`] one UDP server has had, each kept for
+/// [`LOCAL_ANSWER_KEPT`]: a source that claims the server's port from an address that is not
+/// a loopback one costs one probe (a socket and a `bind`) per address and scope every 10 s,
+/// not one per datagram. At most [`LOCAL_ANSWERS`] are kept; a new one takes the place of an
+/// expired one, or else of the oldest. The answers are the server's own, not the process's:
+/// two servers of one process may be in different network namespaces.
+#[derive(Debug, Default)]
+pub struct LocalAnswers {
+    answers: Mutex<Vec<LocalAnswer>>,
+}
+
+/// One answer of [`is_local`].
+#[derive(Debug, Clone, Copy)]
+struct LocalAnswer {
+    addr: SocketAddr,
+    local: bool,
+    at: Instant,
+}
+
+impl LocalAnswers {
+    /// Whether `addr` is one of this machine's addresses at `now`: the answer kept from
+    /// `probe`, if it is less than [`LOCAL_ANSWER_KEPT`] old, or `probe`'s new answer.
+    fn is_local(
+        &self,
+        addr: SocketAddr,
+        now: Instant,
+        probe: impl FnOnce(SocketAddr) -> bool,
+    ) -> bool {
+        let fresh =
+            |answer: &LocalAnswer| now.saturating_duration_since(answer.at) < LOCAL_ANSWER_KEPT;
+        if let Some(answer) = self.lock().iter().find(|a| a.addr == addr && fresh(a)) {
+            return answer.local;
+        }
+        // The probe is a system call: made with the lock released.
+        let local = probe(addr);
+        let mut answers = self.lock();
+        answers.retain(|a| a.addr != addr && fresh(a));
+        if answers.len() >= LOCAL_ANSWERS
+            && let Some(oldest) = (0..answers.len()).min_by_key(|&i| answers[i].at)
+        {
+            answers.swap_remove(oldest);
+        }
+        answers.push(LocalAnswer {
+            addr,
+            local,
+            at: now,
+        });
+        local
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<LocalAnswer>> {
+        self.answers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Sealed for Udp {
@@ -150,13 +214,18 @@ impl Datagram for UdpSocket {
         UdpSocket::recv(self, buf)
     }
 
+    type Policy = LocalAnswers;
+
     fn refusal(
         &self,
         source: &SocketAddr,
         local: &SocketAddr,
         options: &Options,
+        answers: &LocalAnswers,
     ) -> Option<Refusal> {
-        refusal(*source, *local, options.denied_ports(), is_local_ip)
+        refusal(*source, *local, options.denied_ports(), |addr| {
+            answers.is_local(addr, Instant::now(), is_local)
+        })
     }
 
     fn max_payload(&self, peer: &SocketAddr) -> usize {
@@ -292,9 +361,9 @@ mod batch {
 }
 
 /// Decides whether a datagram from `source`, received by a server bound to `local`, may be
-/// answered. `denied` is sorted; `is_local_ip` says whether an address belongs to this
-/// machine, and is asked only about a source with the server's own port when the server is
-/// bound to a wildcard address.
+/// answered. `denied` is sorted; `is_local` says whether an address (with its scope, port 0)
+/// belongs to this machine, and is asked only about a source with the server's own port when
+/// the server is bound to a wildcard address.
 ///
 /// An IPv4 source seen through an IPv6 socket (`::ffff:a.b.c.d`) is judged as the IPv4
 /// address it is. Directed broadcast addresses depend on the network's mask, which a socket
@@ -303,14 +372,14 @@ pub(crate) fn refusal(
     source: SocketAddr,
     local: SocketAddr,
     denied: &[u16],
-    is_local_ip: impl FnOnce(IpAddr) -> bool,
+    is_local: impl FnOnce(SocketAddr) -> bool,
 ) -> Option<Refusal> {
     let ip = source.ip().to_canonical();
     let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
     if ip.is_unspecified() || ip.is_multicast() || broadcast || source.port() == 0 {
         return Some(Refusal::BadSource);
     }
-    if own_address(source, local, is_local_ip) {
+    if own_address(source, local, is_local) {
         return Some(Refusal::OwnAddress);
     }
     if denied.binary_search(&source.port()).is_ok() {
@@ -325,24 +394,32 @@ pub(crate) fn refusal(
 /// Bound to one address, the server is its own source only from exactly that address and
 /// port. Bound to a wildcard (`0.0.0.0`, `[::]`), it receives on its port at every address of
 /// the machine: a source with the server's port is its own if it is a loopback address or if
-/// `is_local_ip` says the machine has it. So the common case costs a comparison of ports, and
-/// the probe (a `bind` that is closed at once) is paid only by datagrams that claim the
-/// server's own port, which no client sends from.
+/// `is_local` says the machine has it (asked with the source's scope, which a link-local
+/// address needs). So the common case costs a comparison of ports, and the probe is paid
+/// only by datagrams that claim the server's own port, which no client sends from.
 fn own_address(
     source: SocketAddr,
     local: SocketAddr,
-    is_local_ip: impl FnOnce(IpAddr) -> bool,
+    is_local: impl FnOnce(SocketAddr) -> bool,
 ) -> bool {
     if source.port() != local.port() {
         return false;
     }
     let source_ip = source.ip().to_canonical();
     let local_ip = local.ip().to_canonical();
-    if local_ip.is_unspecified() {
-        source_ip.is_loopback() || is_local_ip(source_ip)
-    } else {
-        source_ip == local_ip
+    if !local_ip.is_unspecified() {
+        return source_ip == local_ip;
     }
+    if source_ip.is_loopback() {
+        return true;
+    }
+    let probed = match (source, source_ip) {
+        (SocketAddr::V6(v6), IpAddr::V6(ip)) => {
+            SocketAddr::V6(SocketAddrV6::new(ip, 0, 0, v6.scope_id()))
+        }
+        (_, ip) => SocketAddr::new(ip, 0),
+    };
+    is_local(probed)
 }
 
 #[cfg(test)]
@@ -353,8 +430,8 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn never_asked(ip: IpAddr) -> bool {
-        panic!("the probe was asked about {ip}")
+    fn never_asked(addr: SocketAddr) -> bool {
+        panic!("the probe was asked about {addr}")
     }
 
     #[test]
@@ -433,10 +510,97 @@ mod tests {
     }
 
     #[test]
-    fn loopback_is_a_local_ip_and_a_documentation_address_is_not() {
-        assert!(is_local_ip(IpAddr::from([127, 0, 0, 1])));
-        // TEST-NET-1 (RFC 5737): reserved for documentation, never configured.
-        assert!(!is_local_ip(IpAddr::from([192, 0, 2, 1])));
-        assert!(!is_local_ip("2001:db8::1".parse().unwrap()));
+    fn a_link_local_source_is_probed_with_its_scope() {
+        let wildcard = addr("[::]:7000");
+        let mut asked = Vec::new();
+        let own = refusal(addr("[fe80::1%3]:7000"), wildcard, &[], |a| {
+            asked.push(a);
+            a == addr("[fe80::1%3]:0")
+        });
+        assert_eq!(own, Some(Refusal::OwnAddress));
+        assert_eq!(asked, [addr("[fe80::1%3]:0")]);
+        // The same address on another interface is another host's.
+        let other = refusal(addr("[fe80::1%4]:7000"), wildcard, &[], |a| {
+            a == addr("[fe80::1%3]:0")
+        });
+        assert_eq!(other, None);
+        // An IPv4 source through an IPv6 socket is probed as IPv4.
+        let mut asked = Vec::new();
+        refusal(addr("[::ffff:192.0.2.7]:7000"), wildcard, &[], |a| {
+            asked.push(a);
+            false
+        });
+        assert_eq!(asked, [addr("192.0.2.7:0")]);
+    }
+
+    #[test]
+    fn the_answer_of_the_probe_is_kept_for_ten_seconds() {
+        let answers = LocalAnswers::default();
+        let wildcard = addr("0.0.0.0:7000");
+        let lan = addr("192.0.2.7:7000");
+        let start = Instant::now();
+        let probes = std::cell::Cell::new(0);
+        let probe = |_| {
+            probes.set(probes.get() + 1);
+            true
+        };
+        let judge = |source, at| refusal(source, wildcard, &[], |a| answers.is_local(a, at, probe));
+        // A thousand datagrams from the same source within the 10 s: one probe.
+        for i in 0..1000u32 {
+            let at = start + LOCAL_ANSWER_KEPT * i / 1000;
+            assert_eq!(judge(lan, at), Some(Refusal::OwnAddress));
+        }
+        assert_eq!(probes.get(), 1);
+        // Another address is probed on its own; so is the same one 10 s later.
+        assert_eq!(
+            judge(addr("192.0.2.8:7000"), start),
+            Some(Refusal::OwnAddress)
+        );
+        assert_eq!(probes.get(), 2);
+        assert_eq!(
+            judge(lan, start + LOCAL_ANSWER_KEPT),
+            Some(Refusal::OwnAddress)
+        );
+        assert_eq!(probes.get(), 3);
+        // A negative answer is kept as well.
+        let no = |_| {
+            probes.set(probes.get() + 1);
+            false
+        };
+        let other = addr("198.51.100.1:0");
+        for _ in 0..10 {
+            assert!(!answers.is_local(other, start, no));
+        }
+        assert_eq!(probes.get(), 4);
+    }
+
+    #[test]
+    fn the_kept_answers_are_bounded() {
+        let answers = LocalAnswers::default();
+        let start = Instant::now();
+        for i in 0..10 * LOCAL_ANSWERS as u32 {
+            let at = start + Duration::from_millis(u64::from(i));
+            assert!(!answers.is_local(SocketAddr::from(([10, 0, 0, 1], i as u16)), at, |_| false));
+        }
+        assert_eq!(answers.lock().len(), LOCAL_ANSWERS);
+        // The newest are the ones kept.
+        let newest = SocketAddr::from(([10, 0, 0, 1], 10 * LOCAL_ANSWERS as u16 - 1));
+        assert!(
+            !answers.is_local(newest, start + Duration::from_secs(1), |_| panic!(
+                "probed again"
+            ))
+        );
+    }
+
+    #[test]
+    fn loopback_is_local_and_documentation_addresses_are_not() {
+        assert!(is_local(addr("127.0.0.1:0")));
+        assert!(is_local(addr("[::1]:0")));
+        // TEST-NET-1 (RFC 5737) and 2001:db8::/32 (RFC 3849): reserved for documentation,
+        // never configured.
+        assert!(!is_local(addr("192.0.2.1:0")));
+        assert!(!is_local(addr("[2001:db8::1]:0")));
+        // A link-local address without a scope cannot be bound, whoever has it.
+        assert!(!is_local(addr("[fe80::1]:0")));
     }
 }

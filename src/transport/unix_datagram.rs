@@ -155,7 +155,10 @@ impl Datagram for StdUnixDatagram {
         StdUnixDatagram::recv(self, buf)
     }
 
-    fn refusal(&self, source: &UnixAddr, local: &UnixAddr, _: &Options) -> Option<Refusal> {
+    /// A path or a name is compared, never probed: nothing to remember.
+    type Policy = ();
+
+    fn refusal(&self, source: &UnixAddr, local: &UnixAddr, _: &Options, _: &()) -> Option<Refusal> {
         if source.is_unnamed() {
             Some(Refusal::BadSource)
         } else if source == local {
