@@ -1,7 +1,8 @@
 //! A graceful shutdown of `serve()` while clients are mid-stream: every echo ends whole (every
 //! byte sent comes back, then end-of-stream) or visibly broken (a reset); never with a clean
 //! end-of-stream after a short echo. TCP on loopback, port 0, and Unix streams on a socket
-//! file, each test written once. A Unix socket cannot be reset: a Unix client cut short may
+//! file, each test written once; and a shutdown while stream faults are in force, over every
+//! stream transport. A Unix socket cannot be reset: a Unix client cut short may
 //! read end-of-stream, and the server counts every such cut (see `docs/protocol.md`).
 //!
 //! The clients have small receive buffers, so the server cannot push their echo out faster
@@ -272,3 +273,156 @@ fn a_client_still_owed_its_echo_when_the_grace_ends_is_cut_and_counted<T: Stream
 instances!(a_shutdown_mid_stream_ends_every_echo_whole_or_with_a_reset: tcp_v4, unix_path);
 instances!(with_a_long_grace_every_half_closed_client_gets_its_whole_echo: tcp_v4, unix_path);
 instances!(a_client_still_owed_its_echo_when_the_grace_ends_is_cut_and_counted: tcp_v4, unix_path);
+
+/// A server on a fresh address of `site` with `spec` as its faults and `grace` to shut down.
+fn spawn_with_fault<T: StreamKind>(
+    site: &Site<T>,
+    spec: &str,
+    grace: Duration,
+) -> socket_echo::ServerHandle<T> {
+    let faults: socket_echo::Faults = spec.parse().unwrap_or_else(|e| panic!("{spec}: {e}"));
+    EchoServer::bind_on_with(
+        site.transport,
+        site.addr(),
+        socket_echo::Options::new().with_shutdown_grace(grace),
+    )
+    .expect("bind")
+    .with_faults(faults)
+    .expect("faults")
+    .spawn()
+    .expect("spawn")
+}
+
+/// The stream faults a connection can be under while it is fully echoed and idle: each
+/// leaves the echo of 100 bytes whole.
+const FAULTS_AN_ECHO_OF_100_BYTES_SURVIVES: [&str; 13] = [
+    "delay=20ms,jitter=5ms",
+    "slice=10,pause=1ms",
+    "rate=100000",
+    "shared-rate=100000",
+    "stall-after=100",
+    "close-after=1000000",
+    "close-in=60s",
+    "reset-after=1000000",
+    "reset-in=60s",
+    "slow-close=10ms",
+    "blackhole,after=100",
+    "accept-delay=10ms",
+    "delay=1ms;slice=7,pause=1ms;rate=100000;slow-close=1ms",
+];
+
+/// RELIABILITY 43: under any stream fault, a connection whose every byte was echoed and
+/// that sends nothing more ends at shutdown as it would without faults: with a clean
+/// end-of-stream, and no reset is counted.
+fn under_any_fault_a_fully_echoed_idle_connection_ends_cleanly_at_shutdown<T: StreamKind>(
+    site: &Site<T>,
+) {
+    let message = Rng::new(43).bytes(100);
+    let served: Vec<_> = FAULTS_AN_ECHO_OF_100_BYTES_SURVIVES
+        .iter()
+        .map(|spec| {
+            let handle = spawn_with_fault(site, spec, PATIENCE);
+            let client = transports::connect::<T>(&handle.local_addr());
+            client.set_read_timeout(Some(PATIENCE)).unwrap();
+            (&client).write_all(&message).unwrap();
+            let mut echo = vec![0; message.len()];
+            (&client).read_exact(&mut echo).unwrap();
+            assert_eq!(echo, message, "{spec}");
+            (spec, handle, client)
+        })
+        .collect();
+    // Every server drains at once.
+    for (_, handle, _) in &served {
+        handle.shutdown();
+    }
+    for (spec, handle, client) in served {
+        let stats = handle.join().expect("server stopped with an error");
+        let (read, ending) = transports::read_to_end_or_reset(&client, 1 << 20);
+        assert_eq!((read, ending), (0, Ending::Eof), "{spec}: {stats:?}");
+        assert_eq!(stats.shutdown_resets, 0, "{spec}: {stats:?}");
+        assert_eq!(stats.faults.reset, 0, "{spec}: {stats:?}");
+        assert_eq!(stats.bytes_out, 100, "{spec}: {stats:?}");
+    }
+}
+
+/// Sends `message` to a server under the fault `spec` and shuts the server down (with
+/// `grace`) once the fault holds it: read and held back, or left unread by a stall or an
+/// accept delay. Returns the server and the client.
+fn shut_down_holding<T: StreamKind>(
+    site: &Site<T>,
+    spec: &str,
+    grace: Duration,
+    message: &[u8],
+) -> (socket_echo::ServerHandle<T>, Socket) {
+    let handle = spawn_with_fault(site, spec, grace);
+    let client = transports::connect::<T>(&handle.local_addr());
+    client.set_read_timeout(Some(PATIENCE)).unwrap();
+    (&client).write_all(message).unwrap();
+    wait_for_stats(&handle, "the message held by the fault", |s| {
+        s.bytes_in == message.len() as u64 || s.faults.stalled == 1 || s.faults.accept_delayed == 1
+    });
+    handle.shutdown();
+    (handle, client)
+}
+
+/// RELIABILITY 43: bytes a fault still holds when the server is shut down (a delay longer
+/// than a connection must be quiet before it is closed, a rate, a slice's pauses, a
+/// connection not yet served after an accept delay) are echoed whole within the grace,
+/// then the connection ends cleanly.
+fn under_a_fault_bytes_held_at_shutdown_are_echoed_whole_within_the_grace<T: StreamKind>(
+    site: &Site<T>,
+) {
+    let message = Rng::new(44).bytes(1000);
+    for spec in [
+        "delay=400ms",
+        "rate=2000",
+        "slice=100,pause=40ms",
+        "accept-delay=400ms",
+    ] {
+        let (handle, client) = shut_down_holding(site, spec, PATIENCE, &message);
+        let mut echo = vec![0; message.len()];
+        (&client).read_exact(&mut echo).unwrap_or_else(|e| {
+            panic!("{spec}: {e}");
+        });
+        assert!(echo == message, "{spec}: the echo differs");
+        let (read, ending) = transports::read_to_end_or_reset(&client, 1 << 20);
+        assert_eq!((read, ending), (0, Ending::Eof), "{spec}");
+        let stats = handle.join().expect("server stopped with an error");
+        assert_eq!(stats.shutdown_resets, 0, "{spec}: {stats:?}");
+        assert_eq!(stats.bytes_out, 1000, "{spec}: {stats:?}");
+    }
+}
+
+/// RELIABILITY 43: a connection still owed bytes when the grace ends because of a fault (a
+/// long delay, a slow rate, a stall with input left unread, an accept delay not yet over)
+/// is cut visibly, a reset over TCP (a Unix stream socket has none; see `docs/protocol.md`),
+/// and counted in `shutdown_resets`, not among the faults' own resets.
+fn under_a_fault_a_connection_still_owed_when_the_grace_ends_is_cut_and_counted<T: StreamKind>(
+    site: &Site<T>,
+) {
+    let message = Rng::new(45).bytes(1000);
+    for spec in [
+        "delay=60s",
+        "rate=10",
+        "stall-after=100",
+        "accept-delay=60s",
+    ] {
+        let (handle, client) = shut_down_holding(site, spec, Duration::from_millis(200), &message);
+        let stats = handle.join().expect("server stopped with an error");
+        let (read, ending) = transports::read_to_end_or_reset(&client, 1 << 20);
+        assert!(read < message.len(), "{spec}: the whole echo came back");
+        assert_eq!(stats.shutdown_resets, 1, "{spec}: {stats:?}");
+        assert_eq!(stats.faults.reset, 0, "{spec}: {stats:?}");
+        if T::TRANSPORT == "unix" {
+            assert!(ending.closed(), "{spec}: {ending:?} after {read} bytes");
+        } else {
+            assert_eq!(ending, Ending::Reset, "{spec}: after {read} bytes");
+        }
+    }
+}
+
+over_streams!(
+    under_any_fault_a_fully_echoed_idle_connection_ends_cleanly_at_shutdown,
+    under_a_fault_bytes_held_at_shutdown_are_echoed_whole_within_the_grace,
+    under_a_fault_a_connection_still_owed_when_the_grace_ends_is_cut_and_counted,
+);

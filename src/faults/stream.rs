@@ -10,6 +10,7 @@
 use std::cmp::{Reverse, min};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io::ErrorKind;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
@@ -783,9 +784,20 @@ impl Worker {
         self.conns.remove(&key);
     }
 
-    /// Keys of every connection a fault is shaping.
-    pub(crate) fn shaped(&self) -> Vec<usize> {
-        self.conns.keys().copied().collect()
+    /// Whether the shaped connection under `key` still owes its peer an echo, for a
+    /// shutdown's drain: bytes held back, or input the connection has not read (a stall, an
+    /// accept delay not over yet, or bytes that came since it was last driven). One whose
+    /// echo a fault ended (`close-after`, `close-in`, `blackhole`) owes nothing more, what
+    /// its peer still sends being dropped by the fault. `None` if it is not shaped.
+    pub(crate) fn owes<S: AsFd>(&self, key: usize, stream: &S) -> Option<bool> {
+        let shaped = self.conns.get(&key)?;
+        if !shaped.held.is_empty() {
+            return Some(true);
+        }
+        Some(match shaped.phase {
+            Phase::Closing | Phase::Blackhole => false,
+            Phase::Open | Phase::Stalled => has_unread(stream),
+        })
     }
 
     /// Drives the shaped connection under `key`.
@@ -830,6 +842,19 @@ impl Worker {
                 keys.push(key);
             }
         }
+    }
+}
+
+/// Whether input is waiting on a non-blocking connection, left where it is. A pending
+/// end-of-stream or error is not input.
+fn has_unread<S: AsFd>(stream: &S) -> bool {
+    let mut probe = [MaybeUninit::<u8>::uninit(); 1];
+    loop {
+        return match SockRef::from(stream).peek(&mut probe) {
+            Ok(n) => n > 0,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => false,
+        };
     }
 }
 

@@ -19,19 +19,12 @@ impl<S: Connection> Engine<'_, S> {
     /// A connection gets a clean end-of-stream only once it owes its peer nothing: a peer
     /// that half-closed once its end-of-stream is read and everything is echoed (as when
     /// serving), any other once nothing is pending or unread and it has been quiet long
-    /// enough (see [`Quiet`]). When the grace period ends, a connection still owed bytes is
-    /// reset, so its peer can tell its echo was cut short.
+    /// enough (see [`Quiet`]). The faults stay in force meanwhile: bytes a fault holds are
+    /// echoed when it lets them go, and a connection that holds some, or leaves input
+    /// unread (a stall, an accept delay), owes them. When the grace period ends, a
+    /// connection still owed bytes is reset, so its peer can tell its echo was cut short,
+    /// and counted in `shutdown_resets`.
     pub(super) fn drain(&mut self, poll: &mut Poll) {
-        // Fault hook: a connection under a fault (an echo held back, a stall) is not served
-        // normally once the faults are gone: it is reset, so the client sees that it ended.
-        if let Some(faults) = self.faults.take() {
-            for key in faults.shaped() {
-                if let Some(conn) = self.conns.get(key) {
-                    reset_on_close(&conn.stream);
-                }
-                self.close(key, ConnectionEnd::ShutdownReset);
-            }
-        }
         let deadline = std::time::Instant::now().checked_add(self.options.shutdown_grace());
         let mut events = Events::with_capacity(1024);
         let mut turn = Vec::new();
@@ -55,6 +48,12 @@ impl<S: Connection> Engine<'_, S> {
             } else {
                 Duration::ZERO
             };
+            // Fault hook: the faults stay in force while the drain lasts (a held echo goes
+            // when its time comes, as when serving), so wake when one may go.
+            let timeout = match &self.faults {
+                Some(faults) => faults.timeout().map_or(timeout, |due| due.min(timeout)),
+                None => timeout,
+            };
             match poll.poll(&mut events, Some(timeout)) {
                 Ok(()) => {}
                 Err(e) if interrupted(&e) => continue,
@@ -70,7 +69,11 @@ impl<S: Connection> Engine<'_, S> {
                     Token(key) => self.drive_and_settle(key, now, false),
                 }
             }
-            std::mem::swap(&mut turn, &mut self.again);
+            // Fault hook: drive the connections whose fault timer is due.
+            if let Some(faults) = self.faults.as_mut() {
+                faults.due(&mut turn);
+            }
+            turn.append(&mut self.again);
             for key in turn.drain(..) {
                 self.drive_and_settle(key, now, false);
             }
@@ -79,28 +82,52 @@ impl<S: Connection> Engine<'_, S> {
         self.end_when_grace_is_over();
     }
 
+    /// Whether the connection under `key` owes its peer nothing: no echo pending and, under
+    /// a fault, none held back and no input left unread.
+    fn owes_nothing(&self, key: usize) -> bool {
+        let Some(conn) = self.conns.get(key) else {
+            return false;
+        };
+        conn.pending.is_none()
+            // Fault hook: a connection under a fault may owe bytes it holds, or input it
+            // is not reading.
+            && !self
+                .faults
+                .as_ref()
+                .and_then(|faults| faults.owes(key, &conn.stream))
+                .unwrap_or(false)
+    }
+
     /// Closes, cleanly, every connection that owes its peer nothing and has been quiet long
     /// enough (see [`Quiet`]). Returns the milliseconds until the next connection still
-    /// open may have fallen quiet.
+    /// open that owes nothing may have fallen quiet (one that owes bytes is woken by its
+    /// events, or its fault's timer).
     fn close_quiet(&mut self, quiet: Quiet, now: u32) -> u32 {
-        let is_quiet = |conn: &Conn<S>| conn.pending.is_none() && quiet.left(conn, now) == 0;
+        let is_quiet = |engine: &Self, key: usize| {
+            engine.owes_nothing(key)
+                && engine
+                    .conns
+                    .get(key)
+                    .is_some_and(|conn| quiet.left(conn, now) == 0)
+        };
         let candidates: Vec<usize> = self
             .conns
             .iter()
-            .filter(|(_, conn)| is_quiet(conn))
             .map(|(key, _)| key)
+            .filter(|&key| is_quiet(self, key))
             .collect();
         for key in candidates {
             // One more read: input that came since is echoed (and the connection is busy
             // again), and a peer's end-of-stream finishes it as when serving.
             self.drive_and_settle(key, now, false);
-            if self.conns.get(key).is_some_and(is_quiet) {
+            if is_quiet(self, key) {
                 // Nothing pending, nothing unread: closing sends end-of-stream.
                 self.close(key, ConnectionEnd::Shutdown);
             }
         }
         self.conns
             .iter()
+            .filter(|&(key, _)| self.owes_nothing(key))
             .map(|(_, conn)| quiet.left(conn, now).max(1))
             .min()
             .unwrap_or_else(|| millis(QUIET_BEFORE_CLOSE))
@@ -112,12 +139,20 @@ impl<S: Connection> Engine<'_, S> {
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {
             let mut end = ConnectionEnd::Shutdown;
-            if let Some(conn) = self.conns.get(key)
-                && owes_bytes(conn, &mut self.scratch)
-            {
-                reset_on_close(&conn.stream);
-                self.counters.shutdown_resets.add(1);
-                end = ConnectionEnd::ShutdownReset;
+            if let Some(conn) = self.conns.get(key) {
+                // Fault hook: a connection under a fault knows what it owes; its input is
+                // left unread, so a Unix stream peer sees an error too.
+                let shaped = self
+                    .faults
+                    .as_ref()
+                    .and_then(|faults| faults.owes(key, &conn.stream));
+                let owed = conn.pending.is_some()
+                    || shaped.unwrap_or_else(|| owes_bytes(conn, &mut self.scratch));
+                if owed {
+                    reset_on_close(&conn.stream);
+                    self.counters.shutdown_resets.add(1);
+                    end = ConnectionEnd::ShutdownReset;
+                }
             }
             self.close(key, end);
         }
