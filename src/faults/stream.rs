@@ -336,6 +336,12 @@ impl Shaped {
         false
     }
 
+    /// The offset `offset` bytes past `base`, saturating: a count at the top of `u64`
+    /// (`after=18446744073709551615`) is never reached, where a sum would overflow.
+    fn past_base(&self, offset: u64) -> u64 {
+        self.base.saturating_add(offset)
+    }
+
     /// How many bytes may be read now.
     fn room(&self, max_pending: usize, now: Instant) -> usize {
         if self.phase != Phase::Open || self.eof || self.plan.start_at.is_some_and(|at| now < at) {
@@ -343,7 +349,7 @@ impl Shaped {
         }
         let mut room = max_pending.saturating_sub(self.held.len());
         if let Some((limit, _)) = self.plan.end {
-            let left = (self.base + limit).saturating_sub(self.received);
+            let left = (self.past_base(limit)).saturating_sub(self.received);
             room = min(room, usize::try_from(left).unwrap_or(usize::MAX));
         }
         room
@@ -356,8 +362,9 @@ impl Shaped {
         self.received = end;
         self.held.extend(data);
         match &mut self.plan.delay {
-            Some((jitter, after)) if end > self.base + *after => {
-                let from = self.base + *after;
+            // `past_base`, spelt out: the match holds `plan` borrowed.
+            Some((jitter, after)) if end > self.base.saturating_add(*after) => {
+                let from = self.base.saturating_add(*after);
                 let delay = jitter.draw(&mut self.rng);
                 if start < from {
                     self.mark(from, now);
@@ -416,13 +423,13 @@ impl Shaped {
         }
         let mut n = (released - self.echoed).min(self.front().len() as u64);
         if let Some((_, _, after)) = self.plan.slice {
-            n = match (self.base + after).checked_sub(self.echoed) {
+            n = match (self.past_base(after)).checked_sub(self.echoed) {
                 Some(left) if left > 0 => n.min(left),
                 _ => n.min(self.slice_left as u64),
             };
         }
         if let Some((rate, after)) = self.plan.rate {
-            match (self.base + after).checked_sub(self.echoed) {
+            match (self.past_base(after)).checked_sub(self.echoed) {
                 Some(left) if left > 0 => n = n.min(left),
                 _ => {
                     let bucket = self.bucket.get_or_insert_with(|| Bucket::new(rate, now));
@@ -436,7 +443,7 @@ impl Shaped {
             }
         }
         if let Some((rate, after)) = self.plan.shared_rate {
-            match (self.base + after).checked_sub(self.echoed) {
+            match (self.past_base(after)).checked_sub(self.echoed) {
                 Some(left) if left > 0 => n = n.min(left),
                 _ => {
                     let mut shared = self
@@ -463,7 +470,7 @@ impl Shaped {
         self.held.drain(..m);
         self.echoed += m as u64;
         if let Some((size, pause, after)) = self.plan.slice
-            && start >= self.base + after
+            && start >= self.past_base(after)
         {
             self.slice_left = self.slice_left.saturating_sub(m);
             if self.slice_left == 0 {
@@ -475,7 +482,7 @@ impl Shaped {
         if self
             .plan
             .rate
-            .is_some_and(|(_, after)| start >= self.base + after)
+            .is_some_and(|(_, after)| start >= self.past_base(after))
             && let Some(bucket) = self.bucket.as_mut()
         {
             bucket.spend(m as u64);
@@ -483,7 +490,7 @@ impl Shaped {
         if self
             .plan
             .shared_rate
-            .is_some_and(|(_, after)| start >= self.base + after)
+            .is_some_and(|(_, after)| start >= self.past_base(after))
         {
             let mut shared = self
                 .active
@@ -500,7 +507,7 @@ impl Shaped {
     fn reached_end(&self) -> Option<End> {
         self.plan
             .end
-            .filter(|(limit, _)| self.echoed >= self.base + limit)
+            .filter(|(limit, _)| self.echoed >= self.past_base(*limit))
             .map(|(_, how)| how)
     }
 

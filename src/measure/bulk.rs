@@ -271,6 +271,7 @@ impl Bulk {
             });
         }
         measure::check_timeout("timeout", self.timeout)?;
+        crate::options::check_duration("duration", self.duration)?;
         let options = self.options.clone().with_read_timeout(Some(self.timeout));
         let client = EchoClient::connect_on_with(transport, addr, options)?;
         let mut report = T::visit_client(

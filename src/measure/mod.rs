@@ -71,8 +71,8 @@ pub(crate) fn check_size(option: &'static str, size: usize) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a zero timeout, or one under the microsecond resolution of socket timeouts, as
-/// [`Options`](crate::Options) does.
+/// Refuses a zero timeout, one under the microsecond resolution of socket timeouts, or one
+/// beyond [`MAX_DURATION`](crate::MAX_DURATION), as [`Options`](crate::Options) does.
 pub(crate) fn check_timeout(option: &'static str, timeout: Duration) -> Result<()> {
     if timeout.is_zero() {
         return Err(Error::InvalidOption {
@@ -88,6 +88,7 @@ pub(crate) fn check_timeout(option: &'static str, timeout: Duration) -> Result<(
                 .into(),
         });
     }
+    crate::options::check_duration(option, timeout)?;
     Ok(())
 }
 

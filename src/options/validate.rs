@@ -17,8 +17,10 @@ impl Options {
     ///
     /// [`Error::InvalidOption`](crate::Error::InvalidOption) for a zero timeout or one the system would round to zero (a
     /// socket timeout under one microsecond, an idle timeout under one millisecond), an
-    /// idle timeout beyond the server's clock, a zero buffer or backlog, a TTL outside
-    /// 1 to 255, a keepalive time or interval under one second, or a size outside its range
+    /// idle timeout beyond the server's clock, any other duration beyond
+    /// [`MAX_DURATION`](crate::MAX_DURATION) (a linger beyond what `SO_LINGER` holds), a
+    /// zero buffer or backlog, a TTL outside 1 to 255, a keepalive time or interval under
+    /// one second or over 32,767 seconds (or over 127 probes), or a size outside its range
     /// (see the table on [`Options`]), or a source rate limit with a zero rate or burst.
     ///
     /// # Examples
@@ -45,6 +47,27 @@ impl Options {
             }
         }
         if let Some(keepalive) = self.keepalive {
+            // Linux's bounds (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT): beyond
+            // them it refuses the option with EINVAL as each connection is accepted.
+            let most = Duration::from_secs(32_767);
+            if keepalive.time.is_some_and(|time| time > most) {
+                return Err(invalid(
+                    "keepalive.time",
+                    "must be at most 32,767 seconds, the longest Linux takes",
+                ));
+            }
+            if keepalive.interval.is_some_and(|interval| interval > most) {
+                return Err(invalid(
+                    "keepalive.interval",
+                    "must be at most 32,767 seconds, the longest Linux takes",
+                ));
+            }
+            if keepalive.probes.is_some_and(|probes| probes > 127) {
+                return Err(invalid(
+                    "keepalive.probes",
+                    "must be at most 127, the most Linux takes",
+                ));
+            }
             // Linux takes whole seconds: anything shorter becomes 0, which it refuses.
             let second = Duration::from_secs(1);
             if keepalive.time.is_some_and(|time| time < second) {
@@ -71,6 +94,17 @@ impl Options {
                 ));
             }
         }
+        // SO_LINGER takes whole seconds in a C `int`: more would wrap, to 0 or below.
+        if self
+            .linger
+            .is_some_and(|linger| linger.as_secs() > C_INT_MAX as u64)
+        {
+            return Err(invalid(
+                "linger",
+                "must be at most 2,147,483,647 seconds, the largest SO_LINGER takes",
+            ));
+        }
+        check_duration("shutdown_grace", self.shutdown_grace)?;
         if let Some(ttl) = self.ttl
             && !(1..=255).contains(&ttl)
         {
@@ -140,6 +174,15 @@ impl Options {
             return Err(invalid(
                 "connection_socket_buffers",
                 "must be at least 1 byte; use None for the system's default",
+            ));
+        }
+        if self
+            .connection_socket_buffers
+            .is_some_and(|size| size > C_INT_MAX)
+        {
+            return Err(invalid(
+                "connection_socket_buffers",
+                "must be at most 2,147,483,647 bytes, the largest the socket option takes",
             ));
         }
         if self.max_pending > MAX_BUFFER_SIZE {
@@ -219,5 +262,6 @@ pub(crate) fn check_socket_timeout(option: &'static str, value: Duration) -> Res
             "under one microsecond, the resolution of socket timeouts: the system would round it to zero and wait forever",
         ));
     }
+    check_duration(option, value)?;
     Ok(())
 }

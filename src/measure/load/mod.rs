@@ -385,6 +385,7 @@ impl Load {
         }
         measure::check_size("size", self.size)?;
         measure::check_timeout("timeout", self.timeout)?;
+        crate::options::check_duration("duration", self.duration)?;
         // The sockets are polled without blocking, so the per-message timeout is enforced
         // by the poll loop, not by a socket read timeout.
         let options = &self.options;
@@ -392,7 +393,14 @@ impl Load {
             EchoClient::connect_on_with(transport, candidate, options.clone())
         })?;
         let peer = first.peer_addr();
-        let mut clients = Vec::with_capacity(self.connections);
+        // Fallibly: `connections` is the caller's, up to `usize::MAX`.
+        let mut clients = Vec::new();
+        clients
+            .try_reserve_exact(self.connections)
+            .map_err(|_| Error::Allocation {
+                what: "the connections",
+                bytes: self.connections.saturating_mul(size_of::<T::Client>()),
+            })?;
         clients.push(first);
         for _ in 1..self.connections {
             clients.push(EchoClient::connect_on_with(

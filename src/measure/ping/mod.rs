@@ -416,6 +416,7 @@ impl<T: Transport> EchoClient<T> {
     pub fn ping(&mut self, ping: &Ping, on_probe: impl FnMut(&Probe)) -> Result<PingSummary> {
         measure::check_size("size", ping.size)?;
         measure::check_timeout("timeout", ping.timeout)?;
+        crate::options::check_duration("interval", ping.interval)?;
         let restore = self.options().read_timeout();
         let write_timeout = self.options().write_timeout();
         let peer = self.peer_addr();
