@@ -96,6 +96,18 @@ pub enum Error {
         /// Why the value was refused.
         reason: std::borrow::Cow<'static, str>,
     },
+    /// A worker thread of [`serve`](crate::EchoServer::serve) panicked. The server stopped
+    /// (its other workers with it, after their shutdown grace) rather than go on listening
+    /// with a worker short, which could leave it answering no one.
+    #[error("worker {worker} of the server on {addr} panicked: {message}")]
+    WorkerPanicked {
+        /// The address the server was serving.
+        addr: Address,
+        /// The worker's number, 0 to `workers - 1` (worker 0 accepts connections).
+        worker: usize,
+        /// What the panic said.
+        message: String,
+    },
     /// A fault is invalid: a SPEC that does not parse (the part that was wrong is named), a
     /// value no fault can have, or a kind that cannot apply to the server's transport.
     #[error("invalid fault `{fault}`: {reason}")]
@@ -318,6 +330,7 @@ impl Error {
             | Error::Mismatch { .. }
             | Error::ShortEcho { .. }
             | Error::InvalidFault { .. }
+            | Error::WorkerPanicked { .. }
             | Error::Allocation { .. } => None,
         }
     }

@@ -381,13 +381,34 @@ impl<T: Transport> ServerHandle<T> {
         ShutdownHandle::new(Arc::clone(&self.control))
     }
 
+    /// True once the server has stopped, after [`shutdown`](Self::shutdown) or by itself
+    /// (an error, a worker's panic): [`join`](Self::join) then returns at once. A process
+    /// that serves until a signal can look at this now and then, so a server that failed is
+    /// not left listening while answering no one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = socket_echo::EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// assert!(!handle.is_finished());
+    /// handle.shutdown();
+    /// while !handle.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// handle.join()?;
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
     /// Waits until the server has stopped (after [`shutdown`](Self::shutdown), a
     /// [`ShutdownHandle`], or an error) and returns its final [`Stats`].
     ///
     /// # Errors
     ///
-    /// The error that stopped the server ([`Error::Serve`]), or [`Error::Serve`] if its
-    /// thread panicked.
+    /// The error that stopped the server ([`Error::Serve`], or [`Error::WorkerPanicked`] if
+    /// one of its workers panicked), or [`Error::Serve`] if its thread panicked otherwise.
     ///
     /// # Examples
     ///

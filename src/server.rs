@@ -406,7 +406,9 @@ impl<T: Transport> EchoServer<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Serve`] if a worker thread or its poll cannot be created.
+    /// [`Error::Serve`] if a worker thread or its poll cannot be created;
+    /// [`Error::WorkerPanicked`] if a worker panicked, after the others have stopped (a
+    /// server a worker short could be left listening and answering no one).
     ///
     /// # Examples
     ///

@@ -194,6 +194,7 @@ fn flag_of(option: &str) -> String {
         "connections" => "--conns".to_owned(),
         "size" | "write_size" => "--size".to_owned(),
         "recv_buffer_size" => "--recv-buffer".to_owned(),
+        "connection_socket_buffers" => "--connection-buffers".to_owned(),
         "send_buffer_size" => "--send-buffer".to_owned(),
         "only_v6" => "--dual-stack".to_owned(),
         "nodelay" => "--no-nodelay".to_owned(),

@@ -4,7 +4,9 @@
 //! This module owns threads and readiness; it never makes or tunes sockets (the transports
 //! do) and never allocates per byte echoed.
 
+use std::any::Any;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -62,8 +64,9 @@ pub(crate) struct Worker<'a> {
 
 impl Worker<'_> {
     /// Runs `body(index)` for each of `count` workers, the first on this thread and the
-    /// others on threads of their own, and returns the first error. One worker failing stops
-    /// the others, so `serve` never half-runs.
+    /// others on threads of their own, and returns the first error. One worker failing, or
+    /// panicking ([`Error::WorkerPanicked`](crate::Error::WorkerPanicked)), stops the others,
+    /// so `serve` never half-runs.
     pub(crate) fn spawn(
         &self,
         count: usize,
@@ -74,7 +77,19 @@ impl Worker<'_> {
             source,
         };
         let run = |index| {
-            let result = body(index);
+            // A panic in a worker fails the server, with its message, rather than leave the
+            // others serving without it (or, worker 0 being the one that accepts, leave a
+            // server that listens and answers no one). Nothing a worker shares is left
+            // half-changed by an unwinding one: counters are atomics, and every lock is
+            // taken with `PoisonError::into_inner`.
+            let result =
+                panic::catch_unwind(AssertUnwindSafe(|| body(index))).unwrap_or_else(|payload| {
+                    Err(crate::Error::WorkerPanicked {
+                        addr: self.local.clone(),
+                        worker: index,
+                        message: panic_message(payload.as_ref()),
+                    })
+                });
             if result.is_err() {
                 self.control.stop();
             }
@@ -97,6 +112,8 @@ impl Worker<'_> {
             }
             let mut result = run(0);
             for handle in others {
+                // `run` catches the worker's panic: a thread that panicked anyway did so
+                // outside it, and says nothing more.
                 let joined = handle
                     .join()
                     .unwrap_or_else(|_| Err(serve_error(io::Error::other("worker panicked"))));
@@ -121,6 +138,19 @@ impl Worker<'_> {
         let result = body(&mut poll, &counters, &waker).map_err(io_error);
         self.control.unregister(&waker);
         result
+    }
+}
+
+/// The message a panic was raised with (`panic!("...")`'s text), or a placeholder when it
+/// carried something else.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(message), _) => (*message).to_owned(),
+        (None, Some(message)) => message.clone(),
+        (None, None) => "a panic that carried no message".to_owned(),
     }
 }
 
@@ -366,6 +396,53 @@ impl RateLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs [`Worker::spawn`] over `count` workers of which worker `bad` panics while the
+    /// others serve until they are stopped, as an engine's do.
+    fn spawn_with_a_panic(count: usize, bad: usize) -> crate::Result<()> {
+        let control = Control::default();
+        let options = Options::new();
+        let local = Address::Ip("127.0.0.1:7".parse().unwrap());
+        let worker = Worker {
+            control: &control,
+            options: &options,
+            local: &local,
+        };
+        worker.spawn(count, |index| {
+            if index == bad {
+                panic!("worker {index} broke");
+            }
+            // Bounded, so a worker that is never stopped fails the test rather than hang it.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !control.is_stopping() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            assert!(control.is_stopping(), "worker {index} was never stopped");
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn a_worker_that_panics_stops_the_others_and_fails_the_server_with_its_message() {
+        for (count, bad) in [(1, 0), (3, 0), (3, 2)] {
+            match spawn_with_a_panic(count, bad) {
+                Err(crate::Error::WorkerPanicked {
+                    worker, message, ..
+                }) => {
+                    assert_eq!(worker, bad);
+                    assert_eq!(message, format!("worker {bad} broke"));
+                }
+                other => panic!("{count} workers, {bad} panicking: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_message_of_a_panic_is_kept_whatever_it_was_raised_with() {
+        assert_eq!(panic_message(&"plain"), "plain");
+        assert_eq!(panic_message(&String::from("formatted 7")), "formatted 7");
+        assert_eq!(panic_message(&7u32), "a panic that carried no message");
+    }
 
     #[test]
     fn millis_until_is_zero_once_the_deadline_has_passed() {

@@ -120,7 +120,7 @@ fn gather(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
     })
 }
 
-fn wait_or_kill(child: &mut Child, deadline: Duration) -> ExitStatus {
+pub fn wait_or_kill(child: &mut Child, deadline: Duration) -> ExitStatus {
     let end = Instant::now() + deadline;
     loop {
         if let Some(status) = child.try_wait().expect("wait for socket-echo") {
