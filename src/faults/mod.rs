@@ -641,7 +641,7 @@ impl Fault {
 
     /// Refuses values no fault can have: a probability outside 0 to 1, a duration beyond
     /// [`MAX_DURATION`](crate::MAX_DURATION), an empty slice, a zero rate, a burst under one
-    /// datagram.
+    /// datagram, a loss its bursts cannot reach.
     fn validate(&self) -> Result<()> {
         let wrong = |reason: &'static str| Error::InvalidFault {
             fault: self.to_string(),
@@ -666,6 +666,21 @@ impl Fault {
             }
             FaultKind::Delay { correlation, .. } if !(0.0..=1.0).contains(&correlation) => {
                 Err(wrong("the correlation must be between 0 and 1"))
+            }
+            // Bursts of `burst` datagrams on average, each followed by at least one datagram
+            // delivered, lose at most burst / (burst + 1) in the long run: refused rather than
+            // quietly lose less than asked.
+            FaultKind::Drop { burst: Some(burst) } if self.probability > burst / (burst + 1.0) => {
+                Err(Error::InvalidFault {
+                    fault: self.to_string(),
+                    reason: format!(
+                        "bursts of {burst} datagrams on average lose at most {}% of the \
+                         replies (burst / (burst + 1)): lengthen the burst or lower the \
+                         probability",
+                        (burst / (burst + 1.0) * 1000.0).floor() / 10.0
+                    )
+                    .into(),
+                })
             }
             _ => Ok(()),
         }
@@ -799,7 +814,8 @@ impl Faults {
 
     /// Refuses a fault with a value no fault can have (a probability outside 0 to 1, a
     /// duration beyond [`MAX_DURATION`](crate::MAX_DURATION), an empty slice, a zero rate, a
-    /// burst under one datagram), or one whose kind cannot apply
+    /// burst under one datagram, a `drop` probability above what its bursts can lose,
+    /// `burst / (burst + 1)`), or one whose kind cannot apply
     /// to a `transport` of that kind (`stream` true for TCP and Unix stream sockets).
     ///
     /// # Errors

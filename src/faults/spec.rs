@@ -225,6 +225,9 @@ impl FromStr for Fault {
                 }
             }
         }
+        // What each part allows, the whole may not (a `drop` probability its bursts cannot
+        // reach): refused now, naming the whole SPEC, rather than when a server is given it.
+        fault.validate()?;
         Ok(fault)
     }
 }
@@ -563,6 +566,31 @@ mod tests {
             let spec = DURATION_SLOTS[slot].replace("{}", &format!("{seconds}s"));
             let fault = parse(&spec);
             proptest::prop_assert_eq!(parse(&fault.to_string()), fault);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Bursts of `B` datagrams on average, each followed by a delivered one, lose at
+        /// most `B / (B + 1)`: a higher probability is refused, never quietly capped.
+        #[test]
+        fn a_burst_loss_its_bursts_cannot_reach_is_refused(
+            burst in 1u32..10_000,
+            above in 0.0f64..=1.0,
+        ) {
+            let cap = f64::from(burst) / (f64::from(burst) + 1.0);
+            let p = cap + (1.0 - cap) * above;
+            proptest::prop_assume!(p > cap);
+            let spec = format!("drop={p},burst={burst}");
+            proptest::prop_assert_eq!(refused(&spec), spec.clone());
+            let in_code = Faults::new().with(Fault::burst_drop(p, f64::from(burst)));
+            proptest::prop_assert!(in_code.check(false, "udp").is_err(), "{}", spec);
+            let reachable = format!("drop={cap},burst={burst}");
+            proptest::prop_assert_eq!(parse(&reachable), Fault::burst_drop(cap, f64::from(burst)));
         }
     }
 
