@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::{Control, ShutdownHandle, Stats};
 use crate::error::{Error, Result};
-use crate::faults::Faults;
+use crate::faults::{Down, Faults};
 use crate::record::Record;
 use crate::transport::{Tcp, Transport};
 use crate::until::Until;
@@ -315,6 +315,100 @@ impl<T: Transport> ServerHandle<T> {
     /// ```
     pub fn faults(&self) -> Faults {
         self.control.faults.faults()
+    }
+
+    /// Takes the server down on its address, as a server that crashed or stopped listening,
+    /// until [`up`](Self::up): a stream server closes its listener, so the system refuses
+    /// every connect (`ConnectionRefused`; over a Unix socket file, the file goes with the
+    /// listener, so a connect finds nothing there: `NotFound`), and resets or keeps the
+    /// connections open then, as `open` says; a datagram server keeps its socket and
+    /// answers nothing. Returns once the listener is closed, so a connect made after it
+    /// fails. Taking down a server that is down again applies `open` to the connections
+    /// kept. Counted in [`FaultStats::went_down`](crate::FaultStats::went_down),
+    /// [`reset_by_down`](crate::FaultStats::reset_by_down) and
+    /// [`ignored_while_down`](crate::FaultStats::ignored_while_down).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Serve`] if the server has stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{Down, EchoClient, EchoServer, Error};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// let addr = server.local_addr();
+    /// server.down(Down::Reset)?;
+    /// assert!(matches!(EchoClient::connect(addr), Err(Error::Connect { .. })));
+    /// server.up()?; // on the same port
+    /// assert_eq!(&EchoClient::connect(addr)?.echo(b"back")?[..], b"back");
+    /// assert_eq!(server.stats().faults.went_down, 1);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn down(&self, open: Down) -> Result<()> {
+        let request = self.control.availability.ask(Some(open));
+        self.carried_out(request)
+    }
+
+    /// Brings a server that went [`down`](Self::down) back on the same address: a stream
+    /// server binds it again (with the server's options: `reuse_address`, on by default,
+    /// lets a TCP port be bound again while connections kept open still use it), a datagram
+    /// server answers again. Returns once the server accepts again. Does nothing to a
+    /// server that is up.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Bind`] if the address was taken meanwhile (the server then stays down; call
+    /// `up` again to retry), or [`Error::Serve`] if the server has stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{Down, EchoServer};
+    ///
+    /// let server = EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// server.down(Down::Keep)?;
+    /// assert!(server.is_down());
+    /// server.up()?;
+    /// assert!(!server.is_down());
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn up(&self) -> Result<()> {
+        let request = self.control.availability.ask(None);
+        self.carried_out(request)
+    }
+
+    /// Whether the server is [`down`](Self::down).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let server = socket_echo::EchoServer::bind("127.0.0.1:0")?.spawn()?;
+    /// assert!(!server.is_down());
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn is_down(&self) -> bool {
+        self.control.availability.is_down()
+    }
+
+    /// Wakes the workers to carry out `request`, and for a stream server waits until the
+    /// accepting worker has (a datagram server's workers read the state on each datagram).
+    fn carried_out(&self, request: u64) -> Result<()> {
+        self.control.wake();
+        if self.control.faults.is_stream() != Some(true) {
+            return Ok(());
+        }
+        let stopped = || self.control.is_stopping();
+        self.control
+            .availability
+            .wait(request, stopped)
+            .unwrap_or_else(|| {
+                Err(Error::Serve {
+                    addr: self.local_addr.clone().into(),
+                    source: std::io::Error::other("the server has stopped"),
+                })
+            })
     }
 
     /// Starts a graceful shutdown (see [`ShutdownHandle::shutdown`]) without waiting for it;

@@ -127,7 +127,7 @@ pub use endpoint::{Endpoint, EndpointVisitor};
 pub use engine::ShutdownHandle;
 pub use error::{Error, Result};
 pub use exchange::Exchange;
-pub use faults::{DEFAULT_REORDER_HOLD, Distribution, Fault, FaultKind, Faults};
+pub use faults::{DEFAULT_REORDER_HOLD, Distribution, Down, Fault, FaultKind, Faults};
 pub use handle::ServerHandle;
 #[cfg(feature = "measure")]
 #[cfg_attr(docsrs, doc(cfg(feature = "measure")))]

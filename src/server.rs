@@ -432,35 +432,44 @@ impl<T: Transport> EchoServer<T> {
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
     pub fn serve(&self) -> Result<Stats> {
-        let local: Address = self.local_addr.clone().into();
-        let serve_error = |source| Error::Serve {
-            addr: local.clone(),
-            source,
-        };
-        let workers = self
-            .options
-            .workers()
-            .or_else(|| thread::available_parallelism().ok())
-            .map_or(1, NonZeroUsize::get);
         let socket = SockRef::from(&self.socket);
-        socket.set_nonblocking(true).map_err(serve_error)?;
-        let worker = Worker {
-            control: &self.control,
-            options: &self.options,
-            local: &local,
-        };
-        let result = T::visit_server(
-            &self.socket,
-            Serve {
-                worker,
-                workers,
-                local: &self.local_addr,
-            },
-        );
-        let restored = socket.set_nonblocking(false).map_err(serve_error);
+        socket
+            .set_nonblocking(true)
+            .map_err(|source| self.serve_error(source))?;
+        let result = engine(&self.control, &self.options, &self.local_addr, |serve| {
+            T::visit_server(&self.socket, serve)
+        });
+        let restored = socket
+            .set_nonblocking(false)
+            .map_err(|source| self.serve_error(source));
         result?;
         restored?;
         Ok(self.control.stats())
+    }
+
+    /// [`serve`](Self::serve), on a socket the engine keeps, so that a stream server can
+    /// close its listener and bind the address again ([`ServerHandle::down`] and `up`).
+    fn serve_owned(self) -> Result<Stats> {
+        SockRef::from(&self.socket)
+            .set_nonblocking(true)
+            .map_err(|source| self.serve_error(source))?;
+        let EchoServer {
+            socket,
+            local_addr,
+            options,
+            control,
+        } = self;
+        engine(&control, &options, &local_addr, |serve| {
+            T::visit_owned(socket, serve)
+        })?;
+        Ok(control.stats())
+    }
+
+    fn serve_error(&self, source: std::io::Error) -> Error {
+        Error::Serve {
+            addr: self.local_addr.clone().into(),
+            source,
+        }
     }
 
     /// Runs [`serve`](Self::serve) on a background thread and returns a handle to it.
@@ -496,10 +505,9 @@ impl<T: Transport> EchoServer<T> {
         let thread = thread::Builder::new()
             .name("echo-server".into())
             .spawn(move || {
-                let result = self.serve();
-                // The socket is closed (and a Unix socket file removed) before any wait
-                // hears that the server has stopped.
-                drop(self);
+                // The engine keeps the socket, and closes it (and removes a Unix socket
+                // file) before it returns: before any wait hears that the server stopped.
+                let result = self.serve_owned();
                 finished.progress.finish();
                 result
             })
@@ -545,4 +553,28 @@ impl<T: Transport> std::os::fd::AsFd for EchoServer<T> {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.socket.as_fd()
     }
+}
+
+/// Runs the engine of the transport's kind on the socket `visit` hands it, with every worker.
+fn engine<T: Transport>(
+    control: &Control,
+    options: &Options,
+    local_addr: &T::Addr,
+    visit: impl FnOnce(Serve<'_, T>) -> Result<()>,
+) -> Result<()> {
+    let local: Address = local_addr.clone().into();
+    let workers = options
+        .workers()
+        .or_else(|| thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get);
+    let worker = Worker {
+        control,
+        options,
+        local: &local,
+    };
+    visit(Serve {
+        worker,
+        workers,
+        local: local_addr,
+    })
 }

@@ -233,6 +233,12 @@ pub struct FaultStats {
     pub slow_closed: u64,
     /// Stream connections, and datagrams, swallowed by `blackhole`.
     pub blackholed: u64,
+    /// Times the server went down ([`ServerHandle::down`](crate::ServerHandle::down)).
+    pub went_down: u64,
+    /// Connections reset because the server went down with [`Down::Reset`](crate::Down::Reset).
+    pub reset_by_down: u64,
+    /// Datagrams not answered because the server was down.
+    pub ignored_while_down: u64,
     /// Connections closed as soon as they were accepted.
     pub accept_closed: u64,
     /// Connections whose service was delayed after the accept.
@@ -263,6 +269,9 @@ impl std::ops::AddAssign for FaultStats {
         self.reset += other.reset;
         self.slow_closed += other.slow_closed;
         self.blackholed += other.blackholed;
+        self.went_down += other.went_down;
+        self.reset_by_down += other.reset_by_down;
+        self.ignored_while_down += other.ignored_while_down;
         self.accept_closed += other.accept_closed;
         self.accept_delayed += other.accept_delayed;
         self.dropped += other.dropped;
@@ -285,6 +294,8 @@ pub(crate) struct FaultCounters {
     pub(crate) reset: Counter,
     pub(crate) slow_closed: Counter,
     pub(crate) blackholed: Counter,
+    pub(crate) reset_by_down: Counter,
+    pub(crate) ignored_while_down: Counter,
     pub(crate) accept_closed: Counter,
     pub(crate) accept_delayed: Counter,
     pub(crate) dropped: Counter,
@@ -305,6 +316,8 @@ impl FaultCounters {
         stats.reset += self.reset.get();
         stats.slow_closed += self.slow_closed.get();
         stats.blackholed += self.blackholed.get();
+        stats.reset_by_down += self.reset_by_down.get();
+        stats.ignored_while_down += self.ignored_while_down.get();
         stats.accept_closed += self.accept_closed.get();
         stats.accept_delayed += self.accept_delayed.get();
         stats.dropped += self.dropped.get();

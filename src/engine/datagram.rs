@@ -165,6 +165,7 @@ fn run<D: Datagram>(
             counters,
             log: RateLimit::default(),
             recorder: worker.control.recorder(),
+            availability: &worker.control.availability,
         };
         let mut events = Events::with_capacity(64);
         let mut more = false;
@@ -238,6 +239,8 @@ struct Echo<'a, D: Datagram> {
     log: RateLimit,
     /// The record, if the server records.
     recorder: Option<Arc<Recorder>>,
+    /// Whether the server is down (and answers nothing).
+    availability: &'a crate::faults::down::Availability,
 }
 
 impl<D: Datagram> Echo<'_, D> {
@@ -285,6 +288,14 @@ impl<D: Datagram> Echo<'_, D> {
                     let payload = &batch.scratch[index * slot..][..*n];
                     recorder.datagram(source.clone().into(), payload);
                 }
+            }
+            // A server that went down reads what comes and answers nothing.
+            if self.availability.is_down() {
+                self.counters
+                    .faults
+                    .ignored_while_down
+                    .add(batch.received.len() as u64);
+                continue;
             }
             // Faults set while the batch was being read apply to all of it.
             faults.refresh();

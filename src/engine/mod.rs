@@ -46,7 +46,13 @@ impl<T: Transport> ServerVisitor<T> for Serve<'_, T> {
     type Output = crate::Result<()>;
 
     fn stream<L: Listener<Addr = T::Addr>>(self, listener: &L) -> Self::Output {
-        stream::serve(listener, self.worker, self.workers)
+        let listening = stream::Listening::Borrowed(listener);
+        stream::serve(listening, self.local, self.worker, self.workers)
+    }
+
+    fn stream_owned<L: Listener<Addr = T::Addr>>(self, listener: L) -> Self::Output {
+        let listening = stream::Listening::Owned(listener);
+        stream::serve(listening, self.local, self.worker, self.workers)
     }
 
     fn datagram<D: Datagram<Addr = T::Addr>>(self, socket: &D) -> Self::Output {
@@ -178,6 +184,8 @@ pub(crate) struct Control {
     /// What the server keeps of what it receives, if it records (taken by each worker as it
     /// starts).
     pub(crate) recorder: Mutex<Option<Arc<Recorder>>>,
+    /// Whether the server is down, and the requests to go down or up.
+    pub(crate) availability: crate::faults::down::Availability,
 }
 
 impl Control {
@@ -222,6 +230,11 @@ impl Control {
     /// Asks every worker to stop: sets the flag, then wakes each registered poll.
     pub(crate) fn stop(&self) {
         self.stopping.store(true, Ordering::Release);
+        self.wake();
+    }
+
+    /// Wakes every worker, to look at a request from the handle.
+    pub(crate) fn wake(&self) {
         let wakers = self.wakers.lock().unwrap_or_else(PoisonError::into_inner);
         for waker in wakers.iter() {
             // A worker whose poll is gone has already stopped.
@@ -262,6 +275,7 @@ impl Control {
         }
         stats.active = self.active.load(Ordering::Relaxed) as u64;
         stats.max_connections = self.max_connections.load(Ordering::Relaxed) as u64;
+        stats.faults.went_down = self.availability.downs();
         stats
     }
 }

@@ -21,11 +21,13 @@ use crate::transport::Transport;
 use crate::transport::sealed::{Datagram, Listener, ServerVisitor};
 
 pub(crate) mod datagram;
+pub(crate) mod down;
 mod jitter;
 mod rng;
 mod spec;
 pub(crate) mod stream;
 
+pub use down::Down;
 pub use jitter::Distribution;
 pub(crate) use rng::Rng;
 
@@ -911,6 +913,11 @@ impl Switch {
     /// Records the kind of the server's transport.
     pub(crate) fn know(&self, stream: bool, transport: &'static str) {
         let _ = self.kind.set((stream, transport));
+    }
+
+    /// Whether the server is a stream one, once known.
+    pub(crate) fn is_stream(&self) -> Option<bool> {
+        self.kind.get().map(|(stream, _)| *stream)
     }
 
     /// Checks `faults` against the server's transport (see [`Faults::check`]) and puts them

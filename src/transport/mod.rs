@@ -127,6 +127,12 @@ pub(crate) mod sealed {
         where
             Self: Transport;
 
+        /// Hands the server socket itself to the loop of this transport's kind, which may
+        /// close it and bind another (a server that goes down and up again).
+        fn visit_owned<V: ServerVisitor<Self>>(server: Self::Server, visitor: V) -> V::Output
+        where
+            Self: Transport;
+
         /// Hands a client socket to the loop of this transport's kind.
         fn visit_client<V: ClientVisitor<Self>>(client: &Self::Client, visitor: V) -> V::Output
         where
@@ -143,8 +149,8 @@ pub(crate) mod sealed {
 
     /// A listening stream socket.
     pub trait Listener: AsFd + Debug + Send + Sync {
-        /// The address of an accepted peer.
-        type Addr: Clone + Into<Address> + Send;
+        /// The address of an accepted peer (and of the listener itself).
+        type Addr: Clone + Into<Address> + Send + Sync;
         /// An accepted connection.
         type Stream: Connection;
 
@@ -154,6 +160,11 @@ pub(crate) mod sealed {
         /// Applies the per-connection options to an accepted connection; `blocking` says
         /// whether the loop that serves it waits on the socket (and so needs its timeouts).
         fn prepare(&self, stream: &Self::Stream, options: &Options, blocking: bool) -> Result<()>;
+
+        /// A new listener bound to `addr`, as the server's was (after it was closed).
+        fn bind_again(addr: &Self::Addr, options: &Options) -> Result<Self>
+        where
+            Self: Sized;
     }
 
     /// A connected byte stream: all the stream loops ask of a stream transport.
@@ -241,6 +252,13 @@ pub(crate) mod sealed {
         type Output;
         /// A stream transport's listener.
         fn stream<L: Listener<Addr = T::Addr>>(self, listener: &L) -> Self::Output;
+        /// A stream transport's listener, given to keep (or close).
+        fn stream_owned<L: Listener<Addr = T::Addr>>(self, listener: L) -> Self::Output
+        where
+            Self: Sized,
+        {
+            self.stream(&listener)
+        }
         /// A datagram transport's socket.
         fn datagram<D: Datagram<Addr = T::Addr>>(self, socket: &D) -> Self::Output;
     }

@@ -96,6 +96,10 @@ impl Sealed for Tcp {
         visitor.stream(server)
     }
 
+    fn visit_owned<V: ServerVisitor<Self>>(server: TcpListener, visitor: V) -> V::Output {
+        visitor.stream_owned(server)
+    }
+
     fn visit_client<V: ClientVisitor<Self>>(client: &TcpStream, visitor: V) -> V::Output {
         visitor.stream(client)
     }
@@ -124,6 +128,10 @@ impl Listener for TcpListener {
         } else {
             options.apply_served_connection_buffers(&socket)
         }
+    }
+
+    fn bind_again(addr: &SocketAddr, options: &Options) -> Result<TcpListener> {
+        Tcp::bind(addr, options)
     }
 }
 

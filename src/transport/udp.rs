@@ -171,6 +171,10 @@ impl Sealed for Udp {
         visitor.datagram(server)
     }
 
+    fn visit_owned<V: ServerVisitor<Self>>(server: UdpSocket, visitor: V) -> V::Output {
+        visitor.datagram(&server)
+    }
+
     fn visit_client<V: ClientVisitor<Self>>(client: &UdpSocket, visitor: V) -> V::Output {
         visitor.datagram(client)
     }

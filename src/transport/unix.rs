@@ -112,7 +112,11 @@ impl Sealed for Unix {
     }
 
     fn visit_server<V: ServerVisitor<Self>>(server: &UnixServer, visitor: V) -> V::Output {
-        visitor.stream(&server.listener)
+        visitor.stream(server)
+    }
+
+    fn visit_owned<V: ServerVisitor<Self>>(server: UnixServer, visitor: V) -> V::Output {
+        visitor.stream_owned(server)
     }
 
     fn visit_client<V: ClientVisitor<Self>>(client: &UnixStream, visitor: V) -> V::Output {
@@ -127,12 +131,19 @@ impl Sealed for Unix {
     }
 }
 
-impl Listener for UnixListener {
+/// The listener with its socket file, so that closing it (a server going down) leaves the
+/// file in place (connects are refused, not told there is nothing there) and binding again
+/// replaces it.
+impl Listener for UnixServer {
     type Addr = UnixAddr;
     type Stream = UnixStream;
 
     fn accept(&self) -> io::Result<(UnixStream, UnixAddr)> {
-        UnixListener::accept(self).map(|(stream, addr)| (stream, UnixAddr::from(addr)))
+        UnixListener::accept(&self.listener).map(|(stream, addr)| (stream, UnixAddr::from(addr)))
+    }
+
+    fn bind_again(addr: &UnixAddr, options: &Options) -> Result<UnixServer> {
+        Unix::bind(addr, options)
     }
 
     fn prepare(&self, stream: &UnixStream, options: &Options, blocking: bool) -> Result<()> {

@@ -103,6 +103,10 @@ impl Sealed for UnixDatagram {
         visitor.datagram(&server.socket)
     }
 
+    fn visit_owned<V: ServerVisitor<Self>>(server: UnixDatagramSocket, visitor: V) -> V::Output {
+        visitor.datagram(&server.socket)
+    }
+
     fn visit_client<V: ClientVisitor<Self>>(client: &UnixDatagramSocket, visitor: V) -> V::Output {
         visitor.datagram(&client.socket)
     }

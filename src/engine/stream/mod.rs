@@ -24,6 +24,7 @@ use super::{
 };
 use crate::buffer;
 use crate::error::Result;
+use crate::faults::Down;
 use crate::faults::stream::{Step, Verdict, Worker as Faults};
 use crate::options::Options;
 use crate::record::{ConnectionEnd, Recorder};
@@ -31,8 +32,12 @@ use crate::transport::sealed::{Connection, Listener};
 
 mod conn;
 mod drain;
+mod listening;
+
+pub(crate) use listening::Listening;
 
 use conn::{Conn, Drive, Flush, drive, write_pending};
+use drain::reset_on_close;
 
 /// How long accepting pauses after the process or system ran out of descriptors or memory.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -100,11 +105,28 @@ impl<S> Inbox<S> {
 /// Worker 0 alone accepts, and deals the connections out in turn, itself included, so every
 /// worker serves an equal share however the wake-ups fall. Handing a connection over costs a
 /// lock and at most one wake, once per connection.
-pub(crate) fn serve<L: Listener>(listener: &L, worker: Worker<'_>, workers: usize) -> Result<()> {
+///
+/// A listener the worker keeps ([`Listening::Owned`]) is closed when the server goes down
+/// and bound again to `local` when it comes up.
+pub(crate) fn serve<L: Listener>(
+    listener: Listening<'_, L>,
+    local: &L::Addr,
+    worker: Worker<'_>,
+    workers: usize,
+) -> Result<()> {
     set_connection_cap(worker, workers);
     let inboxes: Vec<Inbox<Dealt<L::Stream>>> = (0..workers).map(|_| Inbox::new()).collect();
+    // Worker 0 takes the listener, once.
+    let listener = Mutex::new(Some(listener));
     let result = worker.spawn(workers, |index| {
-        run(index, (index == 0).then_some(listener), &inboxes, worker)
+        let mine = match index {
+            0 => listener
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+            _ => None,
+        };
+        run(index, mine, local, &inboxes, worker)
     });
     // Connections dealt to a worker that had already stopped were never served.
     for inbox in &inboxes {
@@ -135,7 +157,8 @@ fn set_connection_cap(worker: Worker<'_>, workers: usize) {
 /// Runs worker `index` until the server is shut down; `listener` is given to worker 0 only.
 fn run<L: Listener>(
     index: usize,
-    listener: Option<&L>,
+    mut listener: Option<Listening<'_, L>>,
+    local: &L::Addr,
     inboxes: &[Inbox<Dealt<L::Stream>>],
     worker: Worker<'_>,
 ) -> Result<()> {
@@ -144,10 +167,8 @@ fn run<L: Listener>(
     let scratch = buffer::zeroed("the receive buffer", scratch_size)?.into_boxed_slice();
     worker.run(|poll, counters, waker| {
         let _ = inboxes[index].waker.set(Arc::clone(waker));
-        if let Some(listener) = listener {
-            let fd = listener.as_fd().as_raw_fd();
-            poll.registry()
-                .register(&mut SourceFd(&fd), SOCKET, Interest::READABLE)?;
+        if let Some(listener) = &listener {
+            listener.register(poll)?;
         }
         let mut engine = Engine {
             conns: Slab::new(),
@@ -157,7 +178,7 @@ fn run<L: Listener>(
             options,
             clock: Clock::new(),
             accept_log: RateLimit::default(),
-            spare: listener.map(|_| Spare::open()),
+            spare: listener.as_ref().map(|_| Spare::open()),
             sources_of: std::collections::HashMap::new(),
             control: worker.control,
             index,
@@ -170,6 +191,7 @@ fn run<L: Listener>(
                 recorder,
                 entries: std::collections::HashMap::new(),
             }),
+            availability_seen: 0,
         };
         // Fault hook: the faults in force when serving starts are taken before any
         // connection is, so none is mistaken for one open before a change of faults (which
@@ -177,11 +199,14 @@ fn run<L: Listener>(
         if worker.control.faults.version() != 0 {
             engine.refresh_faults();
         }
-        engine.serve(poll, listener)?;
+        // Down or up: a request made before serving started is carried out first.
+        if worker.control.availability.version() != 0 {
+            engine.change_availability(poll, listener.as_mut(), local);
+        }
+        engine.serve(poll, listener.as_mut(), local)?;
         // Stop accepting before anything else, then let live connections finish.
-        if let Some(listener) = listener {
-            let fd = listener.as_fd().as_raw_fd();
-            let _ = poll.registry().deregister(&mut SourceFd(&fd));
+        if let Some(listener) = listener.as_mut() {
+            listener.close(poll);
         }
         engine.drain(poll);
         Ok(())
@@ -216,13 +241,16 @@ struct Engine<'a, S> {
     faults_seen: u64,
     /// The record, if the server records (`None`: it pays nothing for it).
     record: Option<Tap>,
+    /// The last request to go down or up this worker carried out.
+    availability_seen: u64,
 }
 
 impl<S: Connection> Engine<'_, S> {
     fn serve<L: Listener<Stream = S>>(
         &mut self,
         poll: &mut Poll,
-        listener: Option<&L>,
+        mut listening: Option<&mut Listening<'_, L>>,
+        local: &L::Addr,
     ) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let idle = self.options.idle_timeout().map(millis);
@@ -262,6 +290,10 @@ impl<S: Connection> Engine<'_, S> {
             if self.control.faults.version() != self.faults_seen {
                 self.refresh_faults();
             }
+            // The handle asked the server to go down or up.
+            if self.control.availability.version() != self.availability_seen {
+                self.change_availability(poll, listening.as_deref_mut(), local);
+            }
             let now = self.clock.now();
             let mut accept = false;
             for event in events.iter() {
@@ -295,7 +327,7 @@ impl<S: Connection> Engine<'_, S> {
                     accept = true;
                 }
             }
-            if let Some(listener) = listener
+            if let Some(listener) = listening.as_deref().and_then(Listening::get)
                 && accept
                 && accept_paused_until.is_none()
             {
@@ -485,6 +517,40 @@ impl<S: Connection> Engine<'_, S> {
             last_active: now,
         });
         Some(key)
+    }
+
+    /// Carries out the handle's last request to go down or up: every worker resets its
+    /// connections if asked; the accepting worker (`listening`) closes its listener or
+    /// binds it again, and tells the handle.
+    fn change_availability<L: Listener<Stream = S>>(
+        &mut self,
+        poll: &Poll,
+        listening: Option<&mut Listening<'_, L>>,
+        local: &L::Addr,
+    ) {
+        let (version, wanted) = self.control.availability.wanted();
+        self.availability_seen = version;
+        if wanted == Some(Down::Reset) {
+            let open: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+            for key in open {
+                if let Some(conn) = self.conns.get(key) {
+                    reset_on_close(&conn.stream);
+                    self.counters.faults.reset_by_down.add(1);
+                }
+                self.close(key, ConnectionEnd::Fault);
+            }
+        }
+        let Some(listening) = listening else {
+            return;
+        };
+        let error = match wanted {
+            Some(_) => {
+                listening.close(poll);
+                None
+            }
+            None => listening.open(poll, local, self.options).err(),
+        };
+        self.control.availability.carried(version, error);
     }
 
     /// Takes the faults now in force, for the connections to come and those open.
