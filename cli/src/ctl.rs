@@ -22,7 +22,8 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 /// The most bytes of an answer read.
 const ANSWER_CAP: u64 = 16 << 20;
 
-/// Read the statistics, and read or change the faults, of a running `serve --control`.
+/// Read the statistics, read or change the faults, and take the servers down and up, of a
+/// running `serve --control`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = concat!("\
 Examples:
@@ -33,6 +34,8 @@ Examples:
   socket-echo ctl 127.0.0.1:9998 faults drop=0.3 --address udp://127.0.0.1:9999
   socket-echo ctl 127.0.0.1:9998 faults
   socket-echo ctl unix:/run/echo.ctl clear
+  socket-echo ctl 127.0.0.1:9998 down --keep
+  socket-echo ctl 127.0.0.1:9998 up
 
 Each prints the endpoint's answer on standard output: JSON for stats and faults, the
 Prometheus text format for metrics. A request the endpoint refuses (a wrong SPEC, an
@@ -69,6 +72,21 @@ enum Action {
         #[arg(long, value_name = "N", requires = "specs")]
         seed: Option<u64>,
     },
+    /// Take the servers down on their addresses: connects refused, datagrams unanswered.
+    Down {
+        /// Keep the open connections echoing [default: reset them].
+        #[arg(long)]
+        keep: bool,
+        /// This address only [default: all].
+        #[arg(long, value_name = "ADDRESS")]
+        address: Option<String>,
+    },
+    /// Bring the servers back up on the same addresses.
+    Up {
+        /// This address only [default: all].
+        #[arg(long, value_name = "ADDRESS")]
+        address: Option<String>,
+    },
     /// Clear the faults: the servers behave again.
     Clear {
         /// Of this address only [default: all].
@@ -98,6 +116,15 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             } else {
                 ("PUT", "/faults", specs.join(";"))
             }
+        }
+        Action::Down { keep, address } => {
+            add(&mut query, "address", address.as_deref());
+            add(&mut query, "open", keep.then_some("keep"));
+            ("POST", "/down", String::new())
+        }
+        Action::Up { address } => {
+            add(&mut query, "address", address.as_deref());
+            ("POST", "/up", String::new())
         }
         Action::Clear { address } => {
             add(&mut query, "address", address.as_deref());

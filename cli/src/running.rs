@@ -3,7 +3,7 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use socket_echo::{Fault, Faults, ServerHandle, Stats, Transport};
+use socket_echo::{Down, Fault, Faults, ServerHandle, Stats, Transport};
 
 /// Whether a server of that kind takes `fault` (a stream fault a stream server, a datagram
 /// fault a datagram one), as `--fault` and `PUT /faults` give faults to every address.
@@ -31,6 +31,13 @@ pub trait Running: Send + Sync {
     fn faults(&self) -> Faults;
     /// Replaces the faults in force; a fault the server cannot take changes nothing.
     fn set_faults(&self, faults: Faults) -> socket_echo::Result<()>;
+    /// Takes it down on its address ([`ServerHandle::down`]), its open connections reset or
+    /// kept as `open` says.
+    fn down(&self, open: Down) -> socket_echo::Result<()>;
+    /// Brings it back on the same address ([`ServerHandle::up`]).
+    fn up(&self) -> socket_echo::Result<()>;
+    /// Whether it is down.
+    fn is_down(&self) -> bool;
     fn shutdown(&self);
     /// Waits for the end of the server; its final statistics.
     fn join(&self) -> socket_echo::Result<Stats>;
@@ -98,6 +105,24 @@ impl<T: Transport> Running for Served<T> {
             // Stopped: there is nothing left to misbehave.
             None => Ok(()),
         }
+    }
+
+    fn down(&self, open: Down) -> socket_echo::Result<()> {
+        match self.handle().as_ref() {
+            Some(handle) => handle.down(open),
+            None => Ok(()),
+        }
+    }
+
+    fn up(&self) -> socket_echo::Result<()> {
+        match self.handle().as_ref() {
+            Some(handle) => handle.up(),
+            None => Ok(()),
+        }
+    }
+
+    fn is_down(&self) -> bool {
+        self.handle().as_ref().is_some_and(ServerHandle::is_down)
     }
 
     fn shutdown(&self) {

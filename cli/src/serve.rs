@@ -630,8 +630,8 @@ fn print_stats(out: &mut Out, json: bool, event: &'static str, elapsed: Duration
     if f.total() > 0 {
         out.line(format_args!(
             "  faults: {} delayed, {} sliced, {} rate-limited, {} stalled, {} closed, {} reset, \
-             {} closed slowly, {} black-holed, {} closed at accept, {} delayed at accept; datagrams: {} dropped, {} duplicated, \
-             {} reordered, {} truncated, {} corrupted, {} over the held limit",
+             {} closed slowly, {} black-holed, {} times down, {} reset by down, {} closed at accept, {} delayed at accept; datagrams: {} dropped, {} duplicated, \
+             {} reordered, {} truncated, {} corrupted, {} over the held limit, {} unanswered while down",
             f.delayed,
             f.sliced,
             f.rate_limited,
@@ -640,6 +640,8 @@ fn print_stats(out: &mut Out, json: bool, event: &'static str, elapsed: Duration
             f.reset,
             f.slow_closed,
             f.blackholed,
+            f.went_down,
+            f.reset_by_down,
             f.accept_closed,
             f.accept_delayed,
             f.dropped,
@@ -647,7 +649,8 @@ fn print_stats(out: &mut Out, json: bool, event: &'static str, elapsed: Duration
             f.reordered,
             f.truncated,
             f.corrupted,
-            f.overflowed
+            f.overflowed,
+            f.ignored_while_down
         ));
     }
 }

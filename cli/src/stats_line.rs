@@ -47,6 +47,9 @@ pub struct FaultsLine {
     pub reset: u64,
     pub slow_closed: u64,
     pub blackholed: u64,
+    pub went_down: u64,
+    pub reset_by_down: u64,
+    pub ignored_while_down: u64,
     pub accept_closed: u64,
     pub accept_delayed: u64,
     pub dropped: u64,
@@ -68,6 +71,9 @@ impl FaultsLine {
             reset: f.reset,
             slow_closed: f.slow_closed,
             blackholed: f.blackholed,
+            went_down: f.went_down,
+            reset_by_down: f.reset_by_down,
+            ignored_while_down: f.ignored_while_down,
             accept_closed: f.accept_closed,
             accept_delayed: f.accept_delayed,
             dropped: f.dropped,
@@ -88,6 +94,9 @@ impl FaultsLine {
             + self.reset
             + self.slow_closed
             + self.blackholed
+            + self.went_down
+            + self.reset_by_down
+            + self.ignored_while_down
             + self.accept_closed
             + self.accept_delayed
             + self.dropped

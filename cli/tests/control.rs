@@ -57,6 +57,51 @@ fn a_fault_set_through_the_endpoint_is_met_by_the_next_round_trip() {
 }
 
 #[test]
+fn down_refuses_connects_and_up_serves_again_on_the_same_port() {
+    let (server, control) = start(&["127.0.0.1:0"]);
+    let addr = server.addresses[0].clone();
+    let mut kept = EchoClient::connect(addr.as_str()).unwrap();
+    assert_eq!(&kept.echo(b"before").unwrap()[..], b"before");
+
+    let down = ctl(&control, &["down", "--keep"]);
+    assert_eq!(down.code(), Some(0), "{down:?}");
+    assert_eq!(json(&down.stdout)["servers"][0]["down"], true, "{down:?}");
+    match EchoClient::connect(addr.as_str()) {
+        Err(Error::Connect { source, .. }) => {
+            assert_eq!(source.kind(), std::io::ErrorKind::ConnectionRefused);
+        }
+        other => panic!("expected a refused connect while down, got {other:?}"),
+    }
+    // `--keep`: the connection open before goes on being echoed.
+    assert_eq!(&kept.echo(b"kept").unwrap()[..], b"kept");
+    let (status, body) = http(&control, "GET", "/down", "");
+    assert_eq!(
+        (status, json(&body)["servers"][0]["down"].clone()),
+        (200, Value::Bool(true))
+    );
+
+    let up = ctl(&control, &["up"]);
+    assert_eq!(up.code(), Some(0), "{up:?}");
+    assert_eq!(json(&up.stdout)["servers"][0]["down"], false, "{up:?}");
+    let mut again = EchoClient::connect(addr.as_str()).unwrap();
+    assert_eq!(&again.echo(b"after").unwrap()[..], b"after");
+
+    // The default resets the open connections.
+    assert_eq!(http(&control, "POST", "/down", "").0, 200);
+    assert!(
+        again.echo(b"gone").is_err(),
+        "a reset connection must not echo"
+    );
+    let (status, body) = http(&control, "POST", "/down?open=later", "");
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(http(&control, "POST", "/up", "").0, 200);
+    let stats = json(&ctl(&control, &["stats"]).stdout);
+    assert_eq!(stats["faults"]["went_down"], 2, "{stats}");
+    let finished = server.stop();
+    assert_eq!(finished.code(), Some(0), "{finished:?}");
+}
+
+#[test]
 fn a_datagram_fault_for_one_address_leaves_the_others_alone() {
     let (server, control) = start(&["udp://127.0.0.1:0", "127.0.0.1:0"]);
     let (udp, tcp) = (&server.addresses[0], &server.addresses[1]);

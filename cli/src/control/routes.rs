@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
-use socket_echo::Faults;
+use socket_echo::{Down, Faults};
 
 use super::http::{Request, Response};
 use super::metrics;
@@ -23,13 +23,16 @@ pub struct State {
 }
 
 /// The routes and what each takes, as a 404 lists them.
-const ROUTES: &str = "GET /stats, GET /metrics, GET|PUT|DELETE /faults";
+const ROUTES: &str =
+    "GET /stats, GET /metrics, GET|PUT|DELETE /faults, GET /down, POST /down, POST /up";
 
 /// The answer to `request`.
 pub fn handle(request: &Request, state: &State) -> Response {
     let allow = match request.path.as_str() {
         "/stats" | "/metrics" => "GET",
         "/faults" => "GET, PUT, DELETE",
+        "/down" => "GET, POST",
+        "/up" => "POST",
         other => {
             return Response::error(404, format!("no route {other:?}: the routes are {ROUTES}"));
         }
@@ -45,6 +48,11 @@ pub fn handle(request: &Request, state: &State) -> Response {
             .map(|servers| faults_of(&servers)),
         ("/faults", "PUT") => put_faults(request, state),
         ("/faults", "DELETE") => delete_faults(request, state),
+        ("/down", "GET") => params(request, &["address"])
+            .and_then(|()| selected(request, state))
+            .map(|servers| availability_of(&servers)),
+        ("/down", "POST") => down(request, state),
+        ("/up", "POST") => up(request, state),
         (path, method) => Err(Response {
             allow: Some(allow),
             ..Response::error(405, format!("{path} takes {allow}, not {method}"))
@@ -214,4 +222,70 @@ fn delete_faults(request: &Request, state: &State) -> Result<Response, Response>
             .map_err(|error| Response::error(500, flags::report(&error)))?;
     }
     Ok(faults_of(&servers))
+}
+
+/// Whether each server is down, as `/down` and `/up` answer.
+#[derive(Serialize)]
+struct DownOf {
+    address: String,
+    down: bool,
+}
+
+#[derive(Serialize)]
+struct DownBody {
+    servers: Vec<DownOf>,
+}
+
+fn availability_of(servers: &[&dyn Running]) -> Response {
+    let servers = servers
+        .iter()
+        .map(|server| DownOf {
+            address: server.address().to_owned(),
+            down: server.is_down(),
+        })
+        .collect();
+    Response::json(200, &DownBody { servers })
+}
+
+/// `POST /down[?address=A][&open=reset|keep]`: the servers chosen go down on their
+/// addresses (`ServerHandle::down`): a stream server refuses connects, a datagram server
+/// answers nothing; open connections are reset (the default) or kept.
+fn down(request: &Request, state: &State) -> Result<Response, Response> {
+    params(request, &["address", "open"])?;
+    let open = match param(request, "open") {
+        None | Some("reset") => Down::Reset,
+        Some("keep") => Down::Keep,
+        Some(other) => {
+            return Err(Response::error(
+                400,
+                format!("open={other:?}: it takes `reset` or `keep`"),
+            ));
+        }
+    };
+    let servers = selected(request, state)?;
+    for server in &servers {
+        server.down(open).map_err(|error| {
+            Response::error(
+                500,
+                format!("{}: {}", server.address(), flags::report(&error)),
+            )
+        })?;
+    }
+    Ok(availability_of(&servers))
+}
+
+/// `POST /up[?address=A]`: the servers chosen come back on the same addresses; an address
+/// taken meanwhile is a `409` naming it, and that server stays down.
+fn up(request: &Request, state: &State) -> Result<Response, Response> {
+    params(request, &["address"])?;
+    let servers = selected(request, state)?;
+    for server in &servers {
+        server.up().map_err(|error| {
+            Response::error(
+                409,
+                format!("{}: {}", server.address(), flags::report(&error)),
+            )
+        })?;
+    }
+    Ok(availability_of(&servers))
 }
