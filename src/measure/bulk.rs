@@ -345,9 +345,13 @@ impl Bulk {
                     let mut writer = Io(connection);
                     let mut written = 0u64;
                     let mut moved = Instant::now();
-                    let ending =
-                        || Instant::now() >= deadline || abort.load(Ordering::Relaxed) || stopped();
-                    // Whole writes, unless the end comes while one is blocked.
+                    let halted = || abort.load(Ordering::Relaxed) || stopped();
+                    let ending = || Instant::now() >= deadline || halted();
+                    // A write under way at the end is finished, unless the server takes
+                    // nothing more until the echo is given up.
+                    let cut_off =
+                        || halted() || last_echo.is_some_and(|last| Instant::now() >= last);
+                    // Whole writes, unless the run is stopped or cut off while one waits.
                     'writing: while written < limit && !ending() {
                         let len = (limit - written).min(write_size as u64) as usize;
                         let from = (written % 256) as usize;
@@ -363,7 +367,7 @@ impl Bulk {
                                 }
                                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                                 Err(e) if is_timeout(&e) => {
-                                    if ending() {
+                                    if cut_off() {
                                         break 'writing;
                                     }
                                     if write_timeout.is_none_or(|limit| moved.elapsed() < limit) {
