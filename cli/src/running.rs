@@ -39,6 +39,8 @@ pub trait Running: Send + Sync {
     /// Whether it is down.
     fn is_down(&self) -> bool;
     fn shutdown(&self);
+    /// Whether it has stopped, so that [`join`](Self::join) would not wait.
+    fn is_finished(&self) -> bool;
     /// Waits for the end of the server; its final statistics.
     fn join(&self) -> socket_echo::Result<Stats>;
 }
@@ -129,6 +131,10 @@ impl<T: Transport> Running for Served<T> {
         if let Some(handle) = self.handle().as_ref() {
             handle.shutdown();
         }
+    }
+
+    fn is_finished(&self) -> bool {
+        self.handle().as_ref().is_none_or(ServerHandle::is_finished)
     }
 
     fn join(&self) -> socket_echo::Result<Stats> {

@@ -47,7 +47,9 @@ server runs (docs/cli.md); `socket-echo ctl` is its client. It prints \"control 
 http://HOST:PORT\" (or unix:PATH) after the addresses. It has no authentication: it takes
 loopback or a Unix socket path (mode 600) only, unless --control-allow-remote.
 
-Ctrl-C or SIGTERM stops the server gracefully and prints its statistics.", exit_status!()))]
+Ctrl-C or SIGTERM stops the server gracefully and prints its statistics; a second one during
+the shutdown grace exits at once with the statistics so far (exit status 1), the connections
+still open closed as the process ends.", exit_status!()))]
 pub struct Args {
     /// Addresses to listen on: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME,
     /// unixgram:PATH or unixgram:@NAME.
@@ -419,6 +421,10 @@ impl EndpointVisitor for Spawn {
     }
 }
 
+/// How often a graceful shutdown looks whether every server has stopped, while it waits
+/// for a second signal.
+const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
+
 pub fn run(args: &Args) -> Result<Exit, Failure> {
     let mut endpoints = Vec::new();
     for address in &args.addresses {
@@ -526,10 +532,29 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             }
         }
     }
-    log::info!("shutting down");
+    log::info!("shutting down (Ctrl-C or SIGTERM again exits at once)");
     drop(control);
     for server in servers.iter() {
         server.shutdown();
+    }
+    // A second signal during the grace exits at once, as servers commonly do: the
+    // statistics so far are printed, and the connections still open are closed by the
+    // system as the process ends.
+    while !servers.iter().all(|server| server.is_finished()) {
+        match stopped.recv_timeout(SHUTDOWN_POLL) {
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            // No signal handler: nothing can come; wait for the servers.
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Ok(()) => {}
+        }
+        let stats = sum(&servers);
+        let open = stats.active;
+        log::warn!(
+            "stopped again: exiting without waiting for {open} connection{}",
+            if open == 1 { "" } else { "s" }
+        );
+        print_stats(&mut out, args.json, "stopped", start.elapsed(), &stats);
+        std::process::exit(1);
     }
     let mut total = Stats::default();
     let mut exit = Exit::Success;

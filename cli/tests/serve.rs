@@ -177,3 +177,64 @@ fn sigterm_right_after_the_addresses_stops_gracefully() {
         );
     }
 }
+
+/// A second Ctrl-C or SIGTERM during a long shutdown grace exits at once, with the
+/// statistics: a connection that never reads what it sent keeps the grace going (60 s).
+#[test]
+fn a_second_signal_during_the_grace_exits_at_once() {
+    use std::io::Write;
+    use std::process::Stdio;
+    use std::time::Duration;
+    let mut child = socket_echo(["serve", "127.0.0.1:0", "--shutdown-grace", "60s"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn socket-echo serve");
+    let stdout = support::lines_of(child.stdout.take().unwrap());
+    let stderr = support::lines_of(child.stderr.take().unwrap());
+    let listening = stdout.recv_timeout(support::DEADLINE).expect("listening");
+    let address = listening.strip_prefix("listening on ").expect("an address");
+    // Writes without reading until the buffers on both sides are full: the server then
+    // holds bytes it owes this client, and the grace waits for them.
+    let mut client = std::net::TcpStream::connect(address).unwrap();
+    client
+        .set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let chunk = [7u8; 1 << 16];
+    let mut written = 0usize;
+    while client.write(&chunk).is_ok() {
+        written += chunk.len();
+        assert!(written < 1 << 30, "the server never stopped reading");
+    }
+    support::signal(&child, "TERM");
+    let waiting = std::iter::from_fn(|| stderr.recv_timeout(support::DEADLINE).ok());
+    let mut seen = Vec::new();
+    for line in waiting {
+        let done = line.contains("shutting down");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        seen.last()
+            .is_some_and(|line| line.contains("shutting down")),
+        "{seen:?}"
+    );
+    support::signal(&child, "INT");
+    // The grace is 60 s: only a second signal that is ignored waits that long.
+    let status = support::wait_or_kill(&mut child, Duration::from_secs(10));
+    let printed: Vec<String> = stdout.iter().collect();
+    let warned: Vec<String> = stderr.iter().collect();
+    assert_eq!(status.code(), Some(1), "{printed:?} {warned:?}");
+    assert!(
+        printed.iter().any(|line| line.contains("final statistics")),
+        "{printed:?}"
+    );
+    assert!(
+        warned.iter().any(|line| line.contains("1 connection")),
+        "{warned:?}"
+    );
+    drop(client);
+}

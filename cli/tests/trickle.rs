@@ -11,9 +11,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::Stdio;
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{DEADLINE, run_for, signal, socket_echo};
+use support::{DEADLINE, run_for, signal, socket_echo, wait_or_kill};
 
 /// The pause between two bytes of the trickled echo.
 const GAP: Duration = Duration::from_millis(200);
@@ -99,19 +99,8 @@ fn ctrl_c_ends_bench_at_once_counting_the_message_in_flight() {
     .expect("spawn socket-echo bench");
     bytes.recv_timeout(DEADLINE).expect("nothing was echoed");
     signal(&child, "INT");
-    let signalled = Instant::now();
-    let bound = Duration::from_secs(3);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if signalled.elapsed() > bound {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("bench was still running {bound:?} after Ctrl-C");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
+    // The timeout is a minute: only a stop that waits for the echo takes longer.
+    let status = wait_or_kill(&mut child, Duration::from_secs(3));
     let mut stdout = String::new();
     child
         .stdout

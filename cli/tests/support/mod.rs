@@ -3,7 +3,7 @@
 #![allow(dead_code)] // each test file uses part of it
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -120,6 +120,7 @@ fn gather(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
     })
 }
 
+/// Waits for `child` to end; kills it and fails the test if it outlives `deadline`.
 pub fn wait_or_kill(child: &mut Child, deadline: Duration) -> ExitStatus {
     let end = Instant::now() + deadline;
     loop {
@@ -265,8 +266,8 @@ impl Drop for Server {
     }
 }
 
-/// The lines of `stdout`, sent as they come; the channel closes at its end.
-pub fn lines_of(stdout: ChildStdout) -> Receiver<String> {
+/// The lines of `stdout` (or of any pipe), sent as they come; the channel closes at its end.
+pub fn lines_of(stdout: impl Read + Send + 'static) -> Receiver<String> {
     let (send, lines) = mpsc::channel();
     thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
