@@ -138,13 +138,21 @@ impl UnixAddr {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` if the name is longer than a Unix socket address holds (107 bytes).
+    /// `InvalidInput` if the name is empty (`unix:@` names no socket a peer could find
+    /// again) or longer than a Unix socket address holds (107 bytes).
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub fn from_abstract_name(name: impl AsRef<[u8]>) -> io::Result<Self> {
         #[cfg(target_os = "android")]
         use std::os::android::net::SocketAddrExt;
         #[cfg(target_os = "linux")]
         use std::os::linux::net::SocketAddrExt;
+        let name = name.as_ref();
+        if name.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an abstract Unix socket name is empty: write a name after `@`",
+            ));
+        }
         std::os::unix::net::SocketAddr::from_abstract_name(name).map(UnixAddr)
     }
 
@@ -282,6 +290,19 @@ mod tests {
     use std::net::{IpAddr, Ipv6Addr};
 
     use super::*;
+
+    #[test]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn an_empty_abstract_name_is_refused() {
+        let refused = UnixAddr::from_abstract_name("").unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::InvalidInput);
+        assert!(refused.to_string().contains("empty"), "{refused}");
+        assert_eq!(
+            parse_unix("@").unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        assert!(parse_unix("@a").is_ok());
+    }
 
     #[test]
     fn unix_addresses_compare_by_kind_and_bytes() {

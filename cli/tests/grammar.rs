@@ -126,6 +126,8 @@ fn an_address_that_does_not_parse_is_a_usage_error_that_says_why() {
         ("localhost", "no port"),
         ("udp://localhost", "no port"),
         ("::1:9999", "brackets"),
+        ("unix:@", "abstract Unix socket name is empty"),
+        ("unixgram:@", "abstract Unix socket name is empty"),
     ] {
         for command in [
             vec!["ping", address, "--count", "1"],
