@@ -83,6 +83,22 @@ fn assert_refused<T: Kind>(transport: T, path: &Path) {
     }
 }
 
+/// Refused as [`assert_refused`], and the reason says what the path is rather than only
+/// that the address is in use.
+fn assert_refused_as_not_a_socket<T: Kind>(transport: T, path: &Path, what: &str) {
+    assert_refused(transport, path);
+    let Err(error) = EchoServer::bind_on(transport, at::<T>(path)) else {
+        panic!("{} must be refused", path.display());
+    };
+    let source = std::error::Error::source(&error).map(ToString::to_string);
+    let reason = source.unwrap_or_default();
+    assert!(
+        reason.contains(what) && reason.contains("not a socket"),
+        "{}: the reason must say it is {what}, not a socket: {reason:?}",
+        path.display()
+    );
+}
+
 /// A socket file left by a server that is gone is replaced, and the new server serves.
 fn a_stale_socket_file_is_replaced<T: Kind>(site: &Site<T>) {
     let path = path(site, "stale.sock");
@@ -133,19 +149,19 @@ fn a_live_servers_path_is_refused_and_it_keeps_serving<T: Kind>(site: &Site<T>) 
 fn a_path_that_is_not_a_socket_is_refused_and_never_removed<T: Kind>(site: &Site<T>) {
     let file = path(site, "file");
     fs::write(&file, b"precious").unwrap();
-    assert_refused(site.transport, &file);
+    assert_refused_as_not_a_socket(site.transport, &file, "a regular file");
     assert_eq!(fs::read(&file).unwrap(), b"precious");
 
     let dir = path(site, "dir");
     fs::create_dir(&dir).unwrap();
-    assert_refused(site.transport, &dir);
+    assert_refused_as_not_a_socket(site.transport, &dir, "a directory");
     assert!(fs::metadata(&dir).unwrap().is_dir());
 
     let stale = path(site, "stale.sock");
     leave_stale_socket::<T>(&stale);
     let link = path(site, "link.sock");
     std::os::unix::fs::symlink(&stale, &link).unwrap();
-    assert_refused(site.transport, &link);
+    assert_refused_as_not_a_socket(site.transport, &link, "a symbolic link");
     assert!(
         fs::symlink_metadata(&link)
             .unwrap()

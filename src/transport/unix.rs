@@ -220,6 +220,14 @@ pub(super) fn bind_socket(
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::AddrInUse => {
             let path = addr.as_pathname().ok_or_else(|| bind_error(e))?;
+            if let Some(what) = not_a_socket(path) {
+                // Still `AddrInUse` for code that branches on the kind, but the reason says
+                // what is there, and that it is left alone.
+                return Err(bind_error(io::Error::new(
+                    ErrorKind::AddrInUse,
+                    format!("the path is {what}, not a socket: it is left as it is"),
+                )));
+            }
             if !is_stale(path, kind) {
                 return Err(bind_error(io::Error::from(ErrorKind::AddrInUse)));
             }
@@ -245,6 +253,25 @@ pub(super) fn bind_socket(
     };
     ready(&socket).map_err(bind_error)?;
     Ok((socket, file))
+}
+
+/// What stands at `path` if it is not a socket (`None` for a socket, or for nothing there).
+fn not_a_socket(path: &Path) -> Option<&'static str> {
+    let kind = fs::symlink_metadata(path).ok()?.file_type();
+    let what = if kind.is_socket() {
+        return None;
+    } else if kind.is_file() {
+        "a regular file"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_fifo() {
+        "a named pipe"
+    } else {
+        "a device or other special file"
+    };
+    Some(what)
 }
 
 /// Whether `path` is a socket file nobody serves any more: a socket, to which connecting is
