@@ -219,13 +219,31 @@ impl Hash for UnixAddr {
 impl fmt::Display for UnixAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(path) = self.as_pathname() {
-            path.display().fmt(f)
+            escaped(&path.to_string_lossy(), f)
         } else if let Some(name) = self.as_abstract_name() {
-            write!(f, "@{}", String::from_utf8_lossy(name))
+            f.write_str("@")?;
+            escaped(&String::from_utf8_lossy(name), f)
         } else {
             f.write_str("(unnamed)")
         }
     }
+}
+
+/// Writes `text` with its control characters escaped (`\n`, `\u{1b}`) and its backslashes
+/// doubled, so a name printed in a terminal or a log line shows what it holds and cannot move
+/// the cursor or start a new line.
+fn escaped(text: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if !text.contains(|c: char| c.is_control() || c == '\\') {
+        return f.write_str(text);
+    }
+    for c in text.chars() {
+        if c.is_control() || c == '\\' {
+            write!(f, "{}", c.escape_default())?;
+        } else {
+            write!(f, "{c}")?;
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Debug for UnixAddr {
@@ -290,6 +308,19 @@ mod tests {
     use std::net::{IpAddr, Ipv6Addr};
 
     use super::*;
+
+    #[test]
+    fn control_characters_in_a_unix_address_are_shown_escaped() {
+        let path = UnixAddr::from_pathname("/tmp/a\nb\x1b[2J\\c.sock").unwrap();
+        assert_eq!(path.to_string(), "/tmp/a\\nb\\u{1b}[2J\\\\c.sock");
+        let plain = UnixAddr::from_pathname("/tmp/échos/a b.sock").unwrap();
+        assert_eq!(plain.to_string(), "/tmp/échos/a b.sock");
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            UnixAddr::from_abstract_name("x\ty").unwrap().to_string(),
+            "@x\\ty"
+        );
+    }
 
     #[test]
     #[cfg(any(target_os = "linux", target_os = "android"))]
