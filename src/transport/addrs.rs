@@ -58,17 +58,62 @@ ip_addrs!(Tcp, Udp);
 
 /// Resolves `addr`, refusing an address that resolves to nothing.
 fn resolve_ip<A: ToSocketAddrs + fmt::Debug + ?Sized>(addr: &A) -> Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = addr
-        .to_socket_addrs()
-        .map_err(|source| Error::Resolve {
-            addr: text(addr),
-            source,
-        })?
-        .collect();
+    let addrs: Vec<SocketAddr> = match addr.to_socket_addrs() {
+        Ok(addrs) => addrs.collect(),
+        // std takes only a numeric IPv6 scope (`[fe80::1%2]:7`); an interface's name
+        // (`[fe80::1%eth0]:7`) is looked up here, and an unknown one named in the error.
+        Err(source) => {
+            let named = named_scope(&text(addr), interface_index).unwrap_or(Err(source));
+            vec![named.map_err(|source| Error::Resolve {
+                addr: text(addr),
+                source,
+            })?]
+        }
+    };
     if addrs.is_empty() {
         return Err(Error::NoAddress { addr: text(addr) });
     }
     Ok(addrs)
+}
+
+/// `[IPV6%NAME]:PORT` with the interface `NAME` turned into its index by `index_of`, or
+/// `None` if `text` is not of that form (a numeric scope, or no scope, is std's to parse).
+fn named_scope(
+    text: &str,
+    index_of: impl Fn(&str) -> io::Result<u32>,
+) -> Option<io::Result<SocketAddr>> {
+    let (host, port) = text.strip_prefix('[')?.rsplit_once("]:")?;
+    let (ip, name) = host.split_once('%')?;
+    let ip: std::net::Ipv6Addr = ip.parse().ok()?;
+    let port: u16 = port.parse().ok()?;
+    if name.is_empty() || name.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(
+        index_of(name).map(|scope| SocketAddr::V6(std::net::SocketAddrV6::new(ip, port, 0, scope))),
+    )
+}
+
+/// The index of the network interface called `name`.
+fn interface_index(name: &str) -> io::Result<u32> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        nix::net::if_::if_nametoindex(name).map_err(|errno| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no network interface called {name:?} ({errno})"),
+            )
+        })
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "interface names as IPv6 scopes ({name:?}) are looked up on Linux only: write the interface's index"
+            ),
+        ))
+    }
 }
 
 fn unix_result(text: String, parsed: io::Result<UnixAddr>) -> Result<Vec<UnixAddr>> {
@@ -176,4 +221,58 @@ where
     Err(last.unwrap_or_else(|| Error::NoAddress {
         addr: addr.describe(),
     }))
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use std::net::{Ipv6Addr, SocketAddrV6};
+
+    use super::*;
+
+    fn index(name: &str) -> io::Result<u32> {
+        match name {
+            "eth0" => Ok(7),
+            other => Err(io::Error::new(io::ErrorKind::NotFound, other.to_owned())),
+        }
+    }
+
+    #[test]
+    fn an_interface_name_as_a_scope_is_its_index() {
+        let addr = named_scope("[fe80::1%eth0]:9999", index).unwrap().unwrap();
+        let ip: Ipv6Addr = "fe80::1".parse().unwrap();
+        assert_eq!(addr, SocketAddr::V6(SocketAddrV6::new(ip, 9999, 0, 7)));
+        let unknown = named_scope("[fe80::1%wlan9]:9999", index)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(unknown.kind(), io::ErrorKind::NotFound);
+        // Numeric scopes, no scope and other forms are std's.
+        for text in [
+            "[fe80::1%2]:9",
+            "[::1]:9",
+            "localhost:9",
+            "[fe80::1%eth0]",
+            "[x%eth0]:9",
+        ] {
+            assert!(named_scope(text, index).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_loopback_interface_is_found_by_name() {
+        let by_name = resolve_ip("[::1%lo]:9").unwrap();
+        let index = interface_index("lo").unwrap();
+        let ip = Ipv6Addr::LOCALHOST;
+        assert_eq!(
+            by_name,
+            vec![SocketAddr::V6(SocketAddrV6::new(ip, 9, 0, index))]
+        );
+        match resolve_ip("[::1%no-such-if0]:9") {
+            Err(Error::Resolve { addr, source }) => {
+                assert_eq!(addr, "[::1%no-such-if0]:9");
+                assert!(source.to_string().contains("no-such-if0"), "{source}");
+            }
+            other => panic!("expected a resolve error naming the interface, got {other:?}"),
+        }
+    }
 }
