@@ -308,9 +308,11 @@ impl<T: Transport> EchoServer<T> {
     /// recording's caps; what is past them is echoed as ever, counted, and not kept.
     ///
     /// Recording applies to [`serve`](Self::serve) and [`spawn`](Self::spawn), not to
-    /// [`serve_once`](Self::serve_once) (whose [`Exchange`] says what it received). The
-    /// bytes of a connection under a stream fault that shapes its echo are not kept (its
-    /// peer and its end are). A server that does not record pays nothing for it: one
+    /// [`serve_once`](Self::serve_once) (whose [`Exchange`] says what it received). Faults
+    /// change nothing in the record: it holds what was received, every byte a connection
+    /// read (echoed late, in slices, or dropped by a fault that ended the echo) and each
+    /// datagram as it came, whatever becomes of its reply. A server that does not record
+    /// pays nothing for it: one
     /// branch where a connection is accepted, driven or closed, and one per batch of
     /// datagrams.
     ///

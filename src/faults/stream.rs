@@ -512,13 +512,14 @@ impl Shaped {
     }
 
     /// What a connection whose echo a fault ended (closed, stalled or black-holed) does
-    /// instead; `None` while it is still echoed.
+    /// instead; `None` while it is still echoed. What it still reads goes to `tap`.
     fn after_end<S: Connection>(
         &self,
         stream: &S,
         scratch: &mut [u8],
         counters: &Counters,
         activity: (&mut u32, u32),
+        tap: &mut impl FnMut(&[u8]),
     ) -> Option<Step> {
         let at_eof = match self.phase {
             Phase::Open => return None,
@@ -527,11 +528,12 @@ impl Shaped {
             // The client's end-of-stream is not answered either.
             Phase::Blackhole => Step::Wait,
         };
-        Some(discard(stream, scratch, counters, activity, at_eof))
+        Some(discard(stream, scratch, counters, activity, at_eof, tap))
     }
 
     /// Echoes what the faults let through until the socket would block, the turn is over,
-    /// or the connection ends.
+    /// or the connection ends. `tap` is given every byte read, in order, whether echoed or
+    /// dropped by the fault (as the engine's own drive gives its tap).
     fn drive<S: Connection>(
         &mut self,
         stream: &S,
@@ -539,6 +541,7 @@ impl Shaped {
         counters: &Counters,
         max_pending: usize,
         activity: (&mut u32, u32),
+        tap: &mut impl FnMut(&[u8]),
     ) -> Step {
         let (last_active, clock) = activity;
         let now = Instant::now();
@@ -569,7 +572,7 @@ impl Shaped {
                 self.phase = Phase::Closing;
             }
         }
-        if let Some(step) = self.after_end(stream, scratch, counters, (last_active, clock)) {
+        if let Some(step) = self.after_end(stream, scratch, counters, (last_active, clock), tap) {
             return step;
         }
         let mut reads = 0;
@@ -623,7 +626,8 @@ impl Shaped {
                 }
                 None => {}
             }
-            if let Some(step) = self.after_end(stream, scratch, counters, (last_active, clock)) {
+            if let Some(step) = self.after_end(stream, scratch, counters, (last_active, clock), tap)
+            {
                 return step;
             }
             if self.eof && self.held.is_empty() {
@@ -650,6 +654,7 @@ impl Shaped {
                 Ok(n) => {
                     counters.bytes_in.add(n as u64);
                     *last_active = clock;
+                    tap(&scratch[..n]);
                     // The time of the read itself: a delay runs from when the bytes came.
                     self.take(&scratch[..n], Instant::now(), counters);
                 }
@@ -669,13 +674,15 @@ fn reset<S: AsFd>(stream: &S) {
 }
 
 /// Reads and drops what the peer of a connection closed or black-holed by a fault still
-/// sends; `at_eof` is what becomes of the connection once the peer's end-of-stream is read.
+/// sends (received all the same: `tap` is given it); `at_eof` is what becomes of the
+/// connection once the peer's end-of-stream is read.
 fn discard<S: Connection>(
     stream: &S,
     scratch: &mut [u8],
     counters: &Counters,
     (last_active, clock): (&mut u32, u32),
     at_eof: Step,
+    tap: &mut impl FnMut(&[u8]),
 ) -> Step {
     for _ in 0..READS_PER_TURN {
         match stream.read(scratch) {
@@ -683,6 +690,7 @@ fn discard<S: Connection>(
             Ok(n) => {
                 counters.bytes_in.add(n as u64);
                 *last_active = clock;
+                tap(&scratch[..n]);
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
@@ -807,12 +815,13 @@ impl Worker {
         })
     }
 
-    /// Drives the shaped connection under `key`.
+    /// Drives the shaped connection under `key`, reading into `scratch` and giving `tap`
+    /// every byte read, in order (a no-op unless the server records).
     pub(crate) fn drive<S: Connection>(
         &mut self,
         key: usize,
         stream: &S,
-        scratch: &mut [u8],
+        (scratch, mut tap): (&mut [u8], impl FnMut(&[u8])),
         counters: &Counters,
         max_pending: usize,
         activity: (&mut u32, u32),
@@ -820,7 +829,7 @@ impl Worker {
         let Some(shaped) = self.conns.get_mut(&key) else {
             return Step::Wait;
         };
-        let step = shaped.drive(stream, scratch, counters, max_pending, activity);
+        let step = shaped.drive(stream, scratch, counters, max_pending, activity, &mut tap);
         if let Some(at) = shaped.wake.take() {
             self.timers.push(Reverse((at, key)));
         }

@@ -569,6 +569,11 @@ impl<S: Connection> Engine<'_, S> {
             // An event for a connection closed earlier in this turn.
             return;
         };
+        // Recorded: every byte read goes to the connection's entry too.
+        let entry = self.record.as_ref().and_then(|tap| {
+            let index = *tap.entries.get(&key)?;
+            Some((&*tap.recorder, index))
+        });
         // Fault hook: a shaped connection is echoed through its faults.
         if let Some(faults) = self.faults.as_mut()
             && faults.holds(key)
@@ -577,7 +582,11 @@ impl<S: Connection> Engine<'_, S> {
                 Flush::Done => faults.drive(
                     key,
                     &conn.stream,
-                    &mut self.scratch,
+                    (&mut self.scratch, |bytes: &[u8]| {
+                        if let Some((recorder, index)) = entry {
+                            recorder.received(index, bytes);
+                        }
+                    }),
                     self.counters,
                     self.options.max_pending(),
                     (&mut conn.last_active, now),
@@ -597,11 +606,6 @@ impl<S: Connection> Engine<'_, S> {
             return;
         }
         let (scratch, counters) = (&mut self.scratch, self.counters);
-        // Recorded: every byte read goes to the connection's entry too.
-        let entry = self.record.as_ref().and_then(|tap| {
-            let index = *tap.entries.get(&key)?;
-            Some((&*tap.recorder, index))
-        });
         let driven = match entry {
             None => drive(conn, scratch, counters, now, short_read_drains, |_| {}),
             Some((recorder, index)) => {
