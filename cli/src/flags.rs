@@ -179,7 +179,7 @@ fn kind_of(error: &Error) -> &'static str {
         (Error::Mismatch { .. } | Error::Surplus { .. }, _) => "mismatch",
         (Error::Excess { .. }, _) => "excess",
         (Error::ShortEcho { .. } | Error::Truncated { .. }, _) => "short",
-        (Error::Accept { .. } | Error::Serve { .. }, _) => "server",
+        (Error::Accept { .. } | Error::Serve { .. } | Error::WorkerPanicked { .. }, _) => "server",
         (_, Some(Io::ConnectionRefused)) => "refused",
         (_, Some(Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe)) => "reset",
         (_, Some(Io::TimedOut | Io::WouldBlock)) => "timeout",

@@ -20,7 +20,7 @@ use crate::flags::{
 };
 use crate::json::ErrorJson;
 use crate::out::Out;
-use crate::running::{Running, Served, takes};
+use crate::running::{self, Running, Served, Wake, takes};
 use crate::stats_line::{FaultsLine, StatsLine};
 
 /// A long-running echo server, on one or more addresses at once.
@@ -517,22 +517,14 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
     }
     log::info!("Ctrl-C or SIGTERM stops the server");
 
-    loop {
-        match args.stats_every.0 {
-            Some(every) => match stopped.recv_timeout(every) {
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    let stats = sum(&servers);
-                    print_stats(&mut out, args.json, "stats", start.elapsed(), &stats);
-                }
-                _ => break,
-            },
-            None => {
-                let _ = stopped.recv();
-                break;
-            }
-        }
+    let wake = running::wait(&servers, &stopped, args.stats_every.0, || {
+        let stats = sum(&servers);
+        print_stats(&mut out, args.json, "stats", start.elapsed(), &stats);
+    });
+    match wake {
+        Wake::Signal => log::info!("shutting down (Ctrl-C or SIGTERM again exits at once)"),
+        Wake::Finished => log::error!("a server stopped by itself: shutting down the others"),
     }
-    log::info!("shutting down (Ctrl-C or SIGTERM again exits at once)");
     drop(control);
     for server in servers.iter() {
         server.shutdown();
