@@ -142,7 +142,7 @@ pub use options::{
 };
 pub use record::{ConnectionEnd, Record, RecordedConnection, RecordedDatagram, Recording};
 pub use server::EchoServer;
-pub use stats::{FaultStats, Stats};
+pub use stats::{FaultField, FaultStats, Stats};
 pub use transport::{
     MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, ToAddrs, Transport, Udp, Unix, UnixDatagram,
 };

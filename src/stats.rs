@@ -258,6 +258,155 @@ pub struct FaultStats {
     pub overflowed: u64,
 }
 
+/// One count of [`FaultStats`]: the field's name, its label in text, what it counts, and its value in a
+/// [`FaultStats`]. [`FaultStats::FIELDS`] lists them all, so a report (a text line, a JSON
+/// object, a metrics table) can show every count without naming each one.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::FaultStats;
+///
+/// let stats = FaultStats::default();
+/// for field in FaultStats::FIELDS {
+///     println!("{} {} ({})", field.of(&stats), field.label(), field.meaning());
+/// }
+/// assert_eq!(FaultStats::FIELDS[0].name(), "delayed");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct FaultField {
+    name: &'static str,
+    label: &'static str,
+    meaning: &'static str,
+    get: fn(&FaultStats) -> u64,
+}
+
+impl FaultField {
+    /// The field's name, as in [`FaultStats`] (`"delayed"`).
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// How a line of text names it after its count ("closed slowly": `3 closed slowly`).
+    pub const fn label(&self) -> &'static str {
+        self.label
+    }
+
+    /// What it counts, in a few lowercase words without a final stop ("datagram replies
+    /// dropped").
+    pub const fn meaning(&self) -> &'static str {
+        self.meaning
+    }
+
+    /// Its value in `stats`.
+    pub fn of(&self, stats: &FaultStats) -> u64 {
+        (self.get)(stats)
+    }
+}
+
+/// A [`FaultField`] whose name is the field's own, so the two cannot differ.
+macro_rules! field {
+    ($name:ident, $label:literal, $meaning:literal) => {
+        FaultField {
+            name: stringify!($name),
+            label: $label,
+            meaning: $meaning,
+            get: |stats| stats.$name,
+        }
+    };
+}
+
+impl FaultStats {
+    /// Every count, in the order of the fields: what the tool's statistics line, its JSON
+    /// object and its metrics are made of.
+    pub const FIELDS: &'static [FaultField] = &[
+        field!(
+            delayed,
+            "delayed",
+            "stream chunks or datagram replies held back by a delay"
+        ),
+        field!(sliced, "sliced", "pauses taken after a slice of an echo"),
+        field!(
+            rate_limited,
+            "rate-limited",
+            "times an echo waited for its bandwidth limit"
+        ),
+        field!(stalled, "stalled", "connections stalled"),
+        field!(
+            closed,
+            "closed",
+            "connections ended cleanly by close-after or close-in"
+        ),
+        field!(
+            reset,
+            "reset",
+            "connections reset by reset-after or reset-in"
+        ),
+        field!(
+            slow_closed,
+            "closed slowly",
+            "ends of connections held back by slow-close"
+        ),
+        field!(
+            blackholed,
+            "black-holed",
+            "connections and datagrams swallowed by blackhole"
+        ),
+        field!(went_down, "times down", "times the server went down"),
+        field!(
+            reset_by_down,
+            "reset by down",
+            "connections reset because the server went down"
+        ),
+        field!(
+            ignored_while_down,
+            "unanswered while down",
+            "datagrams not answered because the server was down"
+        ),
+        field!(
+            accept_closed,
+            "closed at accept",
+            "connections closed as soon as they were accepted"
+        ),
+        field!(
+            accept_delayed,
+            "delayed at accept",
+            "connections whose service was delayed after the accept"
+        ),
+        field!(dropped, "dropped", "datagram replies dropped"),
+        field!(duplicated, "duplicated", "datagram replies sent twice"),
+        field!(
+            reordered,
+            "reordered",
+            "datagram replies held back behind a later one"
+        ),
+        field!(truncated, "truncated", "datagram replies cut short"),
+        field!(
+            corrupted,
+            "corrupted",
+            "datagram replies with a byte changed"
+        ),
+        field!(
+            overflowed,
+            "over the held limit",
+            "datagram replies dropped because held ones filled the limit"
+        ),
+    ];
+
+    /// Every count added up: zero when no fault was injected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::FaultStats;
+    ///
+    /// assert_eq!(FaultStats::default().total(), 0);
+    /// ```
+    pub fn total(&self) -> u64 {
+        Self::FIELDS.iter().map(|field| field.of(self)).sum()
+    }
+}
+
 /// Sums the fault counts of several servers, as [`Stats`](crate::Stats) does.
 impl std::ops::AddAssign for FaultStats {
     fn add_assign(&mut self, other: FaultStats) {
@@ -326,5 +475,47 @@ impl FaultCounters {
         stats.truncated += self.truncated.get();
         stats.corrupted += self.corrupted.get();
         stats.overflowed += self.overflowed.get();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field of `FaultStats` is in `FIELDS`, once, in order: the fields are read from
+    /// the derived `Debug` (`FaultStats { delayed: 0, sliced: 0, .. }`), so a new one is
+    /// seen without being named here. (`field!` reads each count by its name.)
+    #[test]
+    fn every_fault_count_is_a_field() {
+        let debug = format!("{:?}", FaultStats::default());
+        let inner = debug
+            .strip_prefix("FaultStats { ")
+            .and_then(|rest| rest.strip_suffix(" }"))
+            .unwrap_or_else(|| panic!("unexpected Debug: {debug}"));
+        let fields: Vec<&str> = inner
+            .split(", ")
+            .map(|pair| pair.trim_end_matches(": 0"))
+            .collect();
+        let listed: Vec<&str> = FaultStats::FIELDS.iter().map(|f| f.name()).collect();
+        assert_eq!(listed, fields);
+    }
+
+    #[test]
+    fn a_field_reads_its_own_count_and_total_adds_them_all() {
+        let stats = FaultStats {
+            sliced: 2,
+            overflowed: 5,
+            ..FaultStats::default()
+        };
+        let read = |name: &str| {
+            FaultStats::FIELDS
+                .iter()
+                .find(|f| f.name() == name)
+                .map(|f| f.of(&stats))
+        };
+        assert_eq!(read("sliced"), Some(2));
+        assert_eq!(read("overflowed"), Some(5));
+        assert_eq!(read("delayed"), Some(0));
+        assert_eq!(stats.total(), 7);
     }
 }

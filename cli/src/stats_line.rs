@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use socket_echo::{FaultStats, Stats};
 
 use crate::json::ms;
@@ -36,75 +37,17 @@ pub struct StatsLine {
     faults: FaultsLine,
 }
 
-/// The faults injected, by kind, in a statistics line.
-#[derive(Serialize)]
-pub struct FaultsLine {
-    pub delayed: u64,
-    pub sliced: u64,
-    pub rate_limited: u64,
-    pub stalled: u64,
-    pub closed: u64,
-    pub reset: u64,
-    pub slow_closed: u64,
-    pub blackholed: u64,
-    pub went_down: u64,
-    pub reset_by_down: u64,
-    pub ignored_while_down: u64,
-    pub accept_closed: u64,
-    pub accept_delayed: u64,
-    pub dropped: u64,
-    pub duplicated: u64,
-    pub reordered: u64,
-    pub truncated: u64,
-    pub corrupted: u64,
-    pub overflowed: u64,
-}
+/// The faults injected, by kind, in a statistics line: one field per
+/// [`FaultStats::FIELDS`], by the same name.
+struct FaultsLine(FaultStats);
 
-impl FaultsLine {
-    pub fn new(f: &FaultStats) -> Self {
-        FaultsLine {
-            delayed: f.delayed,
-            sliced: f.sliced,
-            rate_limited: f.rate_limited,
-            stalled: f.stalled,
-            closed: f.closed,
-            reset: f.reset,
-            slow_closed: f.slow_closed,
-            blackholed: f.blackholed,
-            went_down: f.went_down,
-            reset_by_down: f.reset_by_down,
-            ignored_while_down: f.ignored_while_down,
-            accept_closed: f.accept_closed,
-            accept_delayed: f.accept_delayed,
-            dropped: f.dropped,
-            duplicated: f.duplicated,
-            reordered: f.reordered,
-            truncated: f.truncated,
-            corrupted: f.corrupted,
-            overflowed: f.overflowed,
+impl Serialize for FaultsLine {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(FaultStats::FIELDS.len()))?;
+        for field in FaultStats::FIELDS {
+            map.serialize_entry(field.name(), &field.of(&self.0))?;
         }
-    }
-
-    pub fn total(&self) -> u64 {
-        self.delayed
-            + self.sliced
-            + self.rate_limited
-            + self.stalled
-            + self.closed
-            + self.reset
-            + self.slow_closed
-            + self.blackholed
-            + self.went_down
-            + self.reset_by_down
-            + self.ignored_while_down
-            + self.accept_closed
-            + self.accept_delayed
-            + self.dropped
-            + self.duplicated
-            + self.reordered
-            + self.truncated
-            + self.corrupted
-            + self.overflowed
+        map.end()
     }
 }
 
@@ -132,7 +75,7 @@ impl StatsLine {
             refused_per_source: s.refused_per_source,
             max_connections: s.max_connections,
             shutdown_resets: s.shutdown_resets,
-            faults: FaultsLine::new(&s.faults),
+            faults: FaultsLine(s.faults),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use serde_json::Value;
+use socket_echo::FaultStats;
 
 use crate::running::Running;
 use crate::stats_line::StatsLine;
@@ -14,7 +15,7 @@ use crate::stats_line::StatsLine;
 /// The content type of the text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Every field of a statistics object: its metric's name, type and help.
+/// Every field of a statistics object but the faults': its metric's name, type and help.
 #[rustfmt::skip]
 const METRICS: &[(&str, &str, &str, &str)] = &[
     ("accepted", "socket_echo_accepted_total", "counter", "Stream connections accepted, including those refused by the limit."),
@@ -36,26 +37,33 @@ const METRICS: &[(&str, &str, &str, &str)] = &[
     ("refused_per_source", "socket_echo_refused_per_source_total", "counter", "Stream connections closed at once because --max-connections-per-source were open from their address."),
     ("max_connections", "socket_echo_max_connections", "gauge", "The connection cap in force (0 on a datagram address)."),
     ("shutdown_resets", "socket_echo_shutdown_resets_total", "counter", "Connections reset at the end of the shutdown grace, still owed bytes."),
-    ("faults.delayed", "socket_echo_faults_delayed_total", "counter", "Fault: stream chunks or datagram replies held back by a delay."),
-    ("faults.sliced", "socket_echo_faults_sliced_total", "counter", "Fault: pauses taken after a slice of an echo."),
-    ("faults.rate_limited", "socket_echo_faults_rate_limited_total", "counter", "Fault: times an echo waited for its bandwidth limit."),
-    ("faults.stalled", "socket_echo_faults_stalled_total", "counter", "Fault: connections stalled."),
-    ("faults.closed", "socket_echo_faults_closed_total", "counter", "Fault: connections ended cleanly by close-after or close-in."),
-    ("faults.reset", "socket_echo_faults_reset_total", "counter", "Fault: connections reset by reset-after or reset-in."),
-    ("faults.slow_closed", "socket_echo_faults_slow_closed_total", "counter", "Fault: ends of connections held back by slow-close."),
-    ("faults.blackholed", "socket_echo_faults_blackholed_total", "counter", "Fault: connections and datagrams swallowed by blackhole."),
-    ("faults.went_down", "socket_echo_faults_went_down_total", "counter", "Fault: times the server went down (POST /down)."),
-    ("faults.reset_by_down", "socket_echo_faults_reset_by_down_total", "counter", "Fault: connections reset because the server went down."),
-    ("faults.ignored_while_down", "socket_echo_faults_ignored_while_down_total", "counter", "Fault: datagrams not answered because the server was down."),
-    ("faults.accept_closed", "socket_echo_faults_accept_closed_total", "counter", "Fault: connections closed as soon as they were accepted."),
-    ("faults.accept_delayed", "socket_echo_faults_accept_delayed_total", "counter", "Fault: connections whose service was delayed after the accept."),
-    ("faults.dropped", "socket_echo_faults_dropped_total", "counter", "Fault: datagram replies dropped."),
-    ("faults.duplicated", "socket_echo_faults_duplicated_total", "counter", "Fault: datagram replies sent twice."),
-    ("faults.reordered", "socket_echo_faults_reordered_total", "counter", "Fault: datagram replies held back behind a later one."),
-    ("faults.truncated", "socket_echo_faults_truncated_total", "counter", "Fault: datagram replies cut short."),
-    ("faults.corrupted", "socket_echo_faults_corrupted_total", "counter", "Fault: datagram replies with a byte changed."),
-    ("faults.overflowed", "socket_echo_faults_overflowed_total", "counter", "Fault: datagram replies dropped because held ones filled the limit."),
 ];
+
+/// One metric: the field of the statistics object it reads, its name, type and help.
+struct Metric {
+    field: String,
+    name: String,
+    kind: &'static str,
+    help: String,
+}
+
+/// Every metric: those of [`METRICS`], then one counter per fault count
+/// ([`FaultStats::FIELDS`]), `faults.NAME` as `socket_echo_faults_NAME_total`.
+fn metrics() -> Vec<Metric> {
+    let plain = METRICS.iter().map(|&(field, name, kind, help)| Metric {
+        field: field.to_owned(),
+        name: name.to_owned(),
+        kind,
+        help: help.to_owned(),
+    });
+    let faults = FaultStats::FIELDS.iter().map(|field| Metric {
+        field: format!("faults.{}", field.name()),
+        name: format!("socket_echo_faults_{}_total", field.name()),
+        kind: "counter",
+        help: format!("Fault: {}.", field.meaning()),
+    });
+    plain.chain(faults).collect()
+}
 
 /// The figures of a statistics object by field name (`faults.dropped` for the nested ones),
 /// without `type` and `elapsed_ms`, which are not counters.
@@ -88,13 +96,19 @@ pub fn render(servers: &[Box<dyn Running>], elapsed: Duration) -> String {
         })
         .collect();
     let mut text = String::new();
-    for &(field, name, kind, help) in METRICS {
+    for Metric {
+        field,
+        name,
+        kind,
+        help,
+    } in metrics()
+    {
         let _ = writeln!(text, "# HELP {name} {help}");
         let _ = writeln!(text, "# TYPE {name} {kind}");
         for (address, figures) in &series {
             let value = figures
                 .iter()
-                .find(|(key, _)| key == field)
+                .find(|(key, _)| *key == field)
                 .map_or(0, |&(_, value)| value);
             let _ = writeln!(text, "{name}{{address=\"{}\"}} {value}", label(address));
         }
@@ -121,7 +135,7 @@ mod tests {
     fn every_figure_of_the_statistics_is_a_metric() {
         let line = StatsLine::new("stats", Duration::ZERO, &Stats::default());
         let mut fields: Vec<String> = figures(&line).into_iter().map(|(f, _)| f).collect();
-        let mut metrics: Vec<String> = METRICS.iter().map(|m| m.0.to_owned()).collect();
+        let mut metrics: Vec<String> = metrics().into_iter().map(|m| m.field).collect();
         fields.sort();
         metrics.sort();
         assert_eq!(fields, metrics);
@@ -129,7 +143,7 @@ mod tests {
 
     #[test]
     fn counters_end_in_total_and_gauges_do_not() {
-        for &(_, name, kind, _) in METRICS {
+        for Metric { name, kind, .. } in metrics() {
             assert_eq!(name.ends_with("_total"), kind == "counter", "{name}");
         }
     }

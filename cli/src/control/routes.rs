@@ -202,12 +202,9 @@ fn put_faults(request: &Request, state: &State) -> Result<Response, Response> {
         }
     }
     for (server, faults) in &plans {
-        server.set_faults(faults.clone()).map_err(|error| {
-            Response::error(
-                500,
-                format!("{}: {}", server.address(), flags::report(&error)),
-            )
-        })?;
+        server
+            .set_faults(faults.clone())
+            .map_err(|error| failed_on(*server, 500, &error))?;
     }
     Ok(faults_of(&servers))
 }
@@ -216,11 +213,9 @@ fn put_faults(request: &Request, state: &State) -> Result<Response, Response> {
 fn delete_faults(request: &Request, state: &State) -> Result<Response, Response> {
     params(request, &["address"])?;
     let servers = selected(request, state)?;
-    for server in &servers {
-        server
-            .set_faults(Faults::new().with_seed(state.seed))
-            .map_err(|error| Response::error(500, flags::report(&error)))?;
-    }
+    each(&servers, 500, |server| {
+        server.set_faults(Faults::new().with_seed(state.seed))
+    })?;
     Ok(faults_of(&servers))
 }
 
@@ -263,14 +258,7 @@ fn down(request: &Request, state: &State) -> Result<Response, Response> {
         }
     };
     let servers = selected(request, state)?;
-    for server in &servers {
-        server.down(open).map_err(|error| {
-            Response::error(
-                500,
-                format!("{}: {}", server.address(), flags::report(&error)),
-            )
-        })?;
-    }
+    each(&servers, 500, |server| server.down(open))?;
     Ok(availability_of(&servers))
 }
 
@@ -279,13 +267,27 @@ fn down(request: &Request, state: &State) -> Result<Response, Response> {
 fn up(request: &Request, state: &State) -> Result<Response, Response> {
     params(request, &["address"])?;
     let servers = selected(request, state)?;
-    for server in &servers {
-        server.up().map_err(|error| {
-            Response::error(
-                409,
-                format!("{}: {}", server.address(), flags::report(&error)),
-            )
-        })?;
-    }
+    each(&servers, 409, |server| server.up())?;
     Ok(availability_of(&servers))
+}
+
+/// Makes `change` on each of `servers` in turn; the first that fails stops the rest, and is
+/// answered with `status`, naming its address.
+fn each(
+    servers: &[&dyn Running],
+    status: u16,
+    change: impl Fn(&dyn Running) -> socket_echo::Result<()>,
+) -> Result<(), Response> {
+    for server in servers {
+        change(*server).map_err(|error| failed_on(*server, status, &error))?;
+    }
+    Ok(())
+}
+
+/// The answer when a change failed on `server`: `status`, and why, after its address.
+fn failed_on(server: &dyn Running, status: u16, error: &socket_echo::Error) -> Response {
+    Response::error(
+        status,
+        format!("{}: {}", server.address(), flags::report(error)),
+    )
 }

@@ -1,27 +1,13 @@
-//! `socket-echo serve`: the library's `EchoServer::serve()` on one or more addresses, with
-//! every limit and the main socket options as flags, one set of statistics, and a graceful
-//! stop on SIGINT or SIGTERM.
+//! The flags of `serve`, their values' parsers, and what they make: the library's
+//! [`Options`] and [`Faults`] for each address, with the transports each flag concerns.
 
-use std::net::ToSocketAddrs;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde::Serialize;
-use socket_echo::{
-    EchoServer, Endpoint, EndpointVisitor, Fault, Faults, Options, SourceRateLimit, Stats, ToAddrs,
-    Transport,
-};
+use socket_echo::{Endpoint, Fault, Faults, Options, SourceRateLimit};
 
-use crate::Exit;
-use crate::control::{self, Control, Place};
-use crate::flags::{
-    self, DEFAULT_ADDRESS, Failure, MIN_DURATION, at_least, duration, size_at_least,
-};
-use crate::json::ErrorJson;
-use crate::out::Out;
-use crate::running::{self, Running, Served, Wake, takes};
-use crate::stats_line::{FaultsLine, StatsLine};
+use crate::control::Place;
+use crate::flags::{self, DEFAULT_ADDRESS, MIN_DURATION, at_least, duration, size_at_least};
 
 /// A long-running echo server, on one or more addresses at once.
 #[derive(Debug, clap::Args)]
@@ -57,7 +43,7 @@ pub struct Args {
     pub addresses: Vec<String>,
     /// Serve datagrams: UDP for HOST:PORT, Unix datagrams for unix:PATH.
     #[arg(long)]
-    udp: bool,
+    pub(super) udp: bool,
     /// Worker threads per address, each with its own event loop [default: one per core].
     #[arg(long, value_name = "N", value_parser = at_least(1usize), allow_hyphen_values = true)]
     workers: Option<usize>,
@@ -99,7 +85,7 @@ pub struct Args {
     send_buffer: Option<usize>,
     /// On an IPv6 address, also serve IPv4 clients (clears IPV6_V6ONLY).
     #[arg(long)]
-    dual_stack: bool,
+    pub(super) dual_stack: bool,
     /// Permissions of a Unix socket file, in octal ("600").
     #[arg(long, value_parser = parse_mode)]
     unix_mode: Option<u32>,
@@ -123,15 +109,15 @@ pub struct Args {
     /// docs/faults.md). A stream fault goes to the stream addresses, a datagram fault to the
     /// datagram ones.
     #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
-    faults: Vec<Fault>,
+    pub(super) faults: Vec<Fault>,
     /// The seed of every random choice of the faults: the same seed and the same traffic
     /// give the same faults [default: 0].
     #[arg(long, value_name = "N")]
-    seed: Option<u64>,
+    pub(super) seed: Option<u64>,
     /// Print the statistics every this often while running, at least every 100ms ("10s";
     /// "none" to stay quiet).
     #[arg(long, value_name = "DURATION", default_value = "none", value_parser = parse_stats_every, allow_hyphen_values = true)]
-    stats_every: MaybeDuration,
+    pub(super) stats_every: MaybeDuration,
     /// Print JSON, one object per line: the addresses, the statistics, the final ones (an
     /// error object for an address that cannot be served).
     #[arg(long)]
@@ -139,16 +125,16 @@ pub struct Args {
     /// Serve the HTTP control endpoint here: 127.0.0.1:PORT (0 picks a free port),
     /// [::1]:PORT or unix:PATH [default: none].
     #[arg(long, value_name = "ADDRESS", value_parser = Place::parse)]
-    control: Option<Place>,
+    pub(super) control: Option<Place>,
     /// Let --control listen on an address other machines can reach, with no authentication
     /// (warned about on standard error).
     #[arg(long, requires = "control")]
-    control_allow_remote: bool,
+    pub(super) control_allow_remote: bool,
 }
 
 /// The transports a flag concerns.
 #[derive(Debug, Clone, Copy)]
-enum Applies {
+pub(super) enum Applies {
     All,
     Stream,
     Tcp,
@@ -159,7 +145,7 @@ enum Applies {
 }
 
 impl Applies {
-    fn to(self, endpoint: &Endpoint) -> bool {
+    pub(super) fn to(self, endpoint: &Endpoint) -> bool {
         let transport = endpoint.transport();
         match self {
             Applies::All => true,
@@ -175,7 +161,7 @@ impl Applies {
 
 impl Args {
     /// The flags given, each with the transports it concerns.
-    fn given(&self) -> Vec<(&'static str, Applies)> {
+    pub(super) fn given(&self) -> Vec<(&'static str, Applies)> {
         let mut given = Vec::new();
         let mut note = |set: bool, flag, applies| {
             if set {
@@ -228,7 +214,7 @@ impl Args {
 
     /// The options the command line set that concern `endpoint`; the others keep their
     /// defaults, since the library refuses an option set for a transport it cannot apply to.
-    fn options(&self, endpoint: &Endpoint) -> Options {
+    pub(super) fn options(&self, endpoint: &Endpoint) -> Options {
         let applies = |flag: &str| {
             self.given()
                 .iter()
@@ -302,7 +288,7 @@ impl Args {
     }
 
     /// The faults for `endpoint`: those of its kind (stream or datagram), with the seed.
-    fn faults(&self, endpoint: &Endpoint) -> Faults {
+    pub(super) fn faults(&self, endpoint: &Endpoint) -> Faults {
         let datagram = endpoint.is_datagram();
         let mut faults = Faults::new().with_seed(self.seed.unwrap_or(0));
         for fault in &self.faults {
@@ -368,7 +354,7 @@ fn parse_ports(text: &str) -> Result<Ports, String> {
 
 /// A duration, or "none".
 #[derive(Debug, Clone, Copy)]
-struct MaybeDuration(Option<Duration>);
+pub(super) struct MaybeDuration(pub(super) Option<Duration>);
 
 /// A duration of at least `floor`, or "none".
 fn optional_duration(text: &str, floor: Duration) -> Result<MaybeDuration, String> {
@@ -389,285 +375,4 @@ const STATS_FLOOR: Duration = Duration::from_millis(100);
 fn parse_stats_every(text: &str) -> Result<MaybeDuration, String> {
     optional_duration(text, STATS_FLOOR)
         .map_err(|reason| format!("{reason} (or none): more often would flood the output"))
-}
-
-/// Whether an IP endpoint names IPv4 addresses only.
-fn is_ipv4(endpoint: &Endpoint) -> bool {
-    let (Endpoint::Tcp(address) | Endpoint::Udp(address)) = endpoint else {
-        return false;
-    };
-    match address.to_socket_addrs() {
-        Ok(mut addrs) => addrs.all(|addr| addr.is_ipv4()),
-        // Left to the bind, which names what is wrong with it.
-        Err(_) => false,
-    }
-}
-
-/// Binds and starts a server over any transport.
-struct Spawn {
-    options: Options,
-    faults: Faults,
-}
-
-impl EndpointVisitor for Spawn {
-    type Output = socket_echo::Result<Box<dyn Running>>;
-
-    fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
-        let mut server = EchoServer::bind_on_with(transport, address, self.options)?;
-        if !self.faults.is_empty() {
-            server = server.with_faults(self.faults)?;
-        }
-        Ok(Box::new(Served::new(server.spawn()?)))
-    }
-}
-
-/// How often a graceful shutdown looks whether every server has stopped, while it waits
-/// for a second signal.
-const SHUTDOWN_POLL: Duration = Duration::from_millis(20);
-
-pub fn run(args: &Args) -> Result<Exit, Failure> {
-    let mut endpoints = Vec::new();
-    for address in &args.addresses {
-        endpoints.push(flags::endpoint(address, args.udp).map_err(|f| f.at(address))?);
-    }
-    for fault in &args.faults {
-        let kind = fault.kind();
-        let fits = endpoints
-            .iter()
-            .any(|endpoint| takes(endpoint.is_datagram(), fault));
-        if !fits {
-            return Err(Failure::usage(format!(
-                "--fault {fault}: a {} fault applies to none of these addresses",
-                if kind.applies_to_stream() {
-                    "stream"
-                } else {
-                    "datagram"
-                }
-            )));
-        }
-    }
-    for (flag, applies) in args.given() {
-        if !endpoints.iter().any(|endpoint| applies.to(endpoint)) {
-            let transports: Vec<&str> = endpoints.iter().map(Endpoint::transport).collect();
-            return Err(Failure::usage(format!(
-                "{flag} does not apply to {}: nothing would use it",
-                transports.join(", ")
-            )));
-        }
-    }
-    if args.dual_stack
-        && let Some(ipv4) = endpoints.iter().find(|endpoint| is_ipv4(endpoint))
-    {
-        return Err(Failure::usage(format!(
-            "--dual-stack lets an IPv6 socket take IPv4 clients too: {ipv4} is IPv4 \
-             (bind [::]:PORT instead)"
-        ))
-        .at(ipv4.to_string()));
-    }
-    let mut servers: Vec<Box<dyn Running>> = Vec::new();
-    for (endpoint, address) in endpoints.iter().zip(&args.addresses) {
-        match endpoint.visit(Spawn {
-            options: args.options(endpoint),
-            faults: args.faults(endpoint),
-        }) {
-            Ok(server) => servers.push(server),
-            Err(error) => {
-                // The servers already started stop when dropped.
-                return Err(flags::failed(&error).at(address));
-            }
-        }
-    }
-    let servers: Arc<[Box<dyn Running>]> = servers.into();
-    let start = Instant::now();
-    let control = match &args.control {
-        Some(place) => {
-            let state = control::State {
-                servers: Arc::clone(&servers),
-                seed: args.seed.unwrap_or(0),
-                start,
-            };
-            Some(Control::start(place, args.control_allow_remote, state)?)
-        }
-        None => None,
-    };
-    // The signal handler only wakes the main thread, which does the shutdown. It is in place
-    // before the addresses are printed, so a SIGTERM sent by whoever read them stops the
-    // servers gracefully rather than killing the process.
-    let (stop, stopped) = mpsc::channel();
-    if let Err(error) = ctrlc::set_handler(move || {
-        let _ = stop.send(());
-    }) {
-        log::warn!("no Ctrl-C handler ({error}); stop the server with SIGKILL");
-    }
-    // From here on standard output may close (`| head`): the servers go on regardless.
-    let mut out = Out::new();
-    for server in servers.iter() {
-        announce(&mut out, args.json, "listening", server.address());
-    }
-    if let Some(control) = &control {
-        announce(&mut out, args.json, "control", control.address());
-    }
-    if !args.faults.is_empty() {
-        let specs: Vec<String> = args.faults.iter().map(ToString::to_string).collect();
-        log::info!(
-            "injecting faults: {} (seed {})",
-            specs.join("; "),
-            args.seed.unwrap_or(0)
-        );
-    }
-    log::info!("Ctrl-C or SIGTERM stops the server");
-
-    let wake = running::wait(&servers, &stopped, args.stats_every.0, || {
-        let stats = sum(&servers);
-        print_stats(&mut out, args.json, "stats", start.elapsed(), &stats);
-    });
-    match wake {
-        Wake::Signal => log::info!("shutting down (Ctrl-C or SIGTERM again exits at once)"),
-        Wake::Finished => log::error!("a server stopped by itself: shutting down the others"),
-    }
-    drop(control);
-    for server in servers.iter() {
-        server.shutdown();
-    }
-    // A second signal during the grace exits at once, as servers commonly do: the
-    // statistics so far are printed, and the connections still open are closed by the
-    // system as the process ends.
-    while !servers.iter().all(|server| server.is_finished()) {
-        match stopped.recv_timeout(SHUTDOWN_POLL) {
-            Err(mpsc::RecvTimeoutError::Timeout) => continue,
-            // No signal handler: nothing can come; wait for the servers.
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Ok(()) => {}
-        }
-        let stats = sum(&servers);
-        let open = stats.active;
-        log::warn!(
-            "stopped again: exiting without waiting for {open} connection{}",
-            if open == 1 { "" } else { "s" }
-        );
-        print_stats(&mut out, args.json, "stopped", start.elapsed(), &stats);
-        std::process::exit(1);
-    }
-    let mut total = Stats::default();
-    let mut exit = Exit::Success;
-    for server in servers.iter() {
-        let address = server.address();
-        match server.join() {
-            Ok(stats) => add(&mut total, &stats),
-            Err(error) => {
-                let mut failure = flags::failed(&error);
-                failure.message = format!("the server on {address} failed: {}", failure.message);
-                failure.log();
-                if args.json {
-                    out.line(ErrorJson::new("serve", Some(address), &failure).line());
-                }
-                exit = failure.exit;
-            }
-        }
-    }
-    print_stats(&mut out, args.json, "stopped", start.elapsed(), &total);
-    Ok(exit)
-}
-
-/// `serve --json`: where a server listens (`listening`), or the control endpoint
-/// (`control`).
-#[derive(Serialize)]
-struct Listening<'a> {
-    r#type: &'static str,
-    address: &'a str,
-}
-
-/// Prints where a server (`listening`) or the control endpoint (`control`) listens:
-/// `listening on ADDRESS`, `control on ADDRESS`, or the JSON line.
-fn announce(out: &mut Out, json: bool, what: &'static str, address: &str) {
-    if json {
-        let line = Listening {
-            r#type: what,
-            address,
-        };
-        out.line(serde_json::to_string(&line).unwrap_or_default());
-    } else {
-        out.line(format_args!("{what} on {address}"));
-    }
-}
-
-/// The statistics of every server, summed.
-fn sum(servers: &[Box<dyn Running>]) -> Stats {
-    let mut total = Stats::default();
-    for server in servers.iter() {
-        add(&mut total, &server.stats());
-    }
-    total
-}
-
-fn add(total: &mut Stats, s: &Stats) {
-    *total += *s;
-}
-
-fn print_stats(out: &mut Out, json: bool, event: &'static str, elapsed: Duration, stats: &Stats) {
-    if json {
-        let line = StatsLine::new(event, elapsed, stats);
-        out.line(serde_json::to_string(&line).unwrap_or_default());
-        return;
-    }
-    let title = if event == "stopped" {
-        "stopped; final statistics:".to_owned()
-    } else {
-        format!("statistics after {:.1} s:", elapsed.as_secs_f64())
-    };
-    out.line(format_args!(
-        "{title}\n\
-         \x20 connections: {} accepted, {} active, {} refused by limit, {} closed idle, {} failed\n\
-         \x20 refused: {} per source; cap in force {}; {} reset at shutdown\n\
-         \x20 accept errors: {} ({} pauses)\n\
-         \x20 bytes: {} in, {} out\n\
-         \x20 datagrams: {} echoed; dropped: {} denied port, {} bad source, {} own address, \
-         {} rate-limited, {} truncated, {} send failed",
-        stats.accepted,
-        stats.active,
-        stats.refused,
-        stats.timed_out,
-        stats.errors,
-        stats.refused_per_source,
-        stats.max_connections,
-        stats.shutdown_resets,
-        stats.accept_errors,
-        stats.accept_backoffs,
-        stats.bytes_in,
-        stats.bytes_out,
-        stats.datagrams_echoed,
-        stats.dropped_denied_port,
-        stats.dropped_bad_source,
-        stats.dropped_own_address,
-        stats.dropped_rate_limited,
-        stats.dropped_truncated,
-        stats.dropped_send_failed
-    ));
-    let f = FaultsLine::new(&stats.faults);
-    if f.total() > 0 {
-        out.line(format_args!(
-            "  faults: {} delayed, {} sliced, {} rate-limited, {} stalled, {} closed, {} reset, \
-             {} closed slowly, {} black-holed, {} times down, {} reset by down, {} closed at accept, {} delayed at accept; datagrams: {} dropped, {} duplicated, \
-             {} reordered, {} truncated, {} corrupted, {} over the held limit, {} unanswered while down",
-            f.delayed,
-            f.sliced,
-            f.rate_limited,
-            f.stalled,
-            f.closed,
-            f.reset,
-            f.slow_closed,
-            f.blackholed,
-            f.went_down,
-            f.reset_by_down,
-            f.accept_closed,
-            f.accept_delayed,
-            f.dropped,
-            f.duplicated,
-            f.reordered,
-            f.truncated,
-            f.corrupted,
-            f.overflowed,
-            f.ignored_while_down
-        ));
-    }
 }
