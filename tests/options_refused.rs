@@ -171,8 +171,17 @@ fn try_options<T: Kind>(site: &Site<T>, options: Options, client: bool) -> Resul
     }
 }
 
-/// What went against the rule for one knob on one transport, as a server and as a client.
+/// What went against the rule for one knob on one transport, as a server and as a client,
+/// and in what `Options::applies_to` says of it.
 fn check<T: Kind>(site: &Site<T>, on: On, knob: &Knob, wrong: &mut Vec<String>) {
+    // The table the refusals read, as the library publishes it for a caller (the tool).
+    if Options::applies_to(knob.name, T::TRANSPORT) != knob.on.contains(&on) {
+        wrong.push(format!(
+            "{on:?}: Options::applies_to({:?}, {:?}) disagrees",
+            knob.name,
+            T::TRANSPORT
+        ));
+    }
     for client in [false, true] {
         let role = if client { "client" } else { "server" };
         let applies = knob.on.contains(&on) && !(client && knob.server_only);

@@ -203,25 +203,114 @@ impl Knob {
         Knob::ShutdownGrace,
         Knob::UnixMode,
     ];
-    /// The options of TCP connections only.
-    pub(crate) const TCP: [Knob; 3] = [Knob::Nodelay, Knob::Keepalive, Knob::Linger];
-    /// The options of IP sockets only.
-    pub(crate) const IP: [Knob; 2] = [Knob::Ttl, Knob::OnlyV6];
-    /// The options of stream transports only.
-    pub(crate) const STREAM: [Knob; 8] = [
-        Knob::ConnectionSocketBuffers,
-        Knob::MaxConnectionsPerSource,
-        Knob::Backlog,
+
+    /// Every option, in the order a refusal looks at them.
+    const ALL: [Knob; 26] = [
+        Knob::ReuseAddress,
+        Knob::ReusePort,
+        Knob::Nodelay,
+        Knob::Keepalive,
+        Knob::Linger,
+        Knob::RecvBufferSize,
+        Knob::SendBufferSize,
+        Knob::Ttl,
+        Knob::OnlyV6,
+        Knob::ReadTimeout,
+        Knob::WriteTimeout,
         Knob::ConnectTimeout,
+        Knob::Backlog,
+        Knob::BufferSize,
+        Knob::Resends,
+        Knob::Workers,
         Knob::MaxConnections,
         Knob::IdleTimeout,
         Knob::MaxPending,
         Knob::ShutdownGrace,
+        Knob::DeniedPorts,
+        Knob::UnixMode,
+        Knob::SourceRateLimit,
+        Knob::ConnectionSocketBuffers,
+        Knob::MaxConnectionsPerSource,
+        Knob::EchoDeadline,
     ];
-    /// The options of datagram transports only.
-    pub(crate) const DATAGRAM: [Knob; 2] = [Knob::Resends, Knob::SourceRateLimit];
-    /// The options of UDP only.
-    pub(crate) const UDP: [Knob; 1] = [Knob::DeniedPorts];
+
+    /// The transports the option applies to, by name: the one table that every
+    /// transport's refusal ([`Options::refuse_inapplicable`]) and the tool
+    /// ([`Options::applies_to`]) read.
+    const fn transports(self) -> &'static [&'static str] {
+        const ALL: &[&str] = &["tcp", "udp", "unix", "unixgram"];
+        const IP: &[&str] = &["tcp", "udp"];
+        const STREAM: &[&str] = &["tcp", "unix"];
+        const DATAGRAM: &[&str] = &["udp", "unixgram"];
+        const UNIX: &[&str] = &["unix", "unixgram"];
+        match self {
+            // Socket-level, or the crate's own buffers and timeouts.
+            Knob::RecvBufferSize
+            | Knob::SendBufferSize
+            | Knob::ReadTimeout
+            | Knob::WriteTimeout
+            | Knob::BufferSize
+            | Knob::Workers
+            | Knob::EchoDeadline => ALL,
+            // Ports and IP headers; a Unix socket has neither.
+            Knob::ReuseAddress | Knob::ReusePort | Knob::Ttl | Knob::OnlyV6 => IP,
+            Knob::Nodelay | Knob::Keepalive | Knob::Linger => &["tcp"],
+            // Its sources are IP addresses; a Unix client has none to count it under.
+            Knob::MaxConnectionsPerSource => &["tcp"],
+            Knob::ConnectionSocketBuffers
+            | Knob::Backlog
+            | Knob::ConnectTimeout
+            | Knob::MaxConnections
+            | Knob::IdleTimeout
+            | Knob::MaxPending
+            | Knob::ShutdownGrace => STREAM,
+            Knob::Resends | Knob::SourceRateLimit => DATAGRAM,
+            Knob::DeniedPorts => &["udp"],
+            Knob::UnixMode => UNIX,
+        }
+    }
+
+    /// Whether the option applies to the transport named `transport`.
+    fn applies_to(self, transport: &str) -> bool {
+        self.transports().contains(&transport)
+    }
+}
+
+impl Options {
+    /// Refuses the first option set explicitly that does not apply to the transport named
+    /// `transport` (`"tcp"`, `"udp"`, `"unix"` or `"unixgram"`).
+    pub(crate) fn refuse_inapplicable(&self, transport: &'static str) -> Result<()> {
+        let knobs: Vec<Knob> = Knob::ALL
+            .into_iter()
+            .filter(|knob| !knob.applies_to(transport))
+            .collect();
+        self.refuse(&knobs, transport)
+    }
+
+    /// Whether the option named `option` (the name of its `with_*` method and of
+    /// [`Error::InvalidOption`]: `"nodelay"`, `"denied_ports"`, ...) applies to the transport
+    /// named `transport` (as [`Endpoint::transport`](crate::Endpoint::transport) names it:
+    /// `"tcp"`, `"udp"`, `"unix"` or `"unixgram"`). A server or client refuses an option set
+    /// for a transport it does not apply to; this is the table that refusal reads, for a
+    /// caller that sets options for several transports at once. False for an unknown option
+    /// or transport.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::Options;
+    ///
+    /// assert!(Options::applies_to("nodelay", "tcp"));
+    /// assert!(!Options::applies_to("nodelay", "udp"));
+    /// assert!(Options::applies_to("unix_mode", "unixgram"));
+    /// assert!(Options::applies_to("recv_buffer_size", "unix"));
+    /// assert!(!Options::applies_to("no_such_option", "tcp"));
+    /// ```
+    pub fn applies_to(option: &str, transport: &str) -> bool {
+        Knob::ALL
+            .iter()
+            .any(|knob| knob.name() == option && knob.applies_to(transport))
+    }
 }
 
 pub(super) fn invalid(option: &'static str, reason: &'static str) -> Error {

@@ -28,35 +28,37 @@ pub use values::*;
 /// before a socket is made: a zero timeout or buffer, a duration the system would round to
 /// zero, and a size beyond what the system or the crate can hold are refused with
 /// [`Error::InvalidOption`](crate::Error::InvalidOption), never taken to mean "forever", "nothing" or "as much as fits".
-/// Options that do not apply to a transport (nodelay, keepalive and linger for UDP) are
-/// ignored by it.
+/// An option set explicitly that does not apply to the transport (nodelay, keepalive and
+/// linger for UDP, `ttl` for Unix sockets) or to a client (the server's own) is refused with
+/// [`Error::InvalidOption`](crate::Error::InvalidOption) naming it, never ignored;
+/// [`Options::applies_to`] says which transports each applies to.
 ///
 /// | option | default | accepted | applies to |
 /// |---|---|---|---|
 /// | [`reuse_address`](Self::with_reuse_address) | `true` | | TCP listeners (Unix) |
-/// | [`reuse_port`](Self::with_reuse_port) | `false` | | listening sockets (Unix) |
+/// | [`reuse_port`](Self::with_reuse_port) | `false` | | TCP and UDP servers (Unix) |
 /// | [`nodelay`](Self::with_nodelay) | `true` | | TCP connections |
 /// | [`keepalive`](Self::with_keepalive) | off | time and interval 1 s to 32,767 s, retries 1 to 127 | TCP connections |
 /// | [`linger`](Self::with_linger) | OS default | 0 to 2,147,483,647 s | TCP connections |
 /// | [`recv_buffer_size`](Self::with_recv_buffer_size), [`send_buffer_size`](Self::with_send_buffer_size) | OS default | 1 B to 2,147,483,647 B | all sockets |
-/// | [`ttl`](Self::with_ttl) | OS default | 1 to 255 | all sockets |
+/// | [`ttl`](Self::with_ttl) | OS default | 1 to 255 | TCP and UDP sockets |
 /// | [`only_v6`](Self::with_only_v6) | `true` | | IPv6 sockets |
 /// | [`read_timeout`](Self::with_read_timeout), [`write_timeout`](Self::with_write_timeout) | 10 s | 1 µs to 100 years, or `None` | connections, client sockets |
-/// | [`connect_timeout`](Self::with_connect_timeout) | 10 s | 1 µs to 100 years, or `None` | TCP clients |
+/// | [`connect_timeout`](Self::with_connect_timeout) | 10 s | 1 µs to 100 years, or `None` | stream clients |
 /// | [`echo_deadline`](Self::with_echo_deadline) | 60 s | 1 µs to 100 years, or `None` | each client `echo`, whole |
-/// | [`backlog`](Self::with_backlog) | 1024 | 1 to 2,147,483,647 | TCP listeners |
+/// | [`backlog`](Self::with_backlog) | 1024 | 1 to 2,147,483,647 | stream listeners |
 /// | [`buffer_size`](Self::with_buffer_size) | 65,536 B | 1 B to 16 MiB | server receive buffer |
 /// | [`resends`](Self::with_resends) | 2 | any | datagram clients |
 /// | [`unix_mode`](Self::with_unix_mode) | OS default (umask) | 0 to 0o777 | Unix server socket files |
 /// | [`workers`](Self::with_workers) | one per core | 1 to 1,024 | `serve` |
-/// | [`max_connections`](Self::with_max_connections) | 16,384 | ≥ 1 | `serve`, TCP |
-/// | [`idle_timeout`](Self::with_idle_timeout) | 300 s | 1 ms to 24 days, or `None` | `serve`, TCP |
-/// | [`max_pending`](Self::with_max_pending) | 64 KiB | 1 KiB to 16 MiB | `serve`, TCP |
-/// | [`shutdown_grace`](Self::with_shutdown_grace) | 1 s | up to 100 years | `serve`, TCP |
+/// | [`max_connections`](Self::with_max_connections) | 16,384 | ≥ 1 | `serve`, streams |
+/// | [`idle_timeout`](Self::with_idle_timeout) | 300 s | 1 ms to 24 days, or `None` | `serve`, streams |
+/// | [`max_pending`](Self::with_max_pending) | 64 KiB | 1 KiB to 16 MiB | `serve`, streams |
+/// | [`shutdown_grace`](Self::with_shutdown_grace) | 1 s | up to 100 years | `serve`, streams |
 /// | [`denied_ports`](Self::with_denied_ports) | 1 to 1023 (every privileged port) | any | `serve` and `serve_once`, UDP |
 /// | [`source_rate_limit`](Self::with_source_rate_limit) | 100 repeats/s, bursts of 1,000 | rate and burst ≥ 1, or `None` | `serve`, datagrams |
 /// | [`connection_socket_buffers`](Self::with_connection_socket_buffers) | 256 KiB | 1 B to 2,147,483,647 B, or `None` | `serve`, stream connections |
-/// | [`max_connections_per_source`](Self::with_max_connections_per_source) | off | ≥ 1, or `None` | `serve`, streams |
+/// | [`max_connections_per_source`](Self::with_max_connections_per_source) | off | ≥ 1, or `None` | `serve`, TCP |
 ///
 /// # Examples
 ///

@@ -8,7 +8,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use super::Transport;
 use super::sealed::{ClientVisitor, ClientsVisitor, Connection, Listener, Sealed, ServerVisitor};
 use crate::error::{Error, Result};
-use crate::options::{Knob, Options};
+use crate::options::Options;
 
 /// The TCP transport: byte streams, echoed until the client closes.
 ///
@@ -41,9 +41,7 @@ impl Sealed for Tcp {
     type Client = TcpStream;
 
     fn check(options: &Options) -> Result<()> {
-        options.refuse(&Knob::DATAGRAM, "tcp")?;
-        options.refuse(&Knob::UDP, "tcp")?;
-        options.refuse(&[Knob::UnixMode], "tcp")
+        options.refuse_inapplicable(Self::NAME)
     }
 
     fn bind(addr: &SocketAddr, options: &Options) -> Result<TcpListener> {

@@ -12,7 +12,7 @@ use super::Transport;
 use super::sealed::Refusal;
 use super::sealed::{ClientVisitor, ClientsVisitor, Datagram, Sealed, ServerVisitor};
 use crate::error::{Error, Result};
-use crate::options::{Knob, Options};
+use crate::options::Options;
 
 /// The largest UDP payload over IPv4: 65,535 − 20 (IP header) − 8 (UDP header).
 pub const MAX_DATAGRAM_V4: usize = 65_507;
@@ -125,9 +125,7 @@ impl Sealed for Udp {
     type Client = UdpSocket;
 
     fn check(options: &Options) -> Result<()> {
-        options.refuse(&Knob::TCP, "udp")?;
-        options.refuse(&Knob::STREAM, "udp")?;
-        options.refuse(&[Knob::UnixMode], "udp")
+        options.refuse_inapplicable(Self::NAME)
     }
 
     fn bind(addr: &SocketAddr, options: &Options) -> Result<UdpSocket> {

@@ -18,7 +18,7 @@ use super::Transport;
 use super::sealed::{ClientVisitor, ClientsVisitor, Connection, Listener, Sealed, ServerVisitor};
 use crate::addr::UnixAddr;
 use crate::error::{Error, Result};
-use crate::options::{Knob, Options};
+use crate::options::Options;
 
 /// The Unix stream transport: byte streams over a Unix-domain socket, echoed until the client
 /// closes, as over [`Tcp`](crate::Tcp).
@@ -69,10 +69,7 @@ impl Sealed for Unix {
     type Client = UnixStream;
 
     fn check(options: &Options) -> Result<()> {
-        refuse_non_unix(options, Self::NAME)?;
-        options.refuse(&Knob::DATAGRAM, Self::NAME)?;
-        // Its sources are IP addresses; a Unix client has none to count it under.
-        options.refuse(&[Knob::MaxConnectionsPerSource], Self::NAME)
+        options.refuse_inapplicable(Self::NAME)
     }
 
     fn bind(addr: &UnixAddr, options: &Options) -> Result<UnixServer> {
@@ -170,14 +167,6 @@ impl Connection for UnixStream {
     fn shutdown_write(&self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
     }
-}
-
-/// Refuses the options that cannot apply to a Unix socket of either kind.
-pub(super) fn refuse_non_unix(options: &Options, transport: &'static str) -> Result<()> {
-    options.refuse(&Knob::TCP, transport)?;
-    options.refuse(&Knob::IP, transport)?;
-    options.refuse(&Knob::UDP, transport)?;
-    options.refuse(&[Knob::ReuseAddress, Knob::ReusePort], transport)
 }
 
 /// socket2's form of a Unix address.

@@ -11,7 +11,7 @@ use socket2::Type;
 use super::Transport;
 use super::sealed::Refusal;
 use super::sealed::{ClientVisitor, ClientsVisitor, Datagram, Sealed, ServerVisitor};
-use super::unix::{SocketFile, bind_socket, refuse_non_unix, sock_addr};
+use super::unix::{SocketFile, bind_socket, sock_addr};
 use crate::addr::UnixAddr;
 use crate::error::{Error, Result};
 use crate::options::Options;
@@ -62,8 +62,7 @@ impl Sealed for UnixDatagram {
     type Client = UnixDatagramSocket;
 
     fn check(options: &Options) -> Result<()> {
-        refuse_non_unix(options, Self::NAME)?;
-        options.refuse(&crate::options::Knob::STREAM, Self::NAME)
+        options.refuse_inapplicable(Self::NAME)
     }
 
     fn bind(addr: &UnixAddr, options: &Options) -> Result<UnixDatagramSocket> {

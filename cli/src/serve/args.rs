@@ -132,93 +132,79 @@ pub struct Args {
     pub(super) control_allow_remote: bool,
 }
 
-/// The transports a flag concerns.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Applies {
-    All,
-    Stream,
-    Tcp,
-    Ip,
-    Udp,
-    Datagram,
-    UnixKinds,
-}
-
-impl Applies {
-    pub(super) fn to(self, endpoint: &Endpoint) -> bool {
-        let transport = endpoint.transport();
-        match self {
-            Applies::All => true,
-            Applies::Stream => !endpoint.is_datagram(),
-            Applies::Tcp => transport == "tcp",
-            Applies::Ip => matches!(transport, "tcp" | "udp"),
-            Applies::Udp => transport == "udp",
-            Applies::Datagram => endpoint.is_datagram(),
-            Applies::UnixKinds => matches!(transport, "unix" | "unixgram"),
-        }
-    }
-}
-
 impl Args {
-    /// The flags given, each with the transports it concerns.
-    pub(super) fn given(&self) -> Vec<(&'static str, Applies)> {
-        let mut given = Vec::new();
-        let mut note = |set: bool, flag, applies| {
-            if set {
-                given.push((flag, applies));
-            }
-        };
-        note(self.workers.is_some(), "--workers", Applies::All);
-        note(
-            self.max_connections.is_some(),
-            "--max-connections",
-            Applies::Stream,
-        );
-        note(
-            self.idle_timeout.is_some(),
-            "--idle-timeout",
-            Applies::Stream,
-        );
-        note(self.max_pending.is_some(), "--max-pending", Applies::Stream);
-        note(self.buffer_size.is_some(), "--buffer-size", Applies::All);
-        note(self.deny_ports.is_some(), "--deny-ports", Applies::Udp);
-        note(
-            self.shutdown_grace.is_some(),
-            "--shutdown-grace",
-            Applies::Stream,
-        );
-        note(self.backlog.is_some(), "--backlog", Applies::Stream);
-        note(self.no_nodelay, "--no-nodelay", Applies::Tcp);
-        note(self.reuse_port, "--reuse-port", Applies::Ip);
-        note(self.recv_buffer.is_some(), "--recv-buffer", Applies::All);
-        note(self.send_buffer.is_some(), "--send-buffer", Applies::All);
-        note(self.dual_stack, "--dual-stack", Applies::Ip);
-        note(self.unix_mode.is_some(), "--unix-mode", Applies::UnixKinds);
-        note(
-            self.max_connections_per_source.is_some(),
-            "--max-connections-per-source",
-            Applies::Tcp,
-        );
-        note(
-            self.connection_buffers.is_some(),
-            "--connection-buffers",
-            Applies::Stream,
-        );
-        note(
-            self.source_rate_limit.is_some(),
-            "--source-rate-limit",
-            Applies::Datagram,
-        );
-        given
+    /// The flags given, each with the option of the library it sets (its name in
+    /// [`Options::applies_to`], which says the transports it concerns).
+    pub(super) fn given(&self) -> Vec<(&'static str, &'static str)> {
+        self.flags()
+            .into_iter()
+            .filter(|(set, _, _)| *set)
+            .map(|(_, flag, option)| (flag, option))
+            .collect()
+    }
+
+    /// Every flag that sets an option: whether it was given, its name, and the option's.
+    fn flags(&self) -> [(bool, &'static str, &'static str); 17] {
+        [
+            (self.workers.is_some(), "--workers", "workers"),
+            (
+                self.max_connections.is_some(),
+                "--max-connections",
+                "max_connections",
+            ),
+            (
+                self.idle_timeout.is_some(),
+                "--idle-timeout",
+                "idle_timeout",
+            ),
+            (self.max_pending.is_some(), "--max-pending", "max_pending"),
+            (self.buffer_size.is_some(), "--buffer-size", "buffer_size"),
+            (self.deny_ports.is_some(), "--deny-ports", "denied_ports"),
+            (
+                self.shutdown_grace.is_some(),
+                "--shutdown-grace",
+                "shutdown_grace",
+            ),
+            (self.backlog.is_some(), "--backlog", "backlog"),
+            (self.no_nodelay, "--no-nodelay", "nodelay"),
+            (self.reuse_port, "--reuse-port", "reuse_port"),
+            (
+                self.recv_buffer.is_some(),
+                "--recv-buffer",
+                "recv_buffer_size",
+            ),
+            (
+                self.send_buffer.is_some(),
+                "--send-buffer",
+                "send_buffer_size",
+            ),
+            (self.dual_stack, "--dual-stack", "only_v6"),
+            (self.unix_mode.is_some(), "--unix-mode", "unix_mode"),
+            (
+                self.max_connections_per_source.is_some(),
+                "--max-connections-per-source",
+                "max_connections_per_source",
+            ),
+            (
+                self.connection_buffers.is_some(),
+                "--connection-buffers",
+                "connection_socket_buffers",
+            ),
+            (
+                self.source_rate_limit.is_some(),
+                "--source-rate-limit",
+                "source_rate_limit",
+            ),
+        ]
     }
 
     /// The options the command line set that concern `endpoint`; the others keep their
     /// defaults, since the library refuses an option set for a transport it cannot apply to.
     pub(super) fn options(&self, endpoint: &Endpoint) -> Options {
         let applies = |flag: &str| {
-            self.given()
-                .iter()
-                .any(|(given, to)| *given == flag && to.to(endpoint))
+            self.given().iter().any(|(given, option)| {
+                *given == flag && Options::applies_to(option, endpoint.transport())
+            })
         };
         let mut options = Options::new();
         if let Some(workers) = self.workers {
@@ -375,4 +361,28 @@ const STATS_FLOOR: Duration = Duration::from_millis(100);
 fn parse_stats_every(text: &str) -> Result<MaybeDuration, String> {
     optional_duration(text, STATS_FLOOR)
         .map_err(|reason| format!("{reason} (or none): more often would flood the output"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args as _, FromArgMatches};
+
+    use super::*;
+
+    /// Every flag names an option the library knows, so none is refused for a typo.
+    #[test]
+    fn every_flag_sets_an_option_of_the_library() {
+        let command = Args::augment_args(clap::Command::new("serve"));
+        let matches = command.get_matches_from(["serve"]);
+        let args = Args::from_arg_matches(&matches).unwrap();
+        for (_, flag, option) in args.flags() {
+            let known = ["tcp", "udp", "unix", "unixgram"]
+                .iter()
+                .any(|transport| Options::applies_to(option, transport));
+            assert!(
+                known,
+                "{flag} sets {option:?}, which the library does not know"
+            );
+        }
+    }
 }

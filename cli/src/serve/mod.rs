@@ -81,8 +81,9 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
             )));
         }
     }
-    for (flag, applies) in args.given() {
-        if !endpoints.iter().any(|endpoint| applies.to(endpoint)) {
+    for (flag, option) in args.given() {
+        let applies = |endpoint: &Endpoint| Options::applies_to(option, endpoint.transport());
+        if !endpoints.iter().any(applies) {
             let transports: Vec<&str> = endpoints.iter().map(Endpoint::transport).collect();
             return Err(Failure::usage(format!(
                 "{flag} does not apply to {}: nothing would use it",
