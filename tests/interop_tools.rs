@@ -23,28 +23,14 @@ use socket_echo::{
 };
 use transports::{Place, Site};
 use util::GENEROUS;
+use util::tools::{self, tool_available};
 
 /// How long a tool may run before it is killed and the test fails.
 const DEADLINE: Duration = Duration::from_secs(20);
 
-/// True if `program` runs; prints why `test` is skipped otherwise.
-fn available(program: &str, test: &str) -> bool {
-    let runs = Command::new(program)
-        .arg("-h")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !runs {
-        eprintln!("skipped {test}: {program} not installed");
-    }
-    runs
-}
-
 /// True if `nc` is OpenBSD's, which speaks Unix sockets (`-U`) and half-closes (`-N`).
 fn openbsd_nc(test: &str) -> bool {
-    if !available("nc", test) {
+    if !tool_available("nc", test) {
         return false;
     }
     let help = Command::new("nc")
@@ -54,10 +40,8 @@ fn openbsd_nc(test: &str) -> bool {
         .map(|out| String::from_utf8_lossy(&out.stderr).into_owned())
         .unwrap_or_default();
     let openbsd = help.contains("-U") && help.contains("-N");
-    if !openbsd {
-        eprintln!("skipped {test}: nc has no -U and -N (netcat-openbsd not installed)");
-    }
-    openbsd
+    // Another nc has no -U and -N.
+    tools::present(openbsd, "netcat-openbsd", test)
 }
 
 /// Waits for `child` at most until `deadline`; kills it and panics after that.
@@ -136,7 +120,7 @@ fn assert_counted<T: Transport>(handle: ServerHandle<T>, message: &[u8]) {
 
 #[test]
 fn socat_unix_connect_to_a_unix_stream_server() {
-    if !available("socat", "socat_unix_connect_to_a_unix_stream_server") {
+    if !tool_available("socat", "socat_unix_connect_to_a_unix_stream_server") {
         return;
     }
     let site = Site::new(Unix, Place::Path, "socat_unix_connect");
@@ -151,7 +135,7 @@ fn socat_unix_connect_to_a_unix_stream_server() {
 
 #[test]
 fn socat_abstract_connect_to_an_abstract_name_server() {
-    if !available("socat", "socat_abstract_connect_to_an_abstract_name_server") {
+    if !tool_available("socat", "socat_abstract_connect_to_an_abstract_name_server") {
         return;
     }
     let site = Site::new(Unix, Place::Abstract, "socat_abstract_connect");
@@ -171,7 +155,7 @@ fn socat_abstract_connect_to_an_abstract_name_server() {
 
 #[test]
 fn socat_unix_sendto_from_a_bound_name_to_a_unix_datagram_server() {
-    if !available(
+    if !tool_available(
         "socat",
         "socat_unix_sendto_from_a_bound_name_to_a_unix_datagram_server",
     ) {
@@ -202,7 +186,7 @@ fn socat_unix_sendto_from_a_bound_name_to_a_unix_datagram_server() {
 #[test]
 fn echo_client_against_socat_unix_recvfrom_as_a_datagram_echo_server() {
     let test = "echo_client_against_socat_unix_recvfrom_as_a_datagram_echo_server";
-    if !available("socat", test) {
+    if !tool_available("socat", test) {
         return;
     }
     let site = Site::new(UnixDatagram, Place::Path, "socat_unix_recvfrom");

@@ -6,6 +6,7 @@
 
 pub mod process;
 pub mod stream;
+pub mod tools;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::OnceLock;

@@ -52,16 +52,10 @@ pub fn example(name: &str) -> Command {
     Command::new(example_path(name))
 }
 
-/// True if `python3` runs; prints why a test is skipped otherwise.
+/// True if `python3` runs and the scripts are here; where python3 is missing, see
+/// [`tool_available`](super::tools::tool_available).
 pub fn python3_available(test: &str) -> bool {
-    let available = Command::new("python3")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !available {
-        eprintln!("skipped {test}: python3 is not installed");
+    if !super::tools::tool_available("python3", test) {
         return false;
     }
     // The published package leaves the scripts out (Cargo.toml's `include`).

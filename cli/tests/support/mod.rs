@@ -8,6 +8,12 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
+// The library's tests and the tool's check for an external program the same way.
+#[path = "../../../tests/util/tools.rs"]
+mod tools;
+#[allow(unused_imports)] // each test file uses only part of it
+pub use tools::tool_available;
+
 /// The longest any child may run: only a broken build ever waits this long.
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -294,27 +300,6 @@ pub fn every_transport(name: &str) -> [String; 3] {
         "udp://127.0.0.1:0".to_owned(),
         format!("unix:{}", unix_path(name)),
     ]
-}
-
-/// True if `program` runs (`program --version`). Where it does not, a test fails when the
-/// `CI` environment variable is set (CI installs every tool a test needs), and otherwise
-/// prints why `test` is skipped.
-pub fn tool_available(program: &str, test: &str) -> bool {
-    let runs = Command::new(program)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !runs {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test}: {program} is not installed, and CI must run this test (.ci/run installs it)"
-        );
-        eprintln!("skipped: {test}: {program} is not installed");
-    }
-    runs
 }
 
 /// A fresh, empty directory for this test.
