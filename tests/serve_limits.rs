@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use serve_support::{
     PATIENCE, Rng, finish, is_child, is_timeout, open_fds, raise_nofile, rss_kib, run_child,
-    wait_for_stats,
+    wait_for_stats, wait_until_it_stops_reading,
 };
-use socket_echo::{EchoServer, Options, ServerHandle, Transport};
+use socket_echo::{EchoServer, Options, ServerHandle};
 use socket2::Socket;
 use transports::{
     Site, StreamKind, connect, connect_tuned, echo_once, read_to_end_or_reset, round_trip_in_chunks,
@@ -80,22 +80,6 @@ fn stalled_client<T: StreamKind>(server: &T::Addr) -> (Socket, usize) {
     (stream, written)
 }
 
-/// Waits until the server has read nothing more for a while, so every stalled client's
-/// window is as full as the server lets it be.
-fn settle<T: Transport>(handle: &ServerHandle<T>) {
-    let start = Instant::now();
-    let mut last = handle.stats().bytes_in;
-    while start.elapsed() < PATIENCE {
-        thread::sleep(Duration::from_millis(50));
-        let now = handle.stats().bytes_in;
-        if now == last {
-            return;
-        }
-        last = now;
-    }
-    panic!("the server kept reading from clients that never read");
-}
-
 /// RELIABILITY 4 and 31.
 fn a_client_that_never_reads_is_held_back_and_costs_bounded_memory<T: StreamKind>(site: &Site<T>) {
     let _serial = serial();
@@ -109,12 +93,12 @@ fn a_client_that_never_reads_is_held_back_and_costs_bounded_memory<T: StreamKind
     wait_for_stats(&handle, "every client to be accepted", |s| s.active == 51);
     // Push again once the server has taken what it will: it must not take more.
     for _ in 0..2 {
-        settle(&handle);
+        wait_until_it_stops_reading(&handle);
         for (stream, written) in &mut stalled {
             *written += push(stream);
         }
     }
-    settle(&handle);
+    wait_until_it_stops_reading(&handle);
     // Both ends' buffers (Linux doubles the size asked for; a Unix connection the server
     // accepts has the system's default send buffer) and the server's pending bytes, three
     // times over.

@@ -10,9 +10,11 @@ mod util;
 
 use std::fs;
 use std::num::NonZeroUsize;
+use std::time::Instant;
 
 use socket_echo::{EchoClient, EchoServer, Options, Udp, UnixDatagram};
 use transports::{DatagramKind, Place, Site};
+use util::GENEROUS;
 
 /// Workers of the server under test: with all of them woken by every datagram, the count
 /// would be this many times the datagrams.
@@ -20,11 +22,10 @@ const WORKERS: usize = 4;
 /// Round trips, one at a time.
 const DATAGRAMS: u64 = 300;
 
-/// The voluntary context switches of this process's echo threads, summed: the thread that
-/// runs `serve` for `spawn` (`echo-server`) and the other workers (`echo-worker-N`).
-fn worker_sleeps() -> u64 {
-    let mut total = 0;
-    let mut threads = 0;
+/// The `/proc` status of each of this process's echo threads: the thread that runs `serve`
+/// for `spawn` (`echo-server`) and the other workers (`echo-worker-N`).
+fn echo_threads() -> Vec<String> {
+    let mut statuses = Vec::new();
     for task in fs::read_dir("/proc/self/task").expect("read /proc/self/task") {
         let dir = task.expect("a task entry").path();
         let Ok(name) = fs::read_to_string(dir.join("comm")) else {
@@ -33,18 +34,46 @@ fn worker_sleeps() -> u64 {
         if !name.starts_with("echo-server") && !name.starts_with("echo-worker") {
             continue;
         }
-        let Ok(status) = fs::read_to_string(dir.join("status")) else {
-            continue;
-        };
-        let line = status
-            .lines()
-            .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
-            .expect("voluntary_ctxt_switches in /proc status");
-        total += line.trim().parse::<u64>().expect("a count");
-        threads += 1;
+        if let Ok(status) = fs::read_to_string(dir.join("status")) {
+            statuses.push(status);
+        }
     }
-    assert_eq!(threads, WORKERS, "echo threads found in /proc/self/task");
-    total
+    assert_eq!(
+        statuses.len(),
+        WORKERS,
+        "echo threads found in /proc/self/task"
+    );
+    statuses
+}
+
+/// The voluntary context switches of the echo threads, summed.
+fn worker_sleeps() -> u64 {
+    echo_threads()
+        .iter()
+        .map(|status| {
+            let line = status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .expect("voluntary_ctxt_switches in /proc status");
+            line.trim().parse::<u64>().expect("a count")
+        })
+        .sum()
+}
+
+/// Waits until every echo thread is asleep (in its poll, once the echoes are back), for at
+/// most [`GENEROUS`].
+fn wait_until_every_worker_sleeps() {
+    let start = Instant::now();
+    while !echo_threads()
+        .iter()
+        .all(|status| status.contains("State:\tS"))
+    {
+        assert!(
+            start.elapsed() < GENEROUS,
+            "the workers were not all asleep within {GENEROUS:?}"
+        );
+        std::thread::yield_now();
+    }
 }
 
 fn one_worker_wakes_per_datagram<T: DatagramKind>(site: &Site<T>) {
@@ -59,7 +88,7 @@ fn one_worker_wakes_per_datagram<T: DatagramKind>(site: &Site<T>) {
     for i in 0..20u32 {
         client.echo(&i.to_be_bytes()).expect("warm-up echo");
     }
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    wait_until_every_worker_sleeps();
     let before = worker_sleeps();
     for i in 0..DATAGRAMS {
         let message = i.to_be_bytes();

@@ -81,6 +81,27 @@ pub fn wait_for_stats<T: Transport>(
     }
 }
 
+/// How long a server must read nothing for a test to take it that it has stopped reading.
+pub const QUIET: Duration = Duration::from_millis(100);
+
+/// Whether the server read nothing more within [`QUIET`]; returns as soon as it reads.
+pub fn reads_no_more<T: Transport>(handle: &ServerHandle<T>) -> bool {
+    let last = handle.stats().bytes_in;
+    handle.wait_until(|s| s.bytes_in != last, QUIET).is_none()
+}
+
+/// Waits until the server has stopped reading (nothing read for [`QUIET`]), for at most
+/// [`PATIENCE`]: each read restarts the wait at once.
+pub fn wait_until_it_stops_reading<T: Transport>(handle: &ServerHandle<T>) {
+    let start = Instant::now();
+    while !reads_no_more(handle) {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the server kept reading from clients that never read"
+        );
+    }
+}
+
 /// Shuts the server down and returns its final stats.
 pub fn finish<T: Transport>(handle: ServerHandle<T>) -> Stats {
     handle.shutdown();
