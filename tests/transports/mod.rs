@@ -1,29 +1,37 @@
 //! One definition of a test, run over every transport and address family.
 //!
-//! A generic test is a function `fn name<T: StreamKind>(site: &Site<T>)` (or `DatagramKind`,
-//! or `Kind` for every transport). The macros [`over_all!`], [`over_streams!`] and
-//! [`over_datagrams!`] turn it into a module `name` with one `#[test]` per place it applies
-//! to: `tcp_v4`, `tcp_v6`, `udp_v4`, `udp_v6`, `unix_path`, `unix_abstract`,
-//! `unixgram_path`, `unixgram_abstract`; [`instances!`] picks the places by hand.
+//! This is the one way the tests run a suite over the transports. A generic test is a function
+//! `fn name<T: StreamKind>(site: &Site<T>)` (or `DatagramKind`, or `Kind` for every
+//! transport). The macros [`over_all!`], [`over_streams!`] and [`over_datagrams!`] turn it
+//! into a module `name` with one `#[test]` per place it applies to: `tcp_v4`, `tcp_v6`,
+//! `udp_v4`, `udp_v6`, `unix_path`, `unix_abstract`, `unixgram_path`, `unixgram_abstract`;
+//! [`over_transports!`], [`over_stream_transports!`] and [`over_datagram_transports!`] run it
+//! once per transport (TCP and UDP over IPv4, Unix sockets on an abstract name), for suites
+//! whose subject is not the address (faults, measurements); [`instances!`] picks the places
+//! by hand. A test for one place only takes a `Site` of its own (`Site::new`).
 //!
 //! A [`Site`] hands out fresh server addresses of its place: port 0 on the IPv4 or IPv6
 //! loopback, a socket file in a directory of the test's own (unique by process id and a
 //! counter, removed with everything in it when the test ends, even by a panic), or a Linux
 //! abstract name no other test uses. The raw sockets a test needs to play a misbehaving
 //! client or server are socket2 sockets for streams (the same calls for TCP and Unix) and
-//! std sockets for datagrams, made by the functions of this module.
+//! std sockets for datagrams, made by the functions of this module; so are plain servers
+//! written here ([`echo_server`], [`stream_server`], [`datagram_server`]), the reference the
+//! crate's clients and measurements are checked against.
 //!
 //! Needs `mod util;` beside it.
 #![allow(dead_code)]
 
 use std::fmt::Debug;
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::UnixDatagram as StdUnixDatagram;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
 use std::time::Duration;
 
 use socket_echo::{Tcp, ToAddrs, Transport, Udp, Unix, UnixAddr, UnixDatagram};
@@ -165,6 +173,9 @@ pub trait Kind: Transport {
 
     /// The address a raw socket asked to bind to `asked` really has (the port, for IP).
     fn bound(socket: &Socket, asked: &Self::Addr) -> Self::Addr;
+
+    /// A plain echo server of this transport written here: see [`echo_server`].
+    fn echo_server(site: &Site<Self>) -> Self::Addr;
 }
 
 /// A stream transport: [`Tcp`] or [`Unix`]. Raw stream sockets are socket2 sockets.
@@ -220,6 +231,9 @@ impl Kind for Tcp {
     fn bound(socket: &Socket, _: &SocketAddr) -> SocketAddr {
         ip_bound(socket)
     }
+    fn echo_server(site: &Site<Self>) -> Self::Addr {
+        stream_server(site, echo_connection)
+    }
 }
 
 impl Kind for Udp {
@@ -233,6 +247,9 @@ impl Kind for Udp {
     }
     fn bound(socket: &Socket, _: &SocketAddr) -> SocketAddr {
         ip_bound(socket)
+    }
+    fn echo_server(site: &Site<Self>) -> Self::Addr {
+        datagram_server(site, |datagram, _| vec![datagram.to_vec()])
     }
 }
 
@@ -248,6 +265,9 @@ impl Kind for Unix {
     fn bound(_: &Socket, asked: &UnixAddr) -> UnixAddr {
         asked.clone()
     }
+    fn echo_server(site: &Site<Self>) -> Self::Addr {
+        stream_server(site, echo_connection)
+    }
 }
 
 impl Kind for UnixDatagram {
@@ -261,6 +281,9 @@ impl Kind for UnixDatagram {
     }
     fn bound(_: &Socket, asked: &UnixAddr) -> UnixAddr {
         asked.clone()
+    }
+    fn echo_server(site: &Site<Self>) -> Self::Addr {
+        datagram_server(site, |datagram, _| vec![datagram.to_vec()])
     }
 }
 
@@ -326,11 +349,16 @@ pub fn try_connect<T: Kind>(addr: &T::Addr, tune: impl FnOnce(&Socket)) -> io::R
 
 /// A raw listener at a fresh address of `site`, and that address.
 pub fn listen<T: StreamKind>(site: &Site<T>) -> (Socket, T::Addr) {
+    listen_queue(site, 16)
+}
+
+/// [`listen`], with an accept queue of `backlog`.
+fn listen_queue<T: StreamKind>(site: &Site<T>, backlog: i32) -> (Socket, T::Addr) {
     let asked = site.addr();
     let target = T::sock_addr(&asked);
     let socket = raw_socket::<T>(&target);
     socket.bind(&target).expect("bind a raw listener");
-    socket.listen(16).expect("listen");
+    socket.listen(backlog).expect("listen");
     let bound = T::bound(&socket, &asked);
     (socket, bound)
 }
@@ -358,6 +386,71 @@ pub fn nothing_at<T: Kind>(site: &Site<T>) -> T::Addr {
     let socket = raw_socket::<T>(&target);
     socket.bind(&target).expect("bind");
     T::bound(&socket, &asked)
+}
+
+/// A plain stream server written here, at a fresh address of `site`: each connection it
+/// accepts is given to `handle` on a thread of its own. It runs until the test process ends.
+pub fn stream_server<T: StreamKind>(
+    site: &Site<T>,
+    handle: impl Fn(Socket) + Send + Sync + 'static,
+) -> T::Addr {
+    // A queue as long as the crate's servers have: a Unix stream connect is refused at
+    // once, not retried, when the queue is full, and a load opens many at once.
+    let (listener, addr) = listen_queue(site, 1024);
+    let handle = Arc::new(handle);
+    thread::spawn(move || {
+        while let Ok((conn, _)) = listener.accept() {
+            let handle = Arc::clone(&handle);
+            thread::spawn(move || handle(conn));
+        }
+    });
+    addr
+}
+
+/// A plain datagram server written here, at a fresh address of `site`: it answers each
+/// datagram with those `reply` makes of it and of its source (none, one, or more), until it
+/// has heard nothing for [`GENEROUS`].
+pub fn datagram_server<T: DatagramKind>(
+    site: &Site<T>,
+    mut reply: impl FnMut(&[u8], &T::Addr) -> Vec<Vec<u8>> + Send + 'static,
+) -> T::Addr {
+    let socket = datagram(site);
+    let addr = T::addr_of(&socket);
+    thread::spawn(move || {
+        let mut buffer = vec![0; 65536];
+        while let Ok((n, peer)) = T::recv_from(&socket, &mut buffer) {
+            for datagram in reply(&buffer[..n], &peer) {
+                let _ = T::send_to(&socket, &datagram, &peer);
+            }
+        }
+    });
+    addr
+}
+
+/// Echoes a connection back until its peer closes it (or it fails).
+pub fn echo_connection(mut conn: Socket) {
+    let mut buffer = [0u8; 65536];
+    loop {
+        match conn.read(&mut buffer) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if conn.write_all(&buffer[..n]).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// A plain echo server written here (not the crate's), of `site`'s transport: the reference
+/// the crate's clients and measurements are checked against.
+pub fn echo_server<T: Kind>(site: &Site<T>) -> T::Addr {
+    T::echo_server(site)
+}
+
+/// Whether `T` is a datagram transport.
+pub fn is_datagram<T: Kind>() -> bool {
+    T::TYPE == Type::DGRAM
 }
 
 /// Generates a module `$name` holding one `#[test]` per listed instance of the generic test
@@ -442,5 +535,33 @@ macro_rules! over_all {
                 unix_path, unix_abstract, unixgram_path, unixgram_abstract
             );
         )*
+    };
+}
+
+/// Each listed generic test once per stream transport, at one place each: TCP over IPv4 and
+/// Unix streams on an abstract name; for suites whose subject is not the address family or
+/// the socket file (faults, measurements).
+#[macro_export]
+macro_rules! over_stream_transports {
+    ($($name:ident),* $(,)?) => {
+        $( $crate::instances!($name: tcp_v4, unix_abstract); )*
+    };
+}
+
+/// Each listed generic test once per datagram transport, at one place each: UDP over IPv4
+/// and Unix datagrams on an abstract name.
+#[macro_export]
+macro_rules! over_datagram_transports {
+    ($($name:ident),* $(,)?) => {
+        $( $crate::instances!($name: udp_v4, unixgram_abstract); )*
+    };
+}
+
+/// Each listed generic test once per transport, at one place each: TCP and UDP over IPv4,
+/// Unix streams and datagrams on an abstract name.
+#[macro_export]
+macro_rules! over_transports {
+    ($($name:ident),* $(,)?) => {
+        $( $crate::instances!($name: tcp_v4, udp_v4, unix_abstract, unixgram_abstract); )*
     };
 }

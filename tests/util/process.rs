@@ -31,6 +31,10 @@ pub fn examples_dir() -> &'static Path {
         build
             .args(["build", "--examples", "-q"])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
+        // The measuring examples (ping, bench) need the feature the test was built with.
+        if cfg!(feature = "measure") {
+            build.args(["--features", "measure"]);
+        }
         if profile_dir.ends_with("release") {
             build.arg("--release");
         }
