@@ -1,31 +1,28 @@
 //! RELIABILITY 36, datagram transports: each fault the server injects, over UDP and Unix
 //! datagram sockets, is observed exactly (by the crate's client, or by a raw socket where
 //! the client would hide it) and counted in `Stats`. Times are checked only from below.
+//! Each test is written once and run over both transports.
 
 mod faults_support;
+mod transports;
+mod util;
 
 use std::io;
-use std::net::UdpSocket;
-use std::os::unix::net::UnixDatagram as StdUnixDatagram;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use faults_support::{PATIENCE, client, faults, spawn};
-use socket_echo::{
-    EchoServer, Error, Fault, Faults, Options, ServerHandle, Stats, Transport, Udp, UnixAddr,
-    UnixDatagram,
-};
+use socket_echo::{EchoServer, Error, Fault, Faults, Options, ServerHandle, Stats, Transport};
+use transports::{DatagramKind, Kind, Site};
 
 fn stop<T: Transport>(handle: ServerHandle<T>) -> Stats {
     handle.shutdown();
     handle.join().expect("join")
 }
 
-fn drop_1_loses_every_reply<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "drop=1", Options::new());
+fn drop_1_loses_every_reply<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "drop=1", Options::new());
     let mut client = client(
         transport,
         handle.local_addr(),
@@ -41,11 +38,9 @@ where
     assert_eq!(stats.datagrams_echoed, 0);
 }
 
-fn truncate_cuts_the_reply_to_n_bytes<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "truncate=100", Options::new());
+fn truncate_cuts_the_reply_to_n_bytes<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "truncate=100", Options::new());
     let mut client = client(
         transport,
         handle.local_addr(),
@@ -60,11 +55,9 @@ where
     assert_eq!(stop(handle).faults.truncated, 1);
 }
 
-fn corrupt_changes_one_byte_the_client_names<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "corrupt=1", Options::new());
+fn corrupt_changes_one_byte_the_client_names<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "corrupt=1", Options::new());
     let mut client = client(
         transport,
         handle.local_addr(),
@@ -78,11 +71,9 @@ where
     assert_eq!(stop(handle).faults.corrupted, 1);
 }
 
-fn delay_holds_every_reply_at_least_the_delay<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "delay=50ms", Options::new());
+fn delay_holds_every_reply_at_least_the_delay<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "delay=50ms", Options::new());
     let mut client = client(transport, handle.local_addr(), PATIENCE, Some(0));
     for _ in 0..3 {
         let start = Instant::now();
@@ -96,13 +87,11 @@ where
     assert_eq!(stop(handle).faults.delayed, 3);
 }
 
-fn conditions_pick_the_datagrams<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
+fn conditions_pick_the_datagrams<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
     // The first two datagrams are dropped: the third attempt is answered (more resends, in
     // case its reply is slower than the timeout on a busy machine).
-    let handle = spawn(transport, addr, "drop=1,connections=2", Options::new());
+    let handle = spawn(site, "drop=1,connections=2", Options::new());
     let mut client = client(
         transport,
         handle.local_addr(),
@@ -114,11 +103,7 @@ where
     assert_eq!(stop(handle).faults.dropped, 2);
 
     // Only after two datagrams.
-    let fresh = match addr.starts_with('@') {
-        true => faults_support::unix_name(),
-        false => addr.to_owned(),
-    };
-    let handle = spawn(transport, &fresh, "drop=1,after=2", Options::new());
+    let handle = spawn(site, "drop=1,after=2", Options::new());
     let mut client = faults_support::client(
         transport,
         handle.local_addr(),
@@ -131,11 +116,9 @@ where
     assert_eq!(stop(handle).faults.dropped, 1);
 }
 
-fn a_fault_for_one_peer_spares_the_others<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "", Options::new());
+fn a_fault_for_one_peer_spares_the_others<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "", Options::new());
     let timeout = Duration::from_millis(300);
     let mut target = client(transport, handle.local_addr(), timeout, Some(0));
     let mut other = client(transport, handle.local_addr(), timeout, Some(0));
@@ -146,13 +129,9 @@ where
     assert_eq!(stop(handle).faults.dropped, 1);
 }
 
-fn faults_changed_through_the_handle_apply_to_what_comes_next<T: Transport>(
-    transport: T,
-    addr: &str,
-) where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "", Options::new());
+fn faults_changed_through_the_handle_apply_to_what_comes_next<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "", Options::new());
     let mut client = client(
         transport,
         handle.local_addr(),
@@ -167,12 +146,10 @@ fn faults_changed_through_the_handle_apply_to_what_comes_next<T: Transport>(
     assert_eq!(stop(handle).faults.dropped, 1);
 }
 
-fn held_replies_stay_within_max_pending<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
+fn held_replies_stay_within_max_pending<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
     // A 60-byte reply fits in 100 bytes of held replies; the next two do not.
-    let handle = EchoServer::bind_on(transport, addr)
+    let handle = EchoServer::bind_on(transport, site.addr())
         .unwrap()
         .with_faults(faults("delay=10s", 0).with_max_held(100))
         .unwrap()
@@ -189,11 +166,9 @@ where
     assert_eq!((stats.faults.delayed, stats.faults.overflowed), (1, 2));
 }
 
-fn serve_once_injects_the_faults_too<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let server = EchoServer::bind_on(transport, addr)
+fn serve_once_injects_the_faults_too<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let server = EchoServer::bind_on(transport, site.addr())
         .unwrap()
         .with_faults(faults("drop=1,connections=1; delay=30ms", 0))
         .unwrap();
@@ -216,11 +191,9 @@ where
     assert_eq!(echoed.unwrap().bytes_echoed(), 5);
 }
 
-fn stream_faults_are_refused<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let server = EchoServer::bind_on(transport, addr).unwrap();
+fn stream_faults_are_refused<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let server = EchoServer::bind_on(transport, site.addr()).unwrap();
     for spec in [
         "slice=4",
         "rate=1KiB",
@@ -242,7 +215,7 @@ where
     assert!(server.faults().is_empty());
 }
 
-for_datagrams!(
+over_datagram_transports!(
     drop_1_loses_every_reply,
     truncate_cuts_the_reply_to_n_bytes,
     corrupt_changes_one_byte_the_client_names,
@@ -255,53 +228,6 @@ for_datagrams!(
     stream_faults_are_refused,
 );
 
-/// A raw datagram socket, to see every reply as it comes (the client skips the ones it does
-/// not wait for).
-trait Raw {
-    fn send(&self, data: &[u8]);
-    /// The next reply, or `None` after `SHORT`.
-    fn recv(&self) -> Option<Vec<u8>>;
-}
-
-/// The reply a raw `recv` into `buffer` got, or `None` if it timed out; panics on any other
-/// error.
-fn reply(received: io::Result<usize>, buffer: &[u8]) -> Option<Vec<u8>> {
-    match received {
-        Ok(n) => Some(buffer[..n].to_vec()),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-            ) =>
-        {
-            None
-        }
-        Err(e) => panic!("{e}"),
-    }
-}
-
-impl Raw for UdpSocket {
-    fn send(&self, data: &[u8]) {
-        UdpSocket::send(self, data).unwrap();
-    }
-
-    fn recv(&self) -> Option<Vec<u8>> {
-        let mut buffer = vec![0; 65536];
-        reply(UdpSocket::recv(self, &mut buffer), &buffer)
-    }
-}
-
-impl Raw for StdUnixDatagram {
-    fn send(&self, data: &[u8]) {
-        StdUnixDatagram::send(self, data).unwrap();
-    }
-
-    fn recv(&self) -> Option<Vec<u8>> {
-        let mut buffer = vec![0; 65536];
-        reply(StdUnixDatagram::recv(self, &mut buffer), &buffer)
-    }
-}
-
 /// How long a raw socket waits for a reply that must not come.
 const SHORT: Duration = Duration::from_millis(200);
 
@@ -311,54 +237,85 @@ fn one_worker() -> Options {
     Options::new().with_workers(std::num::NonZeroUsize::new(1))
 }
 
-/// A UDP server with `specs` and a raw client connected to it.
-fn raw_udp(specs: &str, seed: u64) -> (ServerHandle<Udp>, UdpSocket) {
-    let handle = EchoServer::bind_on_with(Udp, "127.0.0.1:0", one_worker())
+/// A raw datagram socket of a test's own, to see every reply as it comes (the client skips
+/// the ones it does not wait for).
+struct Raw<T: DatagramKind> {
+    socket: T::Socket,
+    server: T::Addr,
+}
+
+impl<T: DatagramKind> Raw<T> {
+    fn send(&self, data: &[u8]) {
+        T::send_to(&self.socket, data, &self.server).unwrap();
+    }
+
+    /// The next reply, or `None` once the socket's wait is over.
+    fn recv(&self) -> Option<Vec<u8>> {
+        let mut buffer = vec![0; 65536];
+        match T::recv_from(&self.socket, &mut buffer) {
+            Ok((n, _)) => Some(buffer[..n].to_vec()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                None
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// A server of `site`'s transport with `specs` and one worker, and a raw socket bound to an
+/// address of its own (so the server can answer it) that waits at most `wait` for a reply.
+fn raw<T: DatagramKind>(
+    site: &Site<T>,
+    specs: &str,
+    seed: u64,
+    wait: Duration,
+) -> (ServerHandle<T>, Raw<T>) {
+    let handle = EchoServer::bind_on_with(site.transport, site.addr(), one_worker())
         .unwrap()
         .with_faults(faults(specs, seed))
         .unwrap()
         .spawn()
         .unwrap();
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket.connect(handle.local_addr()).unwrap();
-    socket.set_read_timeout(Some(SHORT)).unwrap();
-    (handle, socket)
+    let raw = Raw {
+        socket: transports::datagram_waiting(site, wait),
+        server: handle.local_addr(),
+    };
+    (handle, raw)
 }
 
-/// A Unix datagram server with `specs` and a raw client, bound to a name of its own so the
-/// server can answer it, connected to it.
-fn raw_unixgram(specs: &str, seed: u64) -> (ServerHandle<UnixDatagram>, StdUnixDatagram) {
-    use std::os::linux::net::SocketAddrExt;
-    let name = faults_support::unix_name();
-    let handle = EchoServer::bind_on_with(UnixDatagram, name.as_str(), one_worker())
-        .unwrap()
-        .with_faults(faults(specs, seed))
-        .unwrap()
-        .spawn()
-        .unwrap();
-    let name = faults_support::unix_name();
-    let own = std::os::unix::net::SocketAddr::from_abstract_name(&name.as_bytes()[1..]).unwrap();
-    let socket = StdUnixDatagram::bind_addr(&own).unwrap();
-    let server: UnixAddr = handle.local_addr();
-    socket.connect_addr(server.as_std()).unwrap();
-    socket.set_read_timeout(Some(SHORT)).unwrap();
-    (handle, socket)
-}
-
-fn duplicate_sends_each_reply_twice(raw: &impl Raw) {
+fn duplicate_sends_each_reply_twice<T: DatagramKind>(site: &Site<T>) {
+    let (handle, raw) = raw(site, "duplicate=1", 0, SHORT);
     raw.send(b"one");
     raw.send(b"two");
     let replies: Vec<Vec<u8>> = std::iter::from_fn(|| raw.recv()).take(10).collect();
     assert_eq!(replies, [&b"one"[..], b"one", b"two", b"two"]);
+    let stats = stop(handle);
+    assert_eq!((stats.faults.duplicated, stats.datagrams_echoed), (2, 4));
 }
 
-fn reorder_sends_a_held_reply_after_the_next(raw: &impl Raw) {
+fn reorder_sends_a_held_reply_after_the_next<T: DatagramKind>(site: &Site<T>) {
+    let (handle, raw) = raw(site, "reorder=1,hold=10s", 0, SHORT);
     raw.send(b"first");
     raw.send(b"second");
     raw.send(b"third");
     raw.send(b"fourth");
     let replies: Vec<Vec<u8>> = std::iter::from_fn(|| raw.recv()).take(10).collect();
     assert_eq!(replies, [&b"second"[..], b"first", b"fourth", b"third"]);
+    assert_eq!(stop(handle).faults.reordered, 2);
+}
+
+fn a_reordered_reply_goes_after_its_hold_if_nothing_follows<T: DatagramKind>(site: &Site<T>) {
+    let (handle, raw) = raw(site, "reorder=1,hold=100ms", 0, PATIENCE);
+    let start = Instant::now();
+    raw.send(b"alone");
+    assert_eq!(raw.recv().unwrap(), b"alone");
+    assert!(start.elapsed() >= Duration::from_millis(100));
+    stop(handle);
 }
 
 /// The offset of the one byte that differs between `a` and `b`, which have the same length.
@@ -369,13 +326,10 @@ fn one_flipped_byte(a: &[u8], b: &[u8]) -> usize {
     differ[0]
 }
 
-/// A server's handle (kept alive while its raw client is used) and the raw client.
-type Pair = (Box<dyn std::any::Any>, Box<dyn Raw>);
-
-fn corrupt_flips_the_same_byte_for_the_same_seed(pair: impl Fn(u64) -> Pair) {
+fn corrupt_flips_the_same_byte_for_the_same_seed<T: DatagramKind>(site: &Site<T>) {
     let probe = [0x55u8; 256];
     let flipped = |seed| {
-        let (_server, raw) = pair(seed);
+        let (_server, raw) = raw(site, "corrupt=1", seed, SHORT);
         raw.send(&probe);
         one_flipped_byte(&raw.recv().expect("reply"), &probe)
     };
@@ -384,68 +338,19 @@ fn corrupt_flips_the_same_byte_for_the_same_seed(pair: impl Fn(u64) -> Pair) {
     assert!(offsets.windows(2).any(|w| w[0] != w[1]), "{offsets:?}");
 }
 
-#[test]
-fn duplicate_sends_each_reply_twice_udp() {
-    let (handle, socket) = raw_udp("duplicate=1", 0);
-    duplicate_sends_each_reply_twice(&socket);
-    let stats = stop(handle);
-    assert_eq!((stats.faults.duplicated, stats.datagrams_echoed), (2, 4));
-}
-
-#[test]
-fn duplicate_sends_each_reply_twice_unixgram() {
-    let (handle, socket) = raw_unixgram("duplicate=1", 0);
-    duplicate_sends_each_reply_twice(&socket);
-    assert_eq!(stop(handle).faults.duplicated, 2);
-}
-
-#[test]
-fn reorder_sends_a_held_reply_after_the_next_udp() {
-    let (handle, socket) = raw_udp("reorder=1,hold=10s", 0);
-    reorder_sends_a_held_reply_after_the_next(&socket);
-    assert_eq!(stop(handle).faults.reordered, 2);
-}
-
-#[test]
-fn reorder_sends_a_held_reply_after_the_next_unixgram() {
-    let (handle, socket) = raw_unixgram("reorder=1,hold=10s", 0);
-    reorder_sends_a_held_reply_after_the_next(&socket);
-    assert_eq!(stop(handle).faults.reordered, 2);
-}
-
-#[test]
-fn a_reordered_reply_goes_after_its_hold_if_nothing_follows() {
-    let (handle, socket) = raw_udp("reorder=1,hold=100ms", 0);
-    let start = Instant::now();
-    socket.set_read_timeout(Some(PATIENCE)).unwrap();
-    Raw::send(&socket, b"alone");
-    assert_eq!(Raw::recv(&socket).unwrap(), b"alone");
-    assert!(start.elapsed() >= Duration::from_millis(100));
+fn truncate_sends_exactly_n_bytes<T: DatagramKind>(site: &Site<T>) {
+    let (handle, raw) = raw(site, "truncate=10", 0, SHORT);
+    raw.send(&[3u8; 50]);
+    assert_eq!(raw.recv().unwrap(), [3u8; 10]);
+    raw.send(&[4u8; 5]);
+    assert_eq!(raw.recv().unwrap(), [4u8; 5]);
     stop(handle);
 }
 
-#[test]
-fn corrupt_flips_the_same_byte_for_the_same_seed_udp() {
-    corrupt_flips_the_same_byte_for_the_same_seed(|seed| {
-        let (handle, socket) = raw_udp("corrupt=1", seed);
-        (Box::new(handle), Box::new(socket))
-    });
-}
-
-#[test]
-fn corrupt_flips_the_same_byte_for_the_same_seed_unixgram() {
-    corrupt_flips_the_same_byte_for_the_same_seed(|seed| {
-        let (handle, socket) = raw_unixgram("corrupt=1", seed);
-        (Box::new(handle), Box::new(socket))
-    });
-}
-
-#[test]
-fn truncate_sends_exactly_n_bytes() {
-    let (handle, socket) = raw_udp("truncate=10", 0);
-    Raw::send(&socket, &[3u8; 50]);
-    assert_eq!(Raw::recv(&socket).unwrap(), [3u8; 10]);
-    Raw::send(&socket, &[4u8; 5]);
-    assert_eq!(Raw::recv(&socket).unwrap(), [4u8; 5]);
-    stop(handle);
-}
+over_datagram_transports!(
+    duplicate_sends_each_reply_twice,
+    reorder_sends_a_held_reply_after_the_next,
+    a_reordered_reply_goes_after_its_hold_if_nothing_follows,
+    corrupt_flips_the_same_byte_for_the_same_seed,
+    truncate_sends_exactly_n_bytes,
+);

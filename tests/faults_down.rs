@@ -4,11 +4,14 @@
 //! reset as asked; a datagram server answers nothing while down.
 
 mod faults_support;
+mod transports;
+mod util;
 
 use std::time::Duration;
 
 use faults_support::{PATIENCE, client, spawn};
 use socket_echo::{Down, EchoClient, EchoServer, Error, Options, Stats, Transport};
+use transports::{Kind, Site};
 
 fn stop<T: Transport>(handle: socket_echo::ServerHandle<T>) -> Stats {
     handle.shutdown();
@@ -26,13 +29,9 @@ fn refused<T: Transport>(transport: T, addr: T::Addr) -> bool {
     }
 }
 
-fn down_refuses_connects_keeps_the_open_ones_and_up_serves_again<T: Transport>(
-    transport: T,
-    addr: &str,
-) where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "", Options::new());
+fn down_refuses_connects_keeps_the_open_ones_and_up_serves_again<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "", Options::new());
     let addr = handle.local_addr();
     let mut open = client(transport, addr.clone(), PATIENCE, None);
     assert_eq!(&open.echo(b"before").unwrap()[..], b"before");
@@ -61,11 +60,9 @@ fn down_refuses_connects_keeps_the_open_ones_and_up_serves_again<T: Transport>(
     assert_eq!((stats.faults.went_down, stats.faults.reset_by_down), (2, 0));
 }
 
-fn down_with_reset_resets_the_open_connections<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "", Options::new());
+fn down_with_reset_resets_the_open_connections<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "", Options::new());
     let mut open = client(transport, handle.local_addr(), PATIENCE, None);
     assert_eq!(&open.echo(b"before").unwrap()[..], b"before");
     handle.down(Down::Reset).unwrap();
@@ -80,16 +77,14 @@ where
     assert_eq!((stats.faults.went_down, stats.faults.reset_by_down), (1, 1));
 }
 
-for_streams!(
+over_stream_transports!(
     down_refuses_connects_keeps_the_open_ones_and_up_serves_again,
     down_with_reset_resets_the_open_connections,
 );
 
-fn a_datagram_server_down_answers_nothing_until_up<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "", Options::new());
+fn a_datagram_server_down_answers_nothing_until_up<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "", Options::new());
     // One client waits long enough to be answered; the other gives up soon.
     let mut patient = client(transport, handle.local_addr(), PATIENCE, Some(0));
     let mut impatient = client(
@@ -115,13 +110,14 @@ where
     assert_eq!(stats.datagrams_echoed + ignored, 4);
 }
 
-for_datagrams!(a_datagram_server_down_answers_nothing_until_up);
+over_datagram_transports!(a_datagram_server_down_answers_nothing_until_up);
 
 /// A port taken while the server was down: `up` says so, the server stays down, and comes
 /// up once the port is free again.
 #[test]
 fn up_on_a_port_taken_meanwhile_is_a_bind_error() {
-    let handle = spawn(socket_echo::Tcp, "127.0.0.1:0", "", Options::new());
+    let site = Site::new(socket_echo::Tcp, transports::Place::V4, "tcp_v4");
+    let handle = spawn(&site, "", Options::new());
     let addr = handle.local_addr();
     handle.down(Down::Keep).unwrap();
     let intruder = EchoServer::bind(addr).expect("the freed port");

@@ -4,12 +4,15 @@
 //! only from below (never sooner than injected), never from above.
 
 mod faults_support;
+mod transports;
+mod util;
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use faults_support::{PATIENCE, client, spawn};
 use socket_echo::{Error, Options, Stats, Transport};
+use transports::{Kind, Site};
 
 fn stop<T: Transport>(handle: socket_echo::ServerHandle<T>) -> Stats {
     handle.shutdown();
@@ -41,11 +44,9 @@ fn echo_until_it_fails<T: Transport>(
     }
 }
 
-fn close_in_ends_the_stream_after_the_time_not_after_bytes<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "close-in=200ms", Options::new());
+fn close_in_ends_the_stream_after_the_time_not_after_bytes<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "close-in=200ms", Options::new());
     let start = Instant::now();
     let mut client = client(transport, handle.local_addr(), PATIENCE, None);
     let (error, elapsed, echoes) = echo_until_it_fails(&mut client, start);
@@ -63,16 +64,12 @@ where
 
 /// One echo of 8 bytes to a server with `spec`: what it gave, how long it took, and the
 /// server's statistics.
-fn one_echo<T: Transport>(
-    transport: T,
-    addr: &str,
+fn one_echo<T: Kind>(
+    site: &Site<T>,
     spec: &str,
-) -> (socket_echo::Result<Vec<u8>>, Duration, Stats)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, spec, Options::new());
-    let mut client = client(transport, handle.local_addr(), PATIENCE, None);
+) -> (socket_echo::Result<Vec<u8>>, Duration, Stats) {
+    let handle = spawn(site, spec, Options::new());
+    let mut client = client(site.transport, handle.local_addr(), PATIENCE, None);
     let start = Instant::now();
     let echo = client.echo(b"12345678").map(|echo| echo.to_vec());
     let elapsed = start.elapsed();
@@ -80,16 +77,8 @@ where
     (echo, elapsed, stop(handle))
 }
 
-fn slow_close_holds_every_end_back<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let fresh = |addr: &str| match addr.starts_with('@') {
-        true => faults_support::unix_name(),
-        false => addr.to_owned(),
-    };
-    let (echo, elapsed, stats) =
-        one_echo(transport, &fresh(addr), "close-after=4; slow-close=300ms");
+fn slow_close_holds_every_end_back<T: Kind>(site: &Site<T>) {
+    let (echo, elapsed, stats) = one_echo(site, "close-after=4; slow-close=300ms");
     assert!(
         matches!(echo, Err(Error::ShortEcho { received: 4, .. })),
         "expected a short echo of 4 bytes, got {echo:?}"
@@ -97,8 +86,7 @@ where
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
     assert_eq!((stats.faults.closed, stats.faults.slow_closed), (1, 1));
 
-    let (echo, elapsed, stats) =
-        one_echo(transport, &fresh(addr), "reset-after=4; slow-close=300ms");
+    let (echo, elapsed, stats) = one_echo(site, "reset-after=4; slow-close=300ms");
     // Over a Unix socket, a reset with nothing unread is an end-of-stream.
     assert!(
         matches!(
@@ -111,11 +99,9 @@ where
     assert_eq!((stats.faults.reset, stats.faults.slow_closed), (1, 1));
 }
 
-fn blackhole_takes_every_write_and_answers_nothing<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "blackhole", Options::new());
+fn blackhole_takes_every_write_and_answers_nothing<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "blackhole", Options::new());
     let mut client = impatient(transport, handle.local_addr());
     for _ in 0..3 {
         // The write succeeds (a failed one would be `Send`); only the read times out.
@@ -131,11 +117,9 @@ where
     assert_eq!(stats.bytes_out, 0, "none was answered");
 }
 
-fn blackhole_after_n_bytes_echoes_them_first<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "blackhole,after=10", Options::new());
+fn blackhole_after_n_bytes_echoes_them_first<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "blackhole,after=10", Options::new());
     let mut client = impatient(transport, handle.local_addr());
     assert_eq!(&client.echo(b"0123456789").unwrap()[..], b"0123456789");
     assert!(matches!(client.echo(b"more"), Err(Error::Timeout { .. })));
@@ -144,18 +128,16 @@ where
     assert_eq!((stats.bytes_out, stats.faults.blackholed), (10, 1));
 }
 
-for_streams!(
+over_stream_transports!(
     close_in_ends_the_stream_after_the_time_not_after_bytes,
     slow_close_holds_every_end_back,
     blackhole_takes_every_write_and_answers_nothing,
     blackhole_after_n_bytes_echoes_them_first,
 );
 
-fn blackhole_swallows_every_datagram<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "blackhole", Options::new());
+fn blackhole_swallows_every_datagram<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "blackhole", Options::new());
     let mut client = client(
         transport,
         handle.local_addr(),
@@ -173,4 +155,4 @@ where
     assert_eq!(stats.datagrams_echoed, 1);
 }
 
-for_datagrams!(blackhole_swallows_every_datagram);
+over_datagram_transports!(blackhole_swallows_every_datagram);

@@ -4,25 +4,24 @@
 //! exactly in `src/faults/jitter.rs`. Times are checked only from below.
 
 mod faults_support;
+mod transports;
+mod util;
 
 use std::time::{Duration, Instant};
 
 use faults_support::{PATIENCE, client, spawn};
-use socket_echo::{Options, Transport};
+use socket_echo::Options;
+use transports::{Kind, Site};
 
 /// 20 echoes through `delay=30ms,jitter=30ms,dist=pareto,correlation=25%`: each takes at
 /// least 30 - 20 = 10 ms, and each was delayed.
-fn check_pareto_floor<T: Transport>(transport: T, addr: &str, resends: Option<u32>)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
+fn check_pareto_floor<T: Kind>(site: &Site<T>, resends: Option<u32>) {
     let handle = spawn(
-        transport,
-        addr,
+        site,
         "delay=30ms,jitter=30ms,dist=pareto,correlation=25%",
         Options::new(),
     );
-    let mut client = client(transport, handle.local_addr(), PATIENCE, resends);
+    let mut client = client(site.transport, handle.local_addr(), PATIENCE, resends);
     for i in 0..20u8 {
         let start = Instant::now();
         assert_eq!(&client.echo(&[i; 16]).unwrap()[..], [i; 16]);
@@ -37,19 +36,13 @@ where
     assert!(handle.join().unwrap().faults.delayed >= 20);
 }
 
-fn pareto_jitter_never_goes_below_its_floor_stream<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    check_pareto_floor(transport, addr, None);
+fn pareto_jitter_never_goes_below_its_floor_stream<T: Kind>(site: &Site<T>) {
+    check_pareto_floor(site, None);
 }
 
-fn pareto_jitter_never_goes_below_its_floor_datagram<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    check_pareto_floor(transport, addr, Some(0));
+fn pareto_jitter_never_goes_below_its_floor_datagram<T: Kind>(site: &Site<T>) {
+    check_pareto_floor(site, Some(0));
 }
 
-for_streams!(pareto_jitter_never_goes_below_its_floor_stream);
-for_datagrams!(pareto_jitter_never_goes_below_its_floor_datagram);
+over_stream_transports!(pareto_jitter_never_goes_below_its_floor_stream);
+over_datagram_transports!(pareto_jitter_never_goes_below_its_floor_datagram);

@@ -4,37 +4,31 @@
 #![cfg(feature = "measure")]
 
 mod faults_support;
+mod transports;
+mod util;
 
 use std::time::Duration;
 
 use faults_support::{PATIENCE, client, faults};
-use socket_echo::{EchoServer, Options, Outcome, Ping, PingSummary, Transport};
+use socket_echo::{EchoServer, Options, Outcome, Ping, PingSummary};
+use transports::{Kind, Site};
 
-/// A server with `specs` (and `seed`) and a ping of `count` probes against it, with every
-/// event.
-fn ping<T: Transport>(
-    transport: T,
-    addr: &str,
+/// A server of `site`'s transport with `specs` (and `seed`) and a ping against it, with
+/// every event.
+fn ping<T: Kind>(
+    site: &Site<T>,
     specs: &str,
     seed: u64,
     ping: &Ping,
-    datagram: bool,
-) -> (Vec<(u64, Outcome)>, PingSummary)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = EchoServer::bind_on_with(transport, addr, Options::new())
+) -> (Vec<(u64, Outcome)>, PingSummary) {
+    let handle = EchoServer::bind_on_with(site.transport, site.addr(), Options::new())
         .unwrap()
         .with_faults(faults(specs, seed))
         .unwrap()
         .spawn()
         .unwrap();
-    let mut client = client(
-        transport,
-        handle.local_addr(),
-        PATIENCE,
-        datagram.then_some(0),
-    );
+    let resends = transports::is_datagram::<T>().then_some(0);
+    let mut client = client(site.transport, handle.local_addr(), PATIENCE, resends);
     let mut events = Vec::new();
     let summary = client
         .ping(ping, |probe| events.push((probe.seq(), probe.outcome())))
@@ -49,19 +43,8 @@ fn quick(count: u64, timeout_ms: u64) -> Ping {
         .with_timeout(Duration::from_millis(timeout_ms))
 }
 
-/// A fresh address of the same kind as `addr` (a Unix name can be bound only once).
-fn fresh(addr: &str) -> String {
-    match addr.starts_with('@') {
-        true => faults_support::unix_name(),
-        false => addr.to_owned(),
-    }
-}
-
-fn drop_1_loses_every_probe<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let (events, summary) = ping(transport, addr, "drop=1", 0, &quick(5, 100), true);
+fn drop_1_loses_every_probe<T: Kind>(site: &Site<T>) {
+    let (events, summary) = ping(site, "drop=1", 0, &quick(5, 100));
     assert_eq!(
         (summary.sent(), summary.lost(), summary.received()),
         (5, 5, 0)
@@ -69,21 +52,11 @@ where
     assert!(events.iter().all(|(_, outcome)| *outcome == Outcome::Lost));
 }
 
-fn the_same_seed_loses_the_same_probes<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
+fn the_same_seed_loses_the_same_probes<T: Kind>(site: &Site<T>) {
     // The probes dropped: lost, and not answered late (a reply slower than the timeout on a
     // busy machine is reported late, not taken for a drop).
     let lost = |seed| {
-        let (events, _) = ping(
-            transport,
-            &fresh(addr),
-            "drop=0.3",
-            seed,
-            &quick(30, 200),
-            true,
-        );
+        let (events, _) = ping(site, "drop=0.3", seed, &quick(30, 200));
         let late: Vec<u64> = events
             .iter()
             .filter(|(_, outcome)| matches!(outcome, Outcome::Late { .. }))
@@ -101,32 +74,17 @@ where
     assert_ne!(first, lost(2));
 }
 
-fn duplicate_1_reports_every_duplicate_it_waits_long_enough_for<T: Transport>(
-    transport: T,
-    addr: &str,
-) where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
+fn duplicate_1_reports_every_duplicate_it_waits_long_enough_for<T: Kind>(site: &Site<T>) {
     // The duplicate of each probe is read while the next one waits; the last one's comes
     // after the run.
-    let (_, summary) = ping(transport, addr, "duplicate=1", 0, &quick(5, 1000), true);
+    let (_, summary) = ping(site, "duplicate=1", 0, &quick(5, 1000));
     assert_eq!((summary.received(), summary.duplicates()), (5, 4));
 }
 
-fn reordered_probes_are_lost_then_late<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
+fn reordered_probes_are_lost_then_late<T: Kind>(site: &Site<T>) {
     // Every other reply is held behind the next: probes 0, 2 and 4 time out, and their
     // replies come right after those of 1 and 3 (the one of 4 after the run).
-    let (events, summary) = ping(
-        transport,
-        addr,
-        "reorder=1,hold=10s",
-        0,
-        &quick(6, 300),
-        true,
-    );
+    let (events, summary) = ping(site, "reorder=1,hold=10s", 0, &quick(6, 300));
     assert_eq!(
         (summary.received(), summary.lost(), summary.late()),
         (3, 3, 2),
@@ -140,11 +98,8 @@ where
     assert_eq!(late, [0, 2]);
 }
 
-fn corrupted_probes_are_errors_never_replies<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let (events, summary) = ping(transport, addr, "corrupt=1", 3, &quick(5, 100), true);
+fn corrupted_probes_are_errors_never_replies<T: Kind>(site: &Site<T>) {
+    let (events, summary) = ping(site, "corrupt=1", 3, &quick(5, 100));
     assert_eq!(summary.received(), 0, "{events:?}");
     assert!(summary.errors() >= 1, "{events:?}");
     assert_eq!(summary.received() + summary.lost() + mismatched(&events), 5);
@@ -157,39 +112,23 @@ fn mismatched(events: &[(u64, Outcome)]) -> u64 {
         .count() as u64
 }
 
-fn a_datagram_delay_is_in_the_percentiles<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let (_, summary) = ping(transport, addr, "delay=50ms", 0, &quick(5, 1000), true);
+fn a_datagram_delay_is_in_the_percentiles<T: Kind>(site: &Site<T>) {
+    let (_, summary) = ping(site, "delay=50ms", 0, &quick(5, 1000));
     assert_eq!(summary.received(), 5);
     assert!(summary.latency().p50() >= Duration::from_millis(50));
     assert!(summary.latency().min() >= Duration::from_millis(50));
 }
 
-fn a_stream_delay_is_in_the_percentiles<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let (_, summary) = ping(transport, addr, "delay=50ms", 0, &quick(5, 1000), false);
+fn a_stream_delay_is_in_the_percentiles<T: Kind>(site: &Site<T>) {
+    let (_, summary) = ping(site, "delay=50ms", 0, &quick(5, 1000));
     assert_eq!(summary.received(), 5);
     assert!(summary.latency().p50() >= Duration::from_millis(50));
     assert!(summary.latency().min() >= Duration::from_millis(50));
 }
 
-fn a_stream_closed_after_n_probes_ends_the_run<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
+fn a_stream_closed_after_n_probes_ends_the_run<T: Kind>(site: &Site<T>) {
     // Three 64-byte probes go through; the fourth meets the end of the stream.
-    let (_, mut summary) = ping(
-        transport,
-        addr,
-        "close-after=192",
-        0,
-        &quick(10, 1000),
-        false,
-    );
+    let (_, mut summary) = ping(site, "close-after=192", 0, &quick(10, 1000));
     assert_eq!(summary.received(), 3);
     assert!(matches!(
         summary.take_error(),
@@ -197,7 +136,7 @@ where
     ));
 }
 
-for_datagrams!(
+over_datagram_transports!(
     drop_1_loses_every_probe,
     the_same_seed_loses_the_same_probes,
     duplicate_1_reports_every_duplicate_it_waits_long_enough_for,
@@ -206,7 +145,7 @@ for_datagrams!(
     a_datagram_delay_is_in_the_percentiles,
 );
 
-for_streams!(
+over_stream_transports!(
     a_stream_delay_is_in_the_percentiles,
     a_stream_closed_after_n_probes_ends_the_run,
 );

@@ -3,12 +3,15 @@
 //! Times are checked only from below (at least the injected delay), never from above.
 
 mod faults_support;
+mod transports;
+mod util;
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use faults_support::{PATIENCE, client, faults, spawn};
 use socket_echo::{EchoClient, EchoServer, Error, Fault, Faults, Options, Stats, Transport};
+use transports::{Kind, Site};
 
 fn message(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 + 3) as u8).collect()
@@ -19,11 +22,9 @@ fn stop<T: Transport>(handle: socket_echo::ServerHandle<T>) -> Stats {
     handle.join().expect("join")
 }
 
-fn close_after_gives_a_short_echo_of_exactly_n_bytes<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "close-after=1000", Options::new());
+fn close_after_gives_a_short_echo_of_exactly_n_bytes<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "close-after=1000", Options::new());
     let mut client = client(transport, handle.local_addr(), PATIENCE, None);
     match client.echo(&message(3000)) {
         Err(Error::ShortEcho { sent, received, .. }) => assert_eq!((sent, received), (3000, 1000)),
@@ -35,11 +36,9 @@ where
     assert_eq!(stats.bytes_out, 1000);
 }
 
-fn reset_after_gives_a_reset_after_exactly_n_bytes<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "reset-after=1000", Options::new());
+fn reset_after_gives_a_reset_after_exactly_n_bytes<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "reset-after=1000", Options::new());
     let mut client = client(transport, handle.local_addr(), PATIENCE, None);
     match client.echo(&message(3000)) {
         Err(Error::Reset { sent, received, .. }) => assert_eq!((sent, received), (3000, 1000)),
@@ -49,11 +48,9 @@ where
     assert_eq!(stats.faults.reset, 1);
 }
 
-fn reset_after_a_time_resets_a_connection_no_sooner<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "reset-in=200ms", Options::new());
+fn reset_after_a_time_resets_a_connection_no_sooner<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "reset-in=200ms", Options::new());
     let start = Instant::now();
     let mut client = client(transport, handle.local_addr(), PATIENCE, None);
     let mut echoes = 0;
@@ -81,11 +78,9 @@ where
     assert_eq!(stop(handle).faults.reset, 1);
 }
 
-fn stall_after_leaves_the_client_waiting_after_n_bytes<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "stall-after=1000", Options::new());
+fn stall_after_leaves_the_client_waiting_after_n_bytes<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "stall-after=1000", Options::new());
     let mut client = client(
         transport,
         handle.local_addr(),
@@ -99,11 +94,9 @@ where
     assert_eq!(stats.bytes_out, 1000, "exactly the bytes before the stall");
 }
 
-fn delay_holds_every_echo_at_least_the_delay<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "delay=50ms,jitter=10ms", Options::new());
+fn delay_holds_every_echo_at_least_the_delay<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "delay=50ms,jitter=10ms", Options::new());
     let mut client = client(transport, handle.local_addr(), PATIENCE, None);
     for _ in 0..3 {
         let start = Instant::now();
@@ -118,11 +111,9 @@ where
     assert!(stop(handle).faults.delayed >= 3);
 }
 
-fn slicing_makes_100_bytes_take_nine_pauses<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "slice=10,pause=20ms", Options::new());
+fn slicing_makes_100_bytes_take_nine_pauses<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "slice=10,pause=20ms", Options::new());
     let mut client = client(transport, handle.local_addr(), PATIENCE, None);
     let start = Instant::now();
     let echo = client.echo(&message(100)).unwrap();
@@ -136,12 +127,10 @@ where
     assert!(stop(handle).faults.sliced >= 9);
 }
 
-fn a_rate_limit_makes_the_echo_take_its_time<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
+fn a_rate_limit_makes_the_echo_take_its_time<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
     // 1000 bytes a second, 10 of them saved up: 500 bytes take at least 490 ms.
-    let handle = spawn(transport, addr, "rate=1000", Options::new());
+    let handle = spawn(site, "rate=1000", Options::new());
     let mut client = client(transport, handle.local_addr(), PATIENCE, None);
     let start = Instant::now();
     assert_eq!(client.echo(&message(500)).unwrap(), message(500));
@@ -154,13 +143,11 @@ where
     assert!(stop(handle).faults.rate_limited > 0);
 }
 
-fn a_shared_rate_limits_all_connections_together<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
+fn a_shared_rate_limits_all_connections_together<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
     // Two connections of 300 bytes under one limit of 1000 bytes a second: at least 590 ms,
     // where each alone would take 290.
-    let handle = spawn(transport, addr, "shared-rate=1000", Options::new());
+    let handle = spawn(site, "shared-rate=1000", Options::new());
     let start = Instant::now();
     let clients: Vec<_> = (0..2)
         .map(|_| {
@@ -179,11 +166,9 @@ where
     stop(handle);
 }
 
-fn accept_close_ends_the_connection_before_any_byte<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "accept-close", Options::new());
+fn accept_close_ends_the_connection_before_any_byte<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "accept-close", Options::new());
     let mut client = client(transport, handle.local_addr(), PATIENCE, None);
     match client.echo(b"hello?") {
         // End-of-stream, or a reset if the hello was already in when the server closed.
@@ -195,11 +180,9 @@ where
     assert_eq!(stats.bytes_out, 0);
 }
 
-fn accept_delay_serves_the_connection_late<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "accept-delay=200ms", Options::new());
+fn accept_delay_serves_the_connection_late<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "accept-delay=200ms", Options::new());
     let start = Instant::now();
     let mut client = client(transport, handle.local_addr(), PATIENCE, None);
     client.echo(b"late").unwrap();
@@ -212,13 +195,10 @@ where
     assert_eq!(stop(handle).faults.accept_delayed, 1);
 }
 
-fn connections_and_after_choose_where_a_fault_applies<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
+fn connections_and_after_choose_where_a_fault_applies<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
     let handle = spawn(
-        transport,
-        addr,
+        site,
         "close-after=10,after=20,connections=1",
         Options::new(),
     );
@@ -233,13 +213,9 @@ where
     assert_eq!(stop(handle).faults.closed, 1);
 }
 
-fn faults_changed_through_the_handle_apply_to_what_comes_next<T: Transport>(
-    transport: T,
-    addr: &str,
-) where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let handle = spawn(transport, addr, "", Options::new());
+fn faults_changed_through_the_handle_apply_to_what_comes_next<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let handle = spawn(site, "", Options::new());
     let mut client = client(transport, handle.local_addr(), PATIENCE, None);
     assert_eq!(client.echo(&message(50)).unwrap(), message(50));
     // The connection already open gets the new fault, counted from the change.
@@ -256,12 +232,10 @@ fn faults_changed_through_the_handle_apply_to_what_comes_next<T: Transport>(
     assert_eq!(stop(handle).faults.closed, 1);
 }
 
-fn the_same_seed_picks_the_same_connections<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let run = |addr: &str, seed| {
-        let handle = EchoServer::bind_on(transport, addr)
+fn the_same_seed_picks_the_same_connections<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let run = |seed| {
+        let handle = EchoServer::bind_on(transport, site.addr())
             .unwrap()
             .with_faults(faults("close-after=0,probability=0.5", seed))
             .unwrap()
@@ -276,28 +250,17 @@ where
         stop(handle);
         closed
     };
-    let fresh = |addr: &str| match addr.starts_with('@') {
-        true => faults_support::unix_name(),
-        false => addr.to_owned(),
-    };
-    let first = run(&fresh(addr), 11);
-    assert_eq!(first, run(&fresh(addr), 11));
-    assert_ne!(first, run(&fresh(addr), 12));
+    let first = run(11);
+    assert_eq!(first, run(11));
+    assert_ne!(first, run(12));
     assert!(first.contains(&true) && first.contains(&false), "{first:?}");
 }
 
-fn held_bytes_stay_within_max_pending<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
+fn held_bytes_stay_within_max_pending<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
     // A long delay holds everything: the server reads no more than max_pending, then stops
     // reading (the client's writes then fill the socket buffers and time out).
-    let handle = spawn(
-        transport,
-        addr,
-        "delay=30s",
-        Options::new().with_max_pending(4096),
-    );
+    let handle = spawn(site, "delay=30s", Options::new().with_max_pending(4096));
     let mut client = client(
         transport,
         handle.local_addr(),
@@ -315,11 +278,9 @@ where
     stop(handle);
 }
 
-fn serve_once_injects_the_faults_too<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let server = EchoServer::bind_on(transport, addr)
+fn serve_once_injects_the_faults_too<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let server = EchoServer::bind_on(transport, site.addr())
         .unwrap()
         .with_faults(faults("close-after=4", 0))
         .unwrap();
@@ -333,11 +294,9 @@ where
     assert_eq!(served.join().unwrap().unwrap().bytes_echoed(), 4);
 }
 
-fn serve_once_slices_and_delays<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let server = EchoServer::bind_on(transport, addr)
+fn serve_once_slices_and_delays<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let server = EchoServer::bind_on(transport, site.addr())
         .unwrap()
         .with_faults(faults("slice=10,pause=20ms; delay=30ms", 0))
         .unwrap();
@@ -354,11 +313,9 @@ where
     assert_eq!(served.join().unwrap().unwrap().bytes_echoed(), 100);
 }
 
-fn datagram_faults_are_refused<T: Transport>(transport: T, addr: &str)
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
-    let server = EchoServer::bind_on(transport, addr).unwrap();
+fn datagram_faults_are_refused<T: Kind>(site: &Site<T>) {
+    let transport = site.transport;
+    let server = EchoServer::bind_on(transport, site.addr()).unwrap();
     for spec in [
         "drop=0.5",
         "duplicate",
@@ -376,7 +333,7 @@ where
     assert!(server.faults().is_empty());
 }
 
-for_streams!(
+over_stream_transports!(
     close_after_gives_a_short_echo_of_exactly_n_bytes,
     reset_after_gives_a_reset_after_exactly_n_bytes,
     reset_after_a_time_resets_a_connection_no_sooner,
@@ -400,7 +357,8 @@ for_streams!(
 /// client is usually unnamed, so this is a TCP test).
 #[test]
 fn a_fault_for_one_peer_spares_the_others() {
-    let handle = spawn(socket_echo::Tcp, "127.0.0.1:0", "", Options::new());
+    let site = Site::new(socket_echo::Tcp, transports::Place::V4, "tcp_v4");
+    let handle = spawn(&site, "", Options::new());
     let mut target = client(socket_echo::Tcp, handle.local_addr(), PATIENCE, None);
     let mut other = client(socket_echo::Tcp, handle.local_addr(), PATIENCE, None);
     let fault = Fault::close_after(3).with_peer(target.local_addr().unwrap());

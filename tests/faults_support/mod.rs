@@ -1,26 +1,18 @@
-//! Helpers shared by the fault tests: servers with faults on port 0 or an abstract Unix name,
-//! clients that give up soon, and the macros that run one generic test over every transport
-//! of a kind.
+//! Helpers shared by the fault tests: servers with faults at a fresh address of a
+//! `transports::Site`, and clients that give up soon. The suites run over the transports
+//! with the macros of `tests/transports` (`over_stream_transports!`, ...). Needs
+//! `mod transports;` and `mod util;` beside it.
 
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use socket_echo::{EchoClient, EchoServer, Faults, Options, ServerHandle, Transport};
 
+use crate::transports::{Kind, Site};
+
 /// The longest any wait here lasts; only a broken build waits this long.
 pub const PATIENCE: Duration = Duration::from_secs(10);
-
-/// A fresh Linux abstract name, so Unix tests leave no file behind and never collide.
-pub fn unix_name() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "@socket-echo-faults-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
-}
 
 /// Parses the SPECs of `specs` (separated by `;`) with `seed`.
 pub fn faults(specs: &str, seed: u64) -> Faults {
@@ -30,20 +22,12 @@ pub fn faults(specs: &str, seed: u64) -> Faults {
         .with_seed(seed)
 }
 
-/// A server of transport `T` on `addr`, with `specs` as its faults, run by `serve()` in the
-/// background with two workers (so faults are seen across workers).
-pub fn spawn<T: Transport>(
-    transport: T,
-    addr: &str,
-    specs: &str,
-    options: Options,
-) -> ServerHandle<T>
-where
-    for<'a> &'a str: socket_echo::ToAddrs<T>,
-{
+/// A server of `site`'s transport at a fresh address, with `specs` as its faults, run by
+/// `serve()` in the background with two workers (so faults are seen across workers).
+pub fn spawn<T: Kind>(site: &Site<T>, specs: &str, options: Options) -> ServerHandle<T> {
     EchoServer::bind_on_with(
-        transport,
-        addr,
+        site.transport,
+        site.addr(),
         options.with_workers(std::num::NonZeroUsize::new(2)),
     )
     .expect("bind")
@@ -68,46 +52,4 @@ pub fn client<T: Transport>(
         options = options.with_resends(resends);
     }
     EchoClient::connect_on_with(transport, addr, options).expect("connect")
-}
-
-/// Generates, for each listed generic `fn name<T: Transport>(transport: T, addr: &str)`, a
-/// module with one test per stream transport: `tcp` and `unix`.
-#[macro_export]
-macro_rules! for_streams {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn tcp() {
-                    super::$name(socket_echo::Tcp, "127.0.0.1:0");
-                }
-
-                #[test]
-                fn unix() {
-                    super::$name(socket_echo::Unix, &$crate::faults_support::unix_name());
-                }
-            }
-        )*
-    };
-}
-
-/// Generates, for each listed generic `fn name<T: Transport>(transport: T, addr: &str)`, a
-/// module with one test per datagram transport: `udp` and `unixgram`.
-#[macro_export]
-macro_rules! for_datagrams {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn udp() {
-                    super::$name(socket_echo::Udp, "127.0.0.1:0");
-                }
-
-                #[test]
-                fn unixgram() {
-                    super::$name(socket_echo::UnixDatagram, &$crate::faults_support::unix_name());
-                }
-            }
-        )*
-    };
 }
