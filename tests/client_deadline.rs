@@ -2,6 +2,7 @@
 //! answers one byte at a time, and the error says which limit ran out: the deadline of the
 //! whole call, or the timeout of one read.
 
+mod transports;
 mod util;
 
 use std::io::{Read, Write};
@@ -9,7 +10,8 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use socket_echo::{DEFAULT_ECHO_DEADLINE, EchoClient, Error, Options, Udp};
+use socket_echo::{DEFAULT_ECHO_DEADLINE, EchoClient, Error, Options, Tcp, Udp};
+use transports::Site;
 use util::{GENEROUS, SHORT};
 
 /// A TCP server that reads `len` bytes, then echoes them one every `pace`, until its client
@@ -34,7 +36,8 @@ fn dribbling_server(addr: SocketAddr, len: usize, pace: Duration) -> (SocketAddr
 
 /// A server answering one byte every 100 ms held a 20-byte echo for 2 s: with a 350 ms
 /// deadline the call ends after it, with `Deadline`, and says how far it got.
-fn deadline_cuts_a_dribbling_echo(addr: SocketAddr) {
+fn deadline_cuts_a_dribbling_echo(site: &Site<Tcp>) {
+    let addr = site.addr();
     let (server, dribbler) = dribbling_server(addr, 20, Duration::from_millis(100));
     let deadline = Duration::from_millis(350);
     let options = Options::new()
@@ -63,7 +66,8 @@ fn deadline_cuts_a_dribbling_echo(addr: SocketAddr) {
 }
 
 /// A read timeout that runs out before the deadline is named as the read timeout.
-fn read_timeout_is_named_as_such(addr: SocketAddr) {
+fn read_timeout_is_named_as_such(site: &Site<Tcp>) {
+    let addr = site.addr();
     let listener = TcpListener::bind(addr).unwrap();
     let options = Options::new()
         .with_read_timeout(Some(SHORT))
@@ -79,7 +83,8 @@ fn read_timeout_is_named_as_such(addr: SocketAddr) {
 }
 
 /// A UDP client retrying many times against a silent server stops at the deadline.
-fn deadline_bounds_the_udp_retries(addr: SocketAddr) {
+fn deadline_bounds_the_udp_retries(site: &Site<Udp>) {
+    let addr = site.addr();
     let silent = UdpSocket::bind(addr).unwrap();
     let deadline = Duration::from_millis(500);
     let options = Options::new()
@@ -110,7 +115,8 @@ fn deadline_bounds_the_udp_retries(addr: SocketAddr) {
 }
 
 /// Without the deadline, the UDP retries end as before: a timeout naming each attempt's wait.
-fn udp_timeout_after_its_attempts(addr: SocketAddr) {
+fn udp_timeout_after_its_attempts(site: &Site<Udp>) {
+    let addr = site.addr();
     let silent = UdpSocket::bind(addr).unwrap();
     let options = Options::new()
         .with_read_timeout(Some(Duration::from_millis(100)))
@@ -126,12 +132,10 @@ fn udp_timeout_after_its_attempts(addr: SocketAddr) {
     }
 }
 
-both_families!(
-    deadline_cuts_a_dribbling_echo,
-    read_timeout_is_named_as_such,
-    deadline_bounds_the_udp_retries,
-    udp_timeout_after_its_attempts,
-);
+instances!(deadline_cuts_a_dribbling_echo: tcp_v4, tcp_v6);
+instances!(read_timeout_is_named_as_such: tcp_v4, tcp_v6);
+instances!(deadline_bounds_the_udp_retries: udp_v4, udp_v6);
+instances!(udp_timeout_after_its_attempts: udp_v4, udp_v6);
 
 #[test]
 fn echo_deadline_is_checked_like_a_timeout() {

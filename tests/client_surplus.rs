@@ -2,6 +2,7 @@
 //! Servers that answer twice: over TCP the surplus is reported before the next message is
 //! sent; over UDP late duplicates are dropped before it, never taken as its answer.
 
+mod transports;
 mod util;
 
 use std::io::{Read, Write};
@@ -9,7 +10,8 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::mpsc;
 use std::thread;
 
-use socket_echo::{EchoClient, Error, Udp};
+use socket_echo::{EchoClient, Error, Tcp, Udp};
+use transports::Site;
 use util::{GENEROUS, impatient, impatient_datagram};
 
 /// A TCP server on `addr` for one connection: it reads a 4-byte message, answers
@@ -44,7 +46,8 @@ fn answers_ping_twice(
 
 /// A TCP server answering the first message twice made the next `echo(b"ping")` return
 /// `Ok` from the leftovers, for a request it never saw.
-fn tcp_surplus_is_reported_before_sending(addr: SocketAddr) {
+fn tcp_surplus_is_reported_before_sending(site: &Site<Tcp>) {
+    let addr = site.addr();
     let (server, twice, heard, fake) = answers_ping_twice(addr);
     let mut client = EchoClient::connect(server).unwrap();
     assert_eq!(&client.echo(b"ping").unwrap()[..], b"ping");
@@ -64,7 +67,8 @@ fn tcp_surplus_is_reported_before_sending(addr: SocketAddr) {
 
 /// A UDP server answering the first datagram twice, then nothing: the duplicate must not be
 /// taken as the answer to the second `echo`, which times out.
-fn udp_late_duplicates_are_dropped(addr: SocketAddr) {
+fn udp_late_duplicates_are_dropped(site: &Site<Udp>) {
+    let addr = site.addr();
     let socket = UdpSocket::bind(addr).unwrap();
     let server = socket.local_addr().unwrap();
     let (answered, twice) = mpsc::channel();
@@ -91,7 +95,8 @@ fn udp_late_duplicates_are_dropped(addr: SocketAddr) {
 
 /// Against a server that answers every datagram twice, every exchange still gets its own
 /// answer.
-fn udp_exchanges_go_on_past_duplicates(addr: SocketAddr) {
+fn udp_exchanges_go_on_past_duplicates(site: &Site<Udp>) {
+    let addr = site.addr();
     let socket = UdpSocket::bind(addr).unwrap();
     let server = socket.local_addr().unwrap();
     let fake = thread::spawn(move || {
@@ -112,7 +117,8 @@ fn udp_exchanges_go_on_past_duplicates(addr: SocketAddr) {
 
 /// A streamed echo (`echo_from`) shuts its write side once the input ends and reads to the
 /// server's end-of-stream: a second answer is more than the echo, never a success.
-fn tcp_a_streamed_echo_answered_twice_is_excess(addr: SocketAddr) {
+fn tcp_a_streamed_echo_answered_twice_is_excess(site: &Site<Tcp>) {
+    let addr = site.addr();
     let (server, _, _, fake) = answers_ping_twice(addr);
     let client = EchoClient::connect(server).unwrap();
     let mut echo = Vec::new();
@@ -135,7 +141,8 @@ fn tcp_a_streamed_echo_answered_twice_is_excess(addr: SocketAddr) {
 
 /// A datagram carries one message: a streamed echo over UDP is refused, naming the
 /// transport.
-fn udp_a_streamed_echo_is_refused(addr: SocketAddr) {
+fn udp_a_streamed_echo_is_refused(site: &Site<Udp>) {
+    let addr = site.addr();
     let socket = UdpSocket::bind(addr).unwrap();
     let client = EchoClient::connect_on(Udp, socket.local_addr().unwrap()).unwrap();
     match client.echo_from(&b"ping"[..], std::io::sink()) {
@@ -144,10 +151,8 @@ fn udp_a_streamed_echo_is_refused(addr: SocketAddr) {
     }
 }
 
-both_families!(
-    tcp_a_streamed_echo_answered_twice_is_excess,
-    udp_a_streamed_echo_is_refused,
-    tcp_surplus_is_reported_before_sending,
-    udp_late_duplicates_are_dropped,
-    udp_exchanges_go_on_past_duplicates,
-);
+instances!(tcp_a_streamed_echo_answered_twice_is_excess: tcp_v4, tcp_v6);
+instances!(udp_a_streamed_echo_is_refused: udp_v4, udp_v6);
+instances!(tcp_surplus_is_reported_before_sending: tcp_v4, tcp_v6);
+instances!(udp_late_duplicates_are_dropped: udp_v4, udp_v6);
+instances!(udp_exchanges_go_on_past_duplicates: udp_v4, udp_v6);

@@ -1,13 +1,15 @@
 //! RELIABILITY 18-21: every `Options` knob read back from the real socket, IPv4 and IPv6;
 //! listener options on servers, connection options on clients.
 
+mod transports;
 mod util;
 
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use socket_echo::{DEFAULT_TIMEOUT, EchoClient, EchoServer, Keepalive, Options, Udp};
+use socket_echo::{DEFAULT_TIMEOUT, EchoClient, EchoServer, Keepalive, Options, Tcp, Udp};
 use socket2::SockRef;
+use transports::Site;
 use util::{GENEROUS, serve_once_in_background};
 
 /// A TCP server to connect to and a client connected to it with `options`. The server is
@@ -18,7 +20,8 @@ fn tcp_client(addr: SocketAddr, options: Options) -> (EchoServer, EchoClient) {
     (server, client)
 }
 
-fn reuse_address(addr: SocketAddr) {
+fn reuse_address(site: &Site<Tcp>) {
+    let addr = site.addr();
     for value in [true, false] {
         let server = EchoServer::bind_with(addr, Options::new().with_reuse_address(value)).unwrap();
         assert_eq!(SockRef::from(&server).reuse_address().unwrap(), value);
@@ -29,7 +32,8 @@ fn reuse_address(addr: SocketAddr) {
     assert!(!SockRef::from(&server).reuse_address().unwrap());
 }
 
-fn reuse_port(addr: SocketAddr) {
+fn reuse_port(site: &Site<Tcp>) {
+    let addr = site.addr();
     for value in [true, false] {
         let options = Options::new().with_reuse_port(value);
         let tcp = EchoServer::bind_with(addr, options.clone()).unwrap();
@@ -40,14 +44,16 @@ fn reuse_port(addr: SocketAddr) {
 }
 
 /// Two servers share a port only when both ask for `reuse_port`.
-fn reuse_port_lets_two_servers_share_a_port(addr: SocketAddr) {
+fn reuse_port_lets_two_servers_share_a_port(site: &Site<Tcp>) {
+    let addr = site.addr();
     let options = Options::new().with_reuse_port(true);
     let first = EchoServer::bind_with(addr, options.clone()).unwrap();
     let second = EchoServer::bind_with(first.local_addr(), options).unwrap();
     assert_eq!(first.local_addr(), second.local_addr());
 }
 
-fn nodelay(addr: SocketAddr) {
+fn nodelay(site: &Site<Tcp>) {
+    let addr = site.addr();
     let (_server, client) = tcp_client(addr, Options::new());
     assert!(
         SockRef::from(&client).tcp_nodelay().unwrap(),
@@ -59,7 +65,8 @@ fn nodelay(addr: SocketAddr) {
     }
 }
 
-fn keepalive(addr: SocketAddr) {
+fn keepalive(site: &Site<Tcp>) {
+    let addr = site.addr();
     let (_server, client) = tcp_client(addr, Options::new());
     assert!(
         !SockRef::from(&client).keepalive().unwrap(),
@@ -84,7 +91,8 @@ fn keepalive(addr: SocketAddr) {
     assert_eq!(socket.tcp_keepalive_retries().unwrap(), 5);
 }
 
-fn linger(addr: SocketAddr) {
+fn linger(site: &Site<Tcp>) {
+    let addr = site.addr();
     let (_server, client) = tcp_client(addr, Options::new());
     assert_eq!(
         SockRef::from(&client).linger().unwrap(),
@@ -98,7 +106,8 @@ fn linger(addr: SocketAddr) {
 }
 
 /// RELIABILITY 20: Linux doubles the size it is given, so the check is "at least".
-fn buffer_sizes(addr: SocketAddr) {
+fn buffer_sizes(site: &Site<Tcp>) {
+    let addr = site.addr();
     let recv = 96 * 1024;
     let send = 48 * 1024;
     let options = Options::new()
@@ -121,7 +130,8 @@ fn buffer_sizes(addr: SocketAddr) {
 }
 
 /// `IP_TTL` over IPv4, `IPV6_UNICAST_HOPS` over IPv6.
-fn ttl(addr: SocketAddr) {
+fn ttl(site: &Site<Tcp>) {
+    let addr = site.addr();
     let options = Options::new().with_ttl(Some(42));
     let hops = |socket: SockRef<'_>| {
         if addr.is_ipv4() {
@@ -141,7 +151,8 @@ fn ttl(addr: SocketAddr) {
 }
 
 /// Read and write timeouts on client sockets: the default, a value, and `None`.
-fn timeouts(addr: SocketAddr) {
+fn timeouts(site: &Site<Tcp>) {
+    let addr = site.addr();
     let udp = EchoServer::bind_on(Udp, addr).unwrap();
     let read = Duration::from_millis(1500);
     let write = Duration::from_millis(2500);
@@ -173,7 +184,8 @@ fn timeouts(addr: SocketAddr) {
 }
 
 /// The options a server or client was made with are the ones it reports.
-fn options_are_reported(addr: SocketAddr) {
+fn options_are_reported(site: &Site<Tcp>) {
+    let addr = site.addr();
     let options = Options::new().with_backlog(8).with_buffer_size(1500);
     let server = EchoServer::bind_with(addr, options.clone()).unwrap();
     assert_eq!(server.options(), &options);
@@ -185,18 +197,16 @@ fn options_are_reported(addr: SocketAddr) {
     assert_eq!(client.peer_addr(), server.local_addr());
 }
 
-both_families!(
-    reuse_address,
-    reuse_port,
-    reuse_port_lets_two_servers_share_a_port,
-    nodelay,
-    keepalive,
-    linger,
-    buffer_sizes,
-    ttl,
-    timeouts,
-    options_are_reported,
-);
+instances!(reuse_address: tcp_v4, tcp_v6);
+instances!(reuse_port: tcp_v4, tcp_v6);
+instances!(reuse_port_lets_two_servers_share_a_port: tcp_v4, tcp_v6);
+instances!(nodelay: tcp_v4, tcp_v6);
+instances!(keepalive: tcp_v4, tcp_v6);
+instances!(linger: tcp_v4, tcp_v6);
+instances!(buffer_sizes: tcp_v4, tcp_v6);
+instances!(ttl: tcp_v4, tcp_v6);
+instances!(timeouts: tcp_v4, tcp_v6);
+instances!(options_are_reported: tcp_v4, tcp_v6);
 
 /// Skips the calling test with a message when IPv6 loopback is unavailable.
 fn ipv6_or_skip(test: &str) -> bool {

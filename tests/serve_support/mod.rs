@@ -1,5 +1,5 @@
-//! Helpers shared by the `serve()` tests: servers on port 0, raw std clients, a seeded
-//! random source, bounded waits on counters, and the process's own descriptor and memory
+//! Helpers shared by the `serve()` tests: servers on port 0, raw std clients, the seeded
+//! random source of `util` (re-exported), bounded waits on counters, and the process's own descriptor and memory
 //! figures.
 //!
 //! Every wait here is bounded; none waits for readiness by sleeping. Needs `mod util;` beside
@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use socket_echo::{EchoServer, Options, ServerHandle, Stats, Transport, Udp};
 
+#[allow(unused_imports)] // each test file uses only some of them
+pub use crate::util::Rng;
 #[allow(unused_imports)] // each test file uses only some of them
 pub use crate::util::stream::{
     Ending, echo_once, is_reset, is_timeout, read_to_end_or_reset, round_trip_in_chunks,
@@ -106,38 +108,6 @@ pub fn wait_until_it_stops_reading<T: Transport>(handle: &ServerHandle<T>) {
 pub fn finish<T: Transport>(handle: ServerHandle<T>) -> Stats {
     handle.shutdown();
     handle.join().expect("server stopped with an error")
-}
-
-/// A small, seeded xorshift generator: reproducible payloads without a dependency.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A number in `low..=high`.
-    pub fn range(&mut self, low: usize, high: usize) -> usize {
-        low + (self.next_u64() % (high - low + 1) as u64) as usize
-    }
-
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len + 8);
-        while out.len() < len {
-            out.extend_from_slice(&self.next_u64().to_le_bytes());
-        }
-        out.truncate(len);
-        out
-    }
 }
 
 /// The process's resident memory in KiB, from `/proc/self/status`.

@@ -38,32 +38,6 @@ pub fn ipv6_available() -> bool {
     *AVAILABLE.get_or_init(|| TcpListener::bind(any_local_ipv6_address()).is_ok())
 }
 
-/// Generates, for each listed `fn name(addr: SocketAddr)`, a module `name` with two tests:
-/// `ipv4` calls it with [`any_local_address`], `ipv6` with [`any_local_ipv6_address`] (or
-/// prints why it is skipped when IPv6 is unavailable).
-#[macro_export]
-macro_rules! both_families {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn ipv4() {
-                    super::$name($crate::util::any_local_address());
-                }
-
-                #[test]
-                fn ipv6() {
-                    if !$crate::util::ipv6_available() {
-                        eprintln!("skipped {}::ipv6: IPv6 loopback is unavailable", stringify!($name));
-                        return;
-                    }
-                    super::$name($crate::util::any_local_ipv6_address());
-                }
-            }
-        )*
-    };
-}
-
 /// A xorshift64* generator: deterministic, seedable, good enough for test payloads.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -90,6 +64,13 @@ impl Rng {
     /// A number in `low..=high`.
     pub fn range(&mut self, low: usize, high: usize) -> usize {
         low + (self.next_u64() % (high - low + 1) as u64) as usize
+    }
+
+    /// `len` bytes of its output.
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut bytes = vec![0; len];
+        self.fill(&mut bytes);
+        bytes
     }
 
     pub fn fill(&mut self, buffer: &mut [u8]) {
