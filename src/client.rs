@@ -328,16 +328,9 @@ impl<T: Transport> EchoClient<T> {
         &self.options
     }
 
-    /// The client socket, for the measuring loops.
-    #[cfg(feature = "measure")]
+    /// The client socket, for the measuring loops (and its public `AsFd`, written in
+    /// `transport`).
     pub(crate) fn socket(&self) -> &T::Client {
         &self.socket
-    }
-}
-
-impl<T: Transport> std::os::fd::AsFd for EchoClient<T> {
-    /// The client socket, for reading its options with socket2 or `getsockopt`.
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.socket.as_fd()
     }
 }

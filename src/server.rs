@@ -7,19 +7,18 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::thread;
 
-use socket2::SockRef;
-
 use crate::addr::Address;
 use crate::echo::ServeOnce;
 use crate::engine::{Control, Serve, ShutdownHandle, Stats, Worker};
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
-use crate::faults::{Faults, IsStream};
+use crate::faults::Faults;
 use crate::handle::ServerHandle;
 use crate::options::Options;
 use crate::record::{Record, Recording};
 use crate::transport::Tcp;
 use crate::transport::Transport;
+use crate::transport::sealed::{Kind, Socket};
 use crate::transport::{ToAddrs, first_ok};
 
 /// An echo server bound to a local address, over TCP unless another transport is chosen.
@@ -296,9 +295,7 @@ impl<T: Transport> EchoServer<T> {
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
     pub fn set_faults(&self, faults: Faults) -> Result<()> {
-        self.control
-            .faults
-            .know(T::visit_server(&self.socket, IsStream), T::NAME);
+        self.control.faults.know(T::KIND == Kind::Stream, T::NAME);
         self.control.faults.set_checked(faults)
     }
 
@@ -434,14 +431,14 @@ impl<T: Transport> EchoServer<T> {
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
     pub fn serve(&self) -> Result<Stats> {
-        let socket = SockRef::from(&self.socket);
-        socket
+        self.socket
             .set_nonblocking(true)
             .map_err(|source| self.serve_error(source))?;
         let result = engine(&self.control, &self.options, &self.local_addr, |serve| {
             T::visit_server(&self.socket, serve)
         });
-        let restored = socket
+        let restored = self
+            .socket
             .set_nonblocking(false)
             .map_err(|source| self.serve_error(source));
         result?;
@@ -452,7 +449,7 @@ impl<T: Transport> EchoServer<T> {
     /// [`serve`](Self::serve), on a socket the engine keeps, so that a stream server can
     /// close its listener and bind the address again ([`ServerHandle::down`] and `up`).
     fn serve_owned(self) -> Result<Stats> {
-        SockRef::from(&self.socket)
+        self.socket
             .set_nonblocking(true)
             .map_err(|source| self.serve_error(source))?;
         let EchoServer {
@@ -499,9 +496,7 @@ impl<T: Transport> EchoServer<T> {
     #[must_use = "the server stops when its handle is dropped: keep the handle"]
     pub fn spawn(self) -> Result<ServerHandle<T>> {
         let local_addr = self.local_addr.clone();
-        self.control
-            .faults
-            .know(T::visit_server(&self.socket, IsStream), T::NAME);
+        self.control.faults.know(T::KIND == Kind::Stream, T::NAME);
         let control = Arc::clone(&self.control);
         let finished = Arc::clone(&self.control);
         let thread = thread::Builder::new()
@@ -550,10 +545,10 @@ impl<T: Transport> EchoServer<T> {
     }
 }
 
-impl<T: Transport> std::os::fd::AsFd for EchoServer<T> {
-    /// The server socket, for reading its options with socket2 or `getsockopt`.
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.socket.as_fd()
+impl<T: Transport> EchoServer<T> {
+    /// The server socket (its public `AsFd` is written in `transport`).
+    pub(crate) fn socket(&self) -> &T::Server {
+        &self.socket
     }
 }
 

@@ -5,7 +5,6 @@ use std::io::ErrorKind;
 use std::time::Instant;
 
 use bytes::Bytes;
-use socket2::SockRef;
 
 use crate::addr::Address;
 use crate::buffer;
@@ -104,8 +103,7 @@ const STALE_DROPPED: usize = 1024;
 /// up), and one equal to the new message would otherwise be taken for its echo. Pending ICMP
 /// errors concern earlier sends too, and go the same way.
 fn drop_stale<D: Datagram>(socket: &D, buffer: &mut [u8]) -> std::io::Result<()> {
-    let sock = SockRef::from(socket);
-    sock.set_nonblocking(true)?;
+    socket.set_nonblocking(true)?;
     let mut result = Ok(());
     for _ in 0..STALE_DROPPED {
         match socket.recv(buffer) {
@@ -118,7 +116,7 @@ fn drop_stale<D: Datagram>(socket: &D, buffer: &mut [u8]) -> std::io::Result<()>
             }
         }
     }
-    sock.set_nonblocking(false)?;
+    socket.set_nonblocking(false)?;
     result
 }
 

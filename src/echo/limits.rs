@@ -8,12 +8,10 @@
 //! system call. This module never reads or writes a byte itself.
 
 use std::io;
-use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use socket2::SockRef;
-
 use crate::error::{Error, Result};
+use crate::transport::sealed::Socket;
 
 /// How far the timeout a socket holds may be from the wait a call should have before it is
 /// set again: a deadline is kept to within this much.
@@ -25,14 +23,14 @@ pub(crate) trait SetTimeouts {
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
 }
 
-/// Any socket, through socket2.
-impl<S: AsFd> SetTimeouts for S {
+/// Any socket of a transport, through its capability.
+impl<S: Socket> SetTimeouts for S {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        SockRef::from(self).set_read_timeout(timeout)
+        Socket::set_read_timeout(self, timeout)
     }
 
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        SockRef::from(self).set_write_timeout(timeout)
+        Socket::set_write_timeout(self, timeout)
     }
 }
 

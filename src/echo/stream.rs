@@ -8,12 +8,9 @@
 
 use std::cmp::min;
 use std::io::{self, ErrorKind, Read, Write};
-use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use socket2::SockRef;
 
 use crate::addr::Address;
 use crate::buffer;
@@ -38,14 +35,19 @@ impl<C: Connection> Write for Io<'_, C> {
         self.0.write(buf)
     }
 
+    /// What the transport itself holds ([`Connection::flush`]).
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.0.flush()
     }
 }
 
-impl<C: Connection> AsFd for Io<'_, C> {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.as_fd()
+impl<C: Connection> SetTimeouts for Io<'_, C> {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.0.set_read_timeout(timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.0.set_write_timeout(timeout)
     }
 }
 
@@ -99,30 +101,20 @@ pub(crate) fn serve_once<L: Listener>(
 /// The bytes in flight a client allows: half its receive buffer as Linux reports it (the
 /// other half is bookkeeping), so the echo of everything in flight always fits in it.
 pub(crate) fn window<C: Connection>(conn: &C) -> usize {
-    let reported = SockRef::from(conn).recv_buffer_size().unwrap_or(64 * 1024);
+    let reported = conn.recv_buffer_size().unwrap_or(64 * 1024);
     (reported / 2).clamp(1024, 256 * 1024)
 }
 
-/// The most unread bytes [`unread`] counts.
-const UNREAD_COUNTED: usize = 4096;
-
-/// How many bytes are already waiting to be read, without waiting for any: before a new
-/// exchange there must be none, or the client would take them for the new echo.
+/// How many bytes are already waiting to be read ([`Connection::unread`], at most 4096
+/// counted), without waiting for any: before a new exchange there must be none, or the
+/// client would take them for the new echo.
 ///
 /// A pending end-of-stream or error counts as nothing: the exchange itself reports it.
 fn unread<C: Connection>(conn: &C) -> io::Result<usize> {
-    // Peeked bytes are only counted, never read, so the buffer needs no initial value.
-    let mut probe = [MaybeUninit::<u8>::uninit(); UNREAD_COUNTED];
-    let socket = SockRef::from(conn);
-    socket.set_nonblocking(true)?;
-    let peeked = loop {
-        match socket.peek(&mut probe) {
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            other => break other,
-        }
-    };
-    socket.set_nonblocking(false)?;
-    Ok(peeked.unwrap_or(0))
+    conn.set_nonblocking(true)?;
+    let waiting = conn.unread();
+    conn.set_nonblocking(false)?;
+    waiting
 }
 
 /// The client's echo over a connection: refuses to start while bytes of an earlier exchange
@@ -210,7 +202,9 @@ pub(crate) fn serve_connection<S: Read + Write, A: Clone + Into<Address>>(
                 &buffer[..n],
             )?));
         }
-        stream.write_all(&buffer[..n]).map_err(|source| {
+        // Flushed: a transport that buffers what it writes (TLS records) sends it now.
+        let written = stream.write_all(&buffer[..n]).and_then(|()| stream.flush());
+        written.map_err(|source| {
             if is_timeout(&source) {
                 timeout(peer, options.write_timeout())
             } else {
@@ -400,7 +394,8 @@ pub(crate) fn read_once<S: Read + SetTimeouts>(
     }
 }
 
-/// One write of `data` (or of its start), as [`read_once`].
+/// One write of `data` (or of its start), as [`read_once`], then a flush of what the
+/// transport itself holds ([`Connection::flush`]).
 pub(crate) fn write_once<S: Write + SetTimeouts>(
     stream: &mut S,
     data: &[u8],
@@ -412,7 +407,13 @@ pub(crate) fn write_once<S: Write + SetTimeouts>(
             return Ok(Step::Expired(Limit::Deadline));
         }
         match stream.write(data) {
-            Ok(n) => return Ok(Step::Moved(n)),
+            Ok(n) => {
+                // The bytes are taken whatever the flush says: what it could not write out
+                // yet (its wait ran out) goes with the next flush, and an error of the
+                // connection is the next call's to report.
+                let _ = stream.flush();
+                return Ok(Step::Moved(n));
+            }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) if is_timeout(&e) => return Ok(Step::Expired(limits.fired(Direction::Write))),
             Err(e) => return Ok(Step::Failed(e)),

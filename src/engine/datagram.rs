@@ -7,13 +7,10 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Registry};
+use mio::Events;
 
 use super::limiter::Limiter;
 use super::{Counters, RateLimit, SOCKET, Worker, interrupted, would_block};
@@ -129,7 +126,7 @@ fn fingerprint(payload: &[u8]) -> u64 {
 }
 
 /// Runs `workers` event loops on the one socket until the server is shut down. Each polls
-/// the one socket (see [`register_shared`]); a datagram wakes one of those asleep in their poll,
+/// the one socket (see [`Datagram::register_shared`]); a datagram wakes one of those asleep in their poll,
 /// which takes every datagram waiting.
 pub(crate) fn serve<D: Datagram>(
     socket: &D,
@@ -154,8 +151,7 @@ fn run<D: Datagram>(
 ) -> Result<()> {
     let mut batch = Batch::new(D::new_batch(), worker.options.buffer_size())?;
     worker.run(|poll, counters, _| {
-        let fd = socket.as_fd().as_raw_fd();
-        register_shared(poll.registry(), socket.as_fd())?;
+        socket.register_shared(poll.registry(), SOCKET)?;
         let mut echo = Echo {
             socket,
             local,
@@ -190,7 +186,7 @@ fn run<D: Datagram>(
             }
             worker.control.progress.turn();
         }
-        let _ = poll.registry().deregister(&mut SourceFd(&fd));
+        let _ = socket.deregister(poll.registry());
         Ok(())
     })
 }
@@ -392,37 +388,6 @@ impl<D: Datagram> Echo<'_, D> {
             }
         }
     }
-}
-
-/// Registers the socket every worker shares with this worker's poll, edge-triggered, so that
-/// a datagram wakes one waiting worker rather than all of them (`EPOLLEXCLUSIVE`). A worker
-/// busy echoing still has the event queued for its next poll, so nothing waits for a worker
-/// that is not looking. A kernel that refuses the flag (before Linux 4.5) gets the plain
-/// registration, on which every waiting worker wakes.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn register_shared(registry: &Registry, socket: BorrowedFd<'_>) -> io::Result<()> {
-    use rustix::event::epoll::{self, EventData, EventFlags};
-    let flags = EventFlags::IN | EventFlags::ET | EventFlags::EXCLUSIVE;
-    match epoll::add(registry, socket, EventData::new_u64(SOCKET.0 as u64), flags) {
-        Ok(()) => Ok(()),
-        Err(rustix::io::Errno::INVAL) => register_plain(registry, socket),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Without epoll there is no exclusive wake-up: every waiting worker wakes.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn register_shared(registry: &Registry, socket: BorrowedFd<'_>) -> io::Result<()> {
-    register_plain(registry, socket)
-}
-
-/// The registration of any other source: every poll it is registered with wakes for it.
-fn register_plain(registry: &Registry, socket: BorrowedFd<'_>) -> io::Result<()> {
-    registry.register(
-        &mut SourceFd(&socket.as_raw_fd()),
-        SOCKET,
-        Interest::READABLE,
-    )
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! The event loop behind [`EchoServer::serve`](crate::EchoServer::serve): worker threads, each
 //! with its own `mio` poll, the shared shutdown switch, and the counters.
 //!
-//! This module owns threads and readiness; it never makes or tunes sockets (the transports
-//! do) and never allocates per byte echoed.
+//! This module owns threads and readiness; it never makes a socket (the transports do) and
+//! asks everything else of one (its registration, its blocking mode, a reset) through the
+//! transport's capabilities, never through a descriptor. It never allocates per byte echoed.
 
 use std::any::Any;
 use std::io;

@@ -17,8 +17,6 @@ use std::time::Duration;
 
 use crate::addr::Address;
 use crate::error::{Error, Result};
-use crate::transport::Transport;
-use crate::transport::sealed::{Datagram, Listener, ServerVisitor};
 
 pub(crate) mod datagram;
 pub(crate) mod down;
@@ -892,21 +890,6 @@ pub(crate) struct Switch {
     /// Whether the server is a stream one, and its transport's name, once known (a handle
     /// checks the faults it is given against them).
     kind: std::sync::OnceLock<(bool, &'static str)>,
-}
-
-/// Tells whether a server socket is a stream or a datagram one.
-pub(crate) struct IsStream;
-
-impl<T: Transport> ServerVisitor<T> for IsStream {
-    type Output = bool;
-
-    fn stream<L: Listener<Addr = T::Addr>>(self, _: &L) -> bool {
-        true
-    }
-
-    fn datagram<D: Datagram<Addr = T::Addr>>(self, _: &D) -> bool {
-        false
-    }
 }
 
 impl Switch {

@@ -10,16 +10,12 @@
 use std::cmp::{Reverse, min};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io::ErrorKind;
-use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use socket2::SockRef;
-
 use super::jitter::Jitter;
 use super::{Active, FaultKind, Rng, Switch};
-use crate::addr::{Address, UnixAddr};
+use crate::addr::Address;
 use crate::stats::Counters;
 use crate::transport::sealed::Connection;
 
@@ -668,9 +664,9 @@ impl Shaped {
 
 /// Resets a connection: once it is closed, the peer gets a reset rather than an
 /// end-of-stream.
-fn reset<S: AsFd>(stream: &S) {
+fn reset<S: Connection>(stream: &S) {
     // If the option cannot be set the close is a plain one; the peer still sees the end.
-    let _ = SockRef::from(stream).set_linger(Some(Duration::ZERO));
+    let _ = stream.reset();
 }
 
 /// Reads and drops what the peer of a connection closed or black-holed by a fault still
@@ -722,19 +718,19 @@ pub(crate) struct Worker {
 impl Worker {
     /// Takes the faults now in force: a connection accepted from now on draws from them, and
     /// so does each one already open (`live`, with its key), for the bytes it reads next.
-    pub(crate) fn refresh<'a>(
+    pub(crate) fn refresh<'a, S: Connection>(
         &mut self,
         switch: &Switch,
-        live: impl Iterator<Item = (usize, BorrowedFd<'a>)>,
+        live: impl Iterator<Item = (usize, &'a S)>,
         counters: &Counters,
     ) {
         let (_, active) = switch.load();
         self.active = active;
         let now = Instant::now();
-        for (key, fd) in live {
+        for (key, stream) in live {
             let verdict = match &self.active {
                 Some(active) => {
-                    let peer = peer_of(fd);
+                    let peer = stream.peer_addr().ok();
                     decide(
                         active,
                         None,
@@ -804,7 +800,7 @@ impl Worker {
     /// accept delay not over yet, or bytes that came since it was last driven). One whose
     /// echo a fault ended (`close-after`, `close-in`, `blackhole`) owes nothing more, what
     /// its peer still sends being dropped by the fault. `None` if it is not shaped.
-    pub(crate) fn owes<S: AsFd>(&self, key: usize, stream: &S) -> Option<bool> {
+    pub(crate) fn owes<S: Connection>(&self, key: usize, stream: &S) -> Option<bool> {
         let shaped = self.conns.get(&key)?;
         if !shaped.held.is_empty() {
             return Some(true);
@@ -863,24 +859,8 @@ impl Worker {
 
 /// Whether input is waiting on a non-blocking connection, left where it is. A pending
 /// end-of-stream or error is not input.
-fn has_unread<S: AsFd>(stream: &S) -> bool {
-    let mut probe = [MaybeUninit::<u8>::uninit(); 1];
-    loop {
-        return match SockRef::from(stream).peek(&mut probe) {
-            Ok(n) => n > 0,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(_) => false,
-        };
-    }
-}
-
-/// The address of the peer of a connection, asked of the system.
-fn peer_of(fd: BorrowedFd<'_>) -> Option<Address> {
-    let addr = SockRef::from(&fd).peer_addr().ok()?;
-    if let Some(ip) = addr.as_socket() {
-        return Some(ip.into());
-    }
-    addr.as_unix().map(|unix| UnixAddr::from(unix).into())
+fn has_unread<S: Connection>(stream: &S) -> bool {
+    stream.unread().is_ok_and(|n| n > 0)
 }
 
 #[cfg(test)]

@@ -360,6 +360,9 @@ impl Bulk {
                             let failed = match writer.write(chunk) {
                                 Ok(0) => LoadErrorKind::Other,
                                 Ok(n) => {
+                                    // Taken: what the transport holds goes with the next
+                                    // flush if this one cannot write it out yet.
+                                    let _ = writer.flush();
                                     chunk = &chunk[n..];
                                     written += n as u64;
                                     moved = Instant::now();

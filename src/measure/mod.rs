@@ -6,14 +6,11 @@
 //! was sent, and one that differs is counted as an error, never as a success. Every loop is
 //! bounded in time and in count, and ends by itself.
 
-use std::os::fd::AsFd;
 use std::time::Duration;
-
-use socket2::SockRef;
 
 use crate::error::{Error, Result};
 use crate::transport::Transport;
-use crate::transport::sealed::{ClientVisitor, Connection, Datagram};
+use crate::transport::sealed::{ClientVisitor, Connection, Datagram, Socket};
 
 mod bulk;
 mod load;
@@ -26,8 +23,8 @@ pub use ping::{Outcome, Ping, PingSummary, Probe};
 pub use summary::Latency;
 
 /// Sets how long one receive on `socket` may wait.
-pub(crate) fn set_read_timeout(socket: &impl AsFd, timeout: Option<Duration>) -> Result<()> {
-    SockRef::from(socket)
+pub(crate) fn set_read_timeout(socket: &impl Socket, timeout: Option<Duration>) -> Result<()> {
+    socket
         .set_read_timeout(timeout)
         .map_err(|source| Error::SetOption {
             option: "read_timeout",

@@ -2,20 +2,25 @@
 //! `unix.rs`, `unix_datagram.rs`.
 //!
 //! A transport is a socket factory: it makes, tunes and binds its sockets through socket2,
-//! names its address type, says whether it is a stream or a datagram transport, and brings the
-//! source policy of its datagrams. It holds no echo loop and no event loop: those are written
-//! once per kind, in `crate::echo` and `crate::engine`, over the two capability traits of
-//! this module ([`sealed::Connection`] and [`sealed::Datagram`]). This is the only module
-//! that names a concrete socket type.
+//! names its address type, says whether it is a stream or a datagram transport
+//! ([`sealed::Sealed::KIND`]), and brings the source policy of its datagrams. It holds no echo
+//! loop and no event loop: those are written once per kind, in `crate::echo` and
+//! `crate::engine`, over the capability traits of `caps.rs` ([`sealed::Socket`],
+//! [`sealed::Listener`], [`sealed::Connection`], [`sealed::Datagram`]), which are the whole
+//! contract: this is the only module that names a concrete socket type or reaches a
+//! descriptor (`plain.rs`: the capabilities of a plaintext socket, from its descriptor;
+//! `descriptor.rs`: the public `AsFd` of the server and the client).
 
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
 use std::io;
-use std::os::fd::AsFd;
 
 use crate::addr::Address;
 
 mod addrs;
+mod caps;
+mod descriptor;
+mod plain;
 mod tcp;
 mod udp;
 mod unix;
@@ -74,30 +79,32 @@ pub(crate) mod sealed {
     //! What the server, the client, the engines and `measure` ask of a transport. Public only
     //! inside this private module, which seals [`Transport`](super::Transport).
 
+    use std::os::fd::BorrowedFd;
+
     use super::*;
     use crate::error::Result;
     use crate::options::Options;
 
-    /// Why a datagram is not answered.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub enum Refusal {
-        /// Its source port is one of the denied ports.
-        DeniedPort,
-        /// Its source is multicast, broadcast, unspecified, port 0, or an unnamed Unix socket: no
-        /// one to answer.
-        BadSource,
-        /// Its source is the server's own address: answering would loop forever.
-        OwnAddress,
-    }
+    pub use super::caps::{Connection, Datagram, Kind, Listener, Refusal, Socket};
 
     /// The socket factory half of a transport.
     pub trait Sealed: Sized {
         /// `"tcp"`, `"udp"`, `"unix"`, `"unixgram"`: used in errors and logs.
         const NAME: &'static str;
+        /// Stream or datagram: which loops serve this transport. Code that needs only the
+        /// kind reads this; code that needs the socket as its capability visits it.
+        const KIND: Kind;
         /// The bound server socket.
-        type Server: Debug + Send + Sync + AsFd + 'static;
+        type Server: Socket + 'static;
         /// A client socket, connected to one server.
-        type Client: Debug + Send + Sync + AsFd + 'static;
+        type Client: Socket + 'static;
+
+        /// The descriptor of a server socket (a wrapping transport: its inner socket's), for
+        /// the public `AsFd` of `EchoServer` only: the loops never use it.
+        fn server_fd(server: &Self::Server) -> BorrowedFd<'_>;
+
+        /// The descriptor of a client socket, for the public `AsFd` of `EchoClient` only.
+        fn client_fd(client: &Self::Client) -> BorrowedFd<'_>;
 
         /// Refuses an option set explicitly that cannot apply to this transport.
         fn check(options: &Options) -> Result<()>;
@@ -145,105 +152,6 @@ pub(crate) mod sealed {
         ) -> V::Output
         where
             Self: Transport;
-    }
-
-    /// A listening stream socket.
-    pub trait Listener: AsFd + Debug + Send + Sync {
-        /// The address of an accepted peer (and of the listener itself).
-        type Addr: Clone + Into<Address> + Send + Sync;
-        /// An accepted connection.
-        type Stream: Connection;
-
-        /// Accepts one connection (blocking or not, as the socket is).
-        fn accept(&self) -> io::Result<(Self::Stream, Self::Addr)>;
-
-        /// Applies the per-connection options to an accepted connection; `blocking` says
-        /// whether the loop that serves it waits on the socket (and so needs its timeouts).
-        fn prepare(&self, stream: &Self::Stream, options: &Options, blocking: bool) -> Result<()>;
-
-        /// A new listener bound to `addr`, as the server's was (after it was closed).
-        fn bind_again(addr: &Self::Addr, options: &Options) -> Result<Self>
-        where
-            Self: Sized;
-    }
-
-    /// A connected byte stream: all the stream loops ask of a stream transport.
-    pub trait Connection: AsFd + Debug + Send + Sync + 'static {
-        /// Reads into `buf`; `Ok(0)` is the peer's end-of-stream.
-        fn read(&self, buf: &mut [u8]) -> io::Result<usize>;
-        /// Writes from `buf`.
-        fn write(&self, buf: &[u8]) -> io::Result<usize>;
-        /// Shuts down the write side, so the peer reads end-of-stream.
-        fn shutdown_write(&self) -> io::Result<()>;
-    }
-
-    /// A datagram socket with its address type: all the datagram loops ask of a datagram
-    /// transport, with the transport's source policy.
-    pub trait Datagram: AsFd + Debug + Send + Sync + 'static {
-        /// The address of a peer.
-        type Addr: Clone + Debug + Display + Eq + Hash + Into<Address> + Send + Sync;
-
-        /// Receives one datagram and its source.
-        fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, Self::Addr)>;
-        /// Sends one datagram to `addr`.
-        fn send_to(&self, buf: &[u8], addr: &Self::Addr) -> io::Result<usize>;
-        /// Sends one datagram to the connected peer.
-        fn send(&self, buf: &[u8]) -> io::Result<usize>;
-        /// Receives one datagram from the connected peer.
-        fn recv(&self, buf: &mut [u8]) -> io::Result<usize>;
-        /// What the source policy of one server remembers from one datagram to the next
-        /// (UDP: which addresses are the machine's own), shared by its workers.
-        type Policy: Debug + Default + Send + Sync;
-
-        /// Why a datagram from `source` must not be answered by a server bound to `local`,
-        /// if it must not; `policy` is the server's.
-        fn refusal(
-            &self,
-            source: &Self::Addr,
-            local: &Self::Addr,
-            options: &Options,
-            policy: &Self::Policy,
-        ) -> Option<Refusal>;
-        /// The largest payload one datagram to `peer` can carry.
-        fn max_payload(&self, peer: &Self::Addr) -> usize;
-
-        /// What a server worker keeps for [`recv_batch`](Self::recv_batch) from one call to
-        /// the next: made by [`new_batch`](Self::new_batch) on the worker's thread, and used
-        /// with one socket only.
-        type Batch;
-
-        /// A fresh [`Batch`](Self::Batch).
-        fn new_batch() -> Self::Batch;
-
-        /// Receives up to `scratch.len() / slot` datagrams, the i-th into
-        /// `scratch[i * slot..][..slot]`, and pushes each one's length and source onto
-        /// `received`. Returns the first error only if nothing was received. The default
-        /// receives one.
-        fn recv_batch(
-            &self,
-            _batch: &mut Self::Batch,
-            scratch: &mut [u8],
-            slot: usize,
-            received: &mut Vec<(usize, Self::Addr)>,
-        ) -> io::Result<()> {
-            let (n, source) = self.recv_from(&mut scratch[..slot])?;
-            received.push((n, source));
-            Ok(())
-        }
-
-        /// Sends `replies[i]` (a slot index, a length, a destination), each from its slot of
-        /// `scratch`, as many as the system takes in one call: returns how many were sent,
-        /// or the error of the first. The default sends one.
-        fn send_batch(
-            &self,
-            scratch: &[u8],
-            slot: usize,
-            replies: &[(usize, usize, Self::Addr)],
-        ) -> io::Result<usize> {
-            let (index, len, to) = &replies[0];
-            self.send_to(&scratch[index * slot..][..*len], to)?;
-            Ok(1)
-        }
     }
 
     /// What is done with a server socket, for either kind of transport.

@@ -2,11 +2,15 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::Transport;
-use super::sealed::{ClientVisitor, ClientsVisitor, Connection, Listener, Sealed, ServerVisitor};
+use super::plain::{self, Plain};
+use super::sealed::{
+    ClientVisitor, ClientsVisitor, Connection, Kind, Listener, Sealed, ServerVisitor,
+};
 use crate::error::{Error, Result};
 use crate::options::Options;
 
@@ -37,8 +41,17 @@ fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
 
 impl Sealed for Tcp {
     const NAME: &'static str = "tcp";
+    const KIND: Kind = Kind::Stream;
     type Server = TcpListener;
     type Client = TcpStream;
+
+    fn server_fd(server: &TcpListener) -> BorrowedFd<'_> {
+        server.as_fd()
+    }
+
+    fn client_fd(client: &TcpStream) -> BorrowedFd<'_> {
+        client.as_fd()
+    }
 
     fn check(options: &Options) -> Result<()> {
         options.refuse_inapplicable(Self::NAME)
@@ -110,6 +123,9 @@ impl Sealed for Tcp {
     }
 }
 
+impl Plain for TcpListener {}
+impl Plain for TcpStream {}
+
 impl Listener for TcpListener {
     type Addr = SocketAddr;
     type Stream = TcpStream;
@@ -147,4 +163,6 @@ impl Connection for TcpStream {
     fn shutdown_write(&self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
     }
+
+    plain::connection_by_descriptor!();
 }

@@ -3,14 +3,16 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6, UdpSocket};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::Transport;
+use super::plain::{self, Plain};
 use super::sealed::Refusal;
-use super::sealed::{ClientVisitor, ClientsVisitor, Datagram, Sealed, ServerVisitor};
+use super::sealed::{ClientVisitor, ClientsVisitor, Datagram, Kind, Sealed, ServerVisitor};
 use crate::error::{Error, Result};
 use crate::options::Options;
 
@@ -121,8 +123,17 @@ impl LocalAnswers {
 
 impl Sealed for Udp {
     const NAME: &'static str = "udp";
+    const KIND: Kind = Kind::Datagram;
     type Server = UdpSocket;
     type Client = UdpSocket;
+
+    fn server_fd(server: &UdpSocket) -> BorrowedFd<'_> {
+        server.as_fd()
+    }
+
+    fn client_fd(client: &UdpSocket) -> BorrowedFd<'_> {
+        client.as_fd()
+    }
 
     fn check(options: &Options) -> Result<()> {
         options.refuse_inapplicable(Self::NAME)
@@ -185,6 +196,8 @@ impl Sealed for Udp {
     }
 }
 
+impl Plain for UdpSocket {}
+
 impl Datagram for UdpSocket {
     type Addr = SocketAddr;
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -214,6 +227,10 @@ impl Datagram for UdpSocket {
 
     fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         UdpSocket::recv(self, buf)
+    }
+
+    fn register_shared(&self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
+        plain::register_shared(self, registry, token)
     }
 
     type Policy = LocalAnswers;

@@ -7,6 +7,7 @@ use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::Shutdown;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -15,7 +16,10 @@ use std::path::{Path, PathBuf};
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
 use super::Transport;
-use super::sealed::{ClientVisitor, ClientsVisitor, Connection, Listener, Sealed, ServerVisitor};
+use super::plain::{self, Plain};
+use super::sealed::{
+    ClientVisitor, ClientsVisitor, Connection, Kind, Listener, Sealed, ServerVisitor,
+};
 use crate::addr::UnixAddr;
 use crate::error::{Error, Result};
 use crate::options::Options;
@@ -57,16 +61,28 @@ pub struct UnixServer {
     _file: Option<SocketFile>,
 }
 
-impl std::os::fd::AsFd for UnixServer {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+impl AsFd for UnixServer {
+    fn as_fd(&self) -> BorrowedFd<'_> {
         self.listener.as_fd()
     }
 }
 
+impl Plain for UnixServer {}
+impl Plain for UnixStream {}
+
 impl Sealed for Unix {
     const NAME: &'static str = "unix";
+    const KIND: Kind = Kind::Stream;
     type Server = UnixServer;
     type Client = UnixStream;
+
+    fn server_fd(server: &UnixServer) -> BorrowedFd<'_> {
+        server.as_fd()
+    }
+
+    fn client_fd(client: &UnixStream) -> BorrowedFd<'_> {
+        client.as_fd()
+    }
 
     fn check(options: &Options) -> Result<()> {
         options.refuse_inapplicable(Self::NAME)
@@ -167,6 +183,8 @@ impl Connection for UnixStream {
     fn shutdown_write(&self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
     }
+
+    plain::connection_by_descriptor!();
 }
 
 /// socket2's form of a Unix address.

@@ -3,14 +3,16 @@
 //! server's own address).
 
 use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixDatagram as StdUnixDatagram;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use socket2::Type;
 
 use super::Transport;
+use super::plain::{self, Plain};
 use super::sealed::Refusal;
-use super::sealed::{ClientVisitor, ClientsVisitor, Datagram, Sealed, ServerVisitor};
+use super::sealed::{ClientVisitor, ClientsVisitor, Datagram, Kind, Sealed, ServerVisitor};
 use super::unix::{SocketFile, bind_socket, sock_addr};
 use crate::addr::UnixAddr;
 use crate::error::{Error, Result};
@@ -50,16 +52,28 @@ pub struct UnixDatagramSocket {
     _file: Option<SocketFile>,
 }
 
-impl std::os::fd::AsFd for UnixDatagramSocket {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+impl AsFd for UnixDatagramSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
         self.socket.as_fd()
     }
 }
 
+impl Plain for UnixDatagramSocket {}
+impl Plain for StdUnixDatagram {}
+
 impl Sealed for UnixDatagram {
     const NAME: &'static str = "unixgram";
+    const KIND: Kind = Kind::Datagram;
     type Server = UnixDatagramSocket;
     type Client = UnixDatagramSocket;
+
+    fn server_fd(server: &UnixDatagramSocket) -> BorrowedFd<'_> {
+        server.as_fd()
+    }
+
+    fn client_fd(client: &UnixDatagramSocket) -> BorrowedFd<'_> {
+        client.as_fd()
+    }
 
     fn check(options: &Options) -> Result<()> {
         options.refuse_inapplicable(Self::NAME)
@@ -156,6 +170,10 @@ impl Datagram for StdUnixDatagram {
 
     fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         StdUnixDatagram::recv(self, buf)
+    }
+
+    fn register_shared(&self, registry: &mio::Registry, token: mio::Token) -> io::Result<()> {
+        plain::register_shared(self, registry, token)
     }
 
     /// A path or a name is compared, never probed: nothing to remember.

@@ -43,7 +43,8 @@ pub(super) enum Flush {
     Failed,
 }
 
-/// Writes a connection's pending bytes until none are left or the socket would block.
+/// Writes a connection's pending bytes until none are left or the socket would block, then
+/// what the transport itself holds ([`Connection::flush`]: a no-op for a plaintext one).
 pub(super) fn write_pending<S: Connection>(
     conn: &mut Conn<S>,
     counters: &Counters,
@@ -64,7 +65,14 @@ pub(super) fn write_pending<S: Connection>(
             Err(_) => return Flush::Failed,
         }
     }
-    Flush::Done
+    loop {
+        return match conn.stream.flush() {
+            Ok(()) => Flush::Done,
+            Err(e) if interrupted(&e) => continue,
+            Err(e) if would_block(&e) => Flush::Blocked,
+            Err(_) => Flush::Failed,
+        };
+    }
 }
 
 /// Echoes what one connection has to offer until it would block, fails, ends, or has had its
@@ -99,7 +107,8 @@ pub(super) fn drive<S: Connection>(
         }
         reads += 1;
         let n = match conn.stream.read(scratch) {
-            // The peer shut its write side and everything it sent has been echoed.
+            // The peer shut its write side and everything it sent has been echoed (and
+            // written out of the transport's own buffers, by `write_pending` above).
             Ok(0) => {
                 shutdown_write(&conn.stream);
                 return Drive::Finished;
@@ -131,7 +140,11 @@ pub(super) fn drive<S: Connection>(
         }
         counters.bytes_out.add(sent as u64);
         if short_read_drains && n < scratch.len() && conn.pending.is_none() {
-            return Drive::Wait;
+            // What the transport took into buffers of its own goes out before the wait.
+            return match write_pending(conn, counters, now) {
+                Flush::Failed => Drive::Failed,
+                Flush::Done | Flush::Blocked => Drive::Wait,
+            };
         }
     }
 }
@@ -141,3 +154,6 @@ pub(super) fn drive<S: Connection>(
 pub(super) fn shutdown_write<S: Connection>(stream: &S) {
     let _ = stream.shutdown_write();
 }
+
+#[cfg(test)]
+mod tests;

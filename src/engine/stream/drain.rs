@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use mio::{Events, Poll, Token};
-use socket2::SockRef;
 
 use super::{Conn, Engine, QUIET_AFTER_STOP, QUIET_BEFORE_CLOSE};
 use crate::engine::{SOCKET, WAKER, interrupted, millis, millis_until};
@@ -82,13 +81,15 @@ impl<S: Connection> Engine<'_, S> {
         self.end_when_grace_is_over();
     }
 
-    /// Whether the connection under `key` owes its peer nothing: no echo pending and, under
-    /// a fault, none held back and no input left unread.
+    /// Whether the connection under `key` owes its peer nothing: no echo pending, nothing
+    /// the transport must still write ([`Connection::wants_write`]) and, under a fault, none
+    /// held back and no input left unread.
     fn owes_nothing(&self, key: usize) -> bool {
         let Some(conn) = self.conns.get(key) else {
             return false;
         };
         conn.pending.is_none()
+            && !conn.stream.wants_write()
             // Fault hook: a connection under a fault may owe bytes it holds, or input it
             // is not reading.
             && !self
@@ -147,6 +148,7 @@ impl<S: Connection> Engine<'_, S> {
                     .as_ref()
                     .and_then(|faults| faults.owes(key, &conn.stream));
                 let owed = conn.pending.is_some()
+                    || conn.stream.wants_write()
                     || shaped.unwrap_or_else(|| owes_bytes(conn, &mut self.scratch));
                 if owed {
                     reset_on_close(&conn.stream);
@@ -196,7 +198,7 @@ impl Quiet {
 /// only if input was left unread, and end-of-stream otherwise.)
 pub(super) fn reset_on_close<S: Connection>(stream: &S) {
     // A peer that has already gone needs no reset.
-    let _ = SockRef::from(stream).set_linger(Some(Duration::ZERO));
+    let _ = stream.reset();
 }
 
 /// Whether a connection still owes its peer an echo: bytes pending, or input not read yet.

@@ -1,11 +1,7 @@
 //! The accepting worker's listener: the server's own, or, once the server went down and up
 //! again, one bound anew to the same address.
 
-use std::os::fd::AsRawFd;
-
-use mio::unix::SourceFd;
 use mio::{Interest, Poll};
-use socket2::SockRef;
 
 use crate::engine::SOCKET;
 use crate::error::{Error, Result};
@@ -37,11 +33,7 @@ impl<L: Listener> Listening<'_, L> {
     /// Starts accepting from the listener: registers it with `poll`.
     pub(super) fn register(&self, poll: &Poll) -> std::io::Result<()> {
         match self.get() {
-            Some(listener) => {
-                let fd = listener.as_fd().as_raw_fd();
-                poll.registry()
-                    .register(&mut SourceFd(&fd), SOCKET, Interest::READABLE)
-            }
+            Some(listener) => listener.register(poll.registry(), SOCKET, Interest::READABLE),
             None => Ok(()),
         }
     }
@@ -51,9 +43,8 @@ impl<L: Listener> Listening<'_, L> {
     /// is only no longer accepted from.
     pub(super) fn close(&mut self, poll: &Poll) {
         if let Some(listener) = self.get() {
-            let fd = listener.as_fd().as_raw_fd();
             // A listener that was never registered has nothing to undo.
-            let _ = poll.registry().deregister(&mut SourceFd(&fd));
+            let _ = listener.deregister(poll.registry());
         }
         *self = Listening::Closed;
     }
@@ -77,9 +68,7 @@ impl<L: Listener> Listening<'_, L> {
             addr: addr.clone().into(),
             source,
         };
-        SockRef::from(&listener)
-            .set_nonblocking(true)
-            .map_err(serve_error)?;
+        listener.set_nonblocking(true).map_err(serve_error)?;
         let opened = Listening::Owned(listener);
         opened.register(poll).map_err(serve_error)?;
         *self = opened;

@@ -7,15 +7,12 @@
 //! edge-triggered, and never re-registered.
 
 use std::io::{self, ErrorKind};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
-use socket2::SockRef;
 
 use super::limits::{self, Spare};
 use super::{
@@ -393,7 +390,7 @@ impl<S: Connection> Engine<'_, S> {
                 }
                 continue;
             }
-            let prepared = SockRef::from(&stream)
+            let prepared = stream
                 .set_nonblocking(true)
                 .map_err(|source| crate::Error::SetOption {
                     option: "nonblocking",
@@ -488,9 +485,8 @@ impl<S: Connection> Engine<'_, S> {
         };
         let vacant = self.conns.vacant_entry();
         let key = vacant.key();
-        let fd = stream.as_fd().as_raw_fd();
-        let registered = poll.registry().register(
-            &mut SourceFd(&fd),
+        let registered = stream.register(
+            poll.registry(),
             Token(key),
             Interest::READABLE | Interest::WRITABLE,
         );
@@ -557,10 +553,7 @@ impl<S: Connection> Engine<'_, S> {
     fn refresh_faults(&mut self) {
         self.faults_seen = self.control.faults.version();
         let faults = self.faults.get_or_insert_with(Box::default);
-        let live = self
-            .conns
-            .iter()
-            .map(|(key, conn)| (key, conn.stream.as_fd()));
+        let live = self.conns.iter().map(|(key, conn)| (key, &conn.stream));
         faults.refresh(&self.control.faults, live, self.counters);
     }
 
@@ -699,6 +692,6 @@ enum Admission {
 /// (`::ffff:a.b.c.d`) given as IPv4; `None` for a peer that has gone, or a socket with no IP
 /// address (Unix). Asked only when a per-source limit is set.
 fn peer_ip<S: Connection>(stream: &S) -> Option<std::net::IpAddr> {
-    let addr = SockRef::from(stream).peer_addr().ok()?;
-    addr.as_socket().map(|addr| addr.ip().to_canonical())
+    let addr = stream.peer_addr().ok()?;
+    addr.as_ip().map(|addr| addr.ip().to_canonical())
 }

@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use socket2::SockRef;
 
 use super::{End, Next, Shaped, Verdict, decide, reset};
 use crate::addr::Address;
@@ -151,8 +150,7 @@ pub(crate) fn serve<S: Connection, A: Clone + Into<Address>>(
                 .saturating_duration_since(now)
                 .max(Duration::from_millis(1));
             let wait = options.read_timeout().map_or(left, |limit| limit.min(left));
-            SockRef::from(conn)
-                .set_read_timeout(Some(wait))
+            conn.set_read_timeout(Some(wait))
                 .map_err(|source| Error::SetOption {
                     option: "read_timeout",
                     source,

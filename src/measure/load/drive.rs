@@ -2,10 +2,8 @@
 //! driven by the loop of the transport's kind.
 
 use std::io::ErrorKind;
-use std::os::fd::{AsFd, AsRawFd};
 use std::time::Instant;
 
-use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use super::datagram::run_datagrams;
@@ -15,7 +13,7 @@ use crate::echo::stream::Io;
 use crate::error::{Error, Result};
 use crate::measure;
 use crate::transport::Transport;
-use crate::transport::sealed::{ClientsVisitor, Connection, Datagram};
+use crate::transport::sealed::{ClientsVisitor, Connection, Datagram, Socket};
 
 /// Runs one thread's share of the connections until each has finished.
 pub(super) struct Drive<'s, 'a, T: Transport> {
@@ -56,19 +54,19 @@ impl<'c, T: Transport> ClientsVisitor<'c, T> for Drive<'_, '_, T> {
 /// Makes a client socket nonblocking and registers it with `poll`; the event loop then uses
 /// the socket itself.
 pub(super) fn register(
-    socket: &impl AsFd,
+    socket: &impl Socket,
     poll: &Poll,
     token: Token,
     interest: Interest,
 ) -> Result<()> {
-    socket2::SockRef::from(socket)
+    socket
         .set_nonblocking(true)
         .map_err(|source| Error::SetOption {
             option: "nonblocking",
             source,
         })?;
-    poll.registry()
-        .register(&mut SourceFd(&socket.as_fd().as_raw_fd()), token, interest)
+    socket
+        .register(poll.registry(), token, interest)
         .map_err(|source| Error::Thread { source })
 }
 

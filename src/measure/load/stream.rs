@@ -83,6 +83,13 @@ impl<S: Read + Write> StreamConn<S> {
                     Err(e) => return self.fail(tally, LoadErrorKind::of_io(&e)),
                 }
             }
+            // What the transport itself holds (a plaintext one: nothing) goes out now, or on
+            // the next writable edge.
+            match self.socket.flush() {
+                Ok(()) => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
+                Err(e) => return self.fail(tally, LoadErrorKind::of_io(&e)),
+            }
             // Read even while part of the message is unwritten: the server may be echoing
             // the first part and waiting for us to take it.
             match self.socket.read(&mut self.reply[self.filled..]) {

@@ -2,7 +2,6 @@
 //! timed, verified and reported.
 
 use std::io::ErrorKind;
-use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use super::{Outcome, Ping, PingSummary, Probe, STOP_CHECK, STOP_SLICE, WINDOW};
@@ -13,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::measure::summary::Recorder;
 use crate::measure::{self, HEADER};
 use crate::transport::is_unreachable;
-use crate::transport::sealed::{Connection, Datagram};
+use crate::transport::sealed::{Connection, Datagram, Socket};
 
 /// A remembered probe: when it was sent, and whether it still waits for its reply.
 #[derive(Debug, Clone, Copy)]
@@ -137,7 +136,7 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
     }
 
     /// Sets the receive timeout to what is left until `deadline`; false if nothing is left.
-    fn wait_until(&mut self, socket: &impl AsFd, deadline: Instant) -> Result<bool> {
+    fn wait_until(&mut self, socket: &impl Socket, deadline: Instant) -> Result<bool> {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Ok(false);
@@ -156,7 +155,7 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
         }
     }
 
-    fn reset_timeout(&mut self, socket: &impl AsFd) -> Result<()> {
+    fn reset_timeout(&mut self, socket: &impl Socket) -> Result<()> {
         if self.shortened {
             measure::set_read_timeout(socket, Some(self.sliced(self.ping.timeout)))?;
             self.shortened = false;
