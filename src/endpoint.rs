@@ -18,6 +18,10 @@ use crate::transport::{Tcp, Transport, Udp, Unix, UnixDatagram};
 /// | `unix:/path`, `unix:./rel.sock` | [`Unix`] | a socket file |
 /// | `unix:@name` | [`Unix`] | a Linux abstract name |
 /// | `unixgram:/path`, `unixgram:@name` | [`UnixDatagram`] | the same |
+/// | `tls://HOST:PORT` | `Tls<Tcp>` (feature `tls`) | as TCP |
+/// | `tls+unix:/path`, `tls+unix:@name` | `Tls<Unix>` (feature `tls`) | as Unix |
+///
+/// Without the `tls` feature the TLS forms are refused, saying so.
 ///
 /// Host names are resolved when the endpoint is used, not when it is parsed.
 /// [`visit`](Self::visit) hands the transport and the address, typed, to code written once
@@ -48,6 +52,12 @@ pub enum Endpoint {
     Unix(UnixAddr),
     /// A Unix datagram socket.
     UnixDatagram(UnixAddr),
+    /// TLS over TCP to or on `HOST:PORT`.
+    #[cfg(feature = "tls")]
+    Tls(String),
+    /// TLS over a Unix stream socket.
+    #[cfg(feature = "tls")]
+    TlsUnix(UnixAddr),
 }
 
 /// Code written once for every transport, run by [`Endpoint::visit`] with the endpoint's
@@ -77,14 +87,24 @@ pub trait EndpointVisitor {
 }
 
 impl Endpoint {
-    /// The transport's name: `"tcp"`, `"udp"`, `"unix"` or `"unixgram"`.
+    /// The transport's name: `"tcp"`, `"udp"`, `"unix"`, `"unixgram"`, `"tls"` or
+    /// `"tls+unix"`.
     pub fn transport(&self) -> &'static str {
         match self {
             Endpoint::Tcp(_) => "tcp",
             Endpoint::Udp(_) => "udp",
             Endpoint::Unix(_) => "unix",
             Endpoint::UnixDatagram(_) => "unixgram",
+            #[cfg(feature = "tls")]
+            Endpoint::Tls(_) => "tls",
+            #[cfg(feature = "tls")]
+            Endpoint::TlsUnix(_) => "tls+unix",
         }
+    }
+
+    /// Whether the transport is TLS.
+    pub fn is_tls(&self) -> bool {
+        self.transport().starts_with("tls")
     }
 
     /// The datagram sibling of a stream endpoint (TCP to UDP, Unix to Unix datagram), the
@@ -119,6 +139,10 @@ impl Endpoint {
             Endpoint::Udp(addr) => visitor.visit(Udp, addr.as_str()),
             Endpoint::Unix(addr) => visitor.visit(Unix, addr),
             Endpoint::UnixDatagram(addr) => visitor.visit(UnixDatagram, addr),
+            #[cfg(feature = "tls")]
+            Endpoint::Tls(addr) => visitor.visit(crate::transport::Tls::over(Tcp), addr.as_str()),
+            #[cfg(feature = "tls")]
+            Endpoint::TlsUnix(addr) => visitor.visit(crate::transport::Tls::over(Unix), addr),
         }
     }
 }
@@ -152,6 +176,21 @@ impl FromStr for Endpoint {
             Ok(()) => Ok(rest.to_owned()),
             Err(reason) => Err(bad(&reason)),
         };
+        if let Some(rest) = text
+            .strip_prefix("tls://")
+            .or_else(|| text.strip_prefix("tls+unix:"))
+        {
+            #[cfg(feature = "tls")]
+            return if text.starts_with("tls://") {
+                Ok(Endpoint::Tls(ip(rest)?))
+            } else {
+                Ok(Endpoint::TlsUnix(unix(rest)?))
+            };
+            #[cfg(not(feature = "tls"))]
+            return Err(bad(&format!(
+                "TLS needs the crate's `tls` feature, which this build lacks (address `{rest}`)"
+            )));
+        }
         if let Some(rest) = text.strip_prefix("tcp://") {
             Ok(Endpoint::Tcp(ip(rest)?))
         } else if let Some(rest) = text.strip_prefix("udp://") {
@@ -162,7 +201,7 @@ impl FromStr for Endpoint {
             Ok(Endpoint::Unix(unix(rest)?))
         } else if let Some((scheme, _)) = text.split_once("://") {
             Err(bad(&format!(
-                "unknown scheme `{scheme}://`: use tcp://, udp://, unix: or unixgram:"
+                "unknown scheme `{scheme}://`: use tcp://, udp://, tls://, unix:, unixgram: or tls+unix:"
             )))
         } else {
             Ok(Endpoint::Tcp(ip(text)?))
@@ -204,6 +243,10 @@ impl fmt::Display for Endpoint {
             Endpoint::Udp(addr) => write!(f, "udp://{addr}"),
             Endpoint::Unix(addr) => write!(f, "unix:{addr}"),
             Endpoint::UnixDatagram(addr) => write!(f, "unixgram:{addr}"),
+            #[cfg(feature = "tls")]
+            Endpoint::Tls(addr) => write!(f, "tls://{addr}"),
+            #[cfg(feature = "tls")]
+            Endpoint::TlsUnix(addr) => write!(f, "tls+unix:{addr}"),
         }
     }
 }
@@ -225,6 +268,10 @@ mod tests {
             ("unix:@echo", "unix"),
             #[cfg(target_os = "linux")]
             ("unixgram:@echo", "unixgram"),
+            #[cfg(feature = "tls")]
+            ("tls://localhost:9443", "tls"),
+            #[cfg(feature = "tls")]
+            ("tls+unix:/tmp/echo.sock", "tls+unix"),
         ] {
             let endpoint: Endpoint = text.parse().unwrap();
             assert_eq!(endpoint.transport(), transport, "{text}");
@@ -249,6 +296,12 @@ mod tests {
             ("localhost:-1", "`-1` is not a number"),
             ("localhost:99999", "99999 is out of range"),
             ("::1:7", "in brackets"),
+            #[cfg(feature = "tls")]
+            ("tls://localhost", "no port"),
+            #[cfg(feature = "tls")]
+            ("tls+unix:", "needs a path"),
+            #[cfg(not(feature = "tls"))]
+            ("tls://localhost:9443", "`tls` feature"),
         ] {
             let error = text.parse::<Endpoint>().unwrap_err();
             let source = std::error::Error::source(&error).unwrap().to_string();

@@ -271,6 +271,27 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A certificate or a private key could not be read or made: a file that cannot be read,
+    /// a text with no `CERTIFICATE` block or no key, a name no certificate can carry.
+    #[cfg(feature = "tls")]
+    #[error("certificate or key from {what}: {reason}")]
+    Certificate {
+        /// Where it came from: a file's path, "PEM text", or the names of a generated one.
+        what: String,
+        /// What was wrong.
+        reason: std::borrow::Cow<'static, str>,
+    },
+    /// A TLS session failed: its handshake (a certificate the client does not trust, a
+    /// protocol error, a handshake that took too long) or its end (a close without
+    /// `close_notify`, which could hide a truncated echo).
+    #[cfg(feature = "tls")]
+    #[error("tls with {addr} failed: {reason}")]
+    Tls {
+        /// The peer's address.
+        addr: Address,
+        /// What failed, for a test to match.
+        reason: crate::transport::TlsFailure,
+    },
     /// A thread of a load generator could not be started.
     #[error("failed to start a load thread")]
     Thread {
@@ -332,6 +353,8 @@ impl Error {
             | Error::InvalidFault { .. }
             | Error::WorkerPanicked { .. }
             | Error::Allocation { .. } => None,
+            #[cfg(feature = "tls")]
+            Error::Tls { .. } | Error::Certificate { .. } => None,
         }
     }
 }

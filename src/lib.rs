@@ -146,6 +146,10 @@ pub use stats::{FaultField, FaultStats, Stats};
 pub use transport::{
     MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, ToAddrs, Transport, Udp, Unix, UnixDatagram,
 };
+#[cfg(feature = "tls")]
+pub use transport::{
+    Certificate, DEFAULT_HANDSHAKE_TIMEOUT, Fingerprint, Identity, Tls, TlsFailure, TlsOptions,
+};
 pub use units::{ParseValueError, parse_duration, parse_rate, parse_size};
 pub use until::Until;
 

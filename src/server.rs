@@ -102,6 +102,30 @@ impl EchoServer<Tcp> {
     }
 }
 
+#[cfg(feature = "tls")]
+impl<T: crate::transport::Identified> EchoServer<T> {
+    /// The certificate a TLS server presents: the one it was given
+    /// ([`TlsOptions::with_identity`](crate::TlsOptions::with_identity)), or the self-signed one
+    /// it made at bind for `localhost` and its address. Give it to the client under test to
+    /// trust ([`TlsOptions::with_trusted`](crate::TlsOptions::with_trusted)), or write its
+    /// [`pem`](crate::Certificate::pem) to a file for another program.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoServer, Tcp, Tls};
+    ///
+    /// let server = EchoServer::bind_on(Tls::over(Tcp), "127.0.0.1:0")?;
+    /// let pem = server.certificate().pem();
+    /// assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    /// println!("sha256 {}", server.certificate().fingerprint());
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    pub fn certificate(&self) -> &crate::transport::Certificate {
+        T::identity(&self.socket).certificate()
+    }
+}
+
 impl<T: Transport> EchoServer<T> {
     /// Binds an echo server of the given transport to `addr` with the default [`Options`].
     ///

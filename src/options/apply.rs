@@ -152,6 +152,7 @@ pub(crate) enum Knob {
     ConnectionSocketBuffers = 1 << 23,
     MaxConnectionsPerSource = 1 << 24,
     EchoDeadline = 1 << 25,
+    Tls = 1 << 26,
 }
 
 impl Knob {
@@ -184,6 +185,7 @@ impl Knob {
             Knob::ConnectionSocketBuffers => "connection_socket_buffers",
             Knob::MaxConnectionsPerSource => "max_connections_per_source",
             Knob::EchoDeadline => "echo_deadline",
+            Knob::Tls => "tls",
         }
     }
 
@@ -205,7 +207,7 @@ impl Knob {
     ];
 
     /// Every option, in the order a refusal looks at them.
-    const ALL: [Knob; 26] = [
+    const ALL: [Knob; 27] = [
         Knob::ReuseAddress,
         Knob::ReusePort,
         Knob::Nodelay,
@@ -232,17 +234,21 @@ impl Knob {
         Knob::ConnectionSocketBuffers,
         Knob::MaxConnectionsPerSource,
         Knob::EchoDeadline,
+        Knob::Tls,
     ];
 
     /// The transports the option applies to, by name: the one table that every
     /// transport's refusal ([`Options::refuse_inapplicable`]) and the tool
     /// ([`Options::applies_to`]) read.
     const fn transports(self) -> &'static [&'static str] {
-        const ALL: &[&str] = &["tcp", "udp", "unix", "unixgram"];
-        const IP: &[&str] = &["tcp", "udp"];
-        const STREAM: &[&str] = &["tcp", "unix"];
+        // TLS over TCP ("tls") takes TCP's options, TLS over Unix ("tls+unix") a Unix
+        // stream socket's, and both take the TLS settings.
+        const ALL: &[&str] = &["tcp", "udp", "unix", "unixgram", "tls", "tls+unix"];
+        const IP: &[&str] = &["tcp", "udp", "tls"];
+        const TCP: &[&str] = &["tcp", "tls"];
+        const STREAM: &[&str] = &["tcp", "unix", "tls", "tls+unix"];
         const DATAGRAM: &[&str] = &["udp", "unixgram"];
-        const UNIX: &[&str] = &["unix", "unixgram"];
+        const UNIX: &[&str] = &["unix", "unixgram", "tls+unix"];
         match self {
             // Socket-level, or the crate's own buffers and timeouts.
             Knob::RecvBufferSize
@@ -254,9 +260,9 @@ impl Knob {
             | Knob::EchoDeadline => ALL,
             // Ports and IP headers; a Unix socket has neither.
             Knob::ReuseAddress | Knob::ReusePort | Knob::Ttl | Knob::OnlyV6 => IP,
-            Knob::Nodelay | Knob::Keepalive | Knob::Linger => &["tcp"],
+            Knob::Nodelay | Knob::Keepalive | Knob::Linger => TCP,
             // Its sources are IP addresses; a Unix client has none to count it under.
-            Knob::MaxConnectionsPerSource => &["tcp"],
+            Knob::MaxConnectionsPerSource => TCP,
             Knob::ConnectionSocketBuffers
             | Knob::Backlog
             | Knob::ConnectTimeout
@@ -267,6 +273,7 @@ impl Knob {
             Knob::Resends | Knob::SourceRateLimit => DATAGRAM,
             Knob::DeniedPorts => &["udp"],
             Knob::UnixMode => UNIX,
+            Knob::Tls => &["tls", "tls+unix"],
         }
     }
 

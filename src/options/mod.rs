@@ -106,6 +106,9 @@ pub struct Options {
     /// transport or a role is refused rather than ignored.
     set: u32,
     source_rate_limit: Option<SourceRateLimit>,
+    /// Shared: a TLS identity is copied into every clone of the options otherwise.
+    #[cfg(feature = "tls")]
+    tls: Option<std::sync::Arc<crate::transport::TlsOptions>>,
 }
 
 impl Default for Options {
@@ -162,6 +165,8 @@ impl Options {
             unix_mode: None,
             set: 0,
             source_rate_limit: Some(DEFAULT_SOURCE_RATE_LIMIT),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -504,5 +509,32 @@ impl Options {
         self.denied_ports
             .as_deref()
             .unwrap_or(&DEFAULT_DENIED_PORTS)
+    }
+
+    /// The TLS settings of a [`Tls`](crate::Tls) server or client: its identity, what a
+    /// client trusts, the handshake timeout (see [`TlsOptions`](crate::TlsOptions)). Refused
+    /// by the plain transports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{Identity, Options, TlsOptions};
+    ///
+    /// let identity = Identity::self_signed(&["localhost"])?;
+    /// let options = Options::new().with_tls(TlsOptions::new().with_identity(identity.clone()));
+    /// assert_eq!(options.tls().and_then(|tls| tls.identity()), Some(&identity));
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, tls: crate::transport::TlsOptions) -> Self {
+        self.tls = Some(std::sync::Arc::new(tls));
+        self.set |= Knob::Tls as u32;
+        self
+    }
+
+    /// The TLS settings given with [`with_tls`](Self::with_tls), if any.
+    #[cfg(feature = "tls")]
+    pub fn tls(&self) -> Option<&crate::transport::TlsOptions> {
+        self.tls.as_deref()
     }
 }

@@ -55,6 +55,8 @@ macro_rules! ip_addrs {
 }
 
 ip_addrs!(Tcp, Udp);
+#[cfg(feature = "tls")]
+ip_addrs!(super::Tls<Tcp>);
 
 /// Resolves `addr`, refusing an address that resolves to nothing.
 fn resolve_ip<A: ToSocketAddrs + fmt::Debug + ?Sized>(addr: &A) -> Result<Vec<SocketAddr>> {
@@ -200,6 +202,8 @@ macro_rules! unix_addrs {
 }
 
 unix_addrs!(Unix, UnixDatagram);
+#[cfg(feature = "tls")]
+unix_addrs!(super::Tls<Unix>);
 
 /// Tries `attempt` on each address `addr` names in turn, returning the first success or the
 /// last error.

@@ -19,16 +19,26 @@ use crate::addr::Address;
 
 mod addrs;
 mod caps;
+#[cfg(feature = "tls")]
+mod certificate;
 mod descriptor;
 mod plain;
 mod tcp;
+#[cfg(feature = "tls")]
+mod tls;
 mod udp;
 mod unix;
 mod unix_datagram;
 
 pub use addrs::ToAddrs;
 pub(crate) use addrs::first_ok;
+#[cfg(feature = "tls")]
+pub use certificate::{Certificate, Fingerprint, Identity};
 pub use tcp::Tcp;
+#[cfg(feature = "tls")]
+pub use tls::{DEFAULT_HANDSHAKE_TIMEOUT, Tls, TlsFailure, TlsOptions};
+#[cfg(feature = "tls")]
+pub(crate) use tls::Identified;
 pub use udp::{MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Udp};
 pub use unix::Unix;
 pub use unix_datagram::UnixDatagram;
