@@ -1,0 +1,160 @@
+//! The TLS transport: echoes over TLS on TCP and Unix sockets, the certificate a server makes
+//! for itself, and the typed errors of a client that must not trust what it is shown.
+
+mod util;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::thread;
+
+use socket_echo::{
+    EchoClient, EchoServer, Error, Identity, Options, Tcp, Tls, TlsFailure, TlsOptions, Unix,
+};
+
+fn trusting(server_cert: &socket_echo::Certificate) -> Options {
+    Options::new().with_tls(TlsOptions::new().with_trusted(server_cert.clone()))
+}
+
+fn socket_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("tls-{name}-{}.sock", std::process::id()))
+}
+
+#[test]
+fn serve_once_echoes_over_tls_on_tcp() {
+    let server = EchoServer::bind_on(Tls::over(Tcp), "127.0.0.1:0").unwrap();
+    let options = trusting(server.certificate());
+    let addr = server.local_addr();
+    let served = thread::spawn(move || server.serve_once());
+    let mut client = EchoClient::connect_on_with(Tls::over(Tcp), addr, options).unwrap();
+    assert_eq!(&client.echo(b"Hola, soy el cliente").unwrap()[..], b"Hola, soy el cliente");
+    let big: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    assert_eq!(client.echo(&big).unwrap(), big);
+    drop(client);
+    let exchange = served.join().unwrap().unwrap();
+    assert_eq!(exchange.bytes_echoed(), 20 + big.len() as u64);
+}
+
+#[test]
+fn serve_once_echoes_over_tls_on_unix() {
+    let path = socket_path("once");
+    let server = EchoServer::bind_on(Tls::over(Unix), &path).unwrap();
+    let options = trusting(server.certificate());
+    let addr = server.local_addr();
+    let served = thread::spawn(move || server.serve_once());
+    let mut client = EchoClient::connect_on_with(Tls::over(Unix), addr, options).unwrap();
+    assert_eq!(&client.echo(b"over a socket file").unwrap()[..], b"over a socket file");
+    drop(client);
+    served.join().unwrap().unwrap();
+}
+
+#[test]
+fn the_self_signed_certificate_names_localhost_and_the_address() {
+    let server = EchoServer::bind_on(Tls::over(Tcp), "127.0.0.1:0").unwrap();
+    let cert = server.certificate().clone();
+    let addr = server.local_addr();
+    let served = thread::spawn(move || server.serve_once());
+    // Verified by the name `localhost` rather than the IP the address gives.
+    let options = Options::new().with_tls(
+        TlsOptions::new()
+            .with_trusted(cert)
+            .with_server_name("localhost"),
+    );
+    let mut client = EchoClient::connect_on_with(Tls::over(Tcp), addr, options).unwrap();
+    assert_eq!(&client.echo(b"by name").unwrap()[..], b"by name");
+    drop(client);
+    served.join().unwrap().unwrap();
+}
+
+#[test]
+fn a_client_given_nothing_to_trust_is_refused_before_connecting() {
+    let server = EchoServer::bind_on(Tls::over(Tcp), "127.0.0.1:0").unwrap();
+    let error = EchoClient::connect_on(Tls::over(Tcp), server.local_addr()).unwrap_err();
+    match error {
+        Error::InvalidOption { option: "tls", reason } => {
+            assert!(reason.contains("with_trusted"), "{reason}")
+        }
+        other => panic!("expected the tls option refused, got {other:?}"),
+    }
+}
+
+/// Connects a client that trusts `options`' certificate to a server spawned on another
+/// thread, and returns the client's error and the server's.
+fn handshake_failure(options: Options) -> (Error, Error) {
+    let server = EchoServer::bind_on(Tls::over(Tcp), "127.0.0.1:0").unwrap();
+    let addr = server.local_addr();
+    let served = thread::spawn(move || server.serve_once());
+    let client = EchoClient::connect_on_with(Tls::over(Tcp), addr, options).unwrap_err();
+    (client, served.join().unwrap().unwrap_err())
+}
+
+fn reason(error: &Error) -> &TlsFailure {
+    match error {
+        Error::Tls { reason, .. } => reason,
+        other => panic!("expected Error::Tls, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_certificate_from_another_issuer_is_unknown_issuer() {
+    let stranger = Identity::self_signed(&["127.0.0.1"]).unwrap();
+    let (client, server) = handshake_failure(trusting(stranger.certificate()));
+    assert_eq!(reason(&client), &TlsFailure::UnknownIssuer);
+    // The server hears the client's alert.
+    assert!(
+        matches!(reason(&server), TlsFailure::AlertReceived(_)),
+        "{server:?}"
+    );
+}
+
+#[test]
+fn a_certificate_for_another_name_is_a_name_mismatch() {
+    let server = EchoServer::bind_on(Tls::over(Tcp), "127.0.0.1:0").unwrap();
+    let options = Options::new().with_tls(
+        TlsOptions::new()
+            .with_trusted(server.certificate().clone())
+            .with_server_name("echo.example"),
+    );
+    let addr = server.local_addr();
+    let served = thread::spawn(move || server.serve_once());
+    let error = EchoClient::connect_on_with(Tls::over(Tcp), addr, options).unwrap_err();
+    assert_eq!(reason(&error), &TlsFailure::NameMismatch);
+    assert!(served.join().unwrap().is_err());
+}
+
+#[test]
+fn plaintext_on_a_tls_port_is_refused_and_never_echoed() {
+    let server = EchoServer::bind_on(Tls::over(Tcp), "127.0.0.1:0").unwrap();
+    let addr = server.local_addr();
+    let served = thread::spawn(move || server.serve_once());
+    let mut plain = TcpStream::connect(addr).unwrap();
+    plain
+        .set_read_timeout(Some(util::GENEROUS))
+        .unwrap();
+    plain.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    let _ = plain.read_to_end(&mut answer);
+    assert!(
+        !answer.windows(3).any(|w| w == b"GET"),
+        "the plaintext came back: {answer:?}"
+    );
+    let error = served.join().unwrap().unwrap_err();
+    assert_eq!(reason(&error), &TlsFailure::NotTls);
+}
+
+#[test]
+fn tls_options_are_refused_by_plain_transports() {
+    let options = Options::new().with_tls(TlsOptions::new());
+    let error = EchoServer::bind_with("127.0.0.1:0", options).unwrap_err();
+    assert!(
+        matches!(error, Error::InvalidOption { option: "tls", .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_given_identity_is_presented() {
+    let identity = Identity::self_signed(&["127.0.0.1"]).unwrap();
+    let options = Options::new().with_tls(TlsOptions::new().with_identity(identity.clone()));
+    let server = EchoServer::bind_on_with(Tls::over(Tcp), "127.0.0.1:0", options).unwrap();
+    assert_eq!(server.certificate(), identity.certificate());
+}
