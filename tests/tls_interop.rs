@@ -130,7 +130,8 @@ print("echoed", len(message))
         .unwrap();
     let out = output_of(child);
     assert!(out.contains("echoed 2000"), "python said: {out}");
-    let stats = server.stop().unwrap();
+    server.shutdown();
+    let stats = server.join().unwrap();
     assert_eq!(stats.bytes_echoed, 2000);
 }
 
@@ -168,7 +169,8 @@ fn openssl_s_client_is_echoed_and_verifies_the_certificate() {
     assert_eq!(line, "echo through openssl\n");
     drop(stdin);
     drop(child);
-    let stats = server.stop().unwrap();
+    server.shutdown();
+    let stats = server.join().unwrap();
     assert_eq!(stats.bytes_echoed, 21);
 }
 
@@ -199,7 +201,8 @@ fn socat_openssl_client_is_echoed() {
         .unwrap();
     let out = output_of(child);
     assert_eq!(out, "echo through socat\n");
-    let stats = server.stop().unwrap();
+    server.shutdown();
+    let stats = server.join().unwrap();
     assert_eq!(stats.bytes_echoed, 19);
 }
 
