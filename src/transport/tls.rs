@@ -12,6 +12,7 @@
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -446,6 +447,10 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAny {
 pub struct Session<C> {
     inner: C,
     tls: Mutex<rustls::Connection>,
+    /// Whether the socket is in non-blocking mode (the engine's), as last set.
+    nonblocking: AtomicBool,
+    /// Whether `close_notify` was queued: the write side is shut once it is written.
+    closing: AtomicBool,
 }
 
 /// The wrapped connection as `io::Read`/`io::Write`, for rustls.
@@ -472,6 +477,8 @@ impl<C: super::sealed::Connection> Session<C> {
         Session {
             inner,
             tls: Mutex::new(tls),
+            nonblocking: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
         }
     }
 
@@ -509,35 +516,79 @@ impl<C: super::sealed::Connection> Session<C> {
         Ok(true)
     }
 
-    /// Plaintext into `buf`: what the session holds, else records read from the socket,
-    /// the handshake's answers written on the way. `Ok(0)` is the peer's `close_notify`;
-    /// an end of stream without it is [`TlsFailure::Truncated`].
+    /// Plaintext into `buf`: what the session holds, then records read from the socket (the
+    /// handshake's answers written on the way). `Ok(0)` is the peer's `close_notify`; an end
+    /// of stream without it is [`TlsFailure::Truncated`].
+    ///
+    /// In blocking mode it returns as soon as it has any plaintext. In non-blocking mode it
+    /// reads on until `buf` is full or the socket would block, so that a short read means
+    /// there is nothing left to read, in the session or on the socket, as the engine
+    /// takes it to mean (edge-triggered readiness raises no new edge for bytes that were
+    /// already there).
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         let mut tls = self.lock();
+        let mut filled = 0;
+        // What to return: the plaintext gathered so far, else `error`. An error after some
+        // plaintext is found again by the next read (rustls keeps a session's failure).
+        let done = |filled: usize, error: io::Error| if filled > 0 { Ok(filled) } else { Err(error) };
         loop {
-            match tls.reader().read(buf) {
-                Ok(n) => return Ok(n),
+            match tls.reader().read(&mut buf[filled..]) {
+                // The peer's close_notify: a clean end, after what came before it.
+                Ok(0) => return Ok(filled),
+                Ok(n) => {
+                    filled += n;
+                    if filled == buf.len() {
+                        return Ok(filled);
+                    }
+                    continue;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    return Err(TlsFailure::Truncated.into_io());
+                    return done(filled, TlsFailure::Truncated.into_io());
                 }
-                Err(e) => return Err(e),
+                Err(e) => return done(filled, e),
+            }
+            if filled > 0 && !self.nonblocking.load(Ordering::Relaxed) {
+                return Ok(filled);
             }
             match self.write_records(&mut tls) {
-                Ok(()) => {}
                 // The answers wait for the socket's room; the reading goes on.
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
+                Err(e) if e.kind() != io::ErrorKind::WouldBlock => return done(filled, e),
+                _ => {}
             }
-            if !self.read_records(&mut tls)? {
-                // Let the reader say whether `close_notify` came first.
-                match tls.reader().read(buf) {
-                    Ok(n) => return Ok(n),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        return Err(TlsFailure::Truncated.into_io());
-                    }
-                    Err(_) => return Err(TlsFailure::Truncated.into_io()),
+            match self.read_records(&mut tls) {
+                Ok(true) => {}
+                // The socket's end: the reader says whether close_notify came before it.
+                Ok(false) => {
+                    return match tls.reader().read(&mut buf[filled..]) {
+                        Ok(n) => Ok(filled + n),
+                        Err(_) => done(filled, TlsFailure::Truncated.into_io()),
+                    };
                 }
+                Err(e) => return done(filled, e),
+            }
+        }
+    }
+
+    /// How many bytes of plaintext are waiting (at most 4096 counted), reading what records
+    /// the socket already holds; for a connection in non-blocking mode.
+    pub(crate) fn unread(&self) -> io::Result<usize> {
+        let mut tls = self.lock();
+        loop {
+            let state = tls
+                .process_new_packets()
+                .map_err(|e| TlsFailure::of(&e).into_io())?;
+            if state.plaintext_bytes_to_read() > 0 {
+                return Ok(state.plaintext_bytes_to_read().min(4096));
+            }
+            match self.read_records(&mut tls) {
+                Ok(true) => {}
+                Ok(false) => return Ok(0),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -563,7 +614,7 @@ impl<C: super::sealed::Connection> Session<C> {
     /// take them all now).
     pub(crate) fn flush(&self) -> io::Result<()> {
         let mut tls = self.lock();
-        self.write_records(&mut tls)
+        self.finish_writes(&mut tls)
     }
 
     /// Whether the session holds records to write.
@@ -592,30 +643,26 @@ impl<C: super::sealed::Connection> Session<C> {
         self.write_records(&mut tls)
     }
 
-    /// Whether plaintext is waiting: held by the session, or in records already on the
-    /// socket (read without blocking only if the socket is non-blocking; a blocking socket
-    /// is asked through the wrapped connection's own check first).
-    pub(crate) fn plaintext_waiting(&self, records_waiting: bool) -> io::Result<bool> {
-        let mut tls = self.lock();
-        if tls.process_new_packets().map_err(|e| TlsFailure::of(&e).into_io())?.plaintext_bytes_to_read() > 0 {
-            return Ok(true);
-        }
-        if !records_waiting {
-            return Ok(false);
-        }
-        self.read_records(&mut tls)?;
-        let state = tls.process_new_packets().map_err(|e| TlsFailure::of(&e).into_io())?;
-        Ok(state.plaintext_bytes_to_read() > 0)
-    }
-
-    /// Queues `close_notify`, writes it with what else is held, and shuts down the write
-    /// side of the socket.
+    /// Queues `close_notify` and writes it with what else is held, then shuts down the
+    /// write side of the socket. If the socket will not take it all now, what is left is
+    /// held ([`wants_write`](Self::wants_write)), and the [`flush`](Self::flush) that
+    /// writes it shuts the write side.
     pub(crate) fn shutdown_write(&self) -> io::Result<()> {
         let mut tls = self.lock();
-        tls.send_close_notify();
-        self.write_records(&mut tls)?;
-        drop(tls);
-        self.inner.shutdown_write()
+        if !self.closing.swap(true, Ordering::Relaxed) {
+            tls.send_close_notify();
+        }
+        self.finish_writes(&mut tls)
+    }
+
+    /// Writes what is held and, once the session is closing and nothing is held, shuts
+    /// the socket's write side.
+    fn finish_writes(&self, tls: &mut rustls::Connection) -> io::Result<()> {
+        match self.write_records(tls) {
+            Ok(()) if self.closing.load(Ordering::Relaxed) => self.inner.shutdown_write(),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && self.closing.load(Ordering::Relaxed) => Ok(()),
+            other => other,
+        }
     }
 
     /// The ALPN protocol agreed, if any.
