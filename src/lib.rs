@@ -142,13 +142,13 @@ pub use options::{
 };
 pub use record::{ConnectionEnd, Record, RecordedConnection, RecordedDatagram, Recording};
 pub use server::EchoServer;
-pub use stats::{FaultField, FaultStats, Stats};
-pub use transport::{
-    MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, ToAddrs, Transport, Udp, Unix, UnixDatagram,
-};
+pub use stats::{FaultField, FaultStats, Field, Stats, TlsField, TlsStats};
 #[cfg(feature = "tls")]
 pub use transport::{
     Certificate, DEFAULT_HANDSHAKE_TIMEOUT, Fingerprint, Identity, Tls, TlsFailure, TlsOptions,
+};
+pub use transport::{
+    MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, ToAddrs, Transport, Udp, Unix, UnixDatagram,
 };
 pub use units::{ParseValueError, parse_duration, parse_rate, parse_size};
 pub use until::Until;

@@ -81,6 +81,8 @@ pub struct Stats {
     /// The faults injected, by kind (all zero unless faults were set: see
     /// [`Faults`](crate::Faults)).
     pub faults: FaultStats,
+    /// What the TLS transport's sessions came to; all zero for the plain transports.
+    pub tls: TlsStats,
 }
 
 /// Sums the statistics of several servers (a process serving several addresses, say): every
@@ -126,6 +128,7 @@ impl std::ops::AddAssign for Stats {
         self.dropped_truncated += other.dropped_truncated;
         self.dropped_send_failed += other.dropped_send_failed;
         self.faults += other.faults;
+        self.tls += other.tls;
     }
 }
 
@@ -258,9 +261,10 @@ pub struct FaultStats {
     pub overflowed: u64,
 }
 
-/// One count of [`FaultStats`]: the field's name, its label in text, what it counts, and its value in a
-/// [`FaultStats`]. [`FaultStats::FIELDS`] lists them all, so a report (a text line, a JSON
-/// object, a metrics table) can show every count without naming each one.
+/// One count of a group of counters (`S`: [`FaultStats`] or [`TlsStats`]): the field's
+/// name, its label in text, what it counts, and its value in an `S`. [`FaultStats::FIELDS`]
+/// and [`TlsStats::FIELDS`] list them all, so a report (a text line, a JSON object, a
+/// metrics table) can show every count without naming each one.
 ///
 /// # Examples
 ///
@@ -273,16 +277,30 @@ pub struct FaultStats {
 /// }
 /// assert_eq!(FaultStats::FIELDS[0].name(), "delayed");
 /// ```
-#[derive(Debug, Clone, Copy)]
-pub struct FaultField {
+#[derive(Debug)]
+pub struct Field<S: 'static> {
     name: &'static str,
     label: &'static str,
     meaning: &'static str,
-    get: fn(&FaultStats) -> u64,
+    get: fn(&S) -> u64,
 }
 
-impl FaultField {
-    /// The field's name, as in [`FaultStats`] (`"delayed"`).
+impl<S> Clone for Field<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Field<S> {}
+
+/// One count of [`FaultStats`].
+pub type FaultField = Field<FaultStats>;
+
+/// One count of [`TlsStats`].
+pub type TlsField = Field<TlsStats>;
+
+impl<S> Field<S> {
+    /// The field's name, as in its struct (`"delayed"`).
     pub const fn name(&self) -> &'static str {
         self.name
     }
@@ -299,15 +317,15 @@ impl FaultField {
     }
 
     /// Its value in `stats`.
-    pub fn of(&self, stats: &FaultStats) -> u64 {
+    pub fn of(&self, stats: &S) -> u64 {
         (self.get)(stats)
     }
 }
 
-/// A [`FaultField`] whose name is the field's own, so the two cannot differ.
+/// A [`Field`] whose name is the field's own, so the two cannot differ.
 macro_rules! field {
     ($name:ident, $label:literal, $meaning:literal) => {
-        FaultField {
+        Field {
             name: stringify!($name),
             label: $label,
             meaning: $meaning,
@@ -517,5 +535,154 @@ mod tests {
         assert_eq!(read("overflowed"), Some(5));
         assert_eq!(read("delayed"), Some(0));
         assert_eq!(stats.total(), 7);
+    }
+}
+
+/// What a TLS server's sessions came to (see [`Stats::tls`]): handshakes completed, and
+/// failed by reason (the names of [`TlsFailure`](crate::TlsFailure)), and sessions whose peer
+/// closed without `close_notify`. All zero for the plain transports.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::TlsStats;
+///
+/// let stats = TlsStats::default();
+/// assert_eq!(stats.failed(), 0);
+/// assert_eq!(TlsStats::FIELDS[0].name(), "handshakes");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TlsStats {
+    /// Handshakes completed.
+    pub handshakes: u64,
+    /// Handshakes failed: the client's certificate is signed by no CA the server trusts.
+    pub unknown_issuer: u64,
+    /// Handshakes failed: a certificate expired.
+    pub expired: u64,
+    /// Handshakes failed: a certificate not valid yet.
+    pub not_yet_valid: u64,
+    /// Handshakes failed: a certificate for another name.
+    pub name_mismatch: u64,
+    /// Handshakes failed: any other certificate problem (a client with none, where mutual
+    /// TLS wants one).
+    pub bad_certificate: u64,
+    /// Handshakes that did not finish within the handshake timeout.
+    pub handshake_timeout: u64,
+    /// Connections whose first bytes were not TLS (plaintext, an HTTP request, noise).
+    pub not_tls: u64,
+    /// Handshakes the peer refused with an alert (a client that does not trust the
+    /// server's certificate says so this way).
+    pub alert_received: u64,
+    /// Handshakes failed on any other protocol error.
+    pub protocol: u64,
+    /// Sessions whose peer closed without `close_notify`, after the handshake.
+    pub truncated: u64,
+}
+
+impl TlsStats {
+    /// Every count, in the order of the fields.
+    pub const FIELDS: &'static [TlsField] = &[
+        field!(handshakes, "handshakes", "tls handshakes completed"),
+        field!(
+            unknown_issuer,
+            "unknown issuer",
+            "tls handshakes failed: unknown issuer"
+        ),
+        field!(
+            expired,
+            "expired",
+            "tls handshakes failed: certificate expired"
+        ),
+        field!(
+            not_yet_valid,
+            "not yet valid",
+            "tls handshakes failed: certificate not yet valid"
+        ),
+        field!(
+            name_mismatch,
+            "name mismatch",
+            "tls handshakes failed: certificate for another name"
+        ),
+        field!(
+            bad_certificate,
+            "bad certificate",
+            "tls handshakes failed: other certificate problems"
+        ),
+        field!(
+            handshake_timeout,
+            "handshake timeouts",
+            "tls handshakes that timed out"
+        ),
+        field!(not_tls, "not tls", "connections that did not speak tls"),
+        field!(
+            alert_received,
+            "alerts received",
+            "tls handshakes refused by the peer with an alert"
+        ),
+        field!(
+            protocol,
+            "protocol errors",
+            "tls handshakes failed on other protocol errors"
+        ),
+        field!(
+            truncated,
+            "truncated",
+            "tls sessions closed by the peer without close_notify"
+        ),
+    ];
+
+    /// The counts in the order of [`FIELDS`](Self::FIELDS).
+    pub(crate) fn from_counts(counts: [u64; 11]) -> TlsStats {
+        let [
+            handshakes,
+            unknown_issuer,
+            expired,
+            not_yet_valid,
+            name_mismatch,
+            bad_certificate,
+            handshake_timeout,
+            not_tls,
+            alert_received,
+            protocol,
+            truncated,
+        ] = counts;
+        TlsStats {
+            handshakes,
+            unknown_issuer,
+            expired,
+            not_yet_valid,
+            name_mismatch,
+            bad_certificate,
+            handshake_timeout,
+            not_tls,
+            alert_received,
+            protocol,
+            truncated,
+        }
+    }
+
+    /// Handshakes failed, for every reason.
+    pub fn failed(&self) -> u64 {
+        Self::FIELDS[1..Self::FIELDS.len() - 1]
+            .iter()
+            .map(|field| field.of(self))
+            .sum()
+    }
+}
+
+impl std::ops::AddAssign for TlsStats {
+    fn add_assign(&mut self, other: TlsStats) {
+        self.handshakes += other.handshakes;
+        self.unknown_issuer += other.unknown_issuer;
+        self.expired += other.expired;
+        self.not_yet_valid += other.not_yet_valid;
+        self.name_mismatch += other.name_mismatch;
+        self.bad_certificate += other.bad_certificate;
+        self.handshake_timeout += other.handshake_timeout;
+        self.not_tls += other.not_tls;
+        self.alert_received += other.alert_received;
+        self.protocol += other.protocol;
+        self.truncated += other.truncated;
     }
 }

@@ -26,7 +26,10 @@ fn serve_once_echoes_over_tls_on_tcp() {
     let addr = server.local_addr();
     let served = thread::spawn(move || server.serve_once());
     let mut client = EchoClient::connect_on_with(Tls::over(Tcp), addr, options).unwrap();
-    assert_eq!(&client.echo(b"Hola, soy el cliente").unwrap()[..], b"Hola, soy el cliente");
+    assert_eq!(
+        &client.echo(b"Hola, soy el cliente").unwrap()[..],
+        b"Hola, soy el cliente"
+    );
     let big: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
     assert_eq!(client.echo(&big).unwrap(), big);
     drop(client);
@@ -42,7 +45,10 @@ fn serve_once_echoes_over_tls_on_unix() {
     let addr = server.local_addr();
     let served = thread::spawn(move || server.serve_once());
     let mut client = EchoClient::connect_on_with(Tls::over(Unix), addr, options).unwrap();
-    assert_eq!(&client.echo(b"over a socket file").unwrap()[..], b"over a socket file");
+    assert_eq!(
+        &client.echo(b"over a socket file").unwrap()[..],
+        b"over a socket file"
+    );
     drop(client);
     served.join().unwrap().unwrap();
 }
@@ -70,7 +76,10 @@ fn a_client_given_nothing_to_trust_is_refused_before_connecting() {
     let server = EchoServer::bind_on(Tls::over(Tcp), "127.0.0.1:0").unwrap();
     let error = EchoClient::connect_on(Tls::over(Tcp), server.local_addr()).unwrap_err();
     match error {
-        Error::InvalidOption { option: "tls", reason } => {
+        Error::InvalidOption {
+            option: "tls",
+            reason,
+        } => {
             assert!(reason.contains("with_trusted"), "{reason}")
         }
         other => panic!("expected the tls option refused, got {other:?}"),
@@ -127,10 +136,10 @@ fn plaintext_on_a_tls_port_is_refused_and_never_echoed() {
     let addr = server.local_addr();
     let served = thread::spawn(move || server.serve_once());
     let mut plain = TcpStream::connect(addr).unwrap();
+    plain.set_read_timeout(Some(util::GENEROUS)).unwrap();
     plain
-        .set_read_timeout(Some(util::GENEROUS))
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    plain.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     let mut answer = Vec::new();
     let _ = plain.read_to_end(&mut answer);
     assert!(

@@ -137,7 +137,10 @@ print("echoed", len(message))
 
 #[test]
 fn openssl_s_client_is_echoed_and_verifies_the_certificate() {
-    if !tool("openssl", "openssl_s_client_is_echoed_and_verifies_the_certificate") {
+    if !tool(
+        "openssl",
+        "openssl_s_client_is_echoed_and_verifies_the_certificate",
+    ) {
         return;
     }
     let files = Files::new("s-client");
@@ -165,7 +168,9 @@ fn openssl_s_client_is_echoed_and_verifies_the_certificate() {
         let _ = stdout.read_line(&mut line);
         let _ = tx.send(line);
     });
-    let line = rx.recv_timeout(GENEROUS).expect("s_client printed the echo");
+    let line = rx
+        .recv_timeout(GENEROUS)
+        .expect("s_client printed the echo");
     assert_eq!(line, "echo through openssl\n");
     drop(stdin);
     drop(child);
@@ -220,7 +225,10 @@ fn connect_when_listening(addr: SocketAddr, options: &Options) -> EchoClient<Tls
         match EchoClient::connect_on_with(Tls::over(Tcp), addr, options.clone()) {
             Ok(client) => return client,
             Err(e) if e.io_kind() == Some(std::io::ErrorKind::ConnectionRefused) => {
-                assert!(Instant::now() < deadline, "the peer never listened on {addr}");
+                assert!(
+                    Instant::now() < deadline,
+                    "the peer never listened on {addr}"
+                );
                 // Waiting for another process to start listening: nothing to wait on.
                 thread::sleep(Duration::from_millis(20));
             }
@@ -239,7 +247,10 @@ fn crate_client_echoes(addr: SocketAddr, identity: &Identity) {
     let mut client = connect_when_listening(addr, &options);
     let message: Vec<u8> = (0..100_000u32).map(|i| b'a' + (i % 26) as u8).collect();
     assert_eq!(client.echo(&message).unwrap(), message);
-    assert_eq!(&client.echo(b"second message").unwrap()[..], b"second message");
+    assert_eq!(
+        &client.echo(b"second message").unwrap()[..],
+        b"second message"
+    );
 }
 
 fn identity_files(files: &Files) -> (Identity, PathBuf, PathBuf) {
@@ -251,7 +262,10 @@ fn identity_files(files: &Files) -> (Identity, PathBuf, PathBuf) {
 
 #[test]
 fn the_crate_client_echoes_through_socat_openssl_listen() {
-    if !tool("socat", "the_crate_client_echoes_through_socat_openssl_listen") {
+    if !tool(
+        "socat",
+        "the_crate_client_echoes_through_socat_openssl_listen",
+    ) {
         return;
     }
     let files = Files::new("socat-server");
@@ -315,7 +329,10 @@ with socket.create_server(("127.0.0.1", 0)) as listener:
 
 #[test]
 fn the_crate_client_echoes_through_openssl_s_server() {
-    if !tool("openssl", "the_crate_client_echoes_through_openssl_s_server") {
+    if !tool(
+        "openssl",
+        "the_crate_client_echoes_through_openssl_s_server",
+    ) {
         return;
     }
     let files = Files::new("s-server");

@@ -246,7 +246,9 @@ impl Identity {
             }
         }
         let key = rcgen::KeyPair::generate().map_err(|e| refuse(e.to_string()))?;
-        let cert = params.self_signed(&key).map_err(|e| refuse(e.to_string()))?;
+        let cert = params
+            .self_signed(&key)
+            .map_err(|e| refuse(e.to_string()))?;
         Ok(Identity {
             chain: vec![Certificate::from_der(cert.der().to_vec())],
             key: key.serialize_der(),
@@ -370,7 +372,11 @@ fn pem_block(label: &str, der: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut base64 = String::with_capacity(der.len().div_ceil(3) * 4);
     for chunk in der.chunks(3) {
-        let bytes = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let bytes = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = u32::from(bytes[0]) << 16 | u32::from(bytes[1]) << 8 | u32::from(bytes[2]);
         for i in 0..4 {
             if i <= chunk.len() {

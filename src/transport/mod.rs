@@ -36,9 +36,9 @@ pub(crate) use addrs::first_ok;
 pub use certificate::{Certificate, Fingerprint, Identity};
 pub use tcp::Tcp;
 #[cfg(feature = "tls")]
-pub use tls::{DEFAULT_HANDSHAKE_TIMEOUT, Tls, TlsFailure, TlsOptions};
-#[cfg(feature = "tls")]
 pub(crate) use tls::Identified;
+#[cfg(feature = "tls")]
+pub use tls::{DEFAULT_HANDSHAKE_TIMEOUT, Tls, TlsFailure, TlsOptions};
 pub use udp::{MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Udp};
 pub use unix::Unix;
 pub use unix_datagram::UnixDatagram;

@@ -12,9 +12,9 @@
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
@@ -25,6 +25,7 @@ use super::{Tcp, Transport, Unix};
 use crate::addr::UnixAddr;
 use crate::error::{Error, Result};
 use crate::options::Options;
+use crate::stats::TlsStats;
 
 /// What failed in a TLS session, as [`Error::Tls`] reports it and the server's statistics
 /// count it.
@@ -167,7 +168,7 @@ impl std::error::Error for TlsFailure {}
 /// # Examples
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 /// use socket_echo::{Identity, TlsOptions};
 ///
 /// let identity = Identity::self_signed(&["localhost"])?;
@@ -307,7 +308,9 @@ impl TlsOptions {
         } else {
             let mut roots = rustls::RootCertStore::empty();
             for ca in &self.client_ca {
-                roots.add(ca.to_rustls()).map_err(|e| invalid("tls client_ca", e))?;
+                roots
+                    .add(ca.to_rustls())
+                    .map_err(|e| invalid("tls client_ca", e))?;
             }
             let verifier =
                 rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
@@ -344,7 +347,9 @@ impl TlsOptions {
             }
             let mut roots = rustls::RootCertStore::empty();
             for cert in &self.trusted {
-                roots.add(cert.to_rustls()).map_err(|e| invalid("tls trusted", e))?;
+                roots
+                    .add(cert.to_rustls())
+                    .map_err(|e| invalid("tls trusted", e))?;
             }
             builder.with_root_certificates(roots)
         };
@@ -451,6 +456,51 @@ pub struct Session<C> {
     nonblocking: AtomicBool,
     /// Whether `close_notify` was queued: the write side is shut once it is written.
     closing: AtomicBool,
+    /// [`HANDSHAKING`], [`ESTABLISHED`] or [`ENDED`]: what was counted of this session.
+    phase: AtomicU8,
+    /// When the connection was accepted or made: its handshake's timeout runs from here.
+    started: Instant,
+    /// The server's counters (a client counts nothing).
+    counters: Option<Arc<TlsCounters>>,
+}
+
+const HANDSHAKING: u8 = 0;
+const ESTABLISHED: u8 = 1;
+const ENDED: u8 = 2;
+
+/// What a TLS server's sessions came to, counted by the sessions themselves (one count per
+/// handshake, a handshake being far dearer than the shared atomic it adds to).
+#[derive(Debug, Default)]
+pub(crate) struct TlsCounters {
+    handshakes: AtomicU64,
+    /// Indexed as [`TlsStats::FIELDS`], whose first is the handshakes.
+    by_reason: [AtomicU64; 11],
+}
+
+const _: () = assert!(
+    TlsStats::FIELDS.len() == 11,
+    "one counter per field of TlsStats"
+);
+
+impl TlsCounters {
+    fn count(&self, reason: &TlsFailure) {
+        if let Some(index) = TlsStats::FIELDS
+            .iter()
+            .position(|field| field.name() == reason.name())
+        {
+            self.by_reason[index].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The counts so far.
+    pub(crate) fn snapshot(&self) -> TlsStats {
+        let mut counts = [0; 11];
+        for (count, atomic) in counts.iter_mut().zip(&self.by_reason) {
+            *count = atomic.load(Ordering::Relaxed);
+        }
+        counts[0] = self.handshakes.load(Ordering::Relaxed);
+        TlsStats::from_counts(counts)
+    }
 }
 
 /// The wrapped connection as `io::Read`/`io::Write`, for rustls.
@@ -473,13 +523,100 @@ impl<C: super::sealed::Connection> Write for Wire<'_, C> {
 }
 
 impl<C: super::sealed::Connection> Session<C> {
-    pub(crate) fn new(inner: C, tls: rustls::Connection) -> Session<C> {
+    pub(crate) fn new(
+        inner: C,
+        tls: rustls::Connection,
+        counters: Option<Arc<TlsCounters>>,
+    ) -> Session<C> {
         Session {
             inner,
             tls: Mutex::new(tls),
             nonblocking: AtomicBool::new(false),
             closing: AtomicBool::new(false),
+            phase: AtomicU8::new(HANDSHAKING),
+            started: Instant::now(),
+            counters,
         }
+    }
+
+    /// Counts, once, the handshake's end (completed) or the session's failure (by reason),
+    /// after a call that returned `result`.
+    fn observe<T>(&self, result: &io::Result<T>) {
+        let Some(counters) = &self.counters else {
+            return;
+        };
+        let phase = self.phase.load(Ordering::Relaxed);
+        if phase == ENDED {
+            return;
+        }
+        if let Err(error) = result {
+            if let Some(reason) = TlsFailure::in_io(error) {
+                // A truncation counts only after a handshake; before, it is the peer leaving.
+                if *reason != TlsFailure::Truncated || phase == ESTABLISHED {
+                    counters.count(reason);
+                }
+                self.phase.store(ENDED, Ordering::Relaxed);
+                return;
+            }
+        }
+        if phase == HANDSHAKING && !self.lock().is_handshaking() {
+            counters.handshakes.fetch_add(1, Ordering::Relaxed);
+            self.phase.store(ESTABLISHED, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the handshake has outlived `timeout` at `now`: counted once as
+    /// [`TlsFailure::HandshakeTimeout`].
+    pub(crate) fn handshake_expired(&self, now: Instant, timeout: Duration) -> bool {
+        if self.phase.load(Ordering::Relaxed) != HANDSHAKING
+            || now.saturating_duration_since(self.started) < timeout
+        {
+            return false;
+        }
+        self.observe::<()>(&Err(TlsFailure::HandshakeTimeout.into_io()));
+        true
+    }
+
+    /// Plaintext into `buf` (see [`read_inner`](Self::read_inner)).
+    pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = self.read_inner(buf);
+        self.observe(&result);
+        result
+    }
+
+    /// Plaintext from `buf` into records (see [`write_inner`](Self::write_inner)).
+    pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        let result = self.write_inner(buf);
+        self.observe(&result);
+        result
+    }
+
+    /// Writes what the session holds (see [`flush_inner`](Self::flush_inner)).
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        let result = self.flush_inner();
+        self.observe(&result);
+        result
+    }
+
+    /// Plaintext waiting (see [`unread_inner`](Self::unread_inner)).
+    pub(crate) fn unread(&self) -> io::Result<usize> {
+        let result = self.unread_inner();
+        self.observe(&result);
+        result
+    }
+
+    /// Drives the handshake (see [`handshake_inner`](Self::handshake_inner)).
+    pub(crate) fn handshake(&self) -> io::Result<()> {
+        let result = self.handshake_inner();
+        self.observe(&result);
+        result
+    }
+
+    /// Sends `close_notify` (see [`shutdown_write_inner`](Self::shutdown_write_inner)).
+    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+        let result = self.shutdown_write_inner();
+        self.observe(&result);
+        result
     }
 
     /// The wrapped connection.
@@ -525,7 +662,7 @@ impl<C: super::sealed::Connection> Session<C> {
     /// there is nothing left to read, in the session or on the socket, as the engine
     /// takes it to mean (edge-triggered readiness raises no new edge for bytes that were
     /// already there).
-    pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    fn read_inner(&self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -533,7 +670,8 @@ impl<C: super::sealed::Connection> Session<C> {
         let mut filled = 0;
         // What to return: the plaintext gathered so far, else `error`. An error after some
         // plaintext is found again by the next read (rustls keeps a session's failure).
-        let done = |filled: usize, error: io::Error| if filled > 0 { Ok(filled) } else { Err(error) };
+        let done =
+            |filled: usize, error: io::Error| if filled > 0 { Ok(filled) } else { Err(error) };
         loop {
             match tls.reader().read(&mut buf[filled..]) {
                 // The peer's close_notify: a clean end, after what came before it.
@@ -575,7 +713,7 @@ impl<C: super::sealed::Connection> Session<C> {
 
     /// How many bytes of plaintext are waiting (at most 4096 counted), reading what records
     /// the socket already holds; for a connection in non-blocking mode.
-    pub(crate) fn unread(&self) -> io::Result<usize> {
+    fn unread_inner(&self) -> io::Result<usize> {
         let mut tls = self.lock();
         loop {
             let state = tls
@@ -597,7 +735,7 @@ impl<C: super::sealed::Connection> Session<C> {
     /// records of an earlier write are still unwritten because the socket is full, says
     /// `WouldBlock` and takes nothing: the caller keeps what it could not send, and the
     /// session holds at most one write's records (the backpressure of a plain socket).
-    pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+    fn write_inner(&self, buf: &[u8]) -> io::Result<usize> {
         let mut tls = self.lock();
         self.write_records(&mut tls)?;
         let taken = tls.writer().write(buf)?;
@@ -612,7 +750,7 @@ impl<C: super::sealed::Connection> Session<C> {
 
     /// Writes the records the session still holds (`WouldBlock` if the socket will not
     /// take them all now).
-    pub(crate) fn flush(&self) -> io::Result<()> {
+    fn flush_inner(&self) -> io::Result<()> {
         let mut tls = self.lock();
         self.finish_writes(&mut tls)
     }
@@ -629,7 +767,7 @@ impl<C: super::sealed::Connection> Session<C> {
 
     /// Drives the handshake to its end on a blocking socket (the client's connect, and
     /// `serve_once`), or as far as a non-blocking one allows (`WouldBlock`).
-    pub(crate) fn handshake(&self) -> io::Result<()> {
+    fn handshake_inner(&self) -> io::Result<()> {
         let mut tls = self.lock();
         while tls.is_handshaking() {
             self.write_records(&mut tls)?;
@@ -647,7 +785,7 @@ impl<C: super::sealed::Connection> Session<C> {
     /// write side of the socket. If the socket will not take it all now, what is left is
     /// held ([`wants_write`](Self::wants_write)), and the [`flush`](Self::flush) that
     /// writes it shuts the write side.
-    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+    fn shutdown_write_inner(&self) -> io::Result<()> {
         let mut tls = self.lock();
         if !self.closing.swap(true, Ordering::Relaxed) {
             tls.send_close_notify();
@@ -660,7 +798,12 @@ impl<C: super::sealed::Connection> Session<C> {
     fn finish_writes(&self, tls: &mut rustls::Connection) -> io::Result<()> {
         match self.write_records(tls) {
             Ok(()) if self.closing.load(Ordering::Relaxed) => self.inner.shutdown_write(),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock && self.closing.load(Ordering::Relaxed) => Ok(()),
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    && self.closing.load(Ordering::Relaxed) =>
+            {
+                Ok(())
+            }
             other => other,
         }
     }
@@ -770,6 +913,7 @@ pub struct TlsServer<L> {
     inner: L,
     identity: Identity,
     config: Arc<ServerConfig>,
+    counters: Arc<TlsCounters>,
 }
 
 impl<L: AsFd> AsFd for TlsServer<L> {
@@ -792,10 +936,18 @@ impl<L: Listener> Listener for TlsServer<L> {
         let (stream, addr) = self.inner.accept()?;
         let tls = rustls::ServerConnection::new(self.config.clone())
             .map_err(|e| TlsFailure::of(&e).into_io())?;
-        Ok((Session::new(stream, tls.into()), addr))
+        Ok((
+            Session::new(stream, tls.into(), Some(self.counters.clone())),
+            addr,
+        ))
     }
 
-    fn prepare(&self, stream: &Session<L::Stream>, options: &Options, blocking: bool) -> Result<()> {
+    fn prepare(
+        &self,
+        stream: &Session<L::Stream>,
+        options: &Options,
+        blocking: bool,
+    ) -> Result<()> {
         self.inner.prepare(stream.inner(), options, blocking)
     }
 
@@ -830,88 +982,98 @@ pub trait Identified: Transport {
 /// cannot be named through a generic impl that also requires `Tls<S>: Transport`).
 macro_rules! tls_over {
     ($inner:ident) => {
-impl Sealed for Tls<$inner> {
-    const NAME: &'static str = <$inner>::TLS_NAME;
-    type Server = TlsServer<<$inner as Sealed>::Server>;
-    type Client = Session<<$inner as Sealed>::Client>;
+        impl Sealed for Tls<$inner> {
+            const NAME: &'static str = <$inner>::TLS_NAME;
+            type Server = TlsServer<<$inner as Sealed>::Server>;
+            type Client = Session<<$inner as Sealed>::Client>;
 
-    fn check(options: &Options) -> Result<()> {
-        options.refuse_inapplicable(Self::NAME)
-    }
-
-    fn bind(addr: &<Self as Transport>::Addr, options: &Options) -> Result<Self::Server> {
-        let inner = <$inner>::bind(addr, options)?;
-        let settings = options.tls().cloned().unwrap_or_default();
-        let identity = match settings.identity() {
-            Some(identity) => identity.clone(),
-            None => {
-                let bound = <$inner>::local_addr(&inner).map_err(|source| Error::Bind {
-                    transport: Self::NAME,
-                    addr: addr.clone().into(),
-                    source,
-                })?;
-                let names = <$inner>::certified_names(&bound);
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                Identity::generate(&names, super::certificate::Validity::Always)?
+            fn check(options: &Options) -> Result<()> {
+                options.refuse_inapplicable(Self::NAME)
             }
-        };
-        let config = settings.server_config(&identity)?;
-        Ok(TlsServer {
-            inner,
-            identity,
-            config,
-        })
-    }
 
-    fn local_addr(server: &Self::Server) -> io::Result<<Self as Transport>::Addr> {
-        <$inner>::local_addr(&server.inner)
-    }
+            fn bind(addr: &<Self as Transport>::Addr, options: &Options) -> Result<Self::Server> {
+                let inner = <$inner>::bind(addr, options)?;
+                let settings = options.tls().cloned().unwrap_or_default();
+                let identity = match settings.identity() {
+                    Some(identity) => identity.clone(),
+                    None => {
+                        let bound = <$inner>::local_addr(&inner).map_err(|source| Error::Bind {
+                            transport: Self::NAME,
+                            addr: addr.clone().into(),
+                            source,
+                        })?;
+                        let names = <$inner>::certified_names(&bound);
+                        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                        Identity::generate(&names, super::certificate::Validity::Always)?
+                    }
+                };
+                let config = settings.server_config(&identity)?;
+                Ok(TlsServer {
+                    inner,
+                    identity,
+                    config,
+                    counters: Arc::default(),
+                })
+            }
 
-    fn connect(addr: &<Self as Transport>::Addr, options: &Options) -> Result<Self::Client> {
-        let settings = options.tls().cloned().unwrap_or_default();
-        let config = settings.client_config()?;
-        let name = settings.name_to_verify(&<$inner>::verified_name(addr))?;
-        let inner = <$inner>::connect(addr, options)?;
-        let tls = rustls::ClientConnection::new(config, name).map_err(|e| Error::Tls {
-            addr: addr.clone().into(),
-            reason: TlsFailure::of(&e),
-        })?;
-        let session = Session::new(inner, tls.into());
-        session
-            .handshake()
-            .map_err(|source| handshake_error(addr.clone().into(), source))?;
-        Ok(session)
-    }
+            fn local_addr(server: &Self::Server) -> io::Result<<Self as Transport>::Addr> {
+                <$inner>::local_addr(&server.inner)
+            }
 
-    fn client_addr(client: &Self::Client) -> io::Result<<Self as Transport>::Addr> {
-        <$inner>::client_addr(client.inner())
-    }
+            fn connect(
+                addr: &<Self as Transport>::Addr,
+                options: &Options,
+            ) -> Result<Self::Client> {
+                let settings = options.tls().cloned().unwrap_or_default();
+                let config = settings.client_config()?;
+                let name = settings.name_to_verify(&<$inner>::verified_name(addr))?;
+                let inner = <$inner>::connect(addr, options)?;
+                let tls = rustls::ClientConnection::new(config, name).map_err(|e| Error::Tls {
+                    addr: addr.clone().into(),
+                    reason: TlsFailure::of(&e),
+                })?;
+                let session = Session::new(inner, tls.into(), None);
+                session
+                    .handshake()
+                    .map_err(|source| handshake_error(addr.clone().into(), source))?;
+                Ok(session)
+            }
 
-    fn visit_server<V: ServerVisitor<Self>>(server: &Self::Server, visitor: V) -> V::Output {
-        visitor.stream(server)
-    }
+            fn client_addr(client: &Self::Client) -> io::Result<<Self as Transport>::Addr> {
+                <$inner>::client_addr(client.inner())
+            }
 
-    fn visit_owned<V: ServerVisitor<Self>>(server: Self::Server, visitor: V) -> V::Output {
-        visitor.stream_owned(server)
-    }
+            fn visit_server<V: ServerVisitor<Self>>(
+                server: &Self::Server,
+                visitor: V,
+            ) -> V::Output {
+                visitor.stream(server)
+            }
 
-    fn visit_client<V: ClientVisitor<Self>>(client: &Self::Client, visitor: V) -> V::Output {
-        visitor.stream(client)
-    }
+            fn visit_owned<V: ServerVisitor<Self>>(server: Self::Server, visitor: V) -> V::Output {
+                visitor.stream_owned(server)
+            }
 
-    fn visit_clients<'a, V: ClientsVisitor<'a, Self>>(
-        clients: Vec<&'a Self::Client>,
-        visitor: V,
-    ) -> V::Output {
-        visitor.stream(clients)
-    }
-}
+            fn visit_client<V: ClientVisitor<Self>>(
+                client: &Self::Client,
+                visitor: V,
+            ) -> V::Output {
+                visitor.stream(client)
+            }
 
-impl Identified for Tls<$inner> {
-    fn identity(server: &Self::Server) -> &Identity {
-        &server.identity
-    }
-}
+            fn visit_clients<'a, V: ClientsVisitor<'a, Self>>(
+                clients: Vec<&'a Self::Client>,
+                visitor: V,
+            ) -> V::Output {
+                visitor.stream(clients)
+            }
+        }
+
+        impl Identified for Tls<$inner> {
+            fn identity(server: &Self::Server) -> &Identity {
+                &server.identity
+            }
+        }
     };
 }
 
