@@ -219,6 +219,7 @@ impl<T: Transport> EchoClient<T> {
                 window: self.window,
             },
         )
+        .map_err(Error::with_tls_reason)
     }
 
     /// Streams everything `input` yields to the server and writes the echo to `output` as it
@@ -270,6 +271,7 @@ impl<T: Transport> EchoClient<T> {
                 window: self.window,
             },
         )
+        .map_err(Error::with_tls_reason)
     }
 
     /// The server's address.

@@ -302,6 +302,24 @@ pub enum Error {
 }
 
 impl Error {
+    /// This error, or [`Error::Tls`] if what failed underneath was the TLS session (its
+    /// reason travels inside the `io::Error` the capabilities return).
+    pub(crate) fn with_tls_reason(self) -> Error {
+        #[cfg(feature = "tls")]
+        if let Error::Receive { addr, source }
+        | Error::Send { addr, source }
+        | Error::Reset { addr, source, .. } = &self
+        {
+            if let Some(reason) = crate::transport::TlsFailure::in_io(source) {
+                return Error::Tls {
+                    addr: addr.clone(),
+                    reason: reason.clone(),
+                };
+            }
+        }
+        self
+    }
+
     /// The kind of the operating-system error behind this one, if it carries one: for
     /// branching on `ConnectionRefused`, `AddrInUse` or `TimedOut` without walking
     /// [`source`](std::error::Error::source).

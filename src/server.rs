@@ -269,6 +269,7 @@ impl<T: Transport> EchoServer<T> {
                 faults: &self.control.faults,
             },
         )
+        .map_err(Error::with_tls_reason)
     }
 
     /// The server with `faults` to inject, in [`serve_once`](Self::serve_once),

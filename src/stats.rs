@@ -633,6 +633,7 @@ impl TlsStats {
     ];
 
     /// The counts in the order of [`FIELDS`](Self::FIELDS).
+    #[cfg(feature = "tls")]
     pub(crate) fn from_counts(counts: [u64; 11]) -> TlsStats {
         let [
             handshakes,

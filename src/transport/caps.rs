@@ -78,8 +78,17 @@ pub trait Listener: Socket {
     /// whether the loop that serves it waits on the socket (and so needs its timeouts).
     fn prepare(&self, stream: &Self::Stream, options: &Options, blocking: bool) -> Result<()>;
 
-    /// A new listener bound to `addr`, as the server's was (after it was closed).
-    fn bind_again(addr: &Self::Addr, options: &Options) -> Result<Self>
+    /// What a closed listener leaves behind to be bound again as it was: nothing for a
+    /// plain one; a TLS server's identity and configuration, so it comes back up with the
+    /// same certificate.
+    type Kept: Debug + Send;
+
+    /// What to keep of this listener before it is closed.
+    fn keep(&self) -> Self::Kept;
+
+    /// A new listener bound to `addr`, as the server's was (after it was closed), from what
+    /// was kept of it.
+    fn bind_again(kept: &Self::Kept, addr: &Self::Addr, options: &Options) -> Result<Self>
     where
         Self: Sized;
 }

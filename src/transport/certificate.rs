@@ -231,9 +231,18 @@ impl Identity {
         }
         let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
         let mut params = rcgen::CertificateParams::new(names).map_err(|e| refuse(e.to_string()))?;
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "socket-echo test certificate");
+        let key = rcgen::KeyPair::generate().map_err(|e| refuse(e.to_string()))?;
+        // A subject of its own: a verifier looks a certificate's issuer up by name, so two
+        // self-signed certificates with one name would be taken for one issuer (a bad
+        // signature) rather than an unknown one.
+        let tag: String = key.public_key_raw()[1..9]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            format!("socket-echo test certificate {tag}"),
+        );
         match validity {
             Validity::Always => {}
             Validity::Expired => {

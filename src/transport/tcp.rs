@@ -144,7 +144,11 @@ impl Listener for TcpListener {
         }
     }
 
-    fn bind_again(addr: &SocketAddr, options: &Options) -> Result<TcpListener> {
+    type Kept = ();
+
+    fn keep(&self) {}
+
+    fn bind_again((): &(), addr: &SocketAddr, options: &Options) -> Result<TcpListener> {
         Tcp::bind(addr, options)
     }
 }

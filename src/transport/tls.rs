@@ -11,18 +11,21 @@
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use mio::{Interest, Registry, Token};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
 
 use super::certificate::{Certificate, Identity};
-use super::sealed::{ClientVisitor, ClientsVisitor, Connection, Listener, Sealed, ServerVisitor};
+use super::sealed::{
+    ClientVisitor, ClientsVisitor, Connection, Kind, Listener, Sealed, ServerVisitor, Socket,
+};
 use super::{Tcp, Transport, Unix};
-use crate::addr::UnixAddr;
+use crate::addr::{Address, UnixAddr};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::stats::TlsStats;
@@ -449,7 +452,7 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAny {
 /// The session sits behind a lock because the capabilities read and write through `&self`;
 /// only the connection's one worker (or client) takes it, so it is never contended.
 #[derive(Debug)]
-pub struct Session<C> {
+pub struct Session<C: Connection> {
     inner: C,
     tls: Mutex<rustls::Connection>,
     /// Whether the socket is in non-blocking mode (the engine's), as last set.
@@ -916,21 +919,105 @@ pub struct TlsServer<L> {
     counters: Arc<TlsCounters>,
 }
 
-impl<L: AsFd> AsFd for TlsServer<L> {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
+/// A session dropped without [`shutdown_write`](Session::shutdown_write) or a reset still
+/// ends cleanly: `close_notify` is queued and written if the socket takes it now (a few dozen
+/// bytes, which a socket with room for nothing more is the only one to refuse).
+impl<C: Connection> Drop for Session<C> {
+    fn drop(&mut self) {
+        if self.closing.load(Ordering::Relaxed) {
+            return;
+        }
+        let tls = self.tls.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if tls.is_handshaking() {
+            return;
+        }
+        tls.send_close_notify();
+        let mut wire = Wire(&self.inner);
+        while tls.wants_write() {
+            match tls.write_tls(&mut wire) {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
+        }
     }
 }
 
-impl<C: AsFd> AsFd for Session<C> {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
+/// The socket of a TLS server is its listener's: registration, blocking mode, timeouts.
+impl<L: Listener> Socket for TlsServer<L> {
+    fn register(&self, registry: &Registry, token: Token, interest: Interest) -> io::Result<()> {
+        self.inner.register(registry, token, interest)
     }
+
+    fn reregister(&self, registry: &Registry, token: Token, interest: Interest) -> io::Result<()> {
+        self.inner.reregister(registry, token, interest)
+    }
+
+    fn deregister(&self, registry: &Registry) -> io::Result<()> {
+        self.inner.deregister(registry)
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.inner.set_nonblocking(nonblocking)
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_read_timeout(timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_write_timeout(timeout)
+    }
+}
+
+/// The socket of a TLS connection is the wrapped connection's, registered for both
+/// directions whatever the application waits for: a session may have to write while the
+/// application reads (a handshake's answers) and read while it writes.
+impl<C: Connection> Socket for Session<C> {
+    fn register(&self, registry: &Registry, token: Token, interest: Interest) -> io::Result<()> {
+        self.inner.register(registry, token, both(interest))
+    }
+
+    fn reregister(&self, registry: &Registry, token: Token, interest: Interest) -> io::Result<()> {
+        self.inner.reregister(registry, token, both(interest))
+    }
+
+    fn deregister(&self, registry: &Registry) -> io::Result<()> {
+        self.inner.deregister(registry)
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.inner.set_nonblocking(nonblocking)?;
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_read_timeout(timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_write_timeout(timeout)
+    }
+}
+
+fn both(_: Interest) -> Interest {
+    Interest::READABLE | Interest::WRITABLE
+}
+
+/// What a closed TLS listener keeps, so that the server comes back up with the same
+/// certificate.
+#[derive(Debug)]
+pub struct KeptTls<K> {
+    inner: K,
+    identity: Identity,
+    config: Arc<ServerConfig>,
+    counters: Arc<TlsCounters>,
 }
 
 impl<L: Listener> Listener for TlsServer<L> {
     type Addr = L::Addr;
     type Stream = Session<L::Stream>;
+    type Kept = KeptTls<L::Kept>;
 
     fn accept(&self) -> io::Result<(Session<L::Stream>, L::Addr)> {
         let (stream, addr) = self.inner.accept()?;
@@ -951,9 +1038,22 @@ impl<L: Listener> Listener for TlsServer<L> {
         self.inner.prepare(stream.inner(), options, blocking)
     }
 
-    fn bind_again(addr: &L::Addr, options: &Options) -> Result<Self> {
-        let _ = (addr, options);
-        unimplemented!("bound again through the transport")
+    fn keep(&self) -> KeptTls<L::Kept> {
+        KeptTls {
+            inner: self.inner.keep(),
+            identity: self.identity.clone(),
+            config: self.config.clone(),
+            counters: self.counters.clone(),
+        }
+    }
+
+    fn bind_again(kept: &KeptTls<L::Kept>, addr: &L::Addr, options: &Options) -> Result<Self> {
+        Ok(TlsServer {
+            inner: L::bind_again(&kept.inner, addr, options)?,
+            identity: kept.identity.clone(),
+            config: kept.config.clone(),
+            counters: kept.counters.clone(),
+        })
     }
 }
 
@@ -968,6 +1068,33 @@ impl<C: Connection> Connection for Session<C> {
 
     fn shutdown_write(&self) -> io::Result<()> {
         Session::shutdown_write(self)
+    }
+
+    fn flush(&self) -> io::Result<()> {
+        Session::flush(self)
+    }
+
+    fn wants_write(&self) -> bool {
+        Session::wants_write(self)
+    }
+
+    fn unread(&self) -> io::Result<usize> {
+        Session::unread(self)
+    }
+
+    fn reset(&self) -> io::Result<()> {
+        // A reset ends the session without close_notify: the peer must not take what it
+        // read for a clean end.
+        self.closing.store(true, Ordering::Relaxed);
+        self.inner.reset()
+    }
+
+    fn peer_addr(&self) -> io::Result<Address> {
+        self.inner.peer_addr()
+    }
+
+    fn recv_buffer_size(&self) -> io::Result<usize> {
+        self.inner.recv_buffer_size()
     }
 }
 
@@ -986,6 +1113,16 @@ macro_rules! tls_over {
             const NAME: &'static str = <$inner>::TLS_NAME;
             type Server = TlsServer<<$inner as Sealed>::Server>;
             type Client = Session<<$inner as Sealed>::Client>;
+
+            const KIND: Kind = Kind::Stream;
+
+            fn server_fd(server: &Self::Server) -> BorrowedFd<'_> {
+                <$inner>::server_fd(&server.inner)
+            }
+
+            fn client_fd(client: &Self::Client) -> BorrowedFd<'_> {
+                <$inner>::client_fd(client.inner())
+            }
 
             fn check(options: &Options) -> Result<()> {
                 options.refuse_inapplicable(Self::NAME)

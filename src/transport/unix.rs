@@ -155,7 +155,11 @@ impl Listener for UnixServer {
         UnixListener::accept(&self.listener).map(|(stream, addr)| (stream, UnixAddr::from(addr)))
     }
 
-    fn bind_again(addr: &UnixAddr, options: &Options) -> Result<UnixServer> {
+    type Kept = ();
+
+    fn keep(&self) {}
+
+    fn bind_again((): &(), addr: &UnixAddr, options: &Options) -> Result<UnixServer> {
         Unix::bind(addr, options)
     }
 

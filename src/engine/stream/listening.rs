@@ -10,14 +10,14 @@ use crate::transport::sealed::Listener;
 
 /// The listener worker 0 accepts from, if the server is up.
 #[derive(Debug)]
-pub(crate) enum Listening<'a, L> {
+pub(crate) enum Listening<'a, L: Listener> {
     /// The server's own, lent by `serve(&self)`: it stays open while the server runs.
     Borrowed(&'a L),
     /// The server's own, or one bound again, kept by the worker (`spawn`): going down
     /// closes it.
     Owned(L),
-    /// None: the server is down.
-    Closed,
+    /// None: the server is down. What was kept of its listener binds the next.
+    Closed(L::Kept),
 }
 
 impl<L: Listener> Listening<'_, L> {
@@ -26,7 +26,7 @@ impl<L: Listener> Listening<'_, L> {
         match self {
             Listening::Borrowed(listener) => Some(listener),
             Listening::Owned(listener) => Some(listener),
-            Listening::Closed => None,
+            Listening::Closed(_) => None,
         }
     }
 
@@ -45,8 +45,8 @@ impl<L: Listener> Listening<'_, L> {
         if let Some(listener) = self.get() {
             // A listener that was never registered has nothing to undo.
             let _ = listener.deregister(poll.registry());
+            *self = Listening::Closed(listener.keep());
         }
-        *self = Listening::Closed;
     }
 
     /// Binds `addr` again, as the server's listener was, and accepts from it. A listener
@@ -60,10 +60,10 @@ impl<L: Listener> Listening<'_, L> {
     where
         L::Addr: Into<crate::addr::Address>,
     {
-        if self.get().is_some() {
+        let Listening::Closed(kept) = self else {
             return Ok(());
-        }
-        let listener = L::bind_again(addr, options)?;
+        };
+        let listener = L::bind_again(kept, addr, options)?;
         let serve_error = |source| Error::Serve {
             addr: addr.clone().into(),
             source,
