@@ -185,11 +185,12 @@ impl<T: Transport> EchoServer<T> {
                 addr: candidate.into(),
                 source,
             })?;
+            let control = Control::with_transport_stats(T::stats_source(&socket));
             Ok(EchoServer {
                 socket,
                 local_addr,
                 options: options.clone(),
-                control: Arc::default(),
+                control: Arc::new(control),
             })
         })
     }

@@ -366,3 +366,85 @@ fn the_crate_client_echoes_through_openssl_s_server() {
     });
     crate_client_echoes(addr, &identity);
 }
+
+/// A shutdown ends an idle session with `close_notify`: Python's `ssl`, told not to take a
+/// bare end of stream for a clean one, reads a clean end.
+#[test]
+fn a_shutdown_ends_an_idle_session_with_close_notify() {
+    if !tool("python3", "a_shutdown_ends_an_idle_session_with_close_notify") {
+        return;
+    }
+    let files = Files::new("close-notify");
+    let (server, ca) = spawned(&files);
+    let addr = server.local_addr();
+    let script = r#"
+import socket, ssl, sys
+host, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+context = ssl.create_default_context(cafile=ca)
+with socket.create_connection((host, port), timeout=20) as raw:
+    with context.wrap_socket(raw, server_hostname=host, suppress_ragged_eofs=False) as tls:
+        tls.sendall(b"then idle")
+        assert tls.recv(100) == b"then idle"
+        print("echoed", flush=True)
+        try:
+            print("clean end" if tls.recv(100) == b"" else "more data", flush=True)
+        except ssl.SSLEOFError:
+            print("truncated", flush=True)
+"#;
+    let mut child = Peer(
+        Command::new("python3")
+            .args(["-c", script, "127.0.0.1", &addr.port().to_string()])
+            .arg(&ca)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "echoed\n");
+    server.shutdown();
+    let stats = server.join().unwrap();
+    assert_eq!(stats.shutdown_resets, 0);
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "clean end\n");
+}
+
+/// A client that closes without `close_notify` after its echo is counted as a truncation.
+#[test]
+fn a_peer_that_closes_without_close_notify_is_counted_as_truncated() {
+    if !tool("python3", "a_peer_that_closes_without_close_notify_is_counted_as_truncated") {
+        return;
+    }
+    let files = Files::new("truncated");
+    let (server, ca) = spawned(&files);
+    let addr = server.local_addr();
+    let script = r#"
+import socket, ssl, sys
+host, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+context = ssl.create_default_context(cafile=ca)
+raw = socket.create_connection((host, port), timeout=20)
+tls = context.wrap_socket(raw, server_hostname=host)
+tls.sendall(b"cut")
+assert tls.recv(100) == b"cut"
+# Close the socket under the session: no close_notify.
+import os
+os.close(tls.detach())
+print("closed", flush=True)
+"#;
+    let child = Command::new("python3")
+        .args(["-c", script, "127.0.0.1", &addr.port().to_string()])
+        .arg(&ca)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert_eq!(output_of(child), "closed\n");
+    assert!(
+        server
+            .wait_until(|stats| stats.tls.truncated == 1, GENEROUS)
+            .is_some(),
+        "{:?}",
+        server.stats().tls
+    );
+}

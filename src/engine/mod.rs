@@ -187,9 +187,21 @@ pub(crate) struct Control {
     pub(crate) recorder: Mutex<Option<Arc<Recorder>>>,
     /// Whether the server is down, and the requests to go down or up.
     pub(crate) availability: crate::faults::down::Availability,
+    /// What the transport counts itself (a TLS server: its handshakes), added to the stats.
+    transport_stats: Option<crate::transport::sealed::StatsSource>,
 }
 
 impl Control {
+    /// A server's control, adding what its transport counts itself to its statistics.
+    pub(crate) fn with_transport_stats(
+        transport_stats: Option<crate::transport::sealed::StatsSource>,
+    ) -> Control {
+        Control {
+            transport_stats,
+            ..Control::default()
+        }
+    }
+
     pub(crate) fn is_stopping(&self) -> bool {
         self.stopping.load(Ordering::Acquire)
     }
@@ -277,6 +289,9 @@ impl Control {
         stats.active = self.active.load(Ordering::Relaxed) as u64;
         stats.max_connections = self.max_connections.load(Ordering::Relaxed) as u64;
         stats.faults.went_down = self.availability.downs();
+        if let Some(source) = &self.transport_stats {
+            (source.0)(&mut stats);
+        }
         stats
     }
 }

@@ -156,6 +156,19 @@ pub trait Connection: Socket + 'static {
     /// The size of the socket's receive buffer, as the system reports it (Linux: twice what
     /// was set).
     fn recv_buffer_size(&self) -> io::Result<usize>;
+
+    /// Whether connections of this type have deadlines of their own
+    /// ([`expired`](Self::expired)), which the engine then checks four times a second. A
+    /// plaintext connection has none, and costs the engine nothing for them.
+    const EXPIRES: bool = false;
+
+    /// Whether a deadline of the transport's own has passed at `now` (a TLS handshake that
+    /// outlived its timeout): the engine closes the connection as timed out. Asked only when
+    /// [`EXPIRES`](Self::EXPIRES) is true.
+    #[inline]
+    fn expired(&self, _now: std::time::Instant) -> bool {
+        false
+    }
 }
 
 /// A datagram socket with its address type: all the datagram loops ask of a datagram

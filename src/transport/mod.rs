@@ -31,6 +31,7 @@ mod unix;
 mod unix_datagram;
 
 pub use addrs::ToAddrs;
+
 pub(crate) use addrs::first_ok;
 #[cfg(feature = "tls")]
 pub use certificate::{Certificate, Fingerprint, Identity};
@@ -97,6 +98,17 @@ pub(crate) mod sealed {
 
     pub use super::caps::{Connection, Datagram, Kind, Listener, Refusal, Socket};
 
+    /// What a transport counts itself, added to a server's [`Stats`](crate::Stats) when they are
+    /// read (see `Sealed::stats_source`).
+    #[derive(Clone)]
+    pub struct StatsSource(pub std::sync::Arc<dyn Fn(&mut crate::stats::Stats) + Send + Sync>);
+
+    impl std::fmt::Debug for StatsSource {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("StatsSource")
+        }
+    }
+
     /// The socket factory half of a transport.
     pub trait Sealed: Sized {
         /// `"tcp"`, `"udp"`, `"unix"`, `"unixgram"`: used in errors and logs.
@@ -115,6 +127,12 @@ pub(crate) mod sealed {
 
         /// The descriptor of a client socket, for the public `AsFd` of `EchoClient` only.
         fn client_fd(client: &Self::Client) -> BorrowedFd<'_>;
+
+        /// What a server socket counts itself, to add to the server's [`Stats`]: a TLS
+        /// server's handshakes. Nothing, for a plain transport.
+        fn stats_source(_server: &Self::Server) -> Option<StatsSource> {
+            None
+        }
 
         /// Refuses an option set explicitly that cannot apply to this transport.
         fn check(options: &Options) -> Result<()>;

@@ -28,7 +28,7 @@ use super::{Tcp, Transport, Unix};
 use crate::addr::{Address, UnixAddr};
 use crate::error::{Error, Result};
 use crate::options::Options;
-use crate::stats::TlsStats;
+use crate::stats::{Stats, TlsStats};
 
 /// What failed in a TLS session, as [`Error::Tls`] reports it and the server's statistics
 /// count it.
@@ -461,8 +461,8 @@ pub struct Session<C: Connection> {
     closing: AtomicBool,
     /// [`HANDSHAKING`], [`ESTABLISHED`] or [`ENDED`]: what was counted of this session.
     phase: AtomicU8,
-    /// When the connection was accepted or made: its handshake's timeout runs from here.
-    started: Instant,
+    /// When the handshake must be over: the handshake timeout after the accept or connect.
+    deadline: Instant,
     /// The server's counters (a client counts nothing).
     counters: Option<Arc<TlsCounters>>,
 }
@@ -529,6 +529,7 @@ impl<C: super::sealed::Connection> Session<C> {
     pub(crate) fn new(
         inner: C,
         tls: rustls::Connection,
+        handshake_timeout: Duration,
         counters: Option<Arc<TlsCounters>>,
     ) -> Session<C> {
         Session {
@@ -537,7 +538,7 @@ impl<C: super::sealed::Connection> Session<C> {
             nonblocking: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             phase: AtomicU8::new(HANDSHAKING),
-            started: Instant::now(),
+            deadline: Instant::now() + handshake_timeout,
             counters,
         }
     }
@@ -568,12 +569,10 @@ impl<C: super::sealed::Connection> Session<C> {
         }
     }
 
-    /// Whether the handshake has outlived `timeout` at `now`: counted once as
-    /// [`TlsFailure::HandshakeTimeout`].
-    pub(crate) fn handshake_expired(&self, now: Instant, timeout: Duration) -> bool {
-        if self.phase.load(Ordering::Relaxed) != HANDSHAKING
-            || now.saturating_duration_since(self.started) < timeout
-        {
+    /// Whether the handshake is still under way at `now`, past its deadline: counted once
+    /// as [`TlsFailure::HandshakeTimeout`].
+    pub(crate) fn handshake_expired(&self, now: Instant) -> bool {
+        if self.phase.load(Ordering::Relaxed) != HANDSHAKING || now < self.deadline {
             return false;
         }
         self.observe::<()>(&Err(TlsFailure::HandshakeTimeout.into_io()));
@@ -917,6 +916,7 @@ pub struct TlsServer<L> {
     identity: Identity,
     config: Arc<ServerConfig>,
     counters: Arc<TlsCounters>,
+    handshake_timeout: Duration,
 }
 
 /// A session dropped without [`shutdown_write`](Session::shutdown_write) or a reset still
@@ -1012,6 +1012,7 @@ pub struct KeptTls<K> {
     identity: Identity,
     config: Arc<ServerConfig>,
     counters: Arc<TlsCounters>,
+    handshake_timeout: Duration,
 }
 
 impl<L: Listener> Listener for TlsServer<L> {
@@ -1024,7 +1025,12 @@ impl<L: Listener> Listener for TlsServer<L> {
         let tls = rustls::ServerConnection::new(self.config.clone())
             .map_err(|e| TlsFailure::of(&e).into_io())?;
         Ok((
-            Session::new(stream, tls.into(), Some(self.counters.clone())),
+            Session::new(
+                stream,
+                tls.into(),
+                self.handshake_timeout,
+                Some(self.counters.clone()),
+            ),
             addr,
         ))
     }
@@ -1044,6 +1050,7 @@ impl<L: Listener> Listener for TlsServer<L> {
             identity: self.identity.clone(),
             config: self.config.clone(),
             counters: self.counters.clone(),
+            handshake_timeout: self.handshake_timeout,
         }
     }
 
@@ -1053,6 +1060,7 @@ impl<L: Listener> Listener for TlsServer<L> {
             identity: kept.identity.clone(),
             config: kept.config.clone(),
             counters: kept.counters.clone(),
+            handshake_timeout: kept.handshake_timeout,
         })
     }
 }
@@ -1096,6 +1104,12 @@ impl<C: Connection> Connection for Session<C> {
     fn recv_buffer_size(&self) -> io::Result<usize> {
         self.inner.recv_buffer_size()
     }
+
+    const EXPIRES: bool = true;
+
+    fn expired(&self, now: Instant) -> bool {
+        self.handshake_expired(now)
+    }
 }
 
 /// A TLS transport: one whose server holds an identity, for
@@ -1124,6 +1138,13 @@ macro_rules! tls_over {
                 <$inner>::client_fd(client.inner())
             }
 
+            fn stats_source(server: &Self::Server) -> Option<super::sealed::StatsSource> {
+                let counters = server.counters.clone();
+                Some(super::sealed::StatsSource(Arc::new(
+                    move |stats: &mut Stats| stats.tls = counters.snapshot(),
+                )))
+            }
+
             fn check(options: &Options) -> Result<()> {
                 options.refuse_inapplicable(Self::NAME)
             }
@@ -1150,6 +1171,7 @@ macro_rules! tls_over {
                     identity,
                     config,
                     counters: Arc::default(),
+                    handshake_timeout: settings.handshake_timeout(),
                 })
             }
 
@@ -1169,7 +1191,7 @@ macro_rules! tls_over {
                     addr: addr.clone().into(),
                     reason: TlsFailure::of(&e),
                 })?;
-                let session = Session::new(inner, tls.into(), None);
+                let session = Session::new(inner, tls.into(), settings.handshake_timeout(), None);
                 session
                     .handshake()
                     .map_err(|source| handshake_error(addr.clone().into(), source))?;

@@ -9,7 +9,7 @@
 use std::io::{self, ErrorKind};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
@@ -251,7 +251,14 @@ impl<S: Connection> Engine<'_, S> {
     ) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let idle = self.options.idle_timeout().map(millis);
-        let sweep_every = idle.map(|ms| (ms / 4).clamp(5, 1000));
+        // Connections with deadlines of their own (TLS handshakes) are checked four times a
+        // second; otherwise only idleness is, four times per idle timeout.
+        let sweep_every = match (idle, S::EXPIRES) {
+            (Some(ms), false) => Some((ms / 4).clamp(5, 1000)),
+            (Some(ms), true) => Some((ms / 4).clamp(5, 250)),
+            (None, true) => Some(250),
+            (None, false) => None,
+        };
         let mut next_sweep = sweep_every.unwrap_or(0);
         let mut accept_paused_until: Option<u32> = None;
         let mut turn = Vec::new();
@@ -330,7 +337,7 @@ impl<S: Connection> Engine<'_, S> {
             {
                 accept_paused_until = self.accept_all(poll, listener, now);
             }
-            if let (Some(idle), Some(every)) = (idle, sweep_every)
+            if let Some(every) = sweep_every
                 && (now.wrapping_sub(next_sweep) as i32) >= 0
             {
                 self.sweep(idle, now);
@@ -667,12 +674,17 @@ impl<S: Connection> Engine<'_, S> {
         }
     }
 
-    /// Closes every connection idle for `idle` milliseconds or more.
-    fn sweep(&mut self, idle: u32, now: u32) {
+    /// Closes every connection idle for `idle` milliseconds or more, or past a deadline of
+    /// its transport's own (a TLS handshake's).
+    fn sweep(&mut self, idle: Option<u32>, now: u32) {
+        let instant = S::EXPIRES.then(Instant::now);
         let expired: Vec<usize> = self
             .conns
             .iter()
-            .filter(|(_, conn)| now.wrapping_sub(conn.last_active) >= idle)
+            .filter(|(_, conn)| {
+                idle.is_some_and(|idle| now.wrapping_sub(conn.last_active) >= idle)
+                    || instant.is_some_and(|instant| conn.stream.expired(instant))
+            })
             .map(|(key, _)| key)
             .collect();
         for key in expired {

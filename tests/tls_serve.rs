@@ -1,0 +1,163 @@
+//! TLS under `serve()`: handshakes driven inside the event loop, counted by outcome; a
+//! handshake that stalls times out without holding a worker; bad input is refused and counted
+//! while other clients' echoes go on; a shutdown ends sessions with `close_notify`.
+
+mod util;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use socket_echo::{
+    EchoClient, EchoServer, Error, Options, ServerHandle, Tcp, Tls, TlsFailure, TlsOptions, Unix,
+};
+use util::GENEROUS;
+
+/// A spawned TLS server on loopback with one worker (so a stalled handshake would hold the
+/// only one), and the client options that trust it.
+fn server_with(tls: TlsOptions) -> (ServerHandle<Tls<Tcp>>, Options) {
+    let options = Options::new()
+        .with_workers(Some(1.try_into().unwrap()))
+        .with_tls(tls);
+    let server = EchoServer::bind_on_with(Tls::over(Tcp), "127.0.0.1:0", options).unwrap();
+    let client =
+        Options::new().with_tls(TlsOptions::new().with_trusted(server.certificate().clone()));
+    (server.spawn().unwrap(), client)
+}
+
+fn echo_once(server: &ServerHandle<Tls<Tcp>>, client: &Options, message: &[u8]) {
+    let mut client =
+        EchoClient::connect_on_with(Tls::over(Tcp), server.local_addr(), client.clone()).unwrap();
+    assert_eq!(&client.echo(message).unwrap()[..], message);
+}
+
+#[test]
+fn handshakes_are_counted() {
+    let (server, client) = server_with(TlsOptions::new());
+    for i in 0..3u8 {
+        echo_once(&server, &client, &[i; 100]);
+    }
+    server.shutdown();
+    let stats = server.join().unwrap();
+    assert_eq!(stats.tls.handshakes, 3);
+    assert_eq!(stats.tls.failed(), 0);
+    assert_eq!((stats.bytes_in, stats.bytes_out), (300, 300));
+}
+
+#[test]
+fn a_stalled_handshake_times_out_without_holding_the_worker() {
+    let (server, client) =
+        server_with(TlsOptions::new().with_handshake_timeout(Duration::from_millis(300)));
+    // Half a ClientHello: a record header announcing 512 bytes, and 5 of them.
+    let mut stalled = TcpStream::connect(server.local_addr()).unwrap();
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03])
+        .unwrap();
+    // Meanwhile, on the only worker, another client is served.
+    echo_once(&server, &client, b"not held up");
+    assert!(
+        server
+            .wait_until(|stats| stats.tls.handshake_timeout == 1, GENEROUS)
+            .is_some(),
+        "the stalled handshake never timed out: {:?}",
+        server.stats().tls
+    );
+    // The server closed it: the stalled client reads the end (or a reset), never an echo.
+    stalled.set_read_timeout(Some(GENEROUS)).unwrap();
+    let mut rest = Vec::new();
+    let _ = stalled.read_to_end(&mut rest);
+    assert!(rest.is_empty() || rest[0] == 0x15, "not an alert: {rest:?}");
+    server.shutdown();
+    let stats = server.join().unwrap();
+    assert_eq!(stats.tls.handshakes, 1);
+}
+
+#[test]
+fn plaintext_and_noise_are_refused_and_counted_while_echoes_go_on() {
+    let (server, client) = server_with(TlsOptions::new());
+    let mut http = TcpStream::connect(server.local_addr()).unwrap();
+    http.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut noise = TcpStream::connect(server.local_addr()).unwrap();
+    noise
+        .write_all(&[0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x03, 0x04])
+        .unwrap();
+    echo_once(&server, &client, b"still served");
+    assert!(
+        server
+            .wait_until(|stats| stats.tls.not_tls == 2, GENEROUS)
+            .is_some(),
+        "{:?}",
+        server.stats().tls
+    );
+    for mut peer in [http, noise] {
+        peer.set_read_timeout(Some(GENEROUS)).unwrap();
+        let mut answer = Vec::new();
+        let _ = peer.read_to_end(&mut answer);
+        assert!(!answer.windows(3).any(|w| w == b"GET"), "{answer:?}");
+        assert!(
+            !answer.windows(4).any(|w| w == [0xde, 0xad, 0xbe, 0xef]),
+            "{answer:?}"
+        );
+    }
+    server.shutdown();
+    assert_eq!(server.join().unwrap().tls.handshakes, 1);
+}
+
+#[test]
+fn a_client_that_does_not_trust_the_server_is_counted_by_the_server() {
+    let (server, _) = server_with(TlsOptions::new());
+    let stranger = socket_echo::Identity::self_signed(&["127.0.0.1"]).unwrap();
+    let options =
+        Options::new().with_tls(TlsOptions::new().with_trusted(stranger.certificate().clone()));
+    let error =
+        EchoClient::connect_on_with(Tls::over(Tcp), server.local_addr(), options).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Tls {
+                reason: TlsFailure::UnknownIssuer,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        server
+            .wait_until(|stats| stats.tls.alert_received == 1, GENEROUS)
+            .is_some(),
+        "{:?}",
+        server.stats().tls
+    );
+}
+
+#[test]
+fn a_server_that_goes_down_comes_back_with_the_same_certificate() {
+    let server = EchoServer::bind_on(Tls::over(Tcp), "127.0.0.1:0").unwrap();
+    let client =
+        Options::new().with_tls(TlsOptions::new().with_trusted(server.certificate().clone()));
+    let server = server.spawn().unwrap();
+    echo_once(&server, &client, b"before");
+    server.down(socket_echo::Down::Reset).unwrap();
+    server.up().unwrap();
+    echo_once(&server, &client, b"after");
+    server.shutdown();
+    assert_eq!(server.join().unwrap().tls.handshakes, 2);
+}
+
+#[test]
+fn serve_over_tls_on_unix_echoes_a_large_message() {
+    let path = std::env::temp_dir().join(format!("tls-serve-{}.sock", std::process::id()));
+    let server = EchoServer::bind_on(Tls::over(Unix), &path).unwrap();
+    let options =
+        Options::new().with_tls(TlsOptions::new().with_trusted(server.certificate().clone()));
+    let server = server.spawn().unwrap();
+    let mut client =
+        EchoClient::connect_on_with(Tls::over(Unix), server.local_addr(), options).unwrap();
+    let big: Vec<u8> = (0..4_000_000u32).map(|i| (i % 253) as u8).collect();
+    assert_eq!(client.echo(&big).unwrap(), big);
+    drop(client);
+    server.shutdown();
+    let stats = server.join().unwrap();
+    assert_eq!(stats.bytes_out, big.len() as u64);
+}
