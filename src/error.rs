@@ -309,13 +309,12 @@ impl Error {
         if let Error::Receive { addr, source }
         | Error::Send { addr, source }
         | Error::Reset { addr, source, .. } = &self
+            && let Some(reason) = crate::transport::TlsFailure::in_io(source)
         {
-            if let Some(reason) = crate::transport::TlsFailure::in_io(source) {
-                return Error::Tls {
-                    addr: addr.clone(),
-                    reason: reason.clone(),
-                };
-            }
+            return Error::Tls {
+                addr: addr.clone(),
+                reason: reason.clone(),
+            };
         }
         self
     }

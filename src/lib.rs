@@ -146,6 +146,7 @@ pub use stats::{FaultField, FaultStats, Field, Stats, TlsField, TlsStats};
 #[cfg(feature = "tls")]
 pub use transport::{
     Certificate, DEFAULT_HANDSHAKE_TIMEOUT, Fingerprint, Identity, Tls, TlsFailure, TlsOptions,
+    Validity,
 };
 pub use transport::{
     MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, ToAddrs, Transport, Udp, Unix, UnixDatagram,

@@ -103,7 +103,10 @@ impl EchoServer<Tcp> {
 }
 
 #[cfg(feature = "tls")]
-impl<T: crate::transport::Identified> EchoServer<T> {
+impl<S> EchoServer<crate::transport::Tls<S>>
+where
+    crate::transport::Tls<S>: Transport,
+{
     /// The certificate a TLS server presents: the one it was given
     /// ([`TlsOptions::with_identity`](crate::TlsOptions::with_identity)), or the self-signed one
     /// it made at bind for `localhost` and its address. Give it to the client under test to
@@ -122,7 +125,10 @@ impl<T: crate::transport::Identified> EchoServer<T> {
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
     pub fn certificate(&self) -> &crate::transport::Certificate {
-        T::identity(&self.socket).certificate()
+        match self.tls_certificate() {
+            Some(certificate) => certificate,
+            None => unreachable!("every TLS server socket holds an identity"),
+        }
     }
 }
 
@@ -209,6 +215,23 @@ impl<T: Transport> EchoServer<T> {
     /// ```
     pub fn local_addr(&self) -> T::Addr {
         self.local_addr.clone()
+    }
+
+    /// The certificate the server presents if its transport is TLS, for code written once
+    /// for every transport (a TLS server's own is [`certificate`](EchoServer::certificate));
+    /// `None` for a plain transport.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::EchoServer;
+    ///
+    /// assert!(EchoServer::bind("127.0.0.1:0")?.tls_certificate().is_none());
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls_certificate(&self) -> Option<&crate::transport::Certificate> {
+        T::identity(&self.socket).map(crate::transport::Identity::certificate)
     }
 
     /// The options the server was bound with.

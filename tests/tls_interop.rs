@@ -371,7 +371,10 @@ fn the_crate_client_echoes_through_openssl_s_server() {
 /// bare end of stream for a clean one, reads a clean end.
 #[test]
 fn a_shutdown_ends_an_idle_session_with_close_notify() {
-    if !tool("python3", "a_shutdown_ends_an_idle_session_with_close_notify") {
+    if !tool(
+        "python3",
+        "a_shutdown_ends_an_idle_session_with_close_notify",
+    ) {
         return;
     }
     let files = Files::new("close-notify");
@@ -414,7 +417,10 @@ with socket.create_connection((host, port), timeout=20) as raw:
 /// A client that closes without `close_notify` after its echo is counted as a truncation.
 #[test]
 fn a_peer_that_closes_without_close_notify_is_counted_as_truncated() {
-    if !tool("python3", "a_peer_that_closes_without_close_notify_is_counted_as_truncated") {
+    if !tool(
+        "python3",
+        "a_peer_that_closes_without_close_notify_is_counted_as_truncated",
+    ) {
         return;
     }
     let files = Files::new("truncated");

@@ -198,15 +198,39 @@ enum KeyKind {
     Pkcs1,
 }
 
-/// When a generated certificate is valid: what the certificate faults serve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Validity {
-    /// From 1975 to 4096 (rcgen's default): valid whenever a test runs.
-    Always,
-    /// 2000 to 2001: expired.
+/// When a generated certificate is valid ([`Identity::self_signed_valid`]): a server can
+/// present an expired or a not-yet-valid certificate on purpose, so that a client's
+/// verification can be tested one path at a time.
+///
+/// # Examples
+///
+/// ```
+/// use socket_echo::{EchoClient, EchoServer, Error, Identity, Options, Tcp, Tls, TlsFailure, TlsOptions, Validity};
+///
+/// let expired = Identity::self_signed_valid(&["127.0.0.1"], Validity::Expired)?;
+/// let server = EchoServer::bind_on_with(
+///     Tls::over(Tcp),
+///     "127.0.0.1:0",
+///     Options::new().with_tls(TlsOptions::new().with_identity(expired.clone())),
+/// )?;
+/// let addr = server.local_addr();
+/// let served = std::thread::spawn(move || server.serve_once());
+/// let trusting = Options::new().with_tls(TlsOptions::new().with_trusted(expired.certificate().clone()));
+/// let error = EchoClient::connect_on_with(Tls::over(Tcp), addr, trusting).unwrap_err();
+/// assert!(matches!(error, Error::Tls { reason: TlsFailure::Expired, .. }));
+/// let _ = served.join();
+/// # Ok::<(), socket_echo::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Validity {
+    /// From 1975 to 4096: valid whenever a test runs.
+    #[default]
+    Current,
+    /// From 2000 to 2001: expired.
     Expired,
-    /// From 2200: not yet valid.
-    NotYet,
+    /// From 2200 to 2201: not valid yet.
+    NotYetValid,
 }
 
 impl Identity {
@@ -218,10 +242,16 @@ impl Identity {
     ///
     /// [`Error::Certificate`] for no names or a name no certificate can carry.
     pub fn self_signed(names: &[&str]) -> Result<Identity> {
-        Identity::generate(names, Validity::Always)
+        Identity::self_signed_valid(names, Validity::Current)
     }
 
-    pub(crate) fn generate(names: &[&str], validity: Validity) -> Result<Identity> {
+    /// As [`self_signed`](Self::self_signed), valid only as `validity` says: an expired or a
+    /// not-yet-valid certificate, for testing a client's verification.
+    ///
+    /// # Errors
+    ///
+    /// As [`self_signed`](Self::self_signed).
+    pub fn self_signed_valid(names: &[&str], validity: Validity) -> Result<Identity> {
         let refuse = |reason: String| Error::Certificate {
             what: format!("self-signed certificate for {names:?}"),
             reason: reason.into(),
@@ -244,17 +274,16 @@ impl Identity {
             format!("socket-echo test certificate {tag}"),
         );
         match validity {
-            Validity::Always => {}
+            Validity::Current => {}
             Validity::Expired => {
                 params.not_before = rcgen::date_time_ymd(2000, 1, 1);
                 params.not_after = rcgen::date_time_ymd(2001, 1, 1);
             }
-            Validity::NotYet => {
+            Validity::NotYetValid => {
                 params.not_before = rcgen::date_time_ymd(2200, 1, 1);
                 params.not_after = rcgen::date_time_ymd(2201, 1, 1);
             }
         }
-        let key = rcgen::KeyPair::generate().map_err(|e| refuse(e.to_string()))?;
         let cert = params
             .self_signed(&key)
             .map_err(|e| refuse(e.to_string()))?;

@@ -34,10 +34,8 @@ pub use addrs::ToAddrs;
 
 pub(crate) use addrs::first_ok;
 #[cfg(feature = "tls")]
-pub use certificate::{Certificate, Fingerprint, Identity};
+pub use certificate::{Certificate, Fingerprint, Identity, Validity};
 pub use tcp::Tcp;
-#[cfg(feature = "tls")]
-pub(crate) use tls::Identified;
 #[cfg(feature = "tls")]
 pub use tls::{DEFAULT_HANDSHAKE_TIMEOUT, Tls, TlsFailure, TlsOptions};
 pub use udp::{MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Udp};
@@ -131,6 +129,12 @@ pub(crate) mod sealed {
         /// What a server socket counts itself, to add to the server's [`Stats`]: a TLS
         /// server's handshakes. Nothing, for a plain transport.
         fn stats_source(_server: &Self::Server) -> Option<StatsSource> {
+            None
+        }
+
+        /// The identity a server socket presents, for a TLS transport.
+        #[cfg(feature = "tls")]
+        fn identity(_server: &Self::Server) -> Option<&super::Identity> {
             None
         }
 

@@ -553,15 +553,15 @@ impl<C: super::sealed::Connection> Session<C> {
         if phase == ENDED {
             return;
         }
-        if let Err(error) = result {
-            if let Some(reason) = TlsFailure::in_io(error) {
-                // A truncation counts only after a handshake; before, it is the peer leaving.
-                if *reason != TlsFailure::Truncated || phase == ESTABLISHED {
-                    counters.count(reason);
-                }
-                self.phase.store(ENDED, Ordering::Relaxed);
-                return;
+        if let Err(error) = result
+            && let Some(reason) = TlsFailure::in_io(error)
+        {
+            // A truncation counts only after a handshake; before, it is the peer leaving.
+            if *reason != TlsFailure::Truncated || phase == ESTABLISHED {
+                counters.count(reason);
             }
+            self.phase.store(ENDED, Ordering::Relaxed);
+            return;
         }
         if phase == HANDSHAKING && !self.lock().is_handshaking() {
             counters.handshakes.fetch_add(1, Ordering::Relaxed);
@@ -762,11 +762,6 @@ impl<C: super::sealed::Connection> Session<C> {
         self.lock().wants_write()
     }
 
-    /// Whether the handshake is still under way.
-    pub(crate) fn is_handshaking(&self) -> bool {
-        self.lock().is_handshaking()
-    }
-
     /// Drives the handshake to its end on a blocking socket (the client's connect, and
     /// `serve_once`), or as far as a non-blocking one allows (`WouldBlock`).
     fn handshake_inner(&self) -> io::Result<()> {
@@ -808,11 +803,6 @@ impl<C: super::sealed::Connection> Session<C> {
             }
             other => other,
         }
-    }
-
-    /// The ALPN protocol agreed, if any.
-    pub(crate) fn alpn(&self) -> Option<Vec<u8>> {
-        self.lock().alpn_protocol().map(<[u8]>::to_vec)
     }
 }
 
@@ -1112,13 +1102,6 @@ impl<C: Connection> Connection for Session<C> {
     }
 }
 
-/// A TLS transport: one whose server holds an identity, for
-/// [`EchoServer::certificate`](crate::EchoServer::certificate).
-pub trait Identified: Transport {
-    /// The identity a server socket presents.
-    fn identity(server: &Self::Server) -> &Identity;
-}
-
 /// The capabilities of TLS over one wrapped transport (a macro, since `Sealed`'s types
 /// cannot be named through a generic impl that also requires `Tls<S>: Transport`).
 macro_rules! tls_over {
@@ -1145,6 +1128,10 @@ macro_rules! tls_over {
                 )))
             }
 
+            fn identity(server: &Self::Server) -> Option<&Identity> {
+                Some(&server.identity)
+            }
+
             fn check(options: &Options) -> Result<()> {
                 options.refuse_inapplicable(Self::NAME)
             }
@@ -1162,7 +1149,7 @@ macro_rules! tls_over {
                         })?;
                         let names = <$inner>::certified_names(&bound);
                         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                        Identity::generate(&names, super::certificate::Validity::Always)?
+                        Identity::self_signed(&names)?
                     }
                 };
                 let config = settings.server_config(&identity)?;
@@ -1225,12 +1212,6 @@ macro_rules! tls_over {
                 visitor: V,
             ) -> V::Output {
                 visitor.stream(clients)
-            }
-        }
-
-        impl Identified for Tls<$inner> {
-            fn identity(server: &Self::Server) -> &Identity {
-                &server.identity
             }
         }
     };
