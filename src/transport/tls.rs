@@ -171,7 +171,7 @@ impl std::error::Error for TlsFailure {}
 /// # Examples
 ///
 /// ```
-/// use std::time::{Duration, Instant};
+/// use std::time::Duration;
 /// use socket_echo::{Identity, TlsOptions};
 ///
 /// let identity = Identity::self_signed(&["localhost"])?;
@@ -787,7 +787,21 @@ impl<C: super::sealed::Connection> Session<C> {
         if !self.closing.swap(true, Ordering::Relaxed) {
             tls.send_close_notify();
         }
-        self.finish_writes(&mut tls)
+        match self.finish_writes(&mut tls) {
+            // The peer has closed already: there is no one left to tell, as a plain
+            // socket's shutdown of a closed connection tells no one either.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::BrokenPipe
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::NotConnected
+                ) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// Writes what is held and, once the session is closing and nothing is held, shuts
