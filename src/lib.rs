@@ -82,6 +82,25 @@
 //! # Ok::<(), socket_echo::Error>(())
 //! ```
 //!
+//! # TLS
+//!
+//! With the `tls` feature, `Tls::over(Tcp)` and `Tls::over(Unix)` are transports like the
+//! others (rustls, with the ring crypto provider). A server makes a self-signed certificate
+//! at bind unless given one; the client trusts only what it is given:
+//!
+//! ```
+//! # #[cfg(feature = "tls")] {
+//! use socket_echo::{EchoClient, EchoServer, Options, Tcp, Tls, TlsOptions};
+//!
+//! let server = EchoServer::bind_on(Tls::over(Tcp), "127.0.0.1:0")?;
+//! let trust = Options::new().with_tls(TlsOptions::new().with_trusted(server.certificate().clone()));
+//! let server = server.spawn()?;
+//! let mut client = EchoClient::connect_on_with(Tls::over(Tcp), server.local_addr(), trust)?;
+//! assert_eq!(&client.echo(b"private")?[..], b"private");
+//! # }
+//! # Ok::<(), socket_echo::Error>(())
+//! ```
+//!
 //! # Errors
 //!
 //! Every fallible call returns [`Result`], whose [`Error`] names the address or option

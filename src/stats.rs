@@ -539,7 +539,7 @@ mod tests {
 }
 
 /// What a TLS server's sessions came to (see [`Stats::tls`]): handshakes completed, and
-/// failed by reason (the names of [`TlsFailure`](crate::TlsFailure)), and sessions whose peer
+/// failed by reason (the names of `TlsFailure`, with the `tls` feature), and sessions whose peer
 /// closed without `close_notify`. All zero for the plain transports.
 ///
 /// # Examples
