@@ -20,23 +20,9 @@ use std::time::{Duration, Instant};
 use socket_echo::{EchoClient, EchoServer, Identity, Options, ServerHandle, Tcp, Tls, TlsOptions};
 use util::GENEROUS;
 
-/// True if `program` runs. Under CI a missing tool fails the test: CI installs every tool.
+/// True if `program` runs (see `util::tools`): under CI a missing one fails the test.
 fn tool(program: &str, test: &str) -> bool {
-    let runs = Command::new(program)
-        .arg("version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !runs {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{test}: {program} is not installed, and CI must run this test (.ci/run installs it)"
-        );
-        eprintln!("skipped {test}: {program} not installed");
-    }
-    runs
+    util::tools::tool_available(program, test)
 }
 
 /// A directory of its own for one test's PEM files, removed when dropped.
