@@ -6,11 +6,10 @@ use std::time::Instant;
 
 use mio::{Events, Poll};
 
-use super::drive::wait;
 use super::kind::LoadErrorKind;
 use super::pace::Pacer;
+use super::poll::{EVENTS, TICK, wait};
 use super::tally::{Ending, Tally, bump};
-use super::{EVENTS, TICK};
 use crate::error::Result;
 use crate::measure::{self, HEADER};
 use crate::transport::is_unreachable;

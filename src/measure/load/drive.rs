@@ -1,19 +1,17 @@
 //! One load thread: its share of the client sockets registered with a poll of its own, and
 //! driven by the loop of the transport's kind.
 
-use std::io::ErrorKind;
-use std::time::Instant;
-
-use mio::{Events, Interest, Poll, Token};
+use mio::{Interest, Poll, Token};
 
 use super::datagram::run_datagrams;
+use super::poll::register;
 use super::stream::run_streams;
 use super::tally::{Counters, Shared, Tally};
 use crate::echo::stream::Io;
 use crate::error::{Error, Result};
 use crate::measure;
 use crate::transport::Transport;
-use crate::transport::sealed::{ClientsVisitor, Connection, Datagram, Socket};
+use crate::transport::sealed::{ClientsVisitor, Connection, Datagram};
 
 /// Runs one thread's share of the connections until each has finished.
 pub(super) struct Drive<'s, 'a, T: Transport> {
@@ -48,36 +46,5 @@ impl<'c, T: Transport> ClientsVisitor<'c, T> for Drive<'_, '_, T> {
         }
         let mut tally = Tally::new(self.shared, self.counters, self.thread, self.threads);
         run_datagrams(poll, sockets, &mut tally)
-    }
-}
-
-/// Makes a client socket nonblocking and registers it with `poll`; the event loop then uses
-/// the socket itself.
-pub(super) fn register(
-    socket: &impl Socket,
-    poll: &Poll,
-    token: Token,
-    interest: Interest,
-) -> Result<()> {
-    socket
-        .set_nonblocking(true)
-        .map_err(|source| Error::SetOption {
-            option: "nonblocking",
-            source,
-        })?;
-    socket
-        .register(poll.registry(), token, interest)
-        .map_err(|source| Error::Thread { source })
-}
-
-/// Waits for events, up to the next look at the timeouts. False if the poll failed.
-pub(super) fn wait(poll: &mut Poll, events: &mut Events, until: Instant) -> bool {
-    let timeout = until.saturating_duration_since(Instant::now());
-    loop {
-        match poll.poll(events, Some(timeout)) {
-            Ok(()) => return true,
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
     }
 }

@@ -12,7 +12,7 @@
 //! of a sleeping thread per message, and on a loopback test the client shares the CPUs with
 //! the server: the cycles spent switching threads are taken from the server being measured.
 //!
-//! Timeouts are looked at every few milliseconds ([`TICK`]) rather than per message: a
+//! Timeouts are looked at every few milliseconds ([`TICK`](poll::TICK)) rather than per message: a
 //! message whose echo does not come within the timeout is counted (a TCP connection is then
 //! out of step and stops; a UDP message is lost and the next one goes) at most a tick late.
 //! An open loop ([`Load::with_rate`]) keeps the same loops: a connection whose next message
@@ -40,6 +40,7 @@ mod datagram;
 mod drive;
 mod kind;
 mod pace;
+mod poll;
 mod report;
 mod stream;
 mod tally;
@@ -50,6 +51,7 @@ pub use kind::LoadErrorKind;
 use pace::Schedule;
 pub use report::{LoadReport, Progress};
 pub(crate) use tally::Counters;
+pub(crate) use tally::STOP_GRACE;
 use tally::Shared;
 
 /// How often [`Load::run_with_progress`] and [`Bulk::run_with_progress`](crate::Bulk::run_with_progress)
@@ -58,21 +60,6 @@ pub(crate) const PROGRESS_EVERY: Duration = Duration::from_millis(200);
 
 /// The stack of a load thread: its buffers live on the heap.
 const STACK_SIZE: usize = 128 * 1024;
-
-/// Round trips kept by a thread before they are merged into the shared histogram.
-const BATCH: usize = 256;
-
-/// How often a load thread looks for messages past their timeout (and retries a refused
-/// UDP send) when no event wakes it sooner.
-const TICK: Duration = Duration::from_millis(5);
-
-/// How long the messages in flight when a run is stopped may still take to come back
-/// before they are counted lost: long enough for a healthy server's echoes, short enough
-/// that a stop ends a run within 100 ms whatever the server does.
-pub(crate) const STOP_GRACE: Duration = Duration::from_millis(50);
-
-/// Readiness events taken from the poll at once.
-const EVENTS: usize = 1024;
 
 /// A closed-loop load: `connections` clients, each sending a `size`-byte message, reading
 /// the whole echo back and verifying it before sending the next, until the

@@ -7,8 +7,15 @@ use std::time::{Duration, Instant};
 
 use super::kind::{KINDS, LoadErrorKind};
 use super::pace::Schedule;
-use super::{BATCH, STOP_GRACE};
 use crate::measure::summary::Recorder;
+
+/// Round trips kept by a thread before they are merged into the shared histogram.
+const BATCH: usize = 256;
+
+/// How long the messages in flight when a run is stopped may still take to come back
+/// before they are counted lost: long enough for a healthy server's echoes, short enough
+/// that a stop ends a run within 100 ms whatever the server does.
+pub(crate) const STOP_GRACE: Duration = Duration::from_millis(50);
 
 /// What every load thread reads.
 pub(super) struct Shared<'a> {
