@@ -325,6 +325,14 @@ fn a_slow_loop_ends_too() {
     assert_a_forged_loop_ends(Options::new(), Some(hold), Duration::from_secs(10));
 }
 
+/// One of the two servers corrupts a byte of every reply (RELIABILITY 41): no datagram of
+/// the exchange repeats an earlier one, yet it must end as surely.
+#[test]
+fn a_forged_loop_through_a_server_that_corrupts_every_reply_ends_too() {
+    let corrupt = Faults::new().with(Fault::corrupt(1.0));
+    assert_a_forged_loop_ends(Options::new(), Some(corrupt), Duration::from_secs(10));
+}
+
 /// Forges one datagram from one server to another, both with `options` and P with `faults`,
 /// and checks the exchange comes to rest within `within` and both still serve clients.
 fn assert_a_forged_loop_ends(options: Options, faults: Option<Faults>, within: Duration) {
@@ -365,7 +373,12 @@ fn assert_a_forged_loop_ends(options: Options, faults: Option<Faults>, within: D
         p.stats(),
         q.stats()
     );
-    assert_serves_a_client(&p);
+    // P may alter what it echoes: it answers, with a datagram of the same length.
+    let client = udp_client(p.local_addr(), PATIENCE);
+    client.send_to(b"still here", p.local_addr()).unwrap();
+    let mut buf = [0; 16];
+    let (n, from) = client.recv_from(&mut buf).expect("P answers a client");
+    assert_eq!((n, from), (10, p.local_addr()));
     assert_serves_a_client(&q);
 }
 

@@ -5,19 +5,17 @@
 //! source, whole, or not at all: a datagram too large for the buffer, or from a source that
 //! could start an echo loop, is dropped and counted.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
+use std::hash::Hash;
+use std::sync::Arc;
 
 use mio::Events;
 
-use super::limiter::Limiter;
+use super::loops::{Guard, Print};
 use super::{Counters, RateLimit, SOCKET, Worker, interrupted, would_block};
 use crate::buffer;
 use crate::error::Result;
 use crate::faults::datagram::Worker as Faults;
-use crate::options::{Options, SourceRateLimit};
+use crate::options::Options;
 use crate::record::Recorder;
 use crate::transport::is_unreachable;
 use crate::transport::sealed::{Datagram, Refusal};
@@ -32,97 +30,28 @@ const BATCH: usize = 16;
 /// buffer, [`BATCH`] slots; with larger buffers, fewer.
 const BATCH_BYTES: usize = 1 << 20;
 
-/// The most sources a server's rate limit tracks at once (documented on
-/// [`SourceRateLimit`](crate::SourceRateLimit)).
-pub(crate) const TRACKED_SOURCES: usize = 4096;
-
-/// One worker's view of the server's per-source rate limit.
-///
-/// Only a datagram that repeats the last reply sent to its source takes a token: that is what
-/// every datagram of a loop between two echo servers is (each sends back exactly what the
-/// other just sent), and what a client almost never sends (its messages carry sequence
-/// numbers or times). On loopback a loop and a flat-out closed-loop client go at the same
-/// speed, so a limit on every datagram could not end the one without slowing the other.
-///
-/// Each worker keeps its own table of last replies, with no lock: a loop's datagrams all
-/// carry the same payload, so whichever worker takes one recognises it as a repeat of what
-/// it sent that source before. The buckets are the server's, shared by its workers behind a
-/// lock taken only for a repeat: a loop spread over many workers drains one bucket at the
-/// loop's whole rate, not each worker's bucket at its share of it.
+/// One worker's view of the server's loop guard ([`Guard`]), if the server has a per-source
+/// rate limit.
 #[derive(Debug)]
 struct Limit<'a, K> {
-    state: Option<LimitState<'a, K>>,
+    guard: Option<&'a Guard<K>>,
 }
 
-#[derive(Debug)]
-struct LimitState<'a, K> {
-    shared: &'a Shared<K>,
-    /// The fingerprint of the last reply sent to each source, for at most
-    /// [`TRACKED_SOURCES`] sources (forgotten all at once when full: a loop in progress
-    /// is recognised again at its next datagram, and its bucket is kept by the limiter).
-    last_reply: HashMap<K, u64>,
-}
-
-/// The buckets every worker of one server takes tokens from, and the origin of their clock.
-#[derive(Debug)]
-struct Shared<K> {
-    limiter: Mutex<Limiter<K>>,
-    origin: Instant,
-}
-
-impl<K: Hash + Eq> Shared<K> {
-    fn new(limit: Option<SourceRateLimit>) -> Option<Self> {
-        limit.map(|limit| Shared {
-            limiter: Mutex::new(Limiter::new(limit.rate(), limit.burst(), TRACKED_SOURCES)),
-            origin: Instant::now(),
-        })
-    }
-}
-
-impl<'a, K: Hash + Eq + Clone> Limit<'a, K> {
-    fn new(shared: Option<&'a Shared<K>>) -> Self {
-        Limit {
-            state: shared.map(|shared| LimitState {
-                shared,
-                last_reply: HashMap::new(),
-            }),
-        }
+impl<K: Hash + Eq + Clone> Limit<'_, K> {
+    /// Whether `payload` from `source` may be answered now: false only for an answer to
+    /// the server's recent replies to `source` once its bucket is empty.
+    fn allow(&self, source: &K, payload: &[u8]) -> bool {
+        self.guard
+            .is_none_or(|guard| guard.admit(source, &Print::of(payload)))
     }
 
-    /// Whether `payload` from `source` may be answered now; if so, it is recorded as the
-    /// last reply sent to `source`. False only for a repeat of the last reply to a source
-    /// that has had its share of repeats.
-    fn allow(&mut self, source: &K, payload: &[u8]) -> bool {
-        let Some(state) = &mut self.state else {
-            return true;
-        };
-        let print = fingerprint(payload);
-        if state.last_reply.get(source) == Some(&print) {
-            let now = state.shared.origin.elapsed();
-            let mut limiter = state
-                .shared
-                .limiter
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            return limiter.allow(source.clone(), now);
+    /// Says what went out in reply to the datagram just admitted from `source`, under a
+    /// fault that may have altered or dropped it: `reply`, or nothing.
+    fn sent(&self, source: &K, reply: Option<&[u8]>) {
+        if let Some(guard) = self.guard {
+            guard.amend(source, reply.map(Print::of));
         }
-        if state.last_reply.len() >= TRACKED_SOURCES {
-            state.last_reply.clear();
-        }
-        state.last_reply.insert(source.clone(), print);
-        true
     }
-}
-
-/// A fingerprint of a datagram: its length, and its first and last 64 bytes, where a client
-/// puts what changes from one message to the next (a sequence number, a time). A loop's
-/// datagrams are equal byte for byte, so they always match.
-fn fingerprint(payload: &[u8]) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    payload.len().hash(&mut hasher);
-    payload[..payload.len().min(64)].hash(&mut hasher);
-    payload[payload.len().saturating_sub(64)..].hash(&mut hasher);
-    hasher.finish()
 }
 
 /// Runs `workers` event loops on the one socket until the server is shut down. Each polls
@@ -134,10 +63,10 @@ pub(crate) fn serve<D: Datagram>(
     worker: Worker<'_>,
     workers: usize,
 ) -> Result<()> {
-    let shared = Shared::new(worker.options.source_rate_limit());
+    let guard = Guard::new(worker.options.source_rate_limit());
     let policy = D::Policy::default();
     worker.spawn(workers, |_| {
-        run(socket, local, worker, shared.as_ref(), &policy)
+        run(socket, local, worker, guard.as_ref(), &policy)
     })
 }
 
@@ -146,7 +75,7 @@ fn run<D: Datagram>(
     socket: &D,
     local: &D::Addr,
     worker: Worker<'_>,
-    shared: Option<&Shared<D::Addr>>,
+    guard: Option<&Guard<D::Addr>>,
     policy: &D::Policy,
 ) -> Result<()> {
     let mut batch = Batch::new(D::new_batch(), worker.options.buffer_size())?;
@@ -157,7 +86,7 @@ fn run<D: Datagram>(
             local,
             options: worker.options,
             policy,
-            limit: Limit::new(shared),
+            limit: Limit { guard },
             counters,
             log: RateLimit::default(),
             recorder: worker.control.recorder(),
@@ -303,7 +232,9 @@ impl<D: Datagram> Echo<'_, D> {
                 }
                 // Fault hook: under a fault, its reply is dropped, altered, held or repeated.
                 if faults.is_on() {
-                    faults.reply(self.socket, payload, &source, self.counters);
+                    let sent = faults.reply(self.socket, payload, &source, self.counters);
+                    // The loop guard remembers the reply as it went out.
+                    self.limit.sent(&source, sent.map(|len| &payload[..len]));
                     continue;
                 }
                 batch.replies.push((index, n, source));
@@ -353,7 +284,7 @@ impl<D: Datagram> Echo<'_, D> {
         if !self.limit.allow(source, payload) {
             counters.dropped_rate_limited.add(1);
             log.warn(format_args!(
-                "not answering {source}: it keeps sending back the server's own replies"
+                "not answering {source}: it keeps answering the server's own replies"
             ));
             return false;
         }
@@ -387,46 +318,5 @@ impl<D: Datagram> Echo<'_, D> {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_repeat_of_the_last_reply_takes_a_token() {
-        let shared = Shared::new(Some(SourceRateLimit::new(1, 3)));
-        let mut limit = Limit::new(shared.as_ref());
-        let source = "a";
-        // Distinct messages are never limited, however many.
-        for seq in 0..1000u32 {
-            assert!(limit.allow(&source, &seq.to_be_bytes()));
-        }
-        // The same message again and again: the burst, then refused.
-        let repeats: Vec<bool> = (0..6).map(|_| limit.allow(&source, b"loop")).collect();
-        assert_eq!(repeats, [true, true, true, true, false, false]);
-        // Another source is not affected.
-        assert!(limit.allow(&"b", b"loop"));
-        assert!(limit.allow(&"b", b"loop"));
-    }
-
-    #[test]
-    fn no_limit_allows_everything() {
-        let mut limit = Limit::new(None::<&Shared<u8>>);
-        assert!((0..100).all(|_| limit.allow(&1u8, b"same")));
-    }
-
-    #[test]
-    fn fingerprints_see_the_ends_and_the_length() {
-        let a = [1u8; 500];
-        let mut b = a;
-        b[0] = 2;
-        let mut c = a;
-        c[499] = 2;
-        assert_ne!(fingerprint(&a), fingerprint(&b));
-        assert_ne!(fingerprint(&a), fingerprint(&c));
-        assert_ne!(fingerprint(&a), fingerprint(&a[..499]));
-        assert_eq!(fingerprint(&a), fingerprint(&[1u8; 500]));
     }
 }

@@ -23,6 +23,7 @@ use crate::transport::sealed::{Datagram, Listener, ServerVisitor};
 mod datagram;
 mod limiter;
 mod limits;
+mod loops;
 mod progress;
 mod sources;
 mod stream;

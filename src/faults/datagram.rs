@@ -364,22 +364,25 @@ impl<'a, A: Clone + Into<Address> + Send + Sync + 'static> Worker<'a, A> {
         self.on
     }
 
-    /// Sends, holds, alters or drops the reply `payload` to `source`.
+    /// Sends, holds, alters or drops the reply `payload` to `source`. Returns how many of
+    /// its bytes go out, now or later, altered in place where a fault alters them; `None`
+    /// if it is dropped.
     pub(crate) fn reply<D: Datagram<Addr = A>>(
         &mut self,
         socket: &D,
         payload: &mut [u8],
         source: &A,
         counters: &Counters,
-    ) {
-        let Some(state) = &self.state else {
-            return;
-        };
+    ) -> Option<usize> {
+        let state = self.state.as_ref()?;
         let mut state = lock(state);
         state.refresh(self.switch);
         let verdict = state.decide(payload.len(), source, counters);
+        let len =
+            (!verdict.dropped).then(|| verdict.len.unwrap_or(payload.len()).min(payload.len()));
         state.dispatch(socket, payload, source, verdict, counters);
         self.on = !state.is_idle();
+        len
     }
 
     /// Sends the held replies whose time has come.

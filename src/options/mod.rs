@@ -320,7 +320,8 @@ impl Options {
     );
     option!(
         /// The most datagrams [`EchoServer::serve`](crate::EchoServer::serve) answers from one
-        /// source (address and port) that repeat the last reply sent to it, as a
+        /// source (address and port) that answer its recent replies to it (the reply back,
+        /// whole or altered), as a
         /// [`SourceRateLimit`] (default [`DEFAULT_SOURCE_RATE_LIMIT`]: 100 a second, bursts
         /// of 1,000); `None` answers every datagram. It ends an exchange with another server
         /// started by a forged datagram. A rate or burst of zero is refused.

@@ -117,14 +117,15 @@ const fn privileged_ports() -> [u16; 1023] {
 }
 
 /// The default per-source limit of [`EchoServer::serve`](crate::EchoServer::serve) on
-/// datagrams that send back the server's own last reply: 100 a second, in bursts of up to
-/// 1,000.
+/// datagrams that answer the server's own recent replies (send them back, whole or altered):
+/// 100 a second, in bursts of up to 1,000.
 ///
 /// One forged datagram between two echo servers bounces between them as fast as they can
-/// answer, every datagram a copy of the last reply sent to its source. Those repeats take
-/// tokens, and the first one refused ends the exchange: a loop faster than 100 round trips a
-/// second (any two servers less than 10 ms apart) ends after about 1,000 repeats. A client's
-/// messages differ from one another (sequence numbers, times), so it is never limited
+/// answer, every datagram the last reply sent to its source, or that reply altered by a
+/// peer that changes what it echoes. Those answers take tokens, and the first one refused
+/// ends the exchange: a loop faster than 100 round trips a second (any two servers less
+/// than 10 ms apart) ends after about 1,000 of them. A client's messages are new ones, or
+/// numbered ones whose number changes the same few bytes each time, so it is never limited
 /// however fast it goes; one that sends the very same message again and again is limited
 /// after its first 1,000 repeats, to 100 a second. See `docs/protocol.md` for the figures.
 ///
@@ -140,27 +141,31 @@ const fn privileged_ports() -> [u16; 1023] {
 pub const DEFAULT_SOURCE_RATE_LIMIT: SourceRateLimit = SourceRateLimit::new(100, 1_000);
 
 /// A limit on the datagrams [`EchoServer::serve`](crate::EchoServer::serve) answers that
-/// repeat its last reply to their source: a token bucket of `burst` datagrams per source
-/// (address and port), refilled at `rate` datagrams a second.
+/// answer its own recent replies to their source: a token bucket of `burst` datagrams per
+/// source (address and port), refilled at `rate` datagrams a second.
 ///
-/// A datagram equal to the last reply sent to its source (same length, same first and last
-/// 64 bytes) takes a token from that source's bucket; one that finds the bucket empty is
-/// dropped and counted in [`Stats::dropped_rate_limited`](crate::Stats::dropped_rate_limited).
+/// A datagram that brings one of the last four replies sent to its source back, whole or
+/// altered in a few places that move from one datagram to the next (a corrupted byte at a
+/// random offset), takes a token from that source's bucket; one that finds the bucket empty
+/// is dropped and counted in [`Stats::dropped_rate_limited`](crate::Stats::dropped_rate_limited).
 /// This is what ends an exchange between two servers started by one forged datagram: each
-/// sends back exactly what the other just sent, as fast as it can, so the source soon runs
-/// out of tokens, and one dropped datagram ends it. Other datagrams take no token: on
-/// loopback a flat-out closed-loop client goes as fast as such a loop, and a limit on every
-/// datagram could not end the one without slowing the other. The buckets are the server's,
-/// shared by its workers (behind a lock taken only for a repeat), so a loop spread over many
-/// workers drains its source's one bucket at its whole rate; each worker keeps its own
-/// memory of the last reply to each source, with no lock, and since a loop's datagrams all
-/// carry the same payload, whichever worker takes one sees the repeat.
+/// sends back what the other just sent, byte for byte or altered (a `corrupt` fault, a peer
+/// that flips the case of letters), as fast as it can, so the source soon runs out of
+/// tokens, and one dropped datagram ends it. Other datagrams take no token, and a client's
+/// messages are other datagrams: new ones, or numbered ones whose number changes the same
+/// few bytes every time. On loopback a flat-out closed-loop client goes as fast as a loop,
+/// and a limit on every datagram could not end the one without slowing the other.
+/// docs/protocol.md ("The per-source rate limit") says exactly how the two are told apart,
+/// and what cannot be.
 ///
-/// A server remembers at most 4,096 repeating sources at once, and each worker the last
-/// replies to 4,096 sources (a few hundred KiB at most, allocated
-/// only as sources come). A source whose bucket has refilled holds no information and is
+/// The memory of recent replies and the buckets are the server's, shared by its workers (the
+/// replies in 64 tables with a lock each, the buckets behind a lock taken only for an
+/// answer), so a loop spread over many workers is seen whole and drains its source's one
+/// bucket at its whole rate. A server remembers the replies to at most 4,096 sources (about
+/// 1.4 MiB at most, allocated only as sources come), and the buckets of at most 4,096
+/// answering sources. A source whose bucket has refilled holds no information and is
 /// forgotten when room is needed; if all 4,096 were seen within their last burst (a flood
-/// of forged sources), a new repeating source is refused until one refills, while the ones
+/// of forged sources), a new answering source is refused until one refills, while the ones
 /// already known keep their buckets.
 ///
 /// # Examples

@@ -31,7 +31,7 @@ const METRICS: &[(&str, &str, &str, &str)] = &[
     ("dropped_denied_port", "socket_echo_dropped_denied_port_total", "counter", "Datagrams from a --deny-ports port, not answered."),
     ("dropped_bad_source", "socket_echo_dropped_bad_source_total", "counter", "Datagrams from a multicast, broadcast, unspecified or unnamed source, not answered."),
     ("dropped_own_address", "socket_echo_dropped_own_address_total", "counter", "Datagrams whose source is the server's own address, not answered."),
-    ("dropped_rate_limited", "socket_echo_dropped_rate_limited_total", "counter", "Datagrams repeating the last reply to their source past --source-rate-limit, not answered."),
+    ("dropped_rate_limited", "socket_echo_dropped_rate_limited_total", "counter", "Datagrams answering the recent replies to their source past --source-rate-limit, not answered."),
     ("dropped_truncated", "socket_echo_dropped_truncated_total", "counter", "Datagrams larger than --buffer-size, not answered."),
     ("dropped_send_failed", "socket_echo_dropped_send_failed_total", "counter", "Replies the system would not send."),
     ("refused_per_source", "socket_echo_refused_per_source_total", "counter", "Stream connections closed at once because --max-connections-per-source were open from their address."),

@@ -97,8 +97,9 @@ pub struct Args {
     /// reads can hold.
     #[arg(long, value_name = "BYTES", value_parser = parse_optional_size)]
     connection_buffers: Option<MaybeSize>,
-    /// Most datagrams answered per second from one source that sends back the server's own
-    /// last reply (what a loop between two servers does): "RATE/BURST", or "none"
+    /// Most datagrams answered per second from one source that sends the server's own
+    /// recent replies back, whole or altered (what a loop between two servers does):
+    /// "RATE/BURST", or "none"
     /// [default: 100/1000].
     #[arg(long, value_name = "RATE/BURST", value_parser = parse_rate_limit)]
     source_rate_limit: Option<RateLimit>,
