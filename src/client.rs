@@ -295,7 +295,7 @@ impl<T: Transport> EchoClient<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Receive`] if the system cannot report the address.
+    /// [`Error::LocalAddr`] if the system cannot report the address.
     ///
     /// # Examples
     ///
@@ -308,8 +308,8 @@ impl<T: Transport> EchoClient<T> {
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
     pub fn local_addr(&self) -> Result<T::Addr> {
-        T::client_addr(&self.socket).map_err(|source| Error::Receive {
-            addr: self.peer.clone().into(),
+        T::client_addr(&self.socket).map_err(|source| Error::LocalAddr {
+            peer: self.peer.clone().into(),
             source,
         })
     }

@@ -292,6 +292,23 @@ pub enum Error {
         /// What failed, for a test to match.
         reason: crate::transport::TlsFailure,
     },
+    /// The local address of a client's socket could not be read (`getsockname`).
+    #[error("failed to read the local address of the connection to {peer}")]
+    LocalAddr {
+        /// The server the client is connected to.
+        peer: Address,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The event poll of a load generator's thread could not be made, or a connection could
+    /// not be registered with it.
+    #[error("failed to set up the event poll of a load thread")]
+    Poll {
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
     /// A thread of a load generator could not be started.
     #[error("failed to start a load thread")]
     Thread {
@@ -356,6 +373,8 @@ impl Error {
             | Error::Receive { source, .. }
             | Error::Reset { source, .. }
             | Error::Thread { source }
+            | Error::Poll { source }
+            | Error::LocalAddr { source, .. }
             | Error::Pipe { source, .. } => Some(source.kind()),
             Error::NoAddress { .. }
             | Error::InvalidOption { .. }

@@ -22,6 +22,7 @@ mod caps;
 #[cfg(feature = "tls")]
 mod certificate;
 mod descriptor;
+mod ip;
 mod plain;
 mod tcp;
 #[cfg(feature = "tls")]

@@ -4,14 +4,14 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use socket2::SockRef;
 
-use super::Transport;
+use super::{Transport, ip};
 use super::plain::{self, Plain};
 use super::sealed::{
     ClientVisitor, ClientsVisitor, Connection, Kind, Listener, Sealed, ServerVisitor,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::options::Options;
 
 /// The TCP transport: byte streams, echoed until the client closes.
@@ -35,10 +35,6 @@ impl Transport for Tcp {
     type Addr = SocketAddr;
 }
 
-fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
-    Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-}
-
 impl Sealed for Tcp {
     const NAME: &'static str = "tcp";
     const KIND: Kind = Kind::Stream;
@@ -58,22 +54,7 @@ impl Sealed for Tcp {
     }
 
     fn bind(addr: &SocketAddr, options: &Options) -> Result<TcpListener> {
-        let addr = *addr;
-        let bind_error = |source| Error::Bind {
-            transport: Self::NAME,
-            addr: addr.into(),
-            source,
-        };
-        let socket = new_socket(addr).map_err(bind_error)?;
-        options.apply_reuse(&socket, true)?;
-        options.apply_ip(&socket, addr.is_ipv6())?;
-        options.apply_buffers(&socket)?;
-        // Accepted connections inherit these on Linux; they are set again on each anyway.
-        options.apply_tcp(&socket)?;
-        socket.bind(&addr.into()).map_err(bind_error)?;
-        let backlog = i32::try_from(options.backlog()).unwrap_or(i32::MAX);
-        socket.listen(backlog).map_err(bind_error)?;
-        Ok(socket.into())
+        Ok(ip::TCP.bind(*addr, options)?.into())
     }
 
     fn local_addr(server: &TcpListener) -> io::Result<SocketAddr> {
@@ -81,22 +62,7 @@ impl Sealed for Tcp {
     }
 
     fn connect(addr: &SocketAddr, options: &Options) -> Result<TcpStream> {
-        let addr = *addr;
-        let connect_error = |source| Error::Connect {
-            addr: addr.into(),
-            source,
-        };
-        let socket = new_socket(addr).map_err(connect_error)?;
-        options.apply_ip(&socket, addr.is_ipv6())?;
-        options.apply_buffers(&socket)?;
-        options.apply_tcp(&socket)?;
-        options.apply_timeouts(&socket)?;
-        match options.connect_timeout() {
-            Some(limit) => socket.connect_timeout(&addr.into(), limit),
-            None => socket.connect(&addr.into()),
-        }
-        .map_err(connect_error)?;
-        Ok(socket.into())
+        Ok(ip::TCP.connect(*addr, options)?.into())
     }
 
     fn client_addr(client: &TcpStream) -> io::Result<SocketAddr> {

@@ -7,13 +7,12 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Protocol, Socket, Type};
 
-use super::Transport;
+use super::{Transport, ip};
 use super::plain::{self, Plain};
 use super::sealed::Refusal;
 use super::sealed::{ClientVisitor, ClientsVisitor, Datagram, Kind, Sealed, ServerVisitor};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::options::Options;
 
 /// The largest UDP payload over IPv4: 65,535 − 20 (IP header) − 8 (UDP header).
@@ -45,10 +44,6 @@ pub struct Udp;
 
 impl Transport for Udp {
     type Addr = SocketAddr;
-}
-
-fn new_socket(addr: SocketAddr) -> io::Result<Socket> {
-    Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))
 }
 
 /// Whether `addr` (an IP address, with its scope for an IPv6 one; port 0) is an address of
@@ -140,18 +135,7 @@ impl Sealed for Udp {
     }
 
     fn bind(addr: &SocketAddr, options: &Options) -> Result<UdpSocket> {
-        let addr = *addr;
-        let bind_error = |source| Error::Bind {
-            transport: Self::NAME,
-            addr: addr.into(),
-            source,
-        };
-        let socket = new_socket(addr).map_err(bind_error)?;
-        options.apply_reuse(&socket, false)?;
-        options.apply_ip(&socket, addr.is_ipv6())?;
-        options.apply_buffers(&socket)?;
-        socket.bind(&addr.into()).map_err(bind_error)?;
-        Ok(socket.into())
+        Ok(ip::UDP.bind(*addr, options)?.into())
     }
 
     fn local_addr(server: &UdpSocket) -> io::Result<SocketAddr> {
@@ -159,17 +143,7 @@ impl Sealed for Udp {
     }
 
     fn connect(addr: &SocketAddr, options: &Options) -> Result<UdpSocket> {
-        let addr = *addr;
-        let connect_error = |source| Error::Connect {
-            addr: addr.into(),
-            source,
-        };
-        let socket = new_socket(addr).map_err(connect_error)?;
-        options.apply_ip(&socket, addr.is_ipv6())?;
-        options.apply_buffers(&socket)?;
-        options.apply_timeouts(&socket)?;
-        socket.connect(&addr.into()).map_err(connect_error)?;
-        Ok(socket.into())
+        Ok(ip::UDP.connect(*addr, options)?.into())
     }
 
     fn client_addr(client: &UdpSocket) -> io::Result<SocketAddr> {

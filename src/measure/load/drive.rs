@@ -27,7 +27,7 @@ impl<'c, T: Transport> ClientsVisitor<'c, T> for Drive<'_, '_, T> {
     type Output = Result<()>;
 
     fn stream<C: Connection>(self, connections: Vec<&'c C>) -> Result<()> {
-        let poll = Poll::new().map_err(|source| Error::Thread { source })?;
+        let poll = Poll::new().map_err(|source| Error::Poll { source })?;
         let readable = Interest::READABLE | Interest::WRITABLE;
         for (token, connection) in connections.iter().enumerate() {
             register(*connection, &poll, Token(token), readable)?;
@@ -40,7 +40,7 @@ impl<'c, T: Transport> ClientsVisitor<'c, T> for Drive<'_, '_, T> {
         if let Some(socket) = sockets.first() {
             measure::check_datagram(*socket, self.peer, self.shared.size)?;
         }
-        let poll = Poll::new().map_err(|source| Error::Thread { source })?;
+        let poll = Poll::new().map_err(|source| Error::Poll { source })?;
         for (token, socket) in sockets.iter().enumerate() {
             register(*socket, &poll, Token(token), Interest::READABLE)?;
         }

@@ -296,7 +296,8 @@ impl Load {
     /// timeout under one microsecond (zero included), a zero rate or a refused option; [`Error::DatagramTooLarge`] for a UDP message over the datagram
     /// limit; the errors of [`EchoClient::connect_on_with`](crate::EchoClient::connect_on_with)
     /// if any connection fails; [`Error::SetOption`] if a socket cannot be made nonblocking;
-    /// [`Error::Thread`] if a thread, or its poll, cannot be started. Failures
+    /// [`Error::Thread`] if a thread cannot be started, [`Error::Poll`] if its poll cannot be
+    /// set up. Failures
     /// during the run (a mismatch, a closed connection, a timeout) are counted in the report,
     /// not returned.
     ///

@@ -33,7 +33,7 @@ pub(super) fn register(
         })?;
     socket
         .register(poll.registry(), token, interest)
-        .map_err(|source| Error::Thread { source })
+        .map_err(|source| Error::Poll { source })
 }
 
 /// Waits for events, up to the next look at the timeouts. False if the poll failed.
