@@ -6,11 +6,11 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use socket2::SockRef;
 
-use super::{Transport, ip};
 use super::plain::{self, Plain};
 use super::sealed::{
     ClientVisitor, ClientsVisitor, Connection, Kind, Listener, Sealed, ServerVisitor,
 };
+use super::{Transport, ip};
 use crate::error::Result;
 use crate::options::Options;
 

@@ -7,11 +7,10 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-
-use super::{Transport, ip};
 use super::plain::{self, Plain};
 use super::sealed::Refusal;
 use super::sealed::{ClientVisitor, ClientsVisitor, Datagram, Kind, Sealed, ServerVisitor};
+use super::{Transport, ip};
 use crate::error::Result;
 use crate::options::Options;
 
