@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use socket_echo::{
-    Bulk, EndpointVisitor, Load, LoadErrorKind, LoadReport, Progress, ToAddrs, Transport,
+    Bulk, EndpointVisitor, Load, LoadErrorKind, LoadReport, Options, Progress, ToAddrs, Transport,
 };
 
 use crate::Exit;
@@ -28,6 +28,7 @@ Examples:
   socket-echo bench localhost:9999 --bulk --duration 5s
   socket-echo bench localhost:9999 --conns 4 --duration 1s --json
   socket-echo bench localhost:9999 --conns 10 --rate 20000
+  socket-echo bench tls://localhost:9443 --ca cert.pem --conns 10 --duration 5s
 
 Each connection sends a message, reads the whole echo back and checks it before the next
 (closed loop), the connections shared among a few threads (--threads, one per CPU by
@@ -39,8 +40,8 @@ standard error otherwise. Ctrl-C ends the run at once and still reports, the mes
 in flight counted lost. However slowly the server echoes, the run is over one timeout (1 s)
 after its duration.", exit_status!()))]
 pub struct Args {
-    /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
-    /// unixgram:@NAME.
+    /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH,
+    /// unixgram:@NAME, tls://HOST:PORT or tls+unix:PATH.
     #[arg(value_name = "ADDRESS", default_value = DEFAULT_ADDRESS)]
     pub address: String,
     /// Concurrent connections (TCP) or sockets (UDP).
@@ -71,11 +72,16 @@ pub struct Args {
     /// start).
     #[arg(short, long)]
     pub json: bool,
+    #[command(flatten)]
+    tls: crate::tls::ClientArgs,
 }
 
 pub fn run(args: &Args) -> Result<Exit, Failure> {
     let duration = args.duration;
     let endpoint = flags::endpoint(&args.address, args.udp)?;
+    // The plain transports keep the defaults of `Load` and `Bulk`.
+    let options = args.tls.apply(&endpoint, Options::new())?;
+    let options = endpoint.is_tls().then_some(options);
     let stop = flags::stop_on_ctrl_c();
 
     let mut shown = Shown::new(duration);
@@ -84,6 +90,7 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         args,
         duration,
         stop,
+        options,
         progress: &mut progress,
     });
     shown.finish();
@@ -196,6 +203,8 @@ struct Run<'a, F> {
     args: &'a Args,
     duration: Duration,
     stop: Arc<AtomicBool>,
+    /// The TLS settings of a TLS address.
+    options: Option<Options>,
     progress: &'a mut F,
 }
 
@@ -205,10 +214,13 @@ impl<F: FnMut(&Progress)> EndpointVisitor for Run<'_, F> {
     fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
         let args = self.args;
         if args.bulk {
-            let bulk = Bulk::new()
+            let mut bulk = Bulk::new()
                 .with_duration(self.duration)
                 .with_write_size(args.size.unwrap_or(64 * 1024))
                 .with_stop(self.stop);
+            if let Some(options) = self.options {
+                bulk = bulk.with_options(options);
+            }
             return bulk.run_on_with_progress(transport, address, self.progress);
         }
         let mut load = Load::new()
@@ -221,6 +233,9 @@ impl<F: FnMut(&Progress)> EndpointVisitor for Run<'_, F> {
         }
         if let Some(rate) = args.rate {
             load = load.with_rate(rate);
+        }
+        if let Some(options) = self.options {
+            load = load.with_options(options);
         }
         load.run_with_progress(transport, address, self.progress)
     }

@@ -180,6 +180,9 @@ fn kind_of(error: &Error) -> &'static str {
         (Error::Excess { .. }, _) => "excess",
         (Error::ShortEcho { .. } | Error::Truncated { .. }, _) => "short",
         (Error::Accept { .. } | Error::Serve { .. } | Error::WorkerPanicked { .. }, _) => "server",
+        // Before the kinds of an io::Error: a handshake timeout is a TLS failure first.
+        (Error::Tls { .. }, _) => "tls",
+        (Error::Certificate { .. }, _) => "certificate",
         (_, Some(Io::ConnectionRefused)) => "refused",
         (_, Some(Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe)) => "reset",
         (_, Some(Io::TimedOut | Io::WouldBlock)) => "timeout",

@@ -28,11 +28,13 @@ mod send;
 mod serve;
 mod stats_line;
 mod tally;
+mod tls;
 
 /// What `socket-echo --help` shows after the subcommands: addresses, examples, exit codes.
 const TOP_HELP: &str = "\
 Addresses: HOST:PORT or tcp://HOST:PORT (TCP), udp://HOST:PORT, unix:/path or unix:@name
-(Unix stream), unixgram:/path or unixgram:@name (Unix datagram).
+(Unix stream), unixgram:/path or unixgram:@name (Unix datagram), tls://HOST:PORT and
+tls+unix:/path (TLS over TCP and over a Unix stream).
 
 Examples:
   socket-echo serve localhost:9999 udp://localhost:9999
@@ -41,6 +43,8 @@ Examples:
   socket-echo send localhost:9999 hello
   socket-echo serve localhost:9999 --control 127.0.0.1:9998
   socket-echo ctl 127.0.0.1:9998 faults delay=50ms
+  socket-echo serve tls://localhost:9443 --cert-out cert.pem
+  socket-echo ping tls://localhost:9443 --ca cert.pem --count 3
 
 Exit status:
   0  success

@@ -27,6 +27,7 @@ Examples:
   socket-echo ping localhost:9999 --count 5 --interval 200ms
   socket-echo ping udp://localhost:9999 --count 10 --timeout 500ms
   socket-echo ping unix:/tmp/echo.sock --count 3
+  socket-echo ping tls://localhost:9443 --ca cert.pem --count 3
 
 Ctrl-C stops after the probe in flight and prints the statistics so far: sent, received,
 lost, late (answered after the timeout), reordered (answered after a later probe),
@@ -34,8 +35,8 @@ duplicated and corrupted (an echo that differs) probes, the round-trip percentil
 RFC 3550 interarrival jitter and the mean deviation (mdev, as ping(8)). Exit status 1 if
 every probe was lost.", exit_status!()))]
 pub struct Args {
-    /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
-    /// unixgram:@NAME.
+    /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH,
+    /// unixgram:@NAME, tls://HOST:PORT or tls+unix:PATH.
     #[arg(value_name = "ADDRESS", default_value = DEFAULT_ADDRESS)]
     pub address: String,
     /// How many probes to send [default: until Ctrl-C].
@@ -57,10 +58,13 @@ pub struct Args {
     /// object if no probe could be sent).
     #[arg(short, long)]
     pub json: bool,
+    #[command(flatten)]
+    tls: crate::tls::ClientArgs,
 }
 
 pub fn run(args: &Args) -> Result<Exit, Failure> {
     let endpoint = flags::endpoint(&args.address, args.udp)?;
+    let mut options = args.tls.apply(&endpoint, Options::new())?;
     let stop = flags::stop_on_ctrl_c();
     let ping = Ping::new()
         .with_count(args.count.unwrap_or(u64::MAX))
@@ -68,7 +72,6 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         .with_interval(args.interval)
         .with_timeout(args.timeout)
         .with_stop(Arc::clone(&stop));
-    let mut options = Options::new();
     if !endpoint.is_datagram() {
         options = options.with_connect_timeout(Some(args.timeout.max(Duration::from_secs(1))));
     }

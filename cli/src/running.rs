@@ -25,7 +25,7 @@ pub trait Running: Send + Sync {
     fn address(&self) -> &str;
     /// True for UDP and Unix datagrams.
     fn is_datagram(&self) -> bool;
-    /// The transport's name (`tcp`, `udp`, `unix`, `unixgram`).
+    /// The transport's name (`tcp`, `udp`, `unix`, `unixgram`, `tls`, `tls+unix`).
     fn transport(&self) -> &'static str;
     /// Its statistics now (the last ones once it was joined).
     fn stats(&self) -> Stats;
@@ -61,6 +61,7 @@ impl<T: Transport> Served<T> {
         let address = match T::NAME {
             "tcp" => addr.to_string(),
             "udp" => format!("udp://{addr}"),
+            "tls" => format!("tls://{addr}"),
             other => format!("{other}:{addr}"),
         };
         Served {

@@ -20,6 +20,7 @@ Examples:
   echo hello | socket-echo send udp://localhost:9999
   socket-echo send unix:/tmp/echo.sock - < message.bin > echo.bin
   socket-echo send localhost:9999 hello --json
+  socket-echo send tls://localhost:9443 hello --ca cert.pem
 
 The echo is written to standard output exactly as it came back, as it is verified: over a
 stream, standard input is sent as it is read, in bounded memory whatever its size, and the
@@ -28,8 +29,8 @@ time, or nothing listening is an error (exit status 1), and the output stops whe
 went wrong. Over datagrams the message is one datagram. With --json the echo is verified
 but not printed: one object says how many bytes came back, and how long it took.", exit_status!()))]
 pub struct Args {
-    /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH or
-    /// unixgram:@NAME.
+    /// The echo server: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME, unixgram:PATH,
+    /// unixgram:@NAME, tls://HOST:PORT or tls+unix:PATH.
     #[arg(value_name = "ADDRESS", default_value = DEFAULT_ADDRESS)]
     pub address: String,
     /// The message; `-` (the default) reads standard input, to its end.
@@ -45,6 +46,8 @@ pub struct Args {
     /// object.
     #[arg(short, long)]
     pub json: bool,
+    #[command(flatten)]
+    tls: crate::tls::ClientArgs,
 }
 
 /// The most standard input read for a datagram, which carries one message: far more than
@@ -54,7 +57,9 @@ const DATAGRAM_INPUT: u64 = 16 << 20;
 
 pub fn run(args: &Args) -> Result<Exit, Failure> {
     let endpoint = flags::endpoint(&args.address, args.udp)?;
-    let mut options = Options::new()
+    let mut options = args
+        .tls
+        .apply(&endpoint, Options::new())?
         .with_read_timeout(Some(args.timeout))
         .with_write_timeout(Some(args.timeout));
     if !endpoint.is_datagram() {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
-use socket_echo::{FaultStats, Stats};
+use socket_echo::{FaultStats, Field, Stats, TlsStats};
 
 use crate::json::ms;
 
@@ -34,17 +34,19 @@ pub struct StatsLine {
     refused_per_source: u64,
     max_connections: u64,
     shutdown_resets: u64,
-    faults: FaultsLine,
+    faults: Counts<FaultStats>,
+    tls: Counts<TlsStats>,
 }
 
-/// The faults injected, by kind, in a statistics line: one field per
-/// [`FaultStats::FIELDS`], by the same name.
-struct FaultsLine(FaultStats);
+/// A group of counts in a statistics line, the faults injected by kind
+/// ([`FaultStats::FIELDS`]) or the TLS handshakes by outcome ([`TlsStats::FIELDS`]): one
+/// field per count, by the same name.
+struct Counts<S: 'static>(S, &'static [Field<S>]);
 
-impl Serialize for FaultsLine {
+impl<G> Serialize for Counts<G> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(FaultStats::FIELDS.len()))?;
-        for field in FaultStats::FIELDS {
+        let mut map = serializer.serialize_map(Some(self.1.len()))?;
+        for field in self.1 {
             map.serialize_entry(field.name(), &field.of(&self.0))?;
         }
         map.end()
@@ -75,7 +77,8 @@ impl StatsLine {
             refused_per_source: s.refused_per_source,
             max_connections: s.max_connections,
             shutdown_resets: s.shutdown_resets,
-            faults: FaultsLine(s.faults),
+            faults: Counts(s.faults, FaultStats::FIELDS),
+            tls: Counts(s.tls, TlsStats::FIELDS),
         }
     }
 }

@@ -1,13 +1,13 @@
 //! `GET /metrics`: every figure of the statistics in the Prometheus text format, one series
 //! per address (`address` label). The figures are the fields of the `/stats` object, by the
-//! same names (`faults.dropped` is `socket_echo_faults_dropped_total`), so the two always
-//! agree.
+//! same names (`faults.dropped` is `socket_echo_faults_dropped_total`, `tls.handshakes`
+//! `socket_echo_tls_handshakes_total`), so the two always agree.
 
 use std::fmt::Write;
 use std::time::Duration;
 
 use serde_json::Value;
-use socket_echo::FaultStats;
+use socket_echo::{FaultStats, TlsStats};
 
 use crate::running::Running;
 use crate::stats_line::StatsLine;
@@ -48,7 +48,9 @@ struct Metric {
 }
 
 /// Every metric: those of [`METRICS`], then one counter per fault count
-/// ([`FaultStats::FIELDS`]), `faults.NAME` as `socket_echo_faults_NAME_total`.
+/// ([`FaultStats::FIELDS`]), `faults.NAME` as `socket_echo_faults_NAME_total`, and one per
+/// TLS count ([`TlsStats::FIELDS`], zero on a plain address), `tls.NAME` as
+/// `socket_echo_tls_NAME_total`.
 fn metrics() -> Vec<Metric> {
     let plain = METRICS.iter().map(|&(field, name, kind, help)| Metric {
         field: field.to_owned(),
@@ -62,7 +64,13 @@ fn metrics() -> Vec<Metric> {
         kind: "counter",
         help: format!("Fault: {}.", field.meaning()),
     });
-    plain.chain(faults).collect()
+    let tls = TlsStats::FIELDS.iter().map(|field| Metric {
+        field: format!("tls.{}", field.name()),
+        name: format!("socket_echo_tls_{}_total", field.name()),
+        kind: "counter",
+        help: format!("TLS: {}.", field.meaning()),
+    });
+    plain.chain(faults).chain(tls).collect()
 }
 
 /// The figures of a statistics object by field name (`faults.dropped` for the nested ones),

@@ -2,9 +2,10 @@
 //! [`Options`] and [`Faults`] for each address, with the transports each flag concerns.
 
 use std::num::NonZeroUsize;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use socket_echo::{Endpoint, Fault, Faults, Options, SourceRateLimit};
+use socket_echo::{Endpoint, Fault, Faults, Options, SourceRateLimit, TlsOptions};
 
 use crate::control::Place;
 use crate::flags::{self, DEFAULT_ADDRESS, MIN_DURATION, at_least, duration, size_at_least};
@@ -21,9 +22,12 @@ Examples:
   socket-echo serve localhost:9999 --fault delay=50ms,jitter=10ms --seed 7
   socket-echo serve 127.0.0.1:9999 --control 127.0.0.1:0   # then: socket-echo ctl ...
   socket-echo serve udp://localhost:9999 --fault drop=0.05,burst=4 --fault duplicate=0.1
+  socket-echo serve tls://localhost:9443 --cert-out cert.pem   # then: ping --ca cert.pem
+  socket-echo serve tls://0.0.0.0:9443 --cert chain.pem --key key.pem --client-ca ca.pem
 
 A flag applies to the addresses whose transport it concerns (--backlog to the stream ones,
---deny-ports to UDP); one that concerns none of them is refused. The default address is on
+--deny-ports to UDP, the TLS flags to tls:// and tls+unix:); one that concerns none of them
+is refused. The default address is on
 loopback. Binding 0.0.0.0 or [::] exposes the server to every machine that can reach this
 one: do that only on a network you trust.
 
@@ -35,7 +39,13 @@ loopback or a Unix socket path (mode 600) only, unless --control-allow-remote.
 
 Ctrl-C or SIGTERM stops the server gracefully and prints its statistics; a second one during
 the shutdown grace exits at once with the statistics so far (exit status 1), the connections
-still open closed as the process ends.", exit_status!()))]
+still open closed as the process ends.
+
+A TLS address serves the certificate of --cert and --key, or one made at start for
+localhost and the address (self-signed, new on each start); its SHA-256 fingerprint is
+printed after the address (\"certificate of ADDRESS: sha256 AB:CD:...\"), and --cert-out
+writes the certificate clients must trust (`ping --ca FILE`, `openssl s_client -CAfile
+FILE`).", exit_status!()))]
 pub struct Args {
     /// Addresses to listen on: HOST:PORT, udp://HOST:PORT, unix:PATH, unix:@NAME,
     /// unixgram:PATH or unixgram:@NAME.
@@ -131,7 +141,27 @@ pub struct Args {
     /// (warned about on standard error).
     #[arg(long, requires = "control")]
     pub(super) control_allow_remote: bool,
+    /// Serve this certificate chain (PEM, the leaf first) on the TLS addresses, with --key
+    /// [default: a self-signed one for localhost and the address].
+    #[arg(long, value_name = "FILE", requires = "key", help_heading = TLS)]
+    cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert", help_heading = TLS)]
+    key: Option<PathBuf>,
+    /// Write the certificate clients must trust (PEM) to this file once the servers
+    /// listen, before the addresses are printed.
+    #[arg(long, value_name = "FILE", help_heading = TLS)]
+    pub(super) cert_out: Option<PathBuf>,
+    /// Require a client certificate signed by a certificate of this PEM file (mutual TLS).
+    #[arg(long, value_name = "FILE", help_heading = TLS)]
+    client_ca: Option<PathBuf>,
+    /// How long a TLS handshake may take before the connection is closed [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = duration(MIN_DURATION), allow_hyphen_values = true, help_heading = TLS)]
+    handshake_timeout: Option<Duration>,
 }
+
+/// The heading of the TLS flags in `--help`.
+const TLS: &str = "TLS (tls:// and tls+unix: addresses)";
 
 impl Args {
     /// The flags given, each with the option of the library it sets (its name in
@@ -145,7 +175,7 @@ impl Args {
     }
 
     /// Every flag that sets an option: whether it was given, its name, and the option's.
-    fn flags(&self) -> [(bool, &'static str, &'static str); 17] {
+    fn flags(&self) -> [(bool, &'static str, &'static str); 22] {
         [
             (self.workers.is_some(), "--workers", "workers"),
             (
@@ -196,12 +226,42 @@ impl Args {
                 "--source-rate-limit",
                 "source_rate_limit",
             ),
+            (self.cert.is_some(), "--cert", "tls"),
+            (self.key.is_some(), "--key", "tls"),
+            (self.cert_out.is_some(), "--cert-out", "tls"),
+            (self.client_ca.is_some(), "--client-ca", "tls"),
+            (
+                self.handshake_timeout.is_some(),
+                "--handshake-timeout",
+                "tls",
+            ),
         ]
     }
 
-    /// The options the command line set that concern `endpoint`; the others keep their
-    /// defaults, since the library refuses an option set for a transport it cannot apply to.
-    pub(super) fn options(&self, endpoint: &Endpoint) -> Options {
+    /// The TLS settings of every TLS address, its PEM files read: `None` with no TLS flag.
+    pub(super) fn tls(&self) -> Result<Option<TlsOptions>, flags::Failure> {
+        if self.given().iter().all(|(_, option)| *option != "tls") {
+            return Ok(None);
+        }
+        let mut tls = TlsOptions::new();
+        if let Some(identity) = crate::tls::identity(self.cert.as_deref(), self.key.as_deref())? {
+            tls = tls.with_identity(identity);
+        }
+        if let Some(path) = &self.client_ca {
+            for certificate in crate::tls::certificates("--client-ca", path)? {
+                tls = tls.with_client_ca(certificate);
+            }
+        }
+        if let Some(timeout) = self.handshake_timeout {
+            tls = tls.with_handshake_timeout(timeout);
+        }
+        Ok(Some(tls))
+    }
+
+    /// The options the command line set that concern `endpoint`, with `tls` (from
+    /// [`tls`](Self::tls)) for a TLS one; the others keep their defaults, since the library
+    /// refuses an option set for a transport it cannot apply to.
+    pub(super) fn options(&self, endpoint: &Endpoint, tls: Option<&TlsOptions>) -> Options {
         let applies = |flag: &str| {
             self.given().iter().any(|(given, option)| {
                 *given == flag && Options::applies_to(option, endpoint.transport())
@@ -270,6 +330,9 @@ impl Args {
             .filter(|_| applies("--source-rate-limit"))
         {
             options = options.with_source_rate_limit(limit);
+        }
+        if let Some(tls) = tls.filter(|_| endpoint.is_tls()) {
+            options = options.with_tls(tls.clone());
         }
         options
     }
@@ -377,7 +440,7 @@ mod tests {
         let matches = command.get_matches_from(["serve"]);
         let args = Args::from_arg_matches(&matches).unwrap();
         for (_, flag, option) in args.flags() {
-            let known = ["tcp", "udp", "unix", "unixgram"]
+            let known = ["tcp", "udp", "unix", "unixgram", "tls", "tls+unix"]
                 .iter()
                 .any(|transport| Options::applies_to(option, transport));
             assert!(

@@ -10,7 +10,7 @@ use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use socket_echo::{
-    EchoServer, Endpoint, EndpointVisitor, Faults, Options, Stats, ToAddrs, Transport,
+    Certificate, EchoServer, Endpoint, EndpointVisitor, Faults, Options, Stats, ToAddrs, Transport,
 };
 
 use crate::Exit;
@@ -38,21 +38,23 @@ fn is_ipv4(endpoint: &Endpoint) -> bool {
     }
 }
 
-/// Binds and starts a server over any transport.
+/// Binds and starts a server over any transport: the server, and the certificate it
+/// presents if it speaks TLS.
 struct Spawn {
     options: Options,
     faults: Faults,
 }
 
 impl EndpointVisitor for Spawn {
-    type Output = socket_echo::Result<Box<dyn Running>>;
+    type Output = socket_echo::Result<(Box<dyn Running>, Option<Certificate>)>;
 
     fn visit<T: Transport, A: ToAddrs<T> + Clone>(self, transport: T, address: A) -> Self::Output {
         let mut server = EchoServer::bind_on_with(transport, address, self.options)?;
         if !self.faults.is_empty() {
             server = server.with_faults(self.faults)?;
         }
-        Ok(Box::new(Served::new(server.spawn()?)))
+        let certificate = server.tls_certificate().cloned();
+        Ok((Box::new(Served::new(server.spawn()?)), certificate))
     }
 }
 
@@ -100,18 +102,27 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         ))
         .at(ipv4.to_string()));
     }
+    let tls = args.tls()?;
     let mut servers: Vec<Box<dyn Running>> = Vec::new();
+    let mut certificates = Vec::new();
     for (endpoint, address) in endpoints.iter().zip(&args.addresses) {
         match endpoint.visit(Spawn {
-            options: args.options(endpoint),
+            options: args.options(endpoint, tls.as_ref()),
             faults: args.faults(endpoint),
         }) {
-            Ok(server) => servers.push(server),
+            Ok((server, certificate)) => {
+                certificates.push(certificate);
+                servers.push(server);
+            }
             Err(error) => {
                 // The servers already started stop when dropped.
                 return Err(flags::failed(&error).at(address));
             }
         }
+    }
+    // Written before the addresses are printed, so whoever reads them finds the file.
+    if let Some(path) = &args.cert_out {
+        report::write_certificates(path, certificates.iter().flatten())?;
     }
     let servers: Arc<[Box<dyn Running>]> = servers.into();
     let start = Instant::now();
@@ -137,11 +148,17 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
     }
     // From here on standard output may close (`| head`): the servers go on regardless.
     let mut out = Out::new();
-    for server in servers.iter() {
-        announce(&mut out, args.json, "listening", server.address());
+    for (server, certificate) in servers.iter().zip(&certificates) {
+        announce(
+            &mut out,
+            args.json,
+            "listening",
+            server.address(),
+            certificate.as_ref(),
+        );
     }
     if let Some(control) = &control {
-        announce(&mut out, args.json, "control", control.address());
+        announce(&mut out, args.json, "control", control.address(), None);
     }
     if !args.faults.is_empty() {
         let specs: Vec<String> = args.faults.iter().map(ToString::to_string).collect();
