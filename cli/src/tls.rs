@@ -66,10 +66,7 @@ impl ClientArgs {
         }
         let mut tls = TlsOptions::new();
         if self.insecure {
-            log::warn!(
-                "--insecure: the server's certificate is not verified; anyone on the path \
-                 can read and change this traffic"
-            );
+            warn_insecure();
             tls = tls.dangerous_accept_any_certificate();
         } else if let Some(path) = &self.ca {
             for certificate in certificates("--ca", path)? {
@@ -88,6 +85,17 @@ impl ClientArgs {
             tls = tls.with_identity(identity);
         }
         Ok(options.with_tls(tls))
+    }
+}
+
+/// Says on standard error that nothing is verified: on every run, `-q` or not.
+fn warn_insecure() {
+    const WARNING: &str = "--insecure: the server's certificate is not verified; anyone on \
+                           the path can read and change this traffic";
+    if log::log_enabled!(log::Level::Warn) {
+        log::warn!("{WARNING}");
+    } else {
+        eprintln!("warning: {WARNING}");
     }
 }
 

@@ -230,6 +230,23 @@ fn insecure_accepts_any_certificate_and_warns() {
         "{}",
         output.stderr
     );
+    // Even with -q, which keeps only the errors.
+    let quiet = run(socket_echo([
+        "-q",
+        "send",
+        &server.addresses[0],
+        "quiet",
+        "--insecure",
+    ]));
+    assert_eq!(quiet.code(), Some(0), "{quiet:?}");
+    assert_eq!(quiet.stdout, "quiet");
+    assert!(
+        quiet
+            .stderr
+            .contains("--insecure: the server's certificate is not verified"),
+        "{}",
+        quiet.stderr
+    );
     server.stop();
 }
 
