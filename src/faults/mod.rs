@@ -581,6 +581,8 @@ impl Fault {
 
     /// Only past the first `count` bytes of each connection (stream kinds), or once `count`
     /// datagrams were received (datagram kinds), counted from when the faults were set.
+    /// The faults that count time from the accept or act at it (`close-in`, `reset-in`,
+    /// `slow-close`, `accept-close`, `accept-delay`) refuse it.
     pub const fn with_after(mut self, count: u64) -> Self {
         self.after = count;
         self
@@ -641,7 +643,7 @@ impl Fault {
 
     /// Refuses values no fault can have: a probability outside 0 to 1, a duration beyond
     /// [`MAX_DURATION`](crate::MAX_DURATION), an empty slice, a zero rate, a burst under one
-    /// datagram, a loss its bursts cannot reach.
+    /// datagram, a loss its bursts cannot reach, an `after` on a fault that counts no bytes.
     fn validate(&self) -> Result<()> {
         let wrong = |reason: &'static str| Error::InvalidFault {
             fault: self.to_string(),
@@ -654,6 +656,19 @@ impl Fault {
             return Err(wrong(crate::options::TOO_LONG));
         }
         match self.kind {
+            // These count time from the accept, or act at the accept: a count of bytes
+            // would be silently ignored.
+            FaultKind::ResetAfterTime { .. }
+            | FaultKind::CloseAfterTime { .. }
+            | FaultKind::SlowClose { .. }
+            | FaultKind::AcceptClose
+            | FaultKind::AcceptDelay { .. }
+                if self.after > 0 =>
+            {
+                Err(wrong(
+                    "`after` counts bytes, and this fault counts none: it acts from the accept",
+                ))
+            }
             FaultKind::Slice { size: 0, .. } => Err(wrong("a slice must hold at least 1 byte")),
             FaultKind::Rate {
                 bytes_per_second: 0,

@@ -480,6 +480,40 @@ mod tests {
     }
 
     #[test]
+    fn after_is_refused_by_the_faults_that_count_no_bytes() {
+        for spec in [
+            "close-in=2s,after=10",
+            "reset-in=2s,after=10",
+            "reset-after=2s,after=10",
+            "slow-close=1s,after=10",
+            "accept-close,after=1",
+            "accept-delay=5ms,after=1",
+        ] {
+            match spec.parse::<Fault>() {
+                Err(Error::InvalidFault { fault, reason }) => {
+                    assert!(fault.contains(",after="), "{spec}: {fault}");
+                    assert!(reason.contains("`after`"), "{spec}: {reason}");
+                }
+                other => panic!("{spec:?} should be refused, got {other:?}"),
+            }
+        }
+        // Built in code, refused when given to a server.
+        let faults = Faults::new().with(Fault::close_in(Duration::from_secs(1)).with_after(5));
+        assert!(matches!(
+            faults.check(true, "tcp"),
+            Err(Error::InvalidFault { .. })
+        ));
+        // Where it counts bytes or datagrams, it is taken.
+        for spec in [
+            "close-in=2s,after=0",
+            "blackhole,after=10",
+            "delay=1ms,after=3",
+        ] {
+            assert!(spec.parse::<Fault>().is_ok(), "{spec}");
+        }
+    }
+
+    #[test]
     fn a_bad_spec_is_refused_with_the_part_that_was_wrong() {
         assert_eq!(refused("delay=50ms,jitter=abc"), "jitter=abc");
         assert_eq!(refused("delay=50"), "delay=50");
