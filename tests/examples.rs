@@ -107,9 +107,14 @@ fn server_reports_a_failed_accept() {
     let server_path = util::process::example_path("server");
     let (server, addr) = start_server(false, |addr| {
         let mut command = Command::new("sh");
-        // Descriptors 0-2 and the listener (3): no room for an accepted connection.
+        // Descriptors 0-2 and the listener (3): no room for an accepted connection. Any
+        // descriptor the test itself inherited (a lock held by whoever runs the suite) is
+        // closed first, or it would take the room the loader needs to start the server.
         command
-            .args(["-c", "ulimit -n 4 && exec \"$0\" \"$@\""])
+            .args([
+                "-c",
+                "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; ulimit -n 4 && exec \"$0\" \"$@\"",
+            ])
             .arg(&server_path)
             .arg(addr.to_string());
         command
