@@ -162,13 +162,14 @@ pub use options::{
 pub use record::{ConnectionEnd, Record, RecordedConnection, RecordedDatagram, Recording};
 pub use server::EchoServer;
 pub use stats::{FaultField, FaultStats, Field, Stats, TlsField, TlsStats};
+pub use transport::{
+    BadCertificate, HandshakeStall, MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, ToAddrs, Transport, Udp,
+    Unix, UnixDatagram,
+};
 #[cfg(feature = "tls")]
 pub use transport::{
     Certificate, DEFAULT_HANDSHAKE_TIMEOUT, Fingerprint, Identity, Tls, TlsFailure, TlsOptions,
     Validity,
-};
-pub use transport::{
-    MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, ToAddrs, Transport, Udp, Unix, UnixDatagram,
 };
 pub use units::{ParseValueError, parse_duration, parse_rate, parse_size};
 pub use until::Until;

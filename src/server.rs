@@ -344,7 +344,9 @@ impl<T: Transport> EchoServer<T> {
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
     pub fn set_faults(&self, faults: Faults) -> Result<()> {
-        self.control.faults.know(T::KIND == Kind::Stream, T::NAME);
+        self.control
+            .faults
+            .know(T::KIND == Kind::Stream, T::SESSION_FAULTS, T::NAME);
         self.control.faults.set_checked(faults)
     }
 
@@ -545,7 +547,9 @@ impl<T: Transport> EchoServer<T> {
     #[must_use = "the server stops when its handle is dropped: keep the handle"]
     pub fn spawn(self) -> Result<ServerHandle<T>> {
         let local_addr = self.local_addr.clone();
-        self.control.faults.know(T::KIND == Kind::Stream, T::NAME);
+        self.control
+            .faults
+            .know(T::KIND == Kind::Stream, T::SESSION_FAULTS, T::NAME);
         let control = Arc::clone(&self.control);
         let finished = Arc::clone(&self.control);
         let thread = thread::Builder::new()

@@ -259,6 +259,14 @@ pub struct FaultStats {
     /// Datagram replies dropped because those held back by a delay or a reordering already
     /// filled [`max_held`](crate::Faults::with_max_held).
     pub overflowed: u64,
+    /// TLS connections whose handshake was stalled by `tls-stall`.
+    pub tls_stalled: u64,
+    /// TLS connections reset during the handshake by `tls-reset`.
+    pub tls_reset: u64,
+    /// TLS connections presented a bad certificate by `tls-cert`.
+    pub tls_bad_certificates: u64,
+    /// TLS connections ended without `close_notify` by `tls-truncate`.
+    pub tls_truncated: u64,
 }
 
 /// One count of a group of counters (`S`: [`FaultStats`] or [`TlsStats`]): the field's
@@ -409,6 +417,26 @@ impl FaultStats {
             "over the held limit",
             "datagram replies dropped because held ones filled the limit"
         ),
+        field!(
+            tls_stalled,
+            "tls stalled",
+            "tls handshakes stalled by tls-stall"
+        ),
+        field!(
+            tls_reset,
+            "tls reset",
+            "tls connections reset during the handshake by tls-reset"
+        ),
+        field!(
+            tls_bad_certificates,
+            "tls bad certificates",
+            "tls connections presented a bad certificate by tls-cert"
+        ),
+        field!(
+            tls_truncated,
+            "tls truncated",
+            "tls connections ended without close_notify by tls-truncate"
+        ),
     ];
 
     /// Every count added up: zero when no fault was injected.
@@ -471,6 +499,10 @@ pub(crate) struct FaultCounters {
     pub(crate) truncated: Counter,
     pub(crate) corrupted: Counter,
     pub(crate) overflowed: Counter,
+    pub(crate) tls_stalled: Counter,
+    pub(crate) tls_reset: Counter,
+    pub(crate) tls_bad_certificates: Counter,
+    pub(crate) tls_truncated: Counter,
 }
 
 impl FaultCounters {
@@ -493,6 +525,10 @@ impl FaultCounters {
         stats.truncated += self.truncated.get();
         stats.corrupted += self.corrupted.get();
         stats.overflowed += self.overflowed.get();
+        stats.tls_stalled += self.tls_stalled.get();
+        stats.tls_reset += self.tls_reset.get();
+        stats.tls_bad_certificates += self.tls_bad_certificates.get();
+        stats.tls_truncated += self.tls_truncated.get();
     }
 }
 

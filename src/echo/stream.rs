@@ -73,8 +73,18 @@ pub(crate) fn serve_once<L: Listener>(
         }
     };
     listener.prepare(&conn, options, true)?;
-    // Fault hook: a connection under a fault is closed at once or served by its faults.
-    let (bytes, first) = match crate::faults::stream::once(faults, peer.clone().into()) {
+    // Fault hook: a connection under a fault is closed at once or served by its faults; the
+    // faults of the transport's own (TLS's) are its own to apply.
+    let (verdict, session) = crate::faults::stream::once(faults, peer.clone().into());
+    if !session.is_empty() {
+        listener
+            .session_faults(&conn, &session)
+            .map_err(|source| Error::Accept {
+                addr: local.clone(),
+                source,
+            })?;
+    }
+    let (bytes, first) = match verdict {
         Verdict::Plain => serve_connection(&mut Io(&conn), &peer, options)?,
         Verdict::Close => return Ok(Exchange::new(peer, 0, Bytes::new())),
         Verdict::Shaped(shaped) => {
@@ -151,7 +161,9 @@ pub(crate) fn is_timeout(error: &io::Error) -> bool {
     matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
-/// True for the errors that mean the peer has closed or reset the connection.
+/// True for the errors that mean the peer has closed or reset the connection. A failure of
+/// the transport's own (a TLS session closed without `close_notify`) is not one: the caller
+/// reports it as it is, never as a clean end or a short echo.
 pub(crate) fn is_closed(error: &io::Error) -> bool {
     matches!(
         error.kind(),
@@ -160,7 +172,7 @@ pub(crate) fn is_closed(error: &io::Error) -> bool {
             | ErrorKind::BrokenPipe
             | ErrorKind::UnexpectedEof
             | ErrorKind::WriteZero
-    )
+    ) && !crate::transport::is_transport_failure(error)
 }
 
 fn timeout<A: Clone + Into<Address>>(peer: &A, limit: Option<Duration>) -> Error {

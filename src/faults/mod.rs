@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::addr::Address;
 use crate::error::{Error, Result};
+use crate::transport::{BadCertificate, HandshakeStall};
 
 pub(crate) mod datagram;
 pub(crate) mod down;
@@ -32,9 +33,9 @@ pub(crate) use rng::Rng;
 /// What a [`Fault`] does. Built through the constructors of [`Fault`]; read back through
 /// [`Fault::kind`].
 ///
-/// Stream kinds apply to TCP and Unix stream servers, datagram kinds to UDP and Unix datagram
-/// servers, [`Delay`](Self::Delay) to both; a server refuses a kind that cannot apply to its
-/// transport.
+/// Stream kinds apply to TCP and Unix stream servers (and to the plaintext of a TLS one),
+/// datagram kinds to UDP and Unix datagram servers, [`Delay`](Self::Delay) to both, `Tls*`
+/// kinds to TLS servers only; a server refuses a kind that cannot apply to its transport.
 ///
 /// # Examples
 ///
@@ -172,6 +173,30 @@ pub enum FaultKind {
     /// Datagram: one byte of the reply, at a random offset, changed (XOR with a random
     /// non-zero byte). An empty reply is left alone. SPEC: `corrupt=0.01`.
     Corrupt,
+    /// TLS: the handshake stalls `at` a point, and the connection is closed at the server's
+    /// handshake timeout (counted as `handshake_timeout` in [`TlsStats`](crate::TlsStats)).
+    /// SPEC: `tls-stall=hello` or `tls-stall=finished`.
+    TlsStall {
+        /// Where the handshake stops.
+        at: HandshakeStall,
+    },
+    /// TLS: the connection reset once the ClientHello has come, before any answer. SPEC:
+    /// `tls-reset=handshake`.
+    TlsReset,
+    /// TLS: the server presents `certificate` instead of its own. SPEC:
+    /// `tls-cert=expired`, `not-yet-valid`, `wrong-name` or `untrusted`.
+    TlsCertificate {
+        /// Which bad certificate.
+        certificate: BadCertificate,
+    },
+    /// TLS: every end the server makes is without `close_notify` (a truncation, which a
+    /// client must not take for a clean end): the end that answers the client's, and with
+    /// `bytes`, an end of its own once `bytes` were echoed (as `close-after`). SPEC:
+    /// `tls-truncate` or `tls-truncate=1000`.
+    TlsTruncate {
+        /// Bytes echoed before the end, if the server ends the connection itself.
+        bytes: Option<u64>,
+    },
 }
 
 /// The default of [`FaultKind::Reorder`]'s `hold`.
@@ -196,6 +221,27 @@ impl FaultKind {
                 | FaultKind::Reorder { .. }
                 | FaultKind::Truncate { .. }
                 | FaultKind::Corrupt
+        )
+    }
+
+    /// True if the kind acts on a TLS session (a handshake, a certificate, `close_notify`):
+    /// it applies to TLS servers only, over TCP or a Unix stream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::Fault;
+    ///
+    /// assert!(Fault::tls_truncate().kind().is_tls());
+    /// assert!(!Fault::close_after(10).kind().is_tls());
+    /// ```
+    pub const fn is_tls(&self) -> bool {
+        matches!(
+            self,
+            FaultKind::TlsStall { .. }
+                | FaultKind::TlsReset
+                | FaultKind::TlsCertificate { .. }
+                | FaultKind::TlsTruncate { .. }
         )
     }
 
@@ -246,7 +292,11 @@ impl FaultKind {
             | FaultKind::Drop { .. }
             | FaultKind::Duplicate
             | FaultKind::Truncate { .. }
-            | FaultKind::Corrupt => Duration::ZERO,
+            | FaultKind::Corrupt
+            | FaultKind::TlsStall { .. }
+            | FaultKind::TlsReset
+            | FaultKind::TlsCertificate { .. }
+            | FaultKind::TlsTruncate { .. } => Duration::ZERO,
         }
     }
 
@@ -277,6 +327,10 @@ impl FaultKind {
             FaultKind::Reorder { .. } => "reorder",
             FaultKind::Truncate { .. } => "truncate",
             FaultKind::Corrupt => "corrupt",
+            FaultKind::TlsStall { .. } => "tls-stall",
+            FaultKind::TlsReset => "tls-reset",
+            FaultKind::TlsCertificate { .. } => "tls-cert",
+            FaultKind::TlsTruncate { .. } => "tls-truncate",
         }
     }
 }
@@ -565,6 +619,42 @@ impl Fault {
         Fault::of(FaultKind::Corrupt).with_probability(probability)
     }
 
+    /// A TLS handshake that stalls `at` a point (see [`FaultKind::TlsStall`]).
+    pub const fn tls_stall(at: HandshakeStall) -> Self {
+        Fault::of(FaultKind::TlsStall { at })
+    }
+
+    /// A TLS connection reset once the ClientHello has come (see [`FaultKind::TlsReset`]).
+    pub const fn tls_reset() -> Self {
+        Fault::of(FaultKind::TlsReset)
+    }
+
+    /// A bad certificate presented instead of the server's own (see
+    /// [`FaultKind::TlsCertificate`]).
+    pub const fn tls_certificate(certificate: BadCertificate) -> Self {
+        Fault::of(FaultKind::TlsCertificate { certificate })
+    }
+
+    /// Every end of a TLS connection the server makes without `close_notify` (see
+    /// [`FaultKind::TlsTruncate`]).
+    pub const fn tls_truncate() -> Self {
+        Fault::of(FaultKind::TlsTruncate { bytes: None })
+    }
+
+    /// An end without `close_notify` once `bytes` were echoed (see
+    /// [`FaultKind::TlsTruncate`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::Fault;
+    ///
+    /// assert_eq!(Fault::tls_truncate_after(100).to_string(), "tls-truncate=100");
+    /// ```
+    pub const fn tls_truncate_after(bytes: u64) -> Self {
+        Fault::of(FaultKind::TlsTruncate { bytes: Some(bytes) })
+    }
+
     /// How likely the fault is, from 0 to 1 (default 1): per connection for stream kinds,
     /// per datagram for datagram kinds.
     pub const fn with_probability(mut self, probability: f64) -> Self {
@@ -831,7 +921,8 @@ impl Faults {
     /// duration beyond [`MAX_DURATION`](crate::MAX_DURATION), an empty slice, a zero rate, a
     /// burst under one datagram, a `drop` probability above what its bursts can lose,
     /// `burst / (burst + 1)`), or one whose kind cannot apply
-    /// to a `transport` of that kind (`stream` true for TCP and Unix stream sockets).
+    /// to a `transport` of that kind (`stream` true for TCP and Unix stream sockets; `Tls*`
+    /// kinds only for a TLS transport, named `tls` or `tls+unix`).
     ///
     /// # Errors
     ///
@@ -847,8 +938,32 @@ impl Faults {
     /// assert!(matches!(faults.check(true, "tcp"), Err(Error::InvalidFault { .. })));
     /// ```
     pub fn check(&self, stream: bool, transport: &'static str) -> Result<()> {
+        self.check_on(
+            stream,
+            crate::transport::takes_session_faults(transport),
+            transport,
+        )
+    }
+
+    /// As [`check`](Self::check), `sessions` saying whether the transport takes TLS faults.
+    pub(crate) fn check_on(
+        &self,
+        stream: bool,
+        sessions: bool,
+        transport: &'static str,
+    ) -> Result<()> {
         for fault in &self.faults {
             fault.validate()?;
+            if fault.kind.is_tls() && !sessions {
+                return Err(Error::InvalidFault {
+                    fault: fault.to_string(),
+                    reason: format!(
+                        "`{}` applies only to a TLS server (tls://, tls+unix:), not to {transport}",
+                        fault.kind.name()
+                    )
+                    .into(),
+                });
+            }
             let applies = if stream {
                 fault.kind.applies_to_stream()
             } else {
@@ -904,25 +1019,26 @@ pub(crate) struct Switch {
     datagram: Mutex<Option<Arc<dyn std::any::Any + Send + Sync>>>,
     /// Whether the server is a stream one, and its transport's name, once known (a handle
     /// checks the faults it is given against them).
-    kind: std::sync::OnceLock<(bool, &'static str)>,
+    kind: std::sync::OnceLock<(bool, bool, &'static str)>,
 }
 
 impl Switch {
     /// Records the kind of the server's transport.
-    pub(crate) fn know(&self, stream: bool, transport: &'static str) {
-        let _ = self.kind.set((stream, transport));
+    /// `sessions` says whether its connections take TLS faults.
+    pub(crate) fn know(&self, stream: bool, sessions: bool, transport: &'static str) {
+        let _ = self.kind.set((stream, sessions, transport));
     }
 
     /// Whether the server is a stream one, once known.
     pub(crate) fn is_stream(&self) -> Option<bool> {
-        self.kind.get().map(|(stream, _)| *stream)
+        self.kind.get().map(|(stream, _, _)| *stream)
     }
 
     /// Checks `faults` against the server's transport (see [`Faults::check`]) and puts them
     /// in force.
     pub(crate) fn set_checked(&self, faults: Faults) -> Result<()> {
-        if let Some((stream, transport)) = self.kind.get() {
-            faults.check(*stream, transport)?;
+        if let Some((stream, sessions, transport)) = self.kind.get() {
+            faults.check_on(*stream, *sessions, transport)?;
         }
         self.set(faults);
         Ok(())

@@ -15,11 +15,13 @@ use std::time::Duration;
 use super::{DEFAULT_REORDER_HOLD, Distribution, Fault, FaultKind, Faults, Peer};
 use crate::addr::{Address, UnixAddr};
 use crate::error::Error;
+use crate::transport::{BadCertificate, HandshakeStall};
 use crate::units::{parse_duration, parse_rate, parse_size};
 
 const KINDS: &str = "delay, slice, rate, shared-rate, stall-after, close-after, reset-after, \
                      close-in, reset-in, slow-close, blackhole, accept-close, accept-delay, \
-                     drop, duplicate, reorder, truncate, corrupt";
+                     drop, duplicate, reorder, truncate, corrupt, tls-stall, tls-reset, tls-cert, \
+                     tls-truncate";
 
 fn wrong(part: &str, reason: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::InvalidFault {
@@ -152,6 +154,35 @@ impl FromStr for Fault {
                 Fault::truncate(len)
             }
             "corrupt" => Fault::corrupt(chance()?),
+            "tls-stall" => {
+                let at = need("hello or finished")?;
+                Fault::tls_stall(
+                    HandshakeStall::from_name(at)
+                        .ok_or_else(|| wrong(head, "a handshake stalls at hello or finished"))?,
+                )
+            }
+            "tls-reset" => match need("handshake")? {
+                "handshake" => Fault::tls_reset(),
+                _ => {
+                    return Err(wrong(
+                        head,
+                        "a TLS reset comes at the handshake: tls-reset=handshake",
+                    ));
+                }
+            },
+            "tls-cert" => {
+                let which = need("expired")?;
+                Fault::tls_certificate(BadCertificate::from_name(which).ok_or_else(|| {
+                    wrong(
+                        head,
+                        "a bad certificate is expired, not-yet-valid, wrong-name or untrusted",
+                    )
+                })?)
+            }
+            "tls-truncate" => match value {
+                Some(value) => Fault::tls_truncate_after(bytes(head, value, false)?),
+                None => Fault::tls_truncate(),
+            },
             "" => {
                 return Err(wrong(
                     spec,
@@ -324,6 +355,13 @@ impl fmt::Display for Fault {
                 probability_written = true;
             }
             FaultKind::Truncate { len } => write!(f, "truncate={len}")?,
+            FaultKind::TlsStall { at } => write!(f, "tls-stall={}", at.name())?,
+            FaultKind::TlsReset => write!(f, "tls-reset=handshake")?,
+            FaultKind::TlsCertificate { certificate } => {
+                write!(f, "tls-cert={}", certificate.name())?
+            }
+            FaultKind::TlsTruncate { bytes: None } => write!(f, "tls-truncate")?,
+            FaultKind::TlsTruncate { bytes: Some(bytes) } => write!(f, "tls-truncate={bytes}")?,
         }
         if !probability_written && self.probability != 1.0 {
             write!(f, ",probability={}", self.probability)?;
@@ -469,6 +507,15 @@ mod tests {
             "reorder=1,hold=100ms",
             "truncate=100,peer=::1",
             "corrupt=0.01,after=2",
+            "tls-stall=hello",
+            "tls-stall=finished,probability=0.5",
+            "tls-reset=handshake,connections=1",
+            "tls-cert=expired",
+            "tls-cert=not-yet-valid",
+            "tls-cert=wrong-name,peer=127.0.0.1",
+            "tls-cert=untrusted",
+            "tls-truncate",
+            "tls-truncate=1000,after=10",
         ] {
             let fault = parse(spec);
             assert_eq!(fault.to_string(), spec);
@@ -536,6 +583,11 @@ mod tests {
         assert_eq!(refused("close-in=100"), "close-in=100");
         assert_eq!(refused("slow-close"), "slow-close");
         assert_eq!(refused(""), "");
+        assert_eq!(refused("tls-stall"), "tls-stall");
+        assert_eq!(refused("tls-stall=later"), "tls-stall=later");
+        assert_eq!(refused("tls-reset=echo"), "tls-reset=echo");
+        assert_eq!(refused("tls-cert=stolen"), "tls-cert=stolen");
+        assert_eq!(refused("tls-truncate=x"), "tls-truncate=x");
         let message = "delay=5ms,jitter=abc"
             .parse::<Fault>()
             .unwrap_err()

@@ -17,7 +17,7 @@ use super::jitter::Jitter;
 use super::{Active, FaultKind, Rng, Switch};
 use crate::addr::Address;
 use crate::stats::Counters;
-use crate::transport::sealed::Connection;
+use crate::transport::sealed::{Connection, SessionFaults};
 
 mod blocking;
 
@@ -140,7 +140,9 @@ pub(crate) enum Verdict {
 
 /// Draws the faults of one connection: `index` is its place among the connections accepted
 /// since the faults were set (`None` for one that was open already), `stream` the generator
-/// stream its choices come from.
+/// stream its choices come from. With the verdict come the faults its transport applies
+/// itself (TLS's), drawn only for a connection just accepted: a session already under way
+/// is past its handshake and its certificate.
 fn decide(
     active: &Arc<Active>,
     index: Option<u64>,
@@ -148,9 +150,10 @@ fn decide(
     peer: Option<&Address>,
     now: Instant,
     counters: &Counters,
-) -> Verdict {
+) -> (Verdict, SessionFaults) {
     let mut rng = Rng::new(active.faults.seed(), stream);
     let mut plan = Plan::default();
+    let mut session = SessionFaults::default();
     for fault in active.faults.faults() {
         if !fault.kind().applies_to_stream() || !fault.selects(index, peer) {
             continue;
@@ -196,19 +199,43 @@ fn decide(
             // What happens at the accept does not apply to a connection already open.
             FaultKind::AcceptClose if index.is_some() => {
                 counters.faults.accept_closed.add(1);
-                return Verdict::Close;
+                return (Verdict::Close, SessionFaults::default());
             }
             FaultKind::AcceptDelay { delay } if index.is_some() && plan.start_at.is_none() => {
                 counters.faults.accept_delayed.add(1);
                 plan.start_at = Some(now + delay);
             }
+            FaultKind::TlsStall { at } if index.is_some() && session.stall.is_none() => {
+                counters.faults.tls_stalled.add(1);
+                session.stall = Some(at);
+            }
+            FaultKind::TlsReset if index.is_some() && !session.reset => {
+                counters.faults.tls_reset.add(1);
+                session.reset = true;
+            }
+            FaultKind::TlsCertificate { certificate }
+                if index.is_some() && session.certificate.is_none() =>
+            {
+                counters.faults.tls_bad_certificates.add(1);
+                session.certificate = Some(certificate);
+            }
+            FaultKind::TlsTruncate { bytes } if index.is_some() => {
+                if !session.truncate {
+                    counters.faults.tls_truncated.add(1);
+                    session.truncate = true;
+                }
+                if let Some(bytes) = bytes {
+                    end(bytes, End::Close);
+                }
+            }
             _ => {}
         }
     }
     if plan.is_empty() {
-        return Verdict::Plain;
+        return (Verdict::Plain, session);
     }
-    Verdict::Shaped(Box::new(Shaped::new(plan, rng, Arc::clone(active))))
+    let shaped = Shaped::new(plan, rng, Arc::clone(active));
+    (Verdict::Shaped(Box::new(shaped)), session)
 }
 
 /// A run of held bytes that may be echoed from `at` on: those up to offset `end`.
@@ -739,6 +766,7 @@ impl Worker {
                         now,
                         counters,
                     )
+                    .0
                 }
                 None => Verdict::Plain,
             };
@@ -759,10 +787,15 @@ impl Worker {
         }
     }
 
-    /// Draws the faults of a connection just accepted from `peer`.
-    pub(crate) fn accept(&mut self, peer: Address, counters: &Counters) -> Verdict {
+    /// Draws the faults of a connection just accepted from `peer`, and those its transport
+    /// applies itself.
+    pub(crate) fn accept(
+        &mut self,
+        peer: Address,
+        counters: &Counters,
+    ) -> (Verdict, SessionFaults) {
         let Some(active) = &self.active else {
-            return Verdict::Plain;
+            return (Verdict::Plain, SessionFaults::default());
         };
         let index = active
             .connections

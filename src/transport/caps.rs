@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use mio::{Interest, Registry, Token};
 
+use super::session::SessionFaults;
 use crate::addr::Address;
 use crate::error::Result;
 use crate::options::Options;
@@ -91,6 +92,14 @@ pub trait Listener: Socket {
     fn bind_again(kept: &Self::Kept, addr: &Self::Addr, options: &Options) -> Result<Self>
     where
         Self: Sized;
+
+    /// Applies the faults of the transport's own that a connection just accepted drew (a
+    /// TLS server's stalled handshake, bad certificate, close without `close_notify`),
+    /// before anything is read from it. Called only when the faults drew some, which they
+    /// do only for a transport whose `SESSION_FAULTS` is true; the default takes none.
+    fn session_faults(&self, _stream: &Self::Stream, _faults: &SessionFaults) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A connected byte stream: all the stream loops ask of a stream transport.

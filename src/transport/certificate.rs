@@ -252,6 +252,28 @@ impl Identity {
     ///
     /// As [`self_signed`](Self::self_signed).
     pub fn self_signed_valid(names: &[&str], validity: Validity) -> Result<Identity> {
+        let key = rcgen::KeyPair::generate().map_err(|e| Error::Certificate {
+            what: format!("self-signed certificate for {names:?}"),
+            reason: e.to_string().into(),
+        })?;
+        Identity::signed_with(key, names, validity)
+    }
+
+    /// A certificate for `names`, valid as `validity` says, with this identity's key and the
+    /// subject a self-signed identity of this key has: a client that trusts this identity's
+    /// self-signed certificate finds the sibling signed by it, and fails on the one check the
+    /// sibling breaks (its dates, its names). For an identity read from files, whose subject
+    /// is its own, or whose key is not PKCS#8, the sibling is of a new key.
+    pub(crate) fn sibling(&self, names: &[&str], validity: Validity) -> Result<Identity> {
+        match rcgen::KeyPair::try_from(self.key.as_slice()) {
+            Ok(key) if self.key_kind == KeyKind::Pkcs8 => {
+                Identity::signed_with(key, names, validity)
+            }
+            _ => Identity::self_signed_valid(names, validity),
+        }
+    }
+
+    fn signed_with(key: rcgen::KeyPair, names: &[&str], validity: Validity) -> Result<Identity> {
         let refuse = |reason: String| Error::Certificate {
             what: format!("self-signed certificate for {names:?}"),
             reason: reason.into(),
@@ -261,7 +283,6 @@ impl Identity {
         }
         let names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
         let mut params = rcgen::CertificateParams::new(names).map_err(|e| refuse(e.to_string()))?;
-        let key = rcgen::KeyPair::generate().map_err(|e| refuse(e.to_string()))?;
         // A subject of its own: a verifier looks a certificate's issuer up by name, so two
         // self-signed certificates with one name would be taken for one issuer (a bad
         // signature) rather than an unknown one.

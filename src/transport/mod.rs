@@ -24,6 +24,7 @@ mod certificate;
 mod descriptor;
 mod ip;
 mod plain;
+mod session;
 mod tcp;
 #[cfg(feature = "tls")]
 mod tls;
@@ -32,8 +33,21 @@ mod unix;
 mod unix_datagram;
 
 pub use addrs::ToAddrs;
+pub(crate) use session::takes_session_faults;
+pub use session::{BadCertificate, HandshakeStall};
 
 pub(crate) use addrs::first_ok;
+
+/// Whether `error` is a failure of a transport's own (a TLS session's, carried by the
+/// `io::Error`), rather than the socket's.
+pub(crate) fn is_transport_failure(error: &io::Error) -> bool {
+    #[cfg(feature = "tls")]
+    if tls::TlsFailure::in_io(error).is_some() {
+        return true;
+    }
+    let _ = error;
+    false
+}
 #[cfg(feature = "tls")]
 pub use certificate::{Certificate, Fingerprint, Identity, Validity};
 pub use tcp::Tcp;
@@ -96,6 +110,7 @@ pub(crate) mod sealed {
     use crate::options::Options;
 
     pub use super::caps::{Connection, Datagram, Kind, Listener, Refusal, Socket};
+    pub use super::session::SessionFaults;
 
     /// What a transport counts itself, added to a server's [`Stats`](crate::Stats) when they are
     /// read (see `Sealed::stats_source`).
@@ -115,6 +130,9 @@ pub(crate) mod sealed {
         /// Stream or datagram: which loops serve this transport. Code that needs only the
         /// kind reads this; code that needs the socket as its capability visits it.
         const KIND: Kind;
+        /// Whether the accepted connections of this transport take faults of their own
+        /// ([`SessionFaults`], through [`Listener::session_faults`]): TLS's, none else.
+        const SESSION_FAULTS: bool = false;
         /// The bound server socket.
         type Server: Socket + 'static;
         /// A client socket, connected to one server.

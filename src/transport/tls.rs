@@ -13,17 +13,19 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use mio::{Interest, Registry, Token};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
 
-use super::certificate::{Certificate, Identity};
+use super::certificate::{Certificate, Identity, Validity};
 use super::sealed::{
-    ClientVisitor, ClientsVisitor, Connection, Kind, Listener, Sealed, ServerVisitor, Socket,
+    ClientVisitor, ClientsVisitor, Connection, Kind, Listener, Sealed, ServerVisitor,
+    SessionFaults, Socket,
 };
+use super::{BadCertificate, HandshakeStall};
 use super::{Tcp, Transport, Unix};
 use crate::addr::{Address, UnixAddr};
 use crate::error::{Error, Result};
@@ -461,6 +463,8 @@ pub struct Session<C: Connection> {
     closing: AtomicBool,
     /// [`HANDSHAKING`], [`ESTABLISHED`] or [`ENDED`]: what was counted of this session.
     phase: AtomicU8,
+    /// The faults applied to this session ([`STALL_HELLO`], …), 0 for none.
+    faults: AtomicU8,
     /// When the handshake must be over: the handshake timeout after the accept or connect.
     deadline: Instant,
     /// The server's counters (a client counts nothing).
@@ -470,6 +474,18 @@ pub struct Session<C: Connection> {
 const HANDSHAKING: u8 = 0;
 const ESTABLISHED: u8 = 1;
 const ENDED: u8 = 2;
+
+/// `tls-stall=hello`: nothing is written while the handshake lasts.
+const STALL_HELLO: u8 = 1;
+/// `tls-stall=finished`: the first flight is written, then nothing.
+const STALL_FINISHED: u8 = 2;
+/// `tls-reset=handshake`: a reset once the ClientHello has come.
+const RESET_HANDSHAKE: u8 = 4;
+/// `tls-truncate`: the session ends without `close_notify`.
+const TRUNCATE: u8 = 8;
+/// Set once a stalled handshake has written what it writes: from then on, nothing more is
+/// read or written while the handshake lasts.
+const STALLED: u8 = 16;
 
 /// What a TLS server's sessions came to, counted by the sessions themselves (one count per
 /// handshake, a handshake being far dearer than the shared atomic it adds to).
@@ -538,6 +554,7 @@ impl<C: super::sealed::Connection> Session<C> {
             nonblocking: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             phase: AtomicU8::new(HANDSHAKING),
+            faults: AtomicU8::new(0),
             deadline: Instant::now() + handshake_timeout,
             counters,
         }
@@ -633,6 +650,9 @@ impl<C: super::sealed::Connection> Session<C> {
     /// Writes the records the session holds, until it holds none or the socket would
     /// block (`WouldBlock`).
     fn write_records(&self, tls: &mut rustls::Connection) -> io::Result<()> {
+        if self.stalls(tls) {
+            return self.write_stalled(tls);
+        }
         while tls.wants_write() {
             if tls.write_tls(&mut Wire(&self.inner))? == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
@@ -641,9 +661,47 @@ impl<C: super::sealed::Connection> Session<C> {
         Ok(())
     }
 
+    /// Whether a stall fault holds the handshake (then nothing more is written).
+    fn stalls(&self, tls: &rustls::Connection) -> bool {
+        self.faults.load(Ordering::Relaxed) & (STALL_HELLO | STALL_FINISHED) != 0
+            && tls.is_handshaking()
+    }
+
+    /// Whether a stalled handshake has reached its stall: neither read nor written more.
+    fn stalled(&self, tls: &rustls::Connection) -> bool {
+        self.faults.load(Ordering::Relaxed) & STALLED != 0 && tls.is_handshaking()
+    }
+
+    /// The writes of a stalled handshake, once the ClientHello was processed (the answer is
+    /// waiting): none for `hello`; the whole first flight for `finished`. Then the stall.
+    fn write_stalled(&self, tls: &mut rustls::Connection) -> io::Result<()> {
+        let faults = self.faults.load(Ordering::Relaxed);
+        if faults & STALLED != 0 || !tls.wants_write() {
+            return Ok(());
+        }
+        if faults & STALL_FINISHED != 0 {
+            while tls.wants_write() {
+                if tls.write_tls(&mut Wire(&self.inner))? == 0 {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+            }
+        }
+        self.faults.fetch_or(STALLED, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Reads records from the socket once and processes them. `Ok(false)` is the
     /// wrapped connection's end-of-stream.
     fn read_records(&self, tls: &mut rustls::Connection) -> io::Result<bool> {
+        // A stalled handshake reads nothing more: the socket keeps what comes. A blocking
+        // read (`serve_once`) waits out the handshake's deadline, as the engine's timer does.
+        if self.stalled(tls) {
+            if self.nonblocking.load(Ordering::Relaxed) {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            std::thread::sleep(self.deadline.saturating_duration_since(Instant::now()));
+            return Err(TlsFailure::HandshakeTimeout.into_io());
+        }
         if tls.read_tls(&mut Wire(&self.inner))? == 0 {
             return Ok(false);
         }
@@ -669,6 +727,9 @@ impl<C: super::sealed::Connection> Session<C> {
             return Ok(0);
         }
         let mut tls = self.lock();
+        if self.faults.load(Ordering::Relaxed) & RESET_HANDSHAKE != 0 && tls.is_handshaking() {
+            return self.reset_handshake(&mut tls);
+        }
         let mut filled = 0;
         // What to return: the plaintext gathered so far, else `error`. An error after some
         // plaintext is found again by the next read (rustls keeps a session's failure).
@@ -711,6 +772,16 @@ impl<C: super::sealed::Connection> Session<C> {
                 Err(e) => return done(filled, e),
             }
         }
+    }
+
+    /// `tls-reset=handshake`: once the ClientHello has come (read and processed), the
+    /// connection is reset, before any answer.
+    fn reset_handshake(&self, tls: &mut rustls::Connection) -> io::Result<usize> {
+        if self.read_records(tls)? {
+            self.closing.store(true, Ordering::Relaxed);
+            self.inner.reset()?;
+        }
+        Err(io::ErrorKind::ConnectionReset.into())
     }
 
     /// How many bytes of plaintext are waiting (at most 4096 counted), reading what records
@@ -759,17 +830,29 @@ impl<C: super::sealed::Connection> Session<C> {
 
     /// Whether the session holds records to write.
     pub(crate) fn wants_write(&self) -> bool {
-        self.lock().wants_write()
+        let tls = self.lock();
+        tls.wants_write() && !self.stalled(&tls)
     }
 
     /// Drives the handshake to its end on a blocking socket (the client's connect, and
     /// `serve_once`), or as far as a non-blocking one allows (`WouldBlock`).
+    ///
+    /// On a blocking socket each read waits at most until the handshake's deadline, so a
+    /// server that stalls the handshake ends it as [`TlsFailure::HandshakeTimeout`] (the
+    /// caller sets the socket's own read timeout back afterwards).
     fn handshake_inner(&self) -> io::Result<()> {
         let mut tls = self.lock();
         while tls.is_handshaking() {
             self.write_records(&mut tls)?;
             if !tls.is_handshaking() {
                 break;
+            }
+            if !self.nonblocking.load(Ordering::Relaxed) {
+                let left = self.deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(TlsFailure::HandshakeTimeout.into_io());
+                }
+                self.inner.set_read_timeout(Some(left))?;
             }
             if tls.wants_read() && !self.read_records(&mut tls)? {
                 return Err(TlsFailure::Truncated.into_io());
@@ -784,7 +867,9 @@ impl<C: super::sealed::Connection> Session<C> {
     /// writes it shuts the write side.
     fn shutdown_write_inner(&self) -> io::Result<()> {
         let mut tls = self.lock();
-        if !self.closing.swap(true, Ordering::Relaxed) {
+        if !self.closing.swap(true, Ordering::Relaxed)
+            && self.faults.load(Ordering::Relaxed) & TRUNCATE == 0
+        {
             tls.send_close_notify();
         }
         match self.finish_writes(&mut tls) {
@@ -921,6 +1006,50 @@ pub struct TlsServer<L> {
     config: Arc<ServerConfig>,
     counters: Arc<TlsCounters>,
     handshake_timeout: Duration,
+    bad: Arc<BadConfigs>,
+}
+
+/// The rustls configurations of the bad certificates a server presents on demand
+/// (`tls-cert`), one per [`BadCertificate`], each made the first time it is presented.
+#[derive(Debug)]
+struct BadConfigs {
+    settings: TlsOptions,
+    /// The names the server's certificates certify.
+    names: Vec<String>,
+    configs: [OnceLock<Arc<ServerConfig>>; 4],
+}
+
+/// The name a `wrong-name` certificate certifies: no server is called that (`.invalid` is
+/// reserved, RFC 6761).
+const WRONG_NAME: &str = "wrong-name.invalid";
+
+impl BadConfigs {
+    fn new(settings: TlsOptions, names: Vec<String>) -> BadConfigs {
+        BadConfigs {
+            settings,
+            names,
+            configs: Default::default(),
+        }
+    }
+
+    /// The configuration presenting `which`, made now if it was never presented. `own` is
+    /// the server's identity, whose siblings the expired, not-yet-valid and wrong-name
+    /// certificates are.
+    fn config(&self, which: BadCertificate, own: &Identity) -> Result<Arc<ServerConfig>> {
+        let slot = &self.configs[which.index()];
+        if let Some(config) = slot.get() {
+            return Ok(config.clone());
+        }
+        let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
+        let identity = match which {
+            BadCertificate::Expired => own.sibling(&names, Validity::Expired)?,
+            BadCertificate::NotYetValid => own.sibling(&names, Validity::NotYetValid)?,
+            BadCertificate::WrongName => own.sibling(&[WRONG_NAME], Validity::Current)?,
+            BadCertificate::Untrusted => Identity::self_signed(&names)?,
+        };
+        let config = self.settings.server_config(&identity)?;
+        Ok(slot.get_or_init(|| config).clone())
+    }
 }
 
 /// A session dropped without [`shutdown_write`](Session::shutdown_write) or a reset still
@@ -928,7 +1057,9 @@ pub struct TlsServer<L> {
 /// bytes, which a socket with room for nothing more is the only one to refuse).
 impl<C: Connection> Drop for Session<C> {
     fn drop(&mut self) {
-        if self.closing.load(Ordering::Relaxed) {
+        if self.closing.load(Ordering::Relaxed)
+            || self.faults.load(Ordering::Relaxed) & TRUNCATE != 0
+        {
             return;
         }
         let tls = self.tls.get_mut().unwrap_or_else(PoisonError::into_inner);
@@ -1017,6 +1148,7 @@ pub struct KeptTls<K> {
     config: Arc<ServerConfig>,
     counters: Arc<TlsCounters>,
     handshake_timeout: Duration,
+    bad: Arc<BadConfigs>,
 }
 
 impl<L: Listener> Listener for TlsServer<L> {
@@ -1055,7 +1187,38 @@ impl<L: Listener> Listener for TlsServer<L> {
             config: self.config.clone(),
             counters: self.counters.clone(),
             handshake_timeout: self.handshake_timeout,
+            bad: self.bad.clone(),
         }
+    }
+
+    fn session_faults(
+        &self,
+        stream: &Session<L::Stream>,
+        faults: &SessionFaults,
+    ) -> io::Result<()> {
+        if let Some(which) = faults.certificate {
+            let config = self
+                .bad
+                .config(which, &self.identity)
+                .map_err(io::Error::other)?;
+            let tls =
+                rustls::ServerConnection::new(config).map_err(|e| TlsFailure::of(&e).into_io())?;
+            *stream.lock() = tls.into();
+        }
+        let mut bits = 0;
+        match faults.stall {
+            Some(HandshakeStall::Hello) => bits |= STALL_HELLO,
+            Some(HandshakeStall::Finished) => bits |= STALL_FINISHED,
+            None => {}
+        }
+        if faults.reset {
+            bits |= RESET_HANDSHAKE;
+        }
+        if faults.truncate {
+            bits |= TRUNCATE;
+        }
+        stream.faults.fetch_or(bits, Ordering::Relaxed);
+        Ok(())
     }
 
     fn bind_again(kept: &KeptTls<L::Kept>, addr: &L::Addr, options: &Options) -> Result<Self> {
@@ -1065,6 +1228,7 @@ impl<L: Listener> Listener for TlsServer<L> {
             config: kept.config.clone(),
             counters: kept.counters.clone(),
             handshake_timeout: kept.handshake_timeout,
+            bad: kept.bad.clone(),
         })
     }
 }
@@ -1126,6 +1290,7 @@ macro_rules! tls_over {
             type Client = Session<<$inner as Sealed>::Client>;
 
             const KIND: Kind = Kind::Stream;
+            const SESSION_FAULTS: bool = true;
 
             fn server_fd(server: &Self::Server) -> BorrowedFd<'_> {
                 <$inner>::server_fd(&server.inner)
@@ -1153,15 +1318,15 @@ macro_rules! tls_over {
             fn bind(addr: &<Self as Transport>::Addr, options: &Options) -> Result<Self::Server> {
                 let inner = <$inner>::bind(addr, options)?;
                 let settings = options.tls().cloned().unwrap_or_default();
+                let bound = <$inner>::local_addr(&inner).map_err(|source| Error::Bind {
+                    transport: Self::NAME,
+                    addr: addr.clone().into(),
+                    source,
+                })?;
+                let names = <$inner>::certified_names(&bound);
                 let identity = match settings.identity() {
                     Some(identity) => identity.clone(),
                     None => {
-                        let bound = <$inner>::local_addr(&inner).map_err(|source| Error::Bind {
-                            transport: Self::NAME,
-                            addr: addr.clone().into(),
-                            source,
-                        })?;
-                        let names = <$inner>::certified_names(&bound);
                         let names: Vec<&str> = names.iter().map(String::as_str).collect();
                         Identity::self_signed(&names)?
                     }
@@ -1173,6 +1338,7 @@ macro_rules! tls_over {
                     config,
                     counters: Arc::default(),
                     handshake_timeout: settings.handshake_timeout(),
+                    bad: Arc::new(BadConfigs::new(settings, names)),
                 })
             }
 
@@ -1196,6 +1362,13 @@ macro_rules! tls_over {
                 session
                     .handshake()
                     .map_err(|source| handshake_error(addr.clone().into(), source))?;
+                session
+                    .inner()
+                    .set_read_timeout(options.read_timeout())
+                    .map_err(|source| Error::SetOption {
+                        option: "read_timeout",
+                        source,
+                    })?;
                 Ok(session)
             }
 

@@ -14,7 +14,7 @@ use super::{ACCEPT_BACKOFF, Dealt, Engine};
 use crate::engine::{interrupted, millis, would_block};
 use crate::faults::stream::Verdict;
 use crate::record::ConnectionEnd;
-use crate::transport::sealed::{Connection, Listener};
+use crate::transport::sealed::{Connection, Listener, SessionFaults};
 
 /// Connections dealt to one worker by the accepting worker, waiting to be registered with
 /// its poll.
@@ -118,10 +118,16 @@ impl<S: Connection> Engine<'_, S> {
             };
             // Fault hook: the faults may close the connection at once, or shape its echo; a
             // shaped connection stays with this worker, which keeps its state.
-            let verdict = match self.faults.as_mut() {
+            let (verdict, session) = match self.faults.as_mut() {
                 Some(faults) => faults.accept(peer.into(), self.counters),
-                None => Verdict::Plain,
+                None => (Verdict::Plain, SessionFaults::default()),
             };
+            // The faults of the transport's own (TLS's), applied before anything is read.
+            if !session.is_empty() && listener.session_faults(&stream, &session).is_err() {
+                self.counters.errors.add(1);
+                self.ended(entry, ConnectionEnd::Fault);
+                continue;
+            }
             match verdict {
                 Verdict::Plain => {}
                 Verdict::Close => {

@@ -14,15 +14,16 @@ use crate::error::{Error, Result};
 use crate::faults::Switch;
 use crate::options::Options;
 use crate::stats::Counters;
-use crate::transport::sealed::Connection;
+use crate::transport::sealed::{Connection, SessionFaults};
 
-/// What the faults do with the connection `serve_once` accepted from `peer`.
-pub(crate) fn once(switch: &Switch, peer: Address) -> Verdict {
+/// What the faults do with the connection `serve_once` accepted from `peer`, and the faults
+/// its transport applies itself.
+pub(crate) fn once(switch: &Switch, peer: Address) -> (Verdict, SessionFaults) {
     if switch.version() == 0 {
-        return Verdict::Plain;
+        return (Verdict::Plain, SessionFaults::default());
     }
     let (_, Some(active)) = switch.load() else {
-        return Verdict::Plain;
+        return (Verdict::Plain, SessionFaults::default());
     };
     let index = active.connections.fetch_add(1, Ordering::Relaxed);
     decide(

@@ -15,7 +15,9 @@ fn shaped(fault: Fault) -> Box<Shaped> {
         None,
         Instant::now(),
         &Counters::default(),
-    ) {
+    )
+    .0
+    {
         Verdict::Shaped(shaped) => shaped,
         _ => panic!("expected a shaped connection"),
     }
@@ -145,7 +147,7 @@ fn probability_and_connections_choose_the_connections() {
     let counters = Counters::default();
     let shaped = |index| {
         matches!(
-            decide(&active, Some(index), index, None, Instant::now(), &counters),
+            decide(&active, Some(index), index, None, Instant::now(), &counters).0,
             Verdict::Shaped(_)
         )
     };
@@ -167,7 +169,8 @@ fn probability_and_connections_choose_the_connections() {
                         None,
                         Instant::now(),
                         &counters
-                    ),
+                    )
+                    .0,
                     Verdict::Shaped(_)
                 )
             })
@@ -177,4 +180,47 @@ fn probability_and_connections_choose_the_connections() {
     assert_ne!(draw(0), draw(1000));
     let chosen = draw(0).iter().filter(|&&b| b).count();
     assert!((16..=48).contains(&chosen), "{chosen}");
+}
+
+/// TLS faults are drawn for a connection just accepted, handed to its transport, and
+/// counted; a connection already open when they were set draws none; `tls-truncate=N` also
+/// ends the echo at N bytes, as `close-after`.
+#[test]
+fn tls_faults_are_drawn_for_new_connections_and_counted() {
+    use crate::transport::{BadCertificate, HandshakeStall};
+    let active = active(
+        "tls-stall=finished; tls-cert=untrusted; tls-truncate=10; tls-reset=handshake"
+            .parse()
+            .unwrap(),
+    );
+    let counters = Counters::default();
+    let (verdict, session) = decide(&active, Some(0), 0, None, Instant::now(), &counters);
+    assert_eq!(session.stall, Some(HandshakeStall::Finished));
+    assert_eq!(session.certificate, Some(BadCertificate::Untrusted));
+    assert!(session.truncate && session.reset);
+    assert!(matches!(verdict, Verdict::Shaped(_)));
+    let mut stats = crate::stats::FaultStats::default();
+    counters.faults.add_to(&mut stats);
+    assert_eq!(
+        (
+            stats.tls_stalled,
+            stats.tls_bad_certificates,
+            stats.tls_truncated,
+            stats.tls_reset
+        ),
+        (1, 1, 1, 1)
+    );
+    let (_, live) = decide(&active, None, 1, None, Instant::now(), &counters);
+    assert!(live.is_empty());
+    let only_session = super::super::Active::new("tls-cert=expired".parse().unwrap());
+    let (verdict, session) = decide(
+        &Arc::new(only_session),
+        Some(0),
+        0,
+        None,
+        Instant::now(),
+        &counters,
+    );
+    assert!(matches!(verdict, Verdict::Plain));
+    assert_eq!(session.certificate, Some(BadCertificate::Expired));
 }
