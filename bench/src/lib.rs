@@ -4,6 +4,7 @@
 //! - [`load`]: closed-loop load clients that verify every echoed byte;
 //! - [`child`]: a server in a child process, and its memory and CPU from /proc;
 //! - [`socket_dir`]: a fresh directory for the Unix socket files of a run;
+//! - `tls` (with the `tls` feature): the certificate a TLS run's servers and clients share;
 //! - [`harness`]: the workloads, the interleaved rounds and the table, run by the `peers`
 //!   binary.
 
@@ -18,3 +19,5 @@ pub mod load;
 pub mod peers;
 pub mod server_main;
 pub mod socket_dir;
+#[cfg(feature = "tls")]
+pub mod tls;

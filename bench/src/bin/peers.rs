@@ -6,6 +6,7 @@
 //! cargo run --release -p socket-echo-bench --bin peers -- --only tcp-50,cpu --rounds 5
 //! cargo run --release -p socket-echo-bench --bin peers -- --clients --rounds 5   # client side
 //! cargo run --release -p socket-echo-bench --bin peers -- --only unix --rounds 5  # Unix sockets
+//! cargo run --release -p socket-echo-bench --features tls --bin peers -- --only tls --rounds 5
 //! ```
 //!
 //! Each server runs in a child process: this same program, started again with
@@ -44,15 +45,18 @@ struct Cli {
     /// Workloads to run, comma-separated: tcp-lat, udp-lat, tcp-50, tcp-1k, udp-50, bulk,
     /// idle-10k, cpu (default: all of these); and, not in the default run, the client
     /// workloads client-lat, client-50, client-udp-50, client-bulk, and the Unix socket
-    /// workloads unix-lat, unix-50, unix-bulk, unixgram-lat, unixgram-50 (`unix`: all five).
+    /// workloads unix-lat, unix-50, unix-bulk, unixgram-lat, unixgram-50 (`unix`: all five),
+    /// and, with the `tls` feature, the TLS workloads tls-lat, tls-50, tls-bulk, tls-hs,
+    /// tls-idle (`tls`: all five).
     #[arg(long, value_delimiter = ',')]
     only: Vec<Selection>,
     /// Run the four client workloads (the library's ping, Load and Bulk against the raw
     /// clients, on the epoll server), besides any selected with --only.
     #[arg(long)]
     clients: bool,
-    /// Servers to run, comma-separated: raw, naive, tokio, epoll, uring, ours (default: every
-    /// one that runs a selected workload; uring only where this kernel lets it set up a ring).
+    /// Servers to run, comma-separated: raw, naive, tokio, epoll, uring, tokio-rustls, ours
+    /// (default: every one that runs a selected workload; uring only where this kernel lets it
+    /// set up a ring).
     #[arg(long, value_delimiter = ',')]
     servers: Vec<Kind>,
     /// Client threads driving the many-connection workloads.
@@ -66,7 +70,8 @@ struct Cli {
     json: Option<PathBuf>,
 }
 
-/// A workload named on the command line, or `unix` for every Unix socket workload.
+/// A workload named on the command line, `unix` for every Unix socket workload, or `tls` for
+/// every TLS workload.
 #[derive(Debug, Clone)]
 struct Selection(Vec<Workload>);
 
@@ -76,6 +81,7 @@ impl FromStr for Selection {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "unix" => Ok(Selection(Workload::UNIX.to_vec())),
+            "tls" => Ok(Selection(Workload::TLS.to_vec())),
             _ => Ok(Selection(vec![s.parse()?])),
         }
     }
@@ -116,6 +122,13 @@ fn main() -> ExitCode {
     }
     workloads.sort();
     workloads.dedup();
+    if !cfg!(feature = "tls") && workloads.iter().any(|w| w.is_tls()) {
+        eprintln!(
+            "peers: the TLS workloads need the `tls` feature: \
+             cargo run --release -p socket-echo-bench --features tls --bin peers -- --only tls"
+        );
+        return ExitCode::from(2);
+    }
     let mut servers = if cli.servers.is_empty() {
         Kind::ALL
             .into_iter()
@@ -243,5 +256,7 @@ mod tests {
         let Selection(one) = "unixgram-lat".parse().unwrap();
         assert_eq!(one, [Workload::UnixgramLat]);
         assert!("unix-1k".parse::<Selection>().is_err());
+        let Selection(tls) = "tls".parse().unwrap();
+        assert_eq!(tls, Workload::TLS);
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Each run starts a fresh server process, so no run inherits another's connections, memory
 //! or TIME_WAIT sockets, and each server's CPU and memory are its own; a Unix socket run
-//! also gets a fresh directory for its socket file (see [`Workload::UNIX`]).
+//! also gets a fresh directory for its socket file (see [`Workload::UNIX`]). The TLS
+//! workloads (see [`Workload::TLS`]) share one certificate over the whole series.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -20,6 +21,7 @@ use crate::peers::{Kind, Proto};
 
 mod clients;
 mod table;
+mod tls;
 mod unix;
 
 pub use clients::{Client, ClientRecord, ClientRow, render_clients_markdown, summarize_clients};
@@ -83,6 +85,22 @@ pub enum Workload {
     /// 50 Unix datagram sockets, 512 B: messages/s, p99, lost.
     #[serde(rename = "unixgram-50")]
     Unixgram50,
+    /// 1 TLS connection, 64 B: p50, p99.
+    #[serde(rename = "tls-lat")]
+    TlsLat,
+    /// 50 TLS connections, 512 B: messages/s, p99, server CPU per message.
+    #[serde(rename = "tls-50")]
+    Tls50,
+    /// 1 TLS connection streaming both ways in 64 KiB writes: MB/s.
+    #[serde(rename = "tls-bulk")]
+    TlsBulk,
+    /// 50 clients, each making a new connection and a full handshake (no resumption) per
+    /// 64 B message: handshakes/s, server CPU per handshake.
+    #[serde(rename = "tls-hs")]
+    TlsHs,
+    /// 5,000 idle TLS connections, each proven with one echo: server RSS per connection.
+    #[serde(rename = "tls-idle")]
+    TlsIdle,
 }
 
 impl Workload {
@@ -117,6 +135,17 @@ impl Workload {
         Workload::Unixgram50,
     ];
 
+    /// The TLS workloads, in the table's order after [`Workload::UNIX`]: not in the default
+    /// run (`--only tls` selects them all), and run by the `tokio-rustls` reference and
+    /// `ours` only, with the bench's `tls` feature.
+    pub const TLS: [Workload; 5] = [
+        Workload::TlsLat,
+        Workload::Tls50,
+        Workload::TlsBulk,
+        Workload::TlsHs,
+        Workload::TlsIdle,
+    ];
+
     /// The name used on the command line and in the table.
     pub fn name(self) -> &'static str {
         match self {
@@ -137,6 +166,11 @@ impl Workload {
             Workload::UnixBulk => "unix-bulk",
             Workload::UnixgramLat => "unixgram-lat",
             Workload::Unixgram50 => "unixgram-50",
+            Workload::TlsLat => "tls-lat",
+            Workload::Tls50 => "tls-50",
+            Workload::TlsBulk => "tls-bulk",
+            Workload::TlsHs => "tls-hs",
+            Workload::TlsIdle => "tls-idle",
         }
     }
 
@@ -159,8 +193,18 @@ impl Workload {
         Workload::UNIX.contains(&self)
     }
 
+    /// Whether this workload runs over TLS (see [`Workload::TLS`]).
+    pub fn is_tls(self) -> bool {
+        Workload::TLS.contains(&self)
+    }
+
     fn proto(self) -> Proto {
         match self {
+            Workload::TlsLat
+            | Workload::Tls50
+            | Workload::TlsBulk
+            | Workload::TlsHs
+            | Workload::TlsIdle => Proto::Tls,
             Workload::UdpLat | Workload::Udp50 | Workload::ClientUdp50 => Proto::Udp,
             Workload::UnixLat | Workload::Unix50 | Workload::UnixBulk => Proto::Unix,
             Workload::UnixgramLat | Workload::Unixgram50 => Proto::Unixgram,
@@ -170,10 +214,17 @@ impl Workload {
 
     /// Whether server `kind` takes part: the raw floor serves one client at a time, so it
     /// only runs the single-connection latency workloads; over Unix sockets, only the epoll
-    /// loop runs, and `ours`.
+    /// loop runs, and `ours`; over TLS, only the tokio-rustls reference, and `ours`, which
+    /// are the only TLS servers.
     pub fn admits(self, kind: Kind) -> bool {
         if self.is_unix() {
             return kind == Kind::Epoll || kind == Kind::Ours;
+        }
+        if self.is_tls() {
+            return kind == Kind::TokioRustls || kind == Kind::Ours;
+        }
+        if kind == Kind::TokioRustls {
+            return false;
         }
         kind != Kind::Raw || matches!(self, Workload::TcpLat | Workload::UdpLat)
     }
@@ -194,6 +245,7 @@ impl FromStr for Workload {
                 .into_iter()
                 .chain(Workload::CLIENTS)
                 .chain(Workload::UNIX)
+                .chain(Workload::TLS)
         };
         every().find(|w| w.name() == s).ok_or_else(|| {
             let names: Vec<_> = every().map(|w| w.name()).collect();
@@ -291,6 +343,7 @@ fn runs(workloads: &[Workload]) -> Vec<Workload> {
 /// one-line summary.
 pub fn run_rounds(config: &Config, mut progress: impl FnMut(&str)) -> Results {
     let mut results = Results::default();
+    let tls = tls::TlsRuns::new(&config.workloads);
     for round in 1..=config.rounds {
         for run in runs(&config.workloads) {
             let mut order: Vec<Kind> = config
@@ -304,7 +357,12 @@ pub fn run_rounds(config: &Config, mut progress: impl FnMut(&str)) -> Results {
                 order.rotate_left(shift);
             }
             for server in order {
-                match run_one(config, run, server) {
+                let measured = if run.is_tls() {
+                    tls.run_one(config, run, server)
+                } else {
+                    run_one(config, run, server)
+                };
+                match measured {
                     Ok(measures) => {
                         let line: Vec<String> = measures
                             .iter()
@@ -359,7 +417,7 @@ pub(crate) type Measure = (Workload, &'static str, Better, f64);
 
 /// Runs `load` against the server `pid`, and gives its outcome with the server's CPU time
 /// (user and system, from `/proc/<pid>/stat`) per echoed message, in microseconds.
-fn with_server_cpu(
+pub(crate) fn with_server_cpu(
     pid: u32,
     load: impl FnOnce() -> load::Result<Outcome>,
 ) -> Result<(Outcome, f64), String> {
@@ -398,6 +456,13 @@ fn run_one(config: &Config, run: Workload, kind: Kind) -> Result<Vec<Measure>, S
         | Workload::UnixgramLat
         | Workload::Unixgram50 => {
             return Err(format!("{run} runs over a Unix socket, not at {addr}"));
+        }
+        Workload::TlsLat
+        | Workload::Tls50
+        | Workload::TlsBulk
+        | Workload::TlsHs
+        | Workload::TlsIdle => {
+            return Err(format!("{run} runs over TLS, with a certificate"));
         }
         Workload::TcpLat => {
             let out = load::tcp_lat(addr, 64, limits).map_err(err)?;

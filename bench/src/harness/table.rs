@@ -50,7 +50,7 @@ pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
 }
 
 /// Folds the rounds into rows: per workload and metric, in the order of [`Workload::ALL`]
-/// then [`Workload::UNIX`].
+/// then [`Workload::UNIX`] and [`Workload::TLS`].
 pub fn summarize(results: &Results, servers: &[Kind]) -> Vec<Row> {
     let mut keys: Vec<(Workload, &'static str, Better)> = Vec::new();
     for r in &results.records {
@@ -62,6 +62,7 @@ pub fn summarize(results: &Results, servers: &[Kind]) -> Vec<Row> {
         Workload::ALL
             .iter()
             .chain(&Workload::UNIX)
+            .chain(&Workload::TLS)
             .position(|w| *w == k.0)
     });
     keys.into_iter()

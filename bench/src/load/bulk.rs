@@ -121,19 +121,25 @@ fn receive(stream: &mut impl Read, peer: &str, pattern: &[u8], chunk: usize) -> 
         match stream.read(&mut buf) {
             Ok(0) => return Ok(received),
             Ok(n) => {
-                let at = (received % PERIOD as u64) as usize;
-                if let Some(offset) = first_difference(&pattern[at..at + n], &buf[..n]) {
-                    return Err(LoadError::Mismatch {
-                        conn: 0,
-                        seq: 0,
-                        offset: received + offset,
-                    });
-                }
+                check_chunk(pattern, received, &buf[..n])?;
                 received += n as u64;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_timeout(&e) => return Err(LoadError::Stalled(STALL_TIMEOUT)),
             Err(e) => return Err(LoadError::io(format!("read from {peer}"))(e)),
         }
+    }
+}
+
+/// Checks `got`, the bytes of the bulk stream from offset `received`, against `pattern`.
+pub(super) fn check_chunk(pattern: &[u8], received: u64, got: &[u8]) -> Result<()> {
+    let at = (received % PERIOD as u64) as usize;
+    match first_difference(&pattern[at..at + got.len()], got) {
+        Some(offset) => Err(LoadError::Mismatch {
+            conn: 0,
+            seq: 0,
+            offset: received + offset,
+        }),
+        None => Ok(()),
     }
 }

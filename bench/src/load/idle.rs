@@ -47,19 +47,32 @@ pub fn idle(addr: SocketAddr, count: usize, size: usize) -> Result<IdleConnectio
             .and_then(|()| stream.set_nodelay(true))
             .and_then(|()| stream.set_read_timeout(Some(STALL_TIMEOUT)))
             .map_err(LoadError::io(format!("set options of connection {id}")))?;
-        fill(&mut msg, id, 0);
-        stream
-            .write_all(&msg)
-            .and_then(|()| stream.read_exact(&mut back))
-            .map_err(LoadError::io(format!("echo on connection {id}")))?;
-        if let Some(offset) = first_difference(&msg, &back) {
-            return Err(LoadError::Mismatch {
-                conn: id,
-                seq: 0,
-                offset,
-            });
-        }
+        echo_once(&mut stream, id, 0, &mut msg, &mut back)?;
         streams.push(stream);
     }
     Ok(IdleConnections { streams })
+}
+
+/// Sends message `seq` of connection `id` (as long as `msg`) and checks its echo, read into
+/// `back`, on a blocking `stream` with a read timeout.
+pub(super) fn echo_once(
+    stream: &mut (impl Read + Write),
+    id: usize,
+    seq: u64,
+    msg: &mut [u8],
+    back: &mut [u8],
+) -> Result<()> {
+    fill(msg, id, seq);
+    stream
+        .write_all(msg)
+        .and_then(|()| stream.read_exact(back))
+        .map_err(LoadError::io(format!("echo on connection {id}")))?;
+    match first_difference(msg, back) {
+        Some(offset) => Err(LoadError::Mismatch {
+            conn: id,
+            seq,
+            offset,
+        }),
+        None => Ok(()),
+    }
 }

@@ -15,6 +15,8 @@ mod idle;
 mod lat;
 mod pattern;
 mod tcp_many;
+#[cfg(feature = "tls")]
+mod tls;
 mod udp_many;
 mod unix;
 
@@ -22,6 +24,8 @@ pub use bulk::bulk;
 pub use idle::{IdleConnections, idle};
 pub use lat::{UDP_LOSS_TIMEOUT, tcp_lat, udp_lat};
 pub use tcp_many::tcp_many;
+#[cfg(feature = "tls")]
+pub use tls::{IdleSessions, tls_bulk, tls_hs, tls_idle, tls_lat, tls_many};
 pub use udp_many::udp_many;
 pub use unix::{unix_bulk, unix_lat, unix_many, unixgram_lat, unixgram_many};
 
@@ -234,17 +238,24 @@ pub(crate) fn spread<C>(
                 })
             })
             .collect();
-        let mut total = Outcome::new();
-        let mut first_error = None;
-        for worker in workers {
-            match worker.join() {
-                Ok(Ok(out)) => total.merge(&out),
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        first_error.map_or(Ok(total), Err)
+        join(workers)
     })
+}
+
+/// Waits for every worker and merges their outcomes, or gives the first error.
+pub(crate) fn join(
+    workers: Vec<std::thread::ScopedJoinHandle<'_, Result<Outcome>>>,
+) -> Result<Outcome> {
+    let mut total = Outcome::new();
+    let mut first_error = None;
+    for worker in workers {
+        match worker.join() {
+            Ok(Ok(out)) => total.merge(&out),
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+    first_error.map_or(Ok(total), Err)
 }

@@ -5,7 +5,9 @@
 //! small folder); each exposes `serve_tcp` and `serve_udp`, which bind, report the bound
 //! address through `on_bound`, then serve until the process ends. The servers that also
 //! serve Unix-domain sockets (`epoll`, in its own file `epoll_unix`, and `ours`) do the same
-//! at a path.
+//! at a path. The TLS servers (`tokio-rustls`, and `ours` over `Tls::over(Tcp)`, with the
+//! `tls` feature) serve [`Proto::Tls`] with the certificate and key of a [`crate::tls`]
+//! directory, through [`serve_tls`].
 
 use std::fmt;
 use std::io;
@@ -19,6 +21,8 @@ pub mod naive;
 pub mod ours;
 pub mod raw;
 pub mod tokio;
+#[cfg(feature = "tls")]
+pub mod tokio_rustls;
 #[allow(unsafe_code)]
 pub mod uring;
 
@@ -38,18 +42,21 @@ pub enum Kind {
     /// One io_uring per core over SO_REUSEPORT sockets, multishot receives into a
     /// provided-buffer ring (the other limit).
     Uring,
+    /// tokio + tokio-rustls, a task per connection (the TLS reference; TLS only).
+    TokioRustls,
     /// This crate's `EchoServer::serve()`.
     Ours,
 }
 
 impl Kind {
     /// Every server, in the order of the table's columns.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Raw,
         Kind::Naive,
         Kind::Tokio,
         Kind::Epoll,
         Kind::Uring,
+        Kind::TokioRustls,
         Kind::Ours,
     ];
 
@@ -61,6 +68,7 @@ impl Kind {
             Kind::Tokio => "tokio",
             Kind::Epoll => "epoll",
             Kind::Uring => "uring",
+            Kind::TokioRustls => "tokio-rustls",
             Kind::Ours => "ours",
         }
     }
@@ -80,7 +88,10 @@ impl FromStr for Kind {
             .into_iter()
             .find(|kind| kind.name() == s)
             .ok_or_else(|| {
-                format!("unknown server `{s}` (expected raw, naive, tokio, epoll, uring or ours)")
+                format!(
+                    "unknown server `{s}` (expected raw, naive, tokio, epoll, uring, \
+                     tokio-rustls or ours)"
+                )
             })
     }
 }
@@ -96,6 +107,8 @@ pub enum Proto {
     Unix,
     /// Unix-domain datagram sockets, at a path.
     Unixgram,
+    /// TLS over TCP, served with a certificate (see [`serve_tls`]).
+    Tls,
 }
 
 impl Proto {
@@ -106,6 +119,7 @@ impl Proto {
             Proto::Udp => "udp",
             Proto::Unix => "unix",
             Proto::Unixgram => "unixgram",
+            Proto::Tls => "tls",
         }
     }
 
@@ -125,8 +139,9 @@ impl FromStr for Proto {
             "udp" => Ok(Proto::Udp),
             "unix" => Ok(Proto::Unix),
             "unixgram" => Ok(Proto::Unixgram),
+            "tls" => Ok(Proto::Tls),
             _ => Err(format!(
-                "unknown transport `{s}` (expected tcp, udp, unix or unixgram)"
+                "unknown transport `{s}` (expected tcp, udp, unix, unixgram or tls)"
             )),
         }
     }
@@ -137,8 +152,9 @@ impl FromStr for Proto {
 ///
 /// # Errors
 ///
-/// `proto` is a Unix one (see [`serve_unix`]), or any error binding the socket or starting
-/// the server; serving itself only returns on a fatal error.
+/// `proto` is a Unix one (see [`serve_unix`]) or TLS (see [`serve_tls`]), `kind` is
+/// `tokio-rustls` (TLS only), or any error binding the socket or starting the server; serving
+/// itself only returns on a fatal error.
 pub fn serve(
     kind: Kind,
     proto: Proto,
@@ -162,7 +178,46 @@ pub fn serve(
             io::ErrorKind::InvalidInput,
             format!("{} is served at a path, not at {addr}", proto.name()),
         )),
+        (_, Proto::Tls) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "tls is served with a certificate: `--tls <dir>` before the server's name",
+        )),
+        (Kind::TokioRustls, Proto::Tcp | Proto::Udp) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the tokio-rustls server serves TLS only",
+        )),
     }
+}
+
+/// Binds TLS server `kind` (`tokio-rustls` or `ours`) on `addr` with the certificate and key
+/// of the [`crate::tls`] directory `identity`, calls `on_bound` with the bound address, then
+/// serves until the process ends.
+///
+/// # Errors
+///
+/// `kind` has no TLS server, the bench was built without the `tls` feature, the identity's
+/// files cannot be read, or any error binding the socket or starting the server.
+pub fn serve_tls(
+    kind: Kind,
+    addr: SocketAddr,
+    identity: &Path,
+    on_bound: impl FnOnce(SocketAddr),
+) -> io::Result<()> {
+    #[cfg(feature = "tls")]
+    match kind {
+        Kind::TokioRustls => return tokio_rustls::serve_tls(addr, identity, on_bound),
+        Kind::Ours => return ours::serve_tls(addr, identity, on_bound),
+        _ => {}
+    }
+    let _ = (addr, identity, on_bound);
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        if cfg!(feature = "tls") {
+            format!("the {kind} server has no TLS version")
+        } else {
+            "TLS servers need the bench's `tls` feature".to_string()
+        },
+    ))
 }
 
 /// Binds server `kind` for `proto` (Unix stream or datagram) at `path`, calls `on_bound` with
@@ -184,13 +239,15 @@ pub fn serve_unix(
         (Kind::Epoll, Proto::Unixgram) => epoll_unix::serve_datagram(path, on_bound),
         (Kind::Ours, Proto::Unix) => ours::serve_unix(path, on_bound),
         (Kind::Ours, Proto::Unixgram) => ours::serve_unixgram(path, on_bound),
-        (_, Proto::Tcp | Proto::Udp) => Err(io::Error::new(
+        (_, Proto::Tcp | Proto::Udp | Proto::Tls) => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("{} is served at an IP address, not at a path", proto.name()),
         )),
-        (Kind::Raw | Kind::Naive | Kind::Tokio | Kind::Uring, _) => Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            format!("the {kind} server has no Unix socket version"),
-        )),
+        (Kind::Raw | Kind::Naive | Kind::Tokio | Kind::Uring | Kind::TokioRustls, _) => {
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("the {kind} server has no Unix socket version"),
+            ))
+        }
     }
 }
