@@ -1,0 +1,580 @@
+//! One TLS session over a connection of the wrapped transport: the capabilities' view of a
+//! TLS connection (plaintext reads and writes, records flushed, `close_notify`, the
+//! handshake's deadline and faults), and the counters the sessions of a server share.
+
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use mio::{Interest, Registry, Token};
+
+use crate::addr::Address;
+use crate::stats::TlsStats;
+use crate::transport::sealed::{Connection, Socket};
+
+use super::settings::TlsFailure;
+
+/// One TLS session over a connection `C` of the wrapped transport: the capabilities' view of
+/// a TLS connection.
+///
+/// The session sits behind a lock because the capabilities read and write through `&self`;
+/// only the connection's one worker (or client) takes it, so it is never contended.
+#[derive(Debug)]
+pub struct Session<C: Connection> {
+    inner: C,
+    tls: Mutex<rustls::Connection>,
+    /// Whether the socket is in non-blocking mode (the engine's), as last set.
+    nonblocking: AtomicBool,
+    /// Whether `close_notify` was queued: the write side is shut once it is written.
+    closing: AtomicBool,
+    /// [`HANDSHAKING`], [`ESTABLISHED`] or [`ENDED`]: what was counted of this session.
+    phase: AtomicU8,
+    /// The faults applied to this session ([`STALL_HELLO`], …), 0 for none.
+    pub(super) faults: AtomicU8,
+    /// When the handshake must be over: the handshake timeout after the accept or connect.
+    deadline: Instant,
+    /// The server's counters (a client counts nothing).
+    counters: Option<Arc<TlsCounters>>,
+}
+
+pub(super) const HANDSHAKING: u8 = 0;
+pub(super) const ESTABLISHED: u8 = 1;
+pub(super) const ENDED: u8 = 2;
+
+/// `tls-stall=hello`: nothing is written while the handshake lasts.
+pub(super) const STALL_HELLO: u8 = 1;
+/// `tls-stall=finished`: the first flight is written, then nothing.
+pub(super) const STALL_FINISHED: u8 = 2;
+/// `tls-reset=handshake`: a reset once the ClientHello has come.
+pub(super) const RESET_HANDSHAKE: u8 = 4;
+/// `tls-truncate`: the session ends without `close_notify`.
+pub(super) const TRUNCATE: u8 = 8;
+/// Set once a stalled handshake has written what it writes: from then on, nothing more is
+/// read or written while the handshake lasts.
+pub(super) const STALLED: u8 = 16;
+
+/// What a TLS server's sessions came to, counted by the sessions themselves (one count per
+/// handshake, a handshake being far dearer than the shared atomic it adds to).
+#[derive(Debug, Default)]
+pub(crate) struct TlsCounters {
+    handshakes: AtomicU64,
+    /// Indexed as [`TlsStats::FIELDS`], whose first is the handshakes.
+    by_reason: [AtomicU64; 11],
+}
+
+const _: () = assert!(
+    TlsStats::FIELDS.len() == 11,
+    "one counter per field of TlsStats"
+);
+
+impl TlsCounters {
+    fn count(&self, reason: &TlsFailure) {
+        if let Some(index) = TlsStats::FIELDS
+            .iter()
+            .position(|field| field.name() == reason.name())
+        {
+            self.by_reason[index].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The counts so far.
+    pub(crate) fn snapshot(&self) -> TlsStats {
+        let mut counts = [0; 11];
+        for (count, atomic) in counts.iter_mut().zip(&self.by_reason) {
+            *count = atomic.load(Ordering::Relaxed);
+        }
+        counts[0] = self.handshakes.load(Ordering::Relaxed);
+        TlsStats::from_counts(counts)
+    }
+}
+
+/// The wrapped connection as `io::Read`/`io::Write`, for rustls.
+pub(super) struct Wire<'a, C>(&'a C);
+
+impl<C: crate::transport::sealed::Connection> Read for Wire<'_, C> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<C: crate::transport::sealed::Connection> Write for Wire<'_, C> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<C: crate::transport::sealed::Connection> Session<C> {
+    pub(crate) fn new(
+        inner: C,
+        tls: rustls::Connection,
+        handshake_timeout: Duration,
+        counters: Option<Arc<TlsCounters>>,
+    ) -> Session<C> {
+        Session {
+            inner,
+            tls: Mutex::new(tls),
+            nonblocking: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            phase: AtomicU8::new(HANDSHAKING),
+            faults: AtomicU8::new(0),
+            deadline: Instant::now() + handshake_timeout,
+            counters,
+        }
+    }
+
+    /// Counts, once, the handshake's end (completed) or the session's failure (by reason),
+    /// after a call that returned `result`.
+    fn observe<T>(&self, result: &io::Result<T>) {
+        let Some(counters) = &self.counters else {
+            return;
+        };
+        let phase = self.phase.load(Ordering::Relaxed);
+        if phase == ENDED {
+            return;
+        }
+        if let Err(error) = result
+            && let Some(reason) = TlsFailure::in_io(error)
+        {
+            // A truncation counts only after a handshake; before, it is the peer leaving.
+            if *reason != TlsFailure::Truncated || phase == ESTABLISHED {
+                counters.count(reason);
+            }
+            self.phase.store(ENDED, Ordering::Relaxed);
+            return;
+        }
+        if phase == HANDSHAKING && !self.lock().is_handshaking() {
+            counters.handshakes.fetch_add(1, Ordering::Relaxed);
+            self.phase.store(ESTABLISHED, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the handshake is still under way at `now`, past its deadline: counted once
+    /// as [`TlsFailure::HandshakeTimeout`].
+    pub(crate) fn handshake_expired(&self, now: Instant) -> bool {
+        if self.phase.load(Ordering::Relaxed) != HANDSHAKING || now < self.deadline {
+            return false;
+        }
+        self.observe::<()>(&Err(TlsFailure::HandshakeTimeout.into_io()));
+        true
+    }
+
+    /// Plaintext into `buf` (see [`read_inner`](Self::read_inner)).
+    pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = self.read_inner(buf);
+        self.observe(&result);
+        result
+    }
+
+    /// Plaintext from `buf` into records (see [`write_inner`](Self::write_inner)).
+    pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        let result = self.write_inner(buf);
+        self.observe(&result);
+        result
+    }
+
+    /// Writes what the session holds (see [`flush_inner`](Self::flush_inner)).
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        let result = self.flush_inner();
+        self.observe(&result);
+        result
+    }
+
+    /// Plaintext waiting (see [`unread_inner`](Self::unread_inner)).
+    pub(crate) fn unread(&self) -> io::Result<usize> {
+        let result = self.unread_inner();
+        self.observe(&result);
+        result
+    }
+
+    /// Drives the handshake (see [`handshake_inner`](Self::handshake_inner)).
+    pub(crate) fn handshake(&self) -> io::Result<()> {
+        let result = self.handshake_inner();
+        self.observe(&result);
+        result
+    }
+
+    /// Sends `close_notify` (see [`shutdown_write_inner`](Self::shutdown_write_inner)).
+    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+        let result = self.shutdown_write_inner();
+        self.observe(&result);
+        result
+    }
+
+    /// The wrapped connection.
+    pub(crate) fn inner(&self) -> &C {
+        &self.inner
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, rustls::Connection> {
+        self.tls.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes the records the session holds, until it holds none or the socket would
+    /// block (`WouldBlock`).
+    fn write_records(&self, tls: &mut rustls::Connection) -> io::Result<()> {
+        if self.stalls(tls) {
+            return self.write_stalled(tls);
+        }
+        while tls.wants_write() {
+            if tls.write_tls(&mut Wire(&self.inner))? == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a stall fault holds the handshake (then nothing more is written).
+    fn stalls(&self, tls: &rustls::Connection) -> bool {
+        self.faults.load(Ordering::Relaxed) & (STALL_HELLO | STALL_FINISHED) != 0
+            && tls.is_handshaking()
+    }
+
+    /// Whether a stalled handshake has reached its stall: neither read nor written more.
+    fn stalled(&self, tls: &rustls::Connection) -> bool {
+        self.faults.load(Ordering::Relaxed) & STALLED != 0 && tls.is_handshaking()
+    }
+
+    /// The writes of a stalled handshake, once the ClientHello was processed (the answer is
+    /// waiting): none for `hello`; the whole first flight for `finished`. Then the stall.
+    fn write_stalled(&self, tls: &mut rustls::Connection) -> io::Result<()> {
+        let faults = self.faults.load(Ordering::Relaxed);
+        if faults & STALLED != 0 || !tls.wants_write() {
+            return Ok(());
+        }
+        if faults & STALL_FINISHED != 0 {
+            while tls.wants_write() {
+                if tls.write_tls(&mut Wire(&self.inner))? == 0 {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+            }
+        }
+        self.faults.fetch_or(STALLED, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Reads records from the socket once and processes them. `Ok(false)` is the
+    /// wrapped connection's end-of-stream.
+    fn read_records(&self, tls: &mut rustls::Connection) -> io::Result<bool> {
+        // A stalled handshake reads nothing more: the socket keeps what comes. A blocking
+        // read (`serve_once`) waits out the handshake's deadline, as the engine's timer does.
+        if self.stalled(tls) {
+            if self.nonblocking.load(Ordering::Relaxed) {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            std::thread::sleep(self.deadline.saturating_duration_since(Instant::now()));
+            return Err(TlsFailure::HandshakeTimeout.into_io());
+        }
+        if tls.read_tls(&mut Wire(&self.inner))? == 0 {
+            return Ok(false);
+        }
+        if let Err(error) = tls.process_new_packets() {
+            // The alert rustls queued says why, to the peer; then the session is over.
+            let _ = self.write_records(tls);
+            return Err(TlsFailure::of(&error).into_io());
+        }
+        Ok(true)
+    }
+
+    /// Plaintext into `buf`: what the session holds, then records read from the socket (the
+    /// handshake's answers written on the way). `Ok(0)` is the peer's `close_notify`; an end
+    /// of stream without it is [`TlsFailure::Truncated`].
+    ///
+    /// In blocking mode it returns as soon as it has any plaintext. In non-blocking mode it
+    /// reads on until `buf` is full or the socket would block, so that a short read means
+    /// there is nothing left to read, in the session or on the socket, as the engine
+    /// takes it to mean (edge-triggered readiness raises no new edge for bytes that were
+    /// already there).
+    fn read_inner(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut tls = self.lock();
+        if self.faults.load(Ordering::Relaxed) & RESET_HANDSHAKE != 0 && tls.is_handshaking() {
+            return self.reset_handshake(&mut tls);
+        }
+        let mut filled = 0;
+        // What to return: the plaintext gathered so far, else `error`. An error after some
+        // plaintext is found again by the next read (rustls keeps a session's failure).
+        let done =
+            |filled: usize, error: io::Error| if filled > 0 { Ok(filled) } else { Err(error) };
+        loop {
+            match tls.reader().read(&mut buf[filled..]) {
+                // The peer's close_notify: a clean end, after what came before it.
+                Ok(0) => return Ok(filled),
+                Ok(n) => {
+                    filled += n;
+                    if filled == buf.len() {
+                        return Ok(filled);
+                    }
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return done(filled, TlsFailure::Truncated.into_io());
+                }
+                Err(e) => return done(filled, e),
+            }
+            if filled > 0 && !self.nonblocking.load(Ordering::Relaxed) {
+                return Ok(filled);
+            }
+            match self.write_records(&mut tls) {
+                // The answers wait for the socket's room; the reading goes on.
+                Err(e) if e.kind() != io::ErrorKind::WouldBlock => return done(filled, e),
+                _ => {}
+            }
+            match self.read_records(&mut tls) {
+                Ok(true) => {}
+                // The socket's end: the reader says whether close_notify came before it.
+                Ok(false) => {
+                    return match tls.reader().read(&mut buf[filled..]) {
+                        Ok(n) => Ok(filled + n),
+                        Err(_) => done(filled, TlsFailure::Truncated.into_io()),
+                    };
+                }
+                Err(e) => return done(filled, e),
+            }
+        }
+    }
+
+    /// `tls-reset=handshake`: once the ClientHello has come (read and processed), the
+    /// connection is reset, before any answer.
+    fn reset_handshake(&self, tls: &mut rustls::Connection) -> io::Result<usize> {
+        if self.read_records(tls)? {
+            self.closing.store(true, Ordering::Relaxed);
+            self.inner.reset()?;
+        }
+        Err(io::ErrorKind::ConnectionReset.into())
+    }
+
+    /// How many bytes of plaintext are waiting (at most 4096 counted), reading what records
+    /// the socket already holds; for a connection in non-blocking mode.
+    fn unread_inner(&self) -> io::Result<usize> {
+        let mut tls = self.lock();
+        loop {
+            let state = tls
+                .process_new_packets()
+                .map_err(|e| TlsFailure::of(&e).into_io())?;
+            if state.plaintext_bytes_to_read() > 0 {
+                return Ok(state.plaintext_bytes_to_read().min(4096));
+            }
+            match self.read_records(&mut tls) {
+                Ok(true) => {}
+                Ok(false) => return Ok(0),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Takes plaintext from `buf` into records and writes what the socket takes. While
+    /// records of an earlier write are still unwritten because the socket is full, says
+    /// `WouldBlock` and takes nothing: the caller keeps what it could not send, and the
+    /// session holds at most one write's records (the backpressure of a plain socket).
+    fn write_inner(&self, buf: &[u8]) -> io::Result<usize> {
+        let mut tls = self.lock();
+        self.write_records(&mut tls)?;
+        let taken = tls.writer().write(buf)?;
+        if taken == 0 && !buf.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        match self.write_records(&mut tls) {
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
+            _ => Ok(taken),
+        }
+    }
+
+    /// Writes the records the session still holds (`WouldBlock` if the socket will not
+    /// take them all now).
+    fn flush_inner(&self) -> io::Result<()> {
+        let mut tls = self.lock();
+        self.finish_writes(&mut tls)
+    }
+
+    /// Whether the session holds records to write.
+    pub(crate) fn wants_write(&self) -> bool {
+        let tls = self.lock();
+        tls.wants_write() && !self.stalled(&tls)
+    }
+
+    /// Drives the handshake to its end on a blocking socket (the client's connect, and
+    /// `serve_once`), or as far as a non-blocking one allows (`WouldBlock`).
+    ///
+    /// On a blocking socket each read waits at most until the handshake's deadline, so a
+    /// server that stalls the handshake ends it as [`TlsFailure::HandshakeTimeout`] (the
+    /// caller sets the socket's own read timeout back afterwards).
+    fn handshake_inner(&self) -> io::Result<()> {
+        let mut tls = self.lock();
+        while tls.is_handshaking() {
+            self.write_records(&mut tls)?;
+            if !tls.is_handshaking() {
+                break;
+            }
+            if !self.nonblocking.load(Ordering::Relaxed) {
+                let left = self.deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(TlsFailure::HandshakeTimeout.into_io());
+                }
+                self.inner.set_read_timeout(Some(left))?;
+            }
+            if tls.wants_read() && !self.read_records(&mut tls)? {
+                return Err(TlsFailure::Truncated.into_io());
+            }
+        }
+        self.write_records(&mut tls)
+    }
+
+    /// Queues `close_notify` and writes it with what else is held, then shuts down the
+    /// write side of the socket. If the socket will not take it all now, what is left is
+    /// held ([`wants_write`](Self::wants_write)), and the [`flush`](Self::flush) that
+    /// writes it shuts the write side.
+    fn shutdown_write_inner(&self) -> io::Result<()> {
+        let mut tls = self.lock();
+        if !self.closing.swap(true, Ordering::Relaxed)
+            && self.faults.load(Ordering::Relaxed) & TRUNCATE == 0
+        {
+            tls.send_close_notify();
+        }
+        match self.finish_writes(&mut tls) {
+            // The peer has closed already: there is no one left to tell, as a plain
+            // socket's shutdown of a closed connection tells no one either.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::BrokenPipe
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::NotConnected
+                ) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    /// Writes what is held and, once the session is closing and nothing is held, shuts
+    /// the socket's write side.
+    fn finish_writes(&self, tls: &mut rustls::Connection) -> io::Result<()> {
+        match self.write_records(tls) {
+            Ok(()) if self.closing.load(Ordering::Relaxed) => self.inner.shutdown_write(),
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    && self.closing.load(Ordering::Relaxed) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+/// A session dropped without [`shutdown_write`](Session::shutdown_write) or a reset still
+/// ends cleanly: `close_notify` is queued and written if the socket takes it now (a few dozen
+/// bytes, which a socket with room for nothing more is the only one to refuse).
+impl<C: Connection> Drop for Session<C> {
+    fn drop(&mut self) {
+        if self.closing.load(Ordering::Relaxed)
+            || self.faults.load(Ordering::Relaxed) & TRUNCATE != 0
+        {
+            return;
+        }
+        let tls = self.tls.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if tls.is_handshaking() {
+            return;
+        }
+        tls.send_close_notify();
+        let mut wire = Wire(&self.inner);
+        while tls.wants_write() {
+            match tls.write_tls(&mut wire) {
+                Ok(n) if n > 0 => {}
+                _ => break,
+            }
+        }
+    }
+}
+
+/// The socket of a TLS connection is the wrapped connection's, registered for both
+/// directions whatever the application waits for: a session may have to write while the
+/// application reads (a handshake's answers) and read while it writes.
+impl<C: Connection> Socket for Session<C> {
+    fn register(&self, registry: &Registry, token: Token, interest: Interest) -> io::Result<()> {
+        self.inner.register(registry, token, both(interest))
+    }
+
+    fn reregister(&self, registry: &Registry, token: Token, interest: Interest) -> io::Result<()> {
+        self.inner.reregister(registry, token, both(interest))
+    }
+
+    fn deregister(&self, registry: &Registry) -> io::Result<()> {
+        self.inner.deregister(registry)
+    }
+
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.inner.set_nonblocking(nonblocking)?;
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_read_timeout(timeout)
+    }
+
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.set_write_timeout(timeout)
+    }
+}
+
+pub(super) fn both(_: Interest) -> Interest {
+    Interest::READABLE | Interest::WRITABLE
+}
+
+impl<C: Connection> Connection for Session<C> {
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        Session::read(self, buf)
+    }
+
+    fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        Session::write(self, buf)
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        Session::shutdown_write(self)
+    }
+
+    fn flush(&self) -> io::Result<()> {
+        Session::flush(self)
+    }
+
+    fn wants_write(&self) -> bool {
+        Session::wants_write(self)
+    }
+
+    fn unread(&self) -> io::Result<usize> {
+        Session::unread(self)
+    }
+
+    fn reset(&self) -> io::Result<()> {
+        // A reset ends the session without close_notify: the peer must not take what it
+        // read for a clean end.
+        self.closing.store(true, Ordering::Relaxed);
+        self.inner.reset()
+    }
+
+    fn peer_addr(&self) -> io::Result<Address> {
+        self.inner.peer_addr()
+    }
+
+    fn recv_buffer_size(&self) -> io::Result<usize> {
+        self.inner.recv_buffer_size()
+    }
+
+    const EXPIRES: bool = true;
+
+    fn expired(&self, now: Instant) -> bool {
+        self.handshake_expired(now)
+    }
+}
