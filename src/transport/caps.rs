@@ -117,8 +117,9 @@ pub trait Listener: Socket {
 ///   while it writes, makes progress on whichever edge comes.
 /// - A [`read`](Self::read) that returns fewer bytes than the buffer holds is taken to have
 ///   left nothing to read (the engine then waits for the next edge instead of reading again):
-///   a transport that buffers must have read its socket until it would block, or have
-///   nothing left in its own buffers.
+///   a transport that buffers must have read its socket until it would block or until a
+///   read of it came back short (which leaves the socket empty, as the engine's own rule
+///   has it), and have nothing left in its own buffers.
 /// - After its writes, the engine calls `flush`; it stops reading while `flush` would block
 ///   (backpressure), and closes a connection cleanly only once nothing is pending and
 ///   [`wants_write`](Self::wants_write) is false.
@@ -128,6 +129,13 @@ pub trait Connection: Socket + 'static {
     /// Writes from `buf`. A transport may take the bytes into buffers of its own (encrypted
     /// records), which [`flush`](Self::flush) writes out.
     fn write(&self, buf: &[u8]) -> io::Result<usize>;
+    /// Writes from `bufs`, in order, in one system call (`writev`): how a transport that
+    /// wraps this one writes the records it holds together rather than one call each. The
+    /// default writes the first non-empty buffer, as `io::Write`'s does.
+    fn write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let first = bufs.iter().find(|buf| !buf.is_empty());
+        self.write(first.map_or(&[][..], |buf| buf))
+    }
     /// Shuts down the write side, so the peer reads end-of-stream (after what was flushed).
     fn shutdown_write(&self) -> io::Result<()>;
 
@@ -255,3 +263,48 @@ pub trait Datagram: Socket + 'static {
         Ok(1)
     }
 }
+
+/// `Socket` for a connection with no socket, the fake of a unit test: registering, the
+/// blocking mode and the timeouts are accepted and do nothing.
+#[cfg(test)]
+macro_rules! socket_without_descriptor {
+    ($type:ty) => {
+        impl $crate::transport::sealed::Socket for $type {
+            fn register(
+                &self,
+                _: &mio::Registry,
+                _: mio::Token,
+                _: mio::Interest,
+            ) -> std::io::Result<()> {
+                Ok(())
+            }
+
+            fn reregister(
+                &self,
+                _: &mio::Registry,
+                _: mio::Token,
+                _: mio::Interest,
+            ) -> std::io::Result<()> {
+                Ok(())
+            }
+
+            fn deregister(&self, _: &mio::Registry) -> std::io::Result<()> {
+                Ok(())
+            }
+
+            fn set_nonblocking(&self, _: bool) -> std::io::Result<()> {
+                Ok(())
+            }
+
+            fn set_read_timeout(&self, _: Option<std::time::Duration>) -> std::io::Result<()> {
+                Ok(())
+            }
+
+            fn set_write_timeout(&self, _: Option<std::time::Duration>) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+    };
+}
+#[cfg(test)]
+pub(crate) use socket_without_descriptor;

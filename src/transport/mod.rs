@@ -109,6 +109,8 @@ pub(crate) mod sealed {
     use crate::error::Result;
     use crate::options::Options;
 
+    #[cfg(test)]
+    pub(crate) use super::caps::socket_without_descriptor;
     pub use super::caps::{Connection, Datagram, Kind, Listener, Refusal, Socket};
     pub use super::session::SessionFaults;
 

@@ -184,6 +184,11 @@ impl Connection for UnixStream {
         Write::write(&mut stream, buf)
     }
 
+    fn write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let mut stream: &UnixStream = self;
+        Write::write_vectored(&mut stream, bufs)
+    }
+
     fn shutdown_write(&self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
     }

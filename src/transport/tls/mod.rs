@@ -36,6 +36,8 @@ use crate::stats::Stats;
 
 mod session;
 mod settings;
+#[cfg(test)]
+mod tests;
 
 pub use session::Session;
 pub(crate) use session::TlsCounters;

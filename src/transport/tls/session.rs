@@ -98,9 +98,41 @@ impl<C: crate::transport::sealed::Connection> Read for Wire<'_, C> {
     }
 }
 
+/// What one read of the socket brought ([`Session::read_records`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Came {
+    /// The wrapped connection's end-of-stream.
+    End,
+    /// As many bytes as rustls offered room for: more may be waiting on the socket.
+    Full,
+    /// Fewer: the socket held nothing more. Whatever comes after the read raises a new
+    /// edge of readiness, so a non-blocking reader need not read again to see "would block".
+    Short,
+}
+
+/// The wrapped connection as `io::Read` for one read of records, telling whether the read
+/// filled the room rustls offered.
+struct Measured<'a, C> {
+    wire: Wire<'a, C>,
+    short: bool,
+}
+
+impl<C: crate::transport::sealed::Connection> Read for Measured<'_, C> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.wire.read(buf)?;
+        self.short = n < buf.len();
+        Ok(n)
+    }
+}
+
 impl<C: crate::transport::sealed::Connection> Write for Wire<'_, C> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0.write(buf)
+    }
+
+    /// The records rustls holds, in one system call (it hands over up to 64 at once).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -257,9 +289,8 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
         Ok(())
     }
 
-    /// Reads records from the socket once and processes them. `Ok(false)` is the
-    /// wrapped connection's end-of-stream.
-    fn read_records(&self, tls: &mut rustls::Connection) -> io::Result<bool> {
+    /// Reads records from the socket once and processes them.
+    fn read_records(&self, tls: &mut rustls::Connection) -> io::Result<Came> {
         // A stalled handshake reads nothing more: the socket keeps what comes. A blocking
         // read (`serve_once`) waits out the handshake's deadline, as the engine's timer does.
         if self.stalled(tls) {
@@ -269,15 +300,19 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
             std::thread::sleep(self.deadline.saturating_duration_since(Instant::now()));
             return Err(TlsFailure::HandshakeTimeout.into_io());
         }
-        if tls.read_tls(&mut Wire(&self.inner))? == 0 {
-            return Ok(false);
+        let mut wire = Measured {
+            wire: Wire(&self.inner),
+            short: false,
+        };
+        if tls.read_tls(&mut wire)? == 0 {
+            return Ok(Came::End);
         }
         if let Err(error) = tls.process_new_packets() {
             // The alert rustls queued says why, to the peer; then the session is over.
             let _ = self.write_records(tls);
             return Err(TlsFailure::of(&error).into_io());
         }
-        Ok(true)
+        Ok(if wire.short { Came::Short } else { Came::Full })
     }
 
     /// Plaintext into `buf`: what the session holds, then records read from the socket (the
@@ -285,10 +320,12 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
     /// of stream without it is [`TlsFailure::Truncated`].
     ///
     /// In blocking mode it returns as soon as it has any plaintext. In non-blocking mode it
-    /// reads on until `buf` is full or the socket would block, so that a short read means
-    /// there is nothing left to read, in the session or on the socket, as the engine
-    /// takes it to mean (edge-triggered readiness raises no new edge for bytes that were
-    /// already there).
+    /// reads on until `buf` is full, the socket would block, or a read of the socket came
+    /// back short of the room offered (the socket was empty: one read in two of a small
+    /// echo saved), so that a short read means there is nothing left to read, in the
+    /// session or on the socket, as the engine takes it to mean (edge-triggered readiness
+    /// raises no new edge for bytes that were already there, and one for any that come
+    /// after).
     fn read_inner(&self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
@@ -298,6 +335,8 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
             return self.reset_handshake(&mut tls);
         }
         let mut filled = 0;
+        // Whether the last read of the socket found it empty (non-blocking mode only).
+        let mut drained = false;
         // What to return: the plaintext gathered so far, else `error`. An error after some
         // plaintext is found again by the next read (rustls keeps a session's failure).
         let done =
@@ -327,10 +366,14 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
                 Err(e) if e.kind() != io::ErrorKind::WouldBlock => return done(filled, e),
                 _ => {}
             }
+            if drained {
+                return done(filled, io::ErrorKind::WouldBlock.into());
+            }
             match self.read_records(&mut tls) {
-                Ok(true) => {}
+                Ok(Came::Full) => {}
+                Ok(Came::Short) => drained = self.nonblocking.load(Ordering::Relaxed),
                 // The socket's end: the reader says whether close_notify came before it.
-                Ok(false) => {
+                Ok(Came::End) => {
                     return match tls.reader().read(&mut buf[filled..]) {
                         Ok(n) => Ok(filled + n),
                         Err(_) => done(filled, TlsFailure::Truncated.into_io()),
@@ -344,7 +387,7 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
     /// `tls-reset=handshake`: once the ClientHello has come (read and processed), the
     /// connection is reset, before any answer.
     fn reset_handshake(&self, tls: &mut rustls::Connection) -> io::Result<usize> {
-        if self.read_records(tls)? {
+        if self.read_records(tls)? != Came::End {
             self.closing.store(true, Ordering::Relaxed);
             self.inner.reset()?;
         }
@@ -363,8 +406,8 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
                 return Ok(state.plaintext_bytes_to_read().min(4096));
             }
             match self.read_records(&mut tls) {
-                Ok(true) => {}
-                Ok(false) => return Ok(0),
+                Ok(Came::Full | Came::Short) => {}
+                Ok(Came::End) => return Ok(0),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
                 Err(e) => return Err(e),
             }
@@ -421,7 +464,7 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
                 }
                 self.inner.set_read_timeout(Some(left))?;
             }
-            if tls.wants_read() && !self.read_records(&mut tls)? {
+            if tls.wants_read() && self.read_records(&mut tls)? == Came::End {
                 return Err(TlsFailure::Truncated.into_io());
             }
         }

@@ -5,14 +5,11 @@
 use std::collections::VecDeque;
 use std::io::{self, ErrorKind};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
-
-use mio::{Interest, Registry, Token};
 
 use super::{Conn, Drive, drive};
 use crate::addr::Address;
 use crate::stats::Counters;
-use crate::transport::sealed::{Connection, Socket};
+use crate::transport::sealed::{Connection, socket_without_descriptor};
 
 /// A wrapping connection with no socket: its input, what it holds, what its socket took.
 #[derive(Debug, Default)]
@@ -51,31 +48,7 @@ impl Wrapped {
     }
 }
 
-impl Socket for Wrapped {
-    fn register(&self, _: &Registry, _: Token, _: Interest) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn reregister(&self, _: &Registry, _: Token, _: Interest) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn deregister(&self, _: &Registry) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn set_nonblocking(&self, _: bool) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn set_read_timeout(&self, _: Option<Duration>) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn set_write_timeout(&self, _: Option<Duration>) -> io::Result<()> {
-        Ok(())
-    }
-}
+socket_without_descriptor!(Wrapped);
 
 impl Connection for Wrapped {
     fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
