@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use super::{End, Next, Shaped, Verdict, decide, reset};
+use super::drive::reset;
+use super::plan::{End, Verdict, decide};
+use super::shaped::{Next, Shaped};
 use crate::addr::Address;
 use crate::error::{Error, Result};
 use crate::faults::Switch;

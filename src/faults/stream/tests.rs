@@ -1,7 +1,12 @@
 //! The state machine without sockets: what may be written when.
 
-use super::*;
-use crate::faults::{Fault, Faults};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::plan::{End, Verdict, decide};
+use super::shaped::{Next, Shaped};
+use crate::faults::{Active, Fault, Faults};
+use crate::stats::Counters;
 
 fn active(faults: Faults) -> Arc<Active> {
     Arc::new(Active::new(faults))
@@ -152,7 +157,7 @@ fn probability_and_connections_choose_the_connections() {
         )
     };
     assert_eq!([shaped(0), shaped(1), shaped(2)], [true, true, false]);
-    let half = super::Active::new(
+    let half = Active::new(
         Faults::new()
             .with(Fault::stall_after(1).with_probability(0.5))
             .with_seed(9),
@@ -212,7 +217,7 @@ fn tls_faults_are_drawn_for_new_connections_and_counted() {
     );
     let (_, live) = decide(&active, None, 1, None, Instant::now(), &counters);
     assert!(live.is_empty());
-    let only_session = super::super::Active::new("tls-cert=expired".parse().unwrap());
+    let only_session = Active::new("tls-cert=expired".parse().unwrap());
     let (verdict, session) = decide(
         &Arc::new(only_session),
         Some(0),
