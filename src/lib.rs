@@ -135,6 +135,7 @@ mod options;
 mod record;
 mod server;
 mod stats;
+mod token_bucket;
 
 mod transport;
 mod units;

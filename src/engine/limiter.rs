@@ -9,18 +9,17 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::Duration;
 
+use crate::token_bucket::TokenBucket;
+
 /// The shortest time between two sweeps of a full table, so a flood of new keys costs at
 /// most a thousand sweeps a second however the buckets are set.
-const MIN_SWEEP_GAP: u64 = 1_000_000;
+const MIN_SWEEP_GAP: Duration = Duration::from_millis(1);
 
-/// Token buckets of `burst` tokens, refilled at `rate` tokens a second, one per key; each
-/// [`allow`](Self::allow) takes one token, or refuses when none is left.
+/// Token buckets ([`TokenBucket`]) of `burst` tokens, refilled at `rate` tokens a second, one
+/// per key; each [`allow`](Self::allow) takes one token, or refuses when none is left.
 ///
-/// A bucket is kept as the one number that describes it: the time at which it will be full
-/// again. Taking a token moves that time one refill interval (`1 / rate`) later; the bucket
-/// holds a token as long as that time is less than `burst` intervals ahead. A bucket that is
-/// full holds no information, so a key whose bucket has refilled can be forgotten: that is
-/// how the table stays bounded.
+/// A bucket that is full holds no information, so a key whose bucket has refilled can be
+/// forgotten: that is how the table stays bounded.
 ///
 /// When the table holds `capacity` keys and a new key comes, the keys whose buckets are full
 /// again are forgotten. If none is, every key in the table was seen within its last burst,
@@ -30,30 +29,24 @@ const MIN_SWEEP_GAP: u64 = 1_000_000;
 /// their buckets; it empties as soon as the flood stops.
 #[derive(Debug)]
 pub(crate) struct Limiter<K> {
-    /// Nanoseconds to earn one token back.
-    interval: u64,
-    /// How far ahead of now a bucket's "full again" time may be while it still holds a
-    /// token: `burst - 1` intervals.
-    slack: u64,
+    /// The bucket of a key not in the table: full.
+    full: TokenBucket,
     capacity: usize,
-    /// For each key, when its bucket is full again, in nanoseconds from the caller's origin.
-    full_at: HashMap<K, u64>,
+    buckets: HashMap<K, TokenBucket>,
     /// No key can be forgotten before this time: the earliest "full again" left by the
     /// last sweep, and at least [`MIN_SWEEP_GAP`] after it.
-    next_sweep: u64,
+    next_sweep: Duration,
 }
 
 impl<K: Hash + Eq> Limiter<K> {
     /// Buckets of `burst` tokens (at least 1) refilled at `rate` tokens a second (at least
     /// 1), for at most `capacity` keys at once (at least 1).
     pub(crate) fn new(rate: u32, burst: u32, capacity: usize) -> Self {
-        let interval = 1_000_000_000 / u64::from(rate.max(1));
         Limiter {
-            interval,
-            slack: interval.saturating_mul(u64::from(burst.max(1)) - 1),
+            full: TokenBucket::new(rate.into(), burst.into()),
             capacity: capacity.max(1),
-            full_at: HashMap::new(),
-            next_sweep: 0,
+            buckets: HashMap::new(),
+            next_sweep: Duration::ZERO,
         }
     }
 
@@ -63,44 +56,40 @@ impl<K: Hash + Eq> Limiter<K> {
     /// Times may come slightly out of order (workers read the clock, then take turns): an
     /// earlier `now` than the last one only sees a little less refilled.
     pub(crate) fn allow(&mut self, key: K, now: Duration) -> bool {
-        let now = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
-        if let Some(full_at) = self.full_at.get_mut(&key) {
-            let from = (*full_at).max(now);
-            if from - now > self.slack {
-                return false;
-            }
-            *full_at = from.saturating_add(self.interval);
-            return true;
+        if let Some(bucket) = self.buckets.get_mut(&key) {
+            return bucket.try_take(now);
         }
-        if self.full_at.len() >= self.capacity && !self.sweep(now) {
+        if self.buckets.len() >= self.capacity && !self.sweep(now) {
             return false;
         }
         // A key not in the table has a full bucket: it gives one token now.
-        self.full_at.insert(key, now.saturating_add(self.interval));
-        true
+        let mut bucket = self.full.clone();
+        let allowed = bucket.try_take(now);
+        self.buckets.insert(key, bucket);
+        allowed
     }
 
     /// Forgets every key whose bucket is full at `now`; true if that made room.
-    fn sweep(&mut self, now: u64) -> bool {
+    fn sweep(&mut self, now: Duration) -> bool {
         if now < self.next_sweep {
             return false;
         }
-        let mut earliest = u64::MAX;
-        self.full_at.retain(|_, &mut full_at| {
-            let keep = full_at > now;
+        let mut earliest = Duration::MAX;
+        self.buckets.retain(|_, bucket| {
+            let keep = !bucket.is_full(now);
             if keep {
-                earliest = earliest.min(full_at);
+                earliest = earliest.min(bucket.full_at());
             }
             keep
         });
         self.next_sweep = earliest.max(now.saturating_add(MIN_SWEEP_GAP));
-        self.full_at.len() < self.capacity
+        self.buckets.len() < self.capacity
     }
 
     /// How many keys the table holds.
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.full_at.len()
+        self.buckets.len()
     }
 }
 

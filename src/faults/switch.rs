@@ -5,10 +5,12 @@ use std::any::Any;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Instant;
 
-use super::{Faults, datagram, stream};
+use super::{Faults, datagram};
 use crate::addr::Address;
 use crate::error::Result;
+use crate::token_bucket::TokenBucket;
 
 /// The faults in force, as one setting of the [`Switch`] made them: the value, and the
 /// state every worker shares while it lasts.
@@ -17,8 +19,11 @@ pub(crate) struct Active {
     pub(crate) faults: Faults,
     /// Connections accepted under this setting: the index of the next one.
     pub(crate) connections: AtomicU64,
-    /// The bucket of [`FaultKind::SharedRate`].
-    pub(crate) shared_rate: Mutex<Option<stream::Bucket>>,
+    /// The bucket of [`FaultKind::SharedRate`](super::FaultKind::SharedRate).
+    pub(crate) shared_rate: Mutex<Option<TokenBucket>>,
+    /// When the setting was made: the origin of the clock the rate faults' buckets are read
+    /// with.
+    pub(crate) origin: Instant,
 }
 
 impl Active {
@@ -27,6 +32,7 @@ impl Active {
             faults,
             connections: AtomicU64::new(0),
             shared_rate: Mutex::new(None),
+            origin: Instant::now(),
         }
     }
 }

@@ -13,14 +13,12 @@
 //! drives one for `serve_once`.
 
 mod blocking;
-mod bucket;
 mod drive;
 mod plan;
 mod shaped;
 mod worker;
 
 pub(crate) use blocking::{once, serve};
-pub(crate) use bucket::Bucket;
 pub(crate) use drive::Step;
 pub(crate) use plan::Verdict;
 pub(crate) use worker::Worker;

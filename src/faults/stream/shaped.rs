@@ -4,12 +4,12 @@
 use std::cmp::min;
 use std::collections::VecDeque;
 use std::sync::{Arc, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::Bucket;
 use super::plan::{End, Plan};
 use crate::faults::{Active, Rng};
 use crate::stats::Counters;
+use crate::token_bucket::TokenBucket;
 
 /// The most release times kept per connection; past it, new bytes join the last one (and
 /// the bytes already there wait as long as the new ones: later, never earlier).
@@ -63,7 +63,8 @@ pub(crate) struct Shaped {
     pub(super) slice_left: usize,
     /// The end of the pause after a slice.
     pub(super) next_write: Option<Instant>,
-    pub(super) bucket: Option<Bucket>,
+    /// The bucket of the `rate` fault.
+    pub(super) bucket: Option<TokenBucket>,
     pub(super) phase: Phase,
     /// The peer has shut its write side.
     pub(super) eof: bool,
@@ -223,41 +224,24 @@ impl Shaped {
         }
         let mut n = (released - self.echoed).min(self.front().len() as u64);
         if let Some((_, _, after)) = self.plan.slice {
-            n = match (self.past_base(after)).checked_sub(self.echoed) {
-                Some(left) if left > 0 => n.min(left),
-                _ => n.min(self.slice_left as u64),
-            };
+            n = n.min(self.left_before(after).unwrap_or(self.slice_left as u64));
         }
-        if let Some((rate, after)) = self.plan.rate {
-            match (self.past_base(after)).checked_sub(self.echoed) {
-                Some(left) if left > 0 => n = n.min(left),
-                _ => {
-                    let bucket = self.bucket.get_or_insert_with(|| Bucket::new(rate, now));
-                    let available = bucket.available(now);
-                    if available == 0 {
-                        counters.faults.rate_limited.add(1);
-                        return Next::Wait(bucket.ready_at(n));
-                    }
-                    n = n.min(available);
-                }
+        let clock = self.clock(now);
+        for (shared, rate) in [(false, self.plan.rate), (true, self.plan.shared_rate)] {
+            let Some((rate, after)) = rate else { continue };
+            if let Some(left) = self.left_before(after) {
+                n = n.min(left);
+                continue;
             }
-        }
-        if let Some((rate, after)) = self.plan.shared_rate {
-            match (self.past_base(after)).checked_sub(self.echoed) {
-                Some(left) if left > 0 => n = n.min(left),
-                _ => {
-                    let mut shared = self
-                        .active
-                        .shared_rate
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner);
-                    let bucket = shared.get_or_insert_with(|| Bucket::new(rate, now));
-                    let available = bucket.available(now);
-                    if available == 0 {
-                        counters.faults.rate_limited.add(1);
-                        return Next::Wait(bucket.ready_at(n));
-                    }
-                    n = n.min(available);
+            let metered = self.with_bucket(shared, rate, |bucket| match bucket.available(clock) {
+                0 => Err(bucket.ready_at(n)),
+                available => Ok(n.min(available)),
+            });
+            match metered {
+                Ok(allowed) => n = allowed,
+                Err(ready) => {
+                    counters.faults.rate_limited.add(1);
+                    return Next::Wait(self.active.origin + ready);
                 }
             }
         }
@@ -279,27 +263,49 @@ impl Shaped {
                 self.next_write = Some(now + pause);
             }
         }
-        if self
-            .plan
-            .rate
-            .is_some_and(|(_, after)| start >= self.past_base(after))
-            && let Some(bucket) = self.bucket.as_mut()
-        {
-            bucket.spend(m as u64);
+        let clock = self.clock(now);
+        for (shared, rate) in [(false, self.plan.rate), (true, self.plan.shared_rate)] {
+            if let Some((rate, after)) = rate
+                && start >= self.past_base(after)
+            {
+                self.with_bucket(shared, rate, |bucket| bucket.take(m as u64, clock));
+            }
         }
-        if self
-            .plan
-            .shared_rate
-            .is_some_and(|(_, after)| start >= self.past_base(after))
-        {
-            let mut shared = self
+    }
+
+    /// The bytes still to echo before the offset `after` (past `base`), where a fault
+    /// starts; `None` once they were echoed.
+    fn left_before(&self, after: u64) -> Option<u64> {
+        self.past_base(after)
+            .checked_sub(self.echoed)
+            .filter(|&left| left > 0)
+    }
+
+    /// `now` on the clock of the rate faults' buckets: the time since the faults were set.
+    fn clock(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.active.origin)
+    }
+
+    /// Runs `f` on the bucket of the `rate` fault, or with `shared`, the one bucket of the
+    /// `shared-rate` fault every connection it applies to takes from; made at `rate`, full,
+    /// if there is none yet.
+    fn with_bucket<R>(
+        &mut self,
+        shared: bool,
+        rate: u64,
+        f: impl FnOnce(&mut TokenBucket) -> R,
+    ) -> R {
+        // At most 10 ms of the rate saved up.
+        let full = || TokenBucket::new(rate, (rate / 100).max(1));
+        if shared {
+            let mut bucket = self
                 .active
                 .shared_rate
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if let Some(bucket) = shared.as_mut() {
-                bucket.spend(m as u64);
-            }
+            f(bucket.get_or_insert_with(full))
+        } else {
+            f(self.bucket.get_or_insert_with(full))
         }
     }
 
