@@ -18,7 +18,7 @@ use crate::options::Options;
 use crate::record::{Record, Recording};
 use crate::transport::Tcp;
 use crate::transport::Transport;
-use crate::transport::sealed::{Kind, Socket};
+use crate::transport::sealed::Socket;
 use crate::transport::{ToAddrs, first_ok};
 
 /// An echo server bound to a local address, over TCP unless another transport is chosen.
@@ -344,9 +344,7 @@ impl<T: Transport> EchoServer<T> {
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
     pub fn set_faults(&self, faults: Faults) -> Result<()> {
-        self.control
-            .faults
-            .know(T::KIND == Kind::Stream, T::SESSION_FAULTS, T::NAME);
+        self.control.faults.know::<T>();
         self.control.faults.set_checked(faults)
     }
 
@@ -547,9 +545,7 @@ impl<T: Transport> EchoServer<T> {
     #[must_use = "the server stops when its handle is dropped: keep the handle"]
     pub fn spawn(self) -> Result<ServerHandle<T>> {
         let local_addr = self.local_addr.clone();
-        self.control
-            .faults
-            .know(T::KIND == Kind::Stream, T::SESSION_FAULTS, T::NAME);
+        self.control.faults.know::<T>();
         let control = Arc::clone(&self.control);
         let finished = Arc::clone(&self.control);
         let thread = thread::Builder::new()

@@ -267,11 +267,11 @@ fn a_server_that_is_not_tls_refuses_tls_faults() {
         Err(Error::InvalidFault { .. })
     ));
     assert!(handle.faults().is_empty());
-    // The check a caller that knows a server by its transport's name makes.
+    // The check a caller makes before it gives a server faults.
     let faults: Faults = "tls-cert=untrusted".parse().unwrap();
-    assert!(faults.check(true, "tls").is_ok());
-    assert!(faults.check(true, "tls+unix").is_ok());
-    assert!(faults.check(true, "tcp").is_err());
+    assert!(faults.check::<Tls<Tcp>>().is_ok());
+    assert!(faults.check::<Tls<Unix>>().is_ok());
+    assert!(faults.check::<Tcp>().is_err());
 }
 
 /// What a rustls client reads of a handshake stalled `at` a point, until the server closes

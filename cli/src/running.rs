@@ -25,12 +25,12 @@ pub trait Running: Send + Sync {
     fn address(&self) -> &str;
     /// True for UDP and Unix datagrams.
     fn is_datagram(&self) -> bool;
-    /// The transport's name (`tcp`, `udp`, `unix`, `unixgram`, `tls`, `tls+unix`).
-    fn transport(&self) -> &'static str;
     /// Its statistics now (the last ones once it was joined).
     fn stats(&self) -> Stats;
     /// The faults in force.
     fn faults(&self) -> Faults;
+    /// Checks `faults` against its transport ([`Faults::check`]), changing nothing.
+    fn check_faults(&self, faults: &Faults) -> socket_echo::Result<()>;
     /// Replaces the faults in force; a fault the server cannot take changes nothing.
     fn set_faults(&self, faults: Faults) -> socket_echo::Result<()>;
     /// Takes it down on its address ([`ServerHandle::down`]), its open connections reset or
@@ -86,10 +86,6 @@ impl<T: Transport> Running for Served<T> {
         matches!(T::NAME, "udp" | "unixgram")
     }
 
-    fn transport(&self) -> &'static str {
-        T::NAME
-    }
-
     fn stats(&self) -> Stats {
         match self.handle().as_ref() {
             Some(handle) => handle.stats(),
@@ -102,6 +98,10 @@ impl<T: Transport> Running for Served<T> {
             .as_ref()
             .map(ServerHandle::faults)
             .unwrap_or_default()
+    }
+
+    fn check_faults(&self, faults: &Faults) -> socket_echo::Result<()> {
+        faults.check::<T>()
     }
 
     fn set_faults(&self, faults: Faults) -> socket_echo::Result<()> {

@@ -17,7 +17,7 @@ use crate::buffer;
 use crate::echo::limits::{Direction, Limit, Limits, SetTimeouts};
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
-use crate::faults::stream::Verdict;
+use crate::faults::stream::Treatment;
 use crate::options::Options;
 use crate::transport::sealed::{Connection, Listener};
 
@@ -85,9 +85,9 @@ pub(crate) fn serve_once<L: Listener>(
             })?;
     }
     let (bytes, first) = match verdict {
-        Verdict::Plain => serve_connection(&mut Io(&conn), &peer, options)?,
-        Verdict::Close => return Ok(Exchange::new(peer, 0, Bytes::new())),
-        Verdict::Shaped(shaped) => {
+        Treatment::Plain => serve_connection(&mut Io(&conn), &peer, options)?,
+        Treatment::Close => return Ok(Exchange::new(peer, 0, Bytes::new())),
+        Treatment::Shaped(shaped) => {
             let served = crate::faults::stream::serve(shaped, &conn, &peer, options)?;
             if served.ended {
                 return Ok(Exchange::new(peer, served.bytes, served.first));

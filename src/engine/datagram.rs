@@ -14,7 +14,7 @@ use super::loops::{Guard, Print};
 use super::{Counters, RateLimit, SOCKET, Worker, interrupted, would_block};
 use crate::buffer;
 use crate::error::Result;
-use crate::faults::datagram::Worker as Faults;
+use crate::faults::datagram::DatagramFaults as Faults;
 use crate::options::Options;
 use crate::record::Recorder;
 use crate::transport::is_unreachable;

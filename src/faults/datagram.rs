@@ -33,7 +33,7 @@ struct Held<A> {
 
 /// What the faults decided for one reply.
 #[derive(Debug, Default, PartialEq)]
-struct Verdict {
+struct ReplyFaults {
     dropped: bool,
     /// Bytes kept (the reply is cut to them), if truncated.
     len: Option<usize>,
@@ -101,10 +101,10 @@ impl<A: Clone + Into<Address>> State<A> {
     }
 
     /// Draws what happens to a reply of `len` bytes to `source`.
-    fn decide(&mut self, len: usize, source: &A, counters: &Counters) -> Verdict {
-        let mut verdict = Verdict {
+    fn decide(&mut self, len: usize, source: &A, counters: &Counters) -> ReplyFaults {
+        let mut verdict = ReplyFaults {
             copies: 1,
-            ..Verdict::default()
+            ..ReplyFaults::default()
         };
         let Some(active) = self.active.clone() else {
             return verdict;
@@ -211,7 +211,7 @@ impl<A: Clone + Into<Address>> State<A> {
         socket: &D,
         payload: &mut [u8],
         to: &A,
-        verdict: Verdict,
+        verdict: ReplyFaults,
         counters: &Counters,
     ) -> usize {
         if verdict.dropped {
@@ -324,7 +324,7 @@ fn lock<A>(state: &Mutex<State<A>>) -> MutexGuard<'_, State<A>> {
 
 /// The datagram faults of one worker of `serve()`.
 #[derive(Debug)]
-pub(crate) struct Worker<'a, A> {
+pub(crate) struct DatagramFaults<'a, A> {
     switch: &'a Switch,
     seen: u64,
     /// The server's state, once faults were ever set.
@@ -333,9 +333,9 @@ pub(crate) struct Worker<'a, A> {
     on: bool,
 }
 
-impl<'a, A: Clone + Into<Address> + Send + Sync + 'static> Worker<'a, A> {
+impl<'a, A: Clone + Into<Address> + Send + Sync + 'static> DatagramFaults<'a, A> {
     pub(crate) fn new(switch: &'a Switch) -> Self {
-        Worker {
+        DatagramFaults {
             switch,
             seen: 0,
             state: None,

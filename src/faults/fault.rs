@@ -170,7 +170,7 @@ impl Fault {
 
     /// A reset `time` after the connection was accepted (as [`reset_in`](Self::reset_in)).
     pub const fn reset_after_time(time: Duration) -> Self {
-        Fault::of(FaultKind::ResetAfterTime { time })
+        Fault::reset_in(time)
     }
 
     /// A reset `time` after the connection was accepted.

@@ -191,14 +191,7 @@ impl FaultKind {
     /// assert!(!Fault::drop(0.5).kind().applies_to_stream());
     /// ```
     pub const fn applies_to_stream(&self) -> bool {
-        !matches!(
-            self,
-            FaultKind::Drop { .. }
-                | FaultKind::Duplicate
-                | FaultKind::Reorder { .. }
-                | FaultKind::Truncate { .. }
-                | FaultKind::Corrupt
-        )
+        !self.is_datagram_only()
     }
 
     /// True if the kind acts on a TLS session (a handshake, a certificate, `close_notify`):
@@ -235,11 +228,14 @@ impl FaultKind {
     /// assert!(!Fault::slice(4, Duration::ZERO).kind().applies_to_datagram());
     /// ```
     pub const fn applies_to_datagram(&self) -> bool {
+        self.is_datagram_only() || matches!(self, FaultKind::Delay { .. } | FaultKind::Blackhole)
+    }
+
+    /// True for the kinds that act on a datagram's reply, and so on nothing else.
+    const fn is_datagram_only(&self) -> bool {
         matches!(
             self,
-            FaultKind::Delay { .. }
-                | FaultKind::Blackhole
-                | FaultKind::Drop { .. }
+            FaultKind::Drop { .. }
                 | FaultKind::Duplicate
                 | FaultKind::Reorder { .. }
                 | FaultKind::Truncate { .. }

@@ -3,6 +3,8 @@
 
 use super::Fault;
 use crate::error::{Error, Result};
+use crate::transport::Transport;
+use crate::transport::sealed::Kind;
 
 /// The faults a server injects, and the seed of every random choice they make.
 ///
@@ -117,9 +119,10 @@ impl Faults {
     /// Refuses a fault with a value no fault can have (a probability outside 0 to 1, a
     /// duration beyond [`MAX_DURATION`](crate::MAX_DURATION), an empty slice, a zero rate, a
     /// burst under one datagram, a `drop` probability above what its bursts can lose,
-    /// `burst / (burst + 1)`), or one whose kind cannot apply
-    /// to a `transport` of that kind (`stream` true for TCP and Unix stream sockets; `Tls*`
-    /// kinds only for a TLS transport, named `tls` or `tls+unix`).
+    /// `burst / (burst + 1)`), or one whose kind cannot apply to a server of the transport
+    /// `T` (stream kinds to [`Tcp`](crate::Tcp) and [`Unix`](crate::Unix), datagram kinds to
+    /// [`Udp`](crate::Udp) and [`UnixDatagram`](crate::UnixDatagram), `Tls*` kinds to a TLS
+    /// transport only). A server makes the same check when it is given faults.
     ///
     /// # Errors
     ///
@@ -128,30 +131,22 @@ impl Faults {
     /// # Examples
     ///
     /// ```
-    /// use socket_echo::{Error, Fault, Faults};
+    /// use socket_echo::{Error, Fault, Faults, Tcp, Udp};
     ///
     /// let faults = Faults::new().with(Fault::drop(0.5));
-    /// assert!(faults.check(false, "udp").is_ok());
-    /// assert!(matches!(faults.check(true, "tcp"), Err(Error::InvalidFault { .. })));
+    /// assert!(faults.check::<Udp>().is_ok());
+    /// assert!(matches!(faults.check::<Tcp>(), Err(Error::InvalidFault { .. })));
     /// ```
-    pub fn check(&self, stream: bool, transport: &'static str) -> Result<()> {
-        self.check_on(
-            stream,
-            crate::transport::takes_session_faults(transport),
-            transport,
-        )
+    pub fn check<T: Transport>(&self) -> Result<()> {
+        self.check_for(Target::of::<T>())
     }
 
-    /// As [`check`](Self::check), `sessions` saying whether the transport takes TLS faults.
-    pub(crate) fn check_on(
-        &self,
-        stream: bool,
-        sessions: bool,
-        transport: &'static str,
-    ) -> Result<()> {
+    /// As [`check`](Self::check), for the transport `target` describes.
+    pub(crate) fn check_for(&self, target: Target) -> Result<()> {
+        let transport = target.name;
         for fault in &self.faults {
             fault.validate()?;
-            if fault.kind.is_tls() && !sessions {
+            if fault.kind.is_tls() && !target.sessions {
                 return Err(Error::InvalidFault {
                     fault: fault.to_string(),
                     reason: format!(
@@ -161,13 +156,11 @@ impl Faults {
                     .into(),
                 });
             }
-            let applies = if stream {
-                fault.kind.applies_to_stream()
-            } else {
-                fault.kind.applies_to_datagram()
+            let (applies, kind) = match target.kind {
+                Kind::Stream => (fault.kind.applies_to_stream(), "stream"),
+                Kind::Datagram => (fault.kind.applies_to_datagram(), "datagram"),
             };
             if !applies {
-                let kind = if stream { "stream" } else { "datagram" };
                 return Err(Error::InvalidFault {
                     fault: fault.to_string(),
                     reason: format!(
@@ -179,5 +172,25 @@ impl Faults {
             }
         }
         Ok(())
+    }
+}
+
+/// What faults are checked against: the kind of a server's transport, whether its
+/// connections take TLS faults, and its name (for the refusal).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target {
+    pub(crate) kind: Kind,
+    sessions: bool,
+    name: &'static str,
+}
+
+impl Target {
+    /// What the transport `T` is.
+    pub(crate) fn of<T: Transport>() -> Self {
+        Target {
+            kind: T::KIND,
+            sessions: T::SESSION_FAULTS,
+            name: T::NAME,
+        }
     }
 }

@@ -7,10 +7,13 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
+use super::set::Target;
 use super::{Faults, datagram};
 use crate::addr::Address;
 use crate::error::Result;
 use crate::token_bucket::TokenBucket;
+use crate::transport::Transport;
+use crate::transport::sealed::Kind;
 
 /// The faults in force, as one setting of the [`Switch`] made them: the value, and the
 /// state every worker shares while it lasts.
@@ -48,28 +51,27 @@ pub(crate) struct Switch {
     /// The datagram state shared by `serve_once` and the workers of `serve()` (its type
     /// depends on the transport's address, which this non-generic switch does not know).
     datagram: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
-    /// Whether the server is a stream one, and its transport's name, once known (a handle
-    /// checks the faults it is given against them).
-    kind: OnceLock<(bool, bool, &'static str)>,
+    /// What the server's transport is, once known (a handle checks the faults it is given
+    /// against it).
+    target: OnceLock<Target>,
 }
 
 impl Switch {
-    /// Records the kind of the server's transport.
-    /// `sessions` says whether its connections take TLS faults.
-    pub(crate) fn know(&self, stream: bool, sessions: bool, transport: &'static str) {
-        let _ = self.kind.set((stream, sessions, transport));
+    /// Records that the server's transport is `T`.
+    pub(crate) fn know<T: Transport>(&self) {
+        let _ = self.target.set(Target::of::<T>());
     }
 
     /// Whether the server is a stream one, once known.
     pub(crate) fn is_stream(&self) -> Option<bool> {
-        self.kind.get().map(|(stream, _, _)| *stream)
+        self.target.get().map(|target| target.kind == Kind::Stream)
     }
 
     /// Checks `faults` against the server's transport (see [`Faults::check`]) and puts them
     /// in force.
     pub(crate) fn set_checked(&self, faults: Faults) -> Result<()> {
-        if let Some((stream, sessions, transport)) = self.kind.get() {
-            faults.check_on(*stream, *sessions, transport)?;
+        if let Some(target) = self.target.get() {
+            faults.check_for(*target)?;
         }
         self.set(faults);
         Ok(())

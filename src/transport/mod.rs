@@ -33,7 +33,6 @@ mod unix;
 mod unix_datagram;
 
 pub use addrs::ToAddrs;
-pub(crate) use session::takes_session_faults;
 pub use session::{BadCertificate, HandshakeStall};
 
 pub(crate) use addrs::first_ok;

@@ -131,9 +131,3 @@ impl SessionFaults {
         *self == SessionFaults::default()
     }
 }
-
-/// Whether the transport named `name` takes [`SessionFaults`] (TLS over TCP or a Unix
-/// stream), for a caller that knows a server by its transport's name only.
-pub(crate) fn takes_session_faults(name: &str) -> bool {
-    cfg!(feature = "tls") && matches!(name, "tls" | "tls+unix")
-}

@@ -185,8 +185,8 @@ fn put_faults(request: &Request, state: &State) -> Result<Response, Response> {
             .filter(|fault| one || takes(server.is_datagram(), fault))
             .cloned();
         let faults = chosen.fold(Faults::new().with_seed(seed), Faults::with);
-        faults
-            .check(!server.is_datagram(), server.transport())
+        server
+            .check_faults(&faults)
             .map_err(|error| Response::error(400, flags::report(&error)))?;
         plans.push((*server, faults));
     }

@@ -12,7 +12,7 @@ use mio::{Interest, Poll, Token, Waker};
 use super::conn::Conn;
 use super::{ACCEPT_BACKOFF, Dealt, Engine};
 use crate::engine::{interrupted, millis, would_block};
-use crate::faults::stream::Verdict;
+use crate::faults::stream::Treatment;
 use crate::record::ConnectionEnd;
 use crate::transport::sealed::{Connection, Listener, SessionFaults};
 
@@ -120,7 +120,7 @@ impl<S: Connection> Engine<'_, S> {
             // shaped connection stays with this worker, which keeps its state.
             let (verdict, session) = match self.faults.as_mut() {
                 Some(faults) => faults.accept(peer.into(), self.counters),
-                None => (Verdict::Plain, SessionFaults::default()),
+                None => (Treatment::Plain, SessionFaults::default()),
             };
             // The faults of the transport's own (TLS's), applied before anything is read.
             if !session.is_empty() && listener.session_faults(&stream, &session).is_err() {
@@ -129,12 +129,12 @@ impl<S: Connection> Engine<'_, S> {
                 continue;
             }
             match verdict {
-                Verdict::Plain => {}
-                Verdict::Close => {
+                Treatment::Plain => {}
+                Treatment::Close => {
                     self.ended(entry, ConnectionEnd::Fault);
                     continue;
                 }
-                Verdict::Shaped(shaped) => {
+                Treatment::Shaped(shaped) => {
                     self.control.active.fetch_add(1, Ordering::Relaxed);
                     if let Some(key) = self.adopt(poll, (stream, entry), now)
                         && let Some(faults) = self.faults.as_mut()

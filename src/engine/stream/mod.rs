@@ -21,7 +21,7 @@ use super::{Clock, Counters, RateLimit, SOCKET, WAKER, Worker, interrupted, mill
 use crate::buffer;
 use crate::error::Result;
 use crate::faults::Down;
-use crate::faults::stream::{Step, Worker as Faults};
+use crate::faults::stream::{Driven, ShapedConnections as Faults};
 use crate::options::Options;
 use crate::record::{ConnectionEnd, Recorder};
 use crate::transport::sealed::{Connection, Listener};
@@ -383,14 +383,14 @@ impl<S: Connection> Engine<'_, S> {
                     self.options.max_pending(),
                     (&mut conn.last_active, now),
                 ),
-                Flush::Blocked => Step::Wait,
-                Flush::Failed => Step::Failed,
+                Flush::Blocked => Driven::Wait,
+                Flush::Failed => Driven::Failed,
             };
             match step {
-                Step::Wait => {}
-                Step::Again => self.again.push(key),
-                Step::Finished => self.close(key, ConnectionEnd::Fault),
-                Step::Failed => {
+                Driven::Wait => {}
+                Driven::Again => self.again.push(key),
+                Driven::Finished => self.close(key, ConnectionEnd::Fault),
+                Driven::Failed => {
                     self.counters.errors.add(1);
                     self.close(key, ConnectionEnd::Failed);
                 }

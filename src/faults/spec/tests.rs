@@ -151,7 +151,7 @@ fn after_is_refused_by_the_faults_that_count_no_bytes() {
     // Built in code, refused when given to a server.
     let faults = Faults::new().with(Fault::close_in(Duration::from_secs(1)).with_after(5));
     assert!(matches!(
-        faults.check(true, "tcp"),
+        faults.check::<crate::Tcp>(),
         Err(Error::InvalidFault { .. })
     ));
     // Where it counts bytes or datagrams, it is taken.
@@ -278,7 +278,7 @@ proptest::proptest! {
         let spec = format!("drop={p},burst={burst}");
         proptest::prop_assert_eq!(refused(&spec), spec.clone());
         let in_code = Faults::new().with(Fault::burst_drop(p, f64::from(burst)));
-        proptest::prop_assert!(in_code.check(false, "udp").is_err(), "{}", spec);
+        proptest::prop_assert!(in_code.check::<crate::Udp>().is_err(), "{}", spec);
         let reachable = format!("drop={cap},burst={burst}");
         proptest::prop_assert_eq!(parse(&reachable), Fault::burst_drop(cap, f64::from(burst)));
     }

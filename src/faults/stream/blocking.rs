@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::drive::reset;
-use super::plan::{End, Verdict, decide};
+use super::plan::{End, Treatment, decide};
 use super::shaped::{Next, Shaped};
 use crate::addr::Address;
 use crate::error::{Error, Result};
@@ -20,12 +20,12 @@ use crate::transport::sealed::{Connection, SessionFaults};
 
 /// What the faults do with the connection `serve_once` accepted from `peer`, and the faults
 /// its transport applies itself.
-pub(crate) fn once(switch: &Switch, peer: Address) -> (Verdict, SessionFaults) {
+pub(crate) fn once(switch: &Switch, peer: Address) -> (Treatment, SessionFaults) {
     if switch.version() == 0 {
-        return (Verdict::Plain, SessionFaults::default());
+        return (Treatment::Plain, SessionFaults::default());
     }
     let (_, Some(active)) = switch.load() else {
-        return (Verdict::Plain, SessionFaults::default());
+        return (Treatment::Plain, SessionFaults::default());
     };
     let index = active.connections.fetch_add(1, Ordering::Relaxed);
     decide(
@@ -72,27 +72,21 @@ pub(crate) fn serve<S: Connection, A: Clone + Into<Address>>(
     let max_pending = options.max_pending();
     let slow_close = shaped.plan.slow_close.unwrap_or_default();
     loop {
-        // The first of `reset-in` and `close-in`, and whether it is a reset.
+        // The first of `reset-in` and `close-in`, and which end it makes.
         let timed_end = match (shaped.plan.reset_at, shaped.plan.close_at) {
-            (Some(reset), Some(close)) if close < reset => Some((close, false)),
-            (Some(reset), _) => Some((reset, true)),
-            (None, Some(close)) => Some((close, false)),
+            (Some(reset), Some(close)) if close < reset => Some((close, End::Close)),
+            (Some(reset), _) => Some((reset, End::Reset)),
+            (None, Some(close)) => Some((close, End::Close)),
             (None, None) => None,
         };
         let reset_at = timed_end.map(|(at, _)| at);
         let reset_due = |now: Instant| reset_at.is_some_and(|at| now >= at);
         loop {
             let now = Instant::now();
-            if let Some((at, is_reset)) = timed_end
+            if let Some((at, how)) = timed_end
                 && now >= at
             {
-                std::thread::sleep(slow_close);
-                if is_reset {
-                    reset(conn);
-                } else {
-                    let _ = conn.shutdown_write();
-                    drain(conn, &mut buffer);
-                }
+                end(conn, how, slow_close, &mut buffer);
                 return Ok(served(&shaped, first, true));
             }
             match shaped.next(now, &counters) {
@@ -111,15 +105,8 @@ pub(crate) fn serve<S: Connection, A: Clone + Into<Address>>(
             }
         }
         match shaped.reached_end() {
-            Some(End::Reset) => {
-                std::thread::sleep(slow_close);
-                reset(conn);
-                return Ok(served(&shaped, first, true));
-            }
-            Some(End::Close) => {
-                std::thread::sleep(slow_close);
-                let _ = conn.shutdown_write();
-                drain(conn, &mut buffer);
+            Some(how @ (End::Reset | End::Close)) => {
+                end(conn, how, slow_close, &mut buffer);
                 return Ok(served(&shaped, first, true));
             }
             // Read and discarded until the client closes; its end-of-stream is not answered.
@@ -171,6 +158,18 @@ pub(crate) fn serve<S: Connection, A: Clone + Into<Address>>(
             Err(e) if is_timeout(&e) => return Err(timeout()),
             Err(source) => return Err(at(source)),
         }
+    }
+}
+
+/// Ends the connection as `how` says (a reset, or an end-of-stream and then what the peer
+/// still sends read and dropped), once `slow-close` has held the end back.
+fn end<S: Connection>(conn: &S, how: End, slow_close: Duration, buffer: &mut [u8]) {
+    std::thread::sleep(slow_close);
+    if how == End::Reset {
+        reset(conn);
+    } else {
+        let _ = conn.shutdown_write();
+        drain(conn, buffer);
     }
 }
 

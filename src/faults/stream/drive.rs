@@ -22,15 +22,47 @@ impl Shaped {
         counters: &Counters,
         activity: (&mut u32, u32),
         tap: &mut impl FnMut(&[u8]),
-    ) -> Option<Step> {
+    ) -> Option<Driven> {
         let at_eof = match self.phase {
             Phase::Open => return None,
-            Phase::Stalled => return Some(Step::Wait),
-            Phase::Closing => Step::Finished,
+            Phase::Stalled => return Some(Driven::Wait),
+            Phase::Closing => Driven::Finished,
             // The client's end-of-stream is not answered either.
-            Phase::Blackhole => Step::Wait,
+            Phase::Blackhole => Driven::Wait,
         };
         Some(discard(stream, scratch, counters, activity, at_eof, tap))
+    }
+
+    /// Resets the connection, once `slow-close` lets it end.
+    fn end_with_reset<S: Connection>(
+        &mut self,
+        stream: &S,
+        now: Instant,
+        counters: &Counters,
+    ) -> Driven {
+        if self.holds_end(now, counters) {
+            return Driven::Wait;
+        }
+        counters.faults.reset.add(1);
+        reset(stream);
+        Driven::Finished
+    }
+
+    /// Shuts the write side of the connection, once `slow-close` lets it end: false while
+    /// the end is held back. What the peer still sends is then read and dropped.
+    fn end_with_close<S: Connection>(
+        &mut self,
+        stream: &S,
+        now: Instant,
+        counters: &Counters,
+    ) -> bool {
+        if self.holds_end(now, counters) {
+            return false;
+        }
+        counters.faults.closed.add(1);
+        let _ = stream.shutdown_write();
+        self.phase = Phase::Closing;
+        true
     }
 
     /// Echoes what the faults let through until the socket would block, the turn is over,
@@ -44,17 +76,12 @@ impl Shaped {
         max_pending: usize,
         activity: (&mut u32, u32),
         tap: &mut impl FnMut(&[u8]),
-    ) -> Step {
+    ) -> Driven {
         let (last_active, clock) = activity;
         let now = Instant::now();
         if let Some(at) = self.plan.reset_at {
             if now >= at {
-                if self.holds_end(now, counters) {
-                    return Step::Wait;
-                }
-                counters.faults.reset.add(1);
-                reset(stream);
-                return Step::Finished;
+                return self.end_with_reset(stream, now, counters);
             }
             self.wake_at(at);
         }
@@ -63,15 +90,12 @@ impl Shaped {
         {
             if now < at {
                 self.wake_at(at);
-            } else if self.holds_end(now, counters) {
-                return Step::Wait;
-            } else {
-                counters.faults.closed.add(1);
-                let _ = stream.shutdown_write();
+            } else if self.end_with_close(stream, now, counters) {
                 // The echo ends here: what was read and not echoed is dropped with the rest.
                 self.held.clear();
                 self.marks.clear();
-                self.phase = Phase::Closing;
+            } else {
+                return Driven::Wait;
             }
         }
         if let Some(step) = self.after_end(stream, scratch, counters, (last_active, clock), tap) {
@@ -97,36 +121,28 @@ impl Shaped {
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
                     // The writable edge drives the connection again.
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(_) => return Step::Failed,
+                    Err(_) => return Driven::Failed,
                 }
             }
-            match self.reached_end() {
-                Some(End::Reset) => {
-                    if self.holds_end(now, counters) {
-                        return Step::Wait;
-                    }
-                    counters.faults.reset.add(1);
-                    reset(stream);
-                    return Step::Finished;
-                }
+            let ended = match self.reached_end() {
+                Some(End::Reset) => Some(self.end_with_reset(stream, now, counters)),
                 Some(End::Stall) => {
                     counters.faults.stalled.add(1);
                     self.phase = Phase::Stalled;
-                    return Step::Wait;
+                    Some(Driven::Wait)
                 }
                 Some(End::Close) => {
-                    if self.holds_end(now, counters) {
-                        return Step::Wait;
-                    }
-                    counters.faults.closed.add(1);
-                    let _ = stream.shutdown_write();
-                    self.phase = Phase::Closing;
+                    (!self.end_with_close(stream, now, counters)).then_some(Driven::Wait)
                 }
                 Some(End::Blackhole) => {
                     counters.faults.blackholed.add(1);
                     self.phase = Phase::Blackhole;
+                    None
                 }
-                None => {}
+                None => None,
+            };
+            if let Some(driven) = ended {
+                return driven;
             }
             if let Some(step) = self.after_end(stream, scratch, counters, (last_active, clock), tap)
             {
@@ -134,20 +150,20 @@ impl Shaped {
             }
             if self.eof && self.held.is_empty() {
                 if self.holds_end(now, counters) {
-                    return Step::Wait;
+                    return Driven::Wait;
                 }
                 let _ = stream.shutdown_write();
-                return Step::Finished;
+                return Driven::Finished;
             }
             if reads == READS_PER_TURN {
-                return Step::Again;
+                return Driven::Again;
             }
             let room = self.room(max_pending, now);
             if room == 0 {
                 if let Some(at) = self.plan.start_at.filter(|at| now < *at) {
                     self.wake_at(at);
                 }
-                return Step::Wait;
+                return Driven::Wait;
             }
             reads += 1;
             let len = min(room, scratch.len());
@@ -161,8 +177,8 @@ impl Shaped {
                     self.take(&scratch[..n], Instant::now(), counters);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
-                Err(_) => return Step::Failed,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Driven::Wait,
+                Err(_) => return Driven::Failed,
             }
         }
     }
@@ -183,9 +199,9 @@ fn discard<S: Connection>(
     scratch: &mut [u8],
     counters: &Counters,
     (last_active, clock): (&mut u32, u32),
-    at_eof: Step,
+    at_eof: Driven,
     tap: &mut impl FnMut(&[u8]),
-) -> Step {
+) -> Driven {
     for _ in 0..READS_PER_TURN {
         match stream.read(scratch) {
             Ok(0) => return at_eof,
@@ -195,17 +211,17 @@ fn discard<S: Connection>(
                 tap(&scratch[..n]);
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Driven::Wait,
             // The peer is gone: the fault's end was seen, nothing to report.
-            Err(_) => return Step::Finished,
+            Err(_) => return Driven::Finished,
         }
     }
-    Step::Again
+    Driven::Again
 }
 
 /// What became of a shaped connection after it was driven (as the engine's own `Drive`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Step {
+pub(crate) enum Driven {
     Wait,
     Again,
     Finished,

@@ -1,9 +1,10 @@
 //! Stream faults: what a connection's echo goes through when a fault applies to it.
 //!
-//! A connection under a fault gets a [`Shaped`](shaped::Shaped) state: its plan (which faults it drew), the
-//! bytes it read and has not echoed yet, and when each of them may go. The state machine is
-//! the same for the event loop of `serve()` ([`Worker`], driven by readiness and timers) and
-//! for the blocking `serve_once` (`blocking.rs`, which sleeps instead). It never holds more than
+//! A connection under a fault gets a [`Shaped`](shaped::Shaped) state: its plan (which
+//! faults it drew), the bytes it read and has not echoed yet, and when each of them may go.
+//! The state machine is the same for the event loop of `serve()` ([`ShapedConnections`],
+//! driven by readiness and timers) and for the blocking `serve_once` (`blocking.rs`, which
+//! sleeps instead). It never holds more than
 //! [`max_pending`](crate::Options::with_max_pending) bytes: while they are held, the
 //! connection is not read, as for bytes a slow peer has not taken.
 //!
@@ -19,9 +20,9 @@ mod shaped;
 mod worker;
 
 pub(crate) use blocking::{once, serve};
-pub(crate) use drive::Step;
-pub(crate) use plan::Verdict;
-pub(crate) use worker::Worker;
+pub(crate) use drive::Driven;
+pub(crate) use plan::Treatment;
+pub(crate) use worker::ShapedConnections;
 
 #[cfg(test)]
 mod tests;

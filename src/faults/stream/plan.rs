@@ -56,7 +56,7 @@ impl Plan {
 }
 
 /// What the faults do with a connection.
-pub(crate) enum Verdict {
+pub(crate) enum Treatment {
     /// Nothing: it is echoed as usual.
     Plain,
     /// It is closed at once.
@@ -77,7 +77,7 @@ pub(super) fn decide(
     peer: Option<&Address>,
     now: Instant,
     counters: &Counters,
-) -> (Verdict, SessionFaults) {
+) -> (Treatment, SessionFaults) {
     let mut rng = Rng::new(active.faults.seed(), stream);
     let mut plan = Plan::default();
     let mut session = SessionFaults::default();
@@ -126,7 +126,7 @@ pub(super) fn decide(
             // What happens at the accept does not apply to a connection already open.
             FaultKind::AcceptClose if index.is_some() => {
                 counters.faults.accept_closed.add(1);
-                return (Verdict::Close, SessionFaults::default());
+                return (Treatment::Close, SessionFaults::default());
             }
             FaultKind::AcceptDelay { delay } if index.is_some() && plan.start_at.is_none() => {
                 counters.faults.accept_delayed.add(1);
@@ -159,8 +159,8 @@ pub(super) fn decide(
         }
     }
     if plan.is_empty() {
-        return (Verdict::Plain, session);
+        return (Treatment::Plain, session);
     }
     let shaped = Shaped::new(plan, rng, Arc::clone(active));
-    (Verdict::Shaped(Box::new(shaped)), session)
+    (Treatment::Shaped(Box::new(shaped)), session)
 }

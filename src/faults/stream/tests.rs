@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::plan::{End, Verdict, decide};
+use super::plan::{End, Treatment, decide};
 use super::shaped::{Next, Shaped};
 use crate::faults::{Active, Fault, Faults};
 use crate::stats::Counters;
@@ -23,7 +23,7 @@ fn shaped(fault: Fault) -> Box<Shaped> {
     )
     .0
     {
-        Verdict::Shaped(shaped) => shaped,
+        Treatment::Shaped(shaped) => shaped,
         _ => panic!("expected a shaped connection"),
     }
 }
@@ -153,7 +153,7 @@ fn probability_and_connections_choose_the_connections() {
     let shaped = |index| {
         matches!(
             decide(&active, Some(index), index, None, Instant::now(), &counters).0,
-            Verdict::Shaped(_)
+            Treatment::Shaped(_)
         )
     };
     assert_eq!([shaped(0), shaped(1), shaped(2)], [true, true, false]);
@@ -176,7 +176,7 @@ fn probability_and_connections_choose_the_connections() {
                         &counters
                     )
                     .0,
-                    Verdict::Shaped(_)
+                    Treatment::Shaped(_)
                 )
             })
             .collect::<Vec<_>>()
@@ -203,7 +203,7 @@ fn tls_faults_are_drawn_for_new_connections_and_counted() {
     assert_eq!(session.stall, Some(HandshakeStall::Finished));
     assert_eq!(session.certificate, Some(BadCertificate::Untrusted));
     assert!(session.truncate && session.reset);
-    assert!(matches!(verdict, Verdict::Shaped(_)));
+    assert!(matches!(verdict, Treatment::Shaped(_)));
     let mut stats = crate::stats::FaultStats::default();
     counters.faults.add_to(&mut stats);
     assert_eq!(
@@ -226,6 +226,6 @@ fn tls_faults_are_drawn_for_new_connections_and_counted() {
         Instant::now(),
         &counters,
     );
-    assert!(matches!(verdict, Verdict::Plain));
+    assert!(matches!(verdict, Treatment::Plain));
     assert_eq!(session.certificate, Some(BadCertificate::Expired));
 }

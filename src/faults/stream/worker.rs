@@ -5,8 +5,8 @@ use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::Step;
-use super::plan::{Plan, Verdict, decide};
+use super::Driven;
+use super::plan::{Plan, Treatment, decide};
 use super::shaped::{Phase, Shaped};
 use crate::addr::Address;
 use crate::faults::{Active, Switch};
@@ -20,13 +20,13 @@ const LIVE_STREAMS: u64 = 1 << 63;
 /// The stream faults of one worker of `serve()`: the state of its shaped connections, by
 /// their key in the engine's slab, and the timers that wake them.
 #[derive(Debug, Default)]
-pub(crate) struct Worker {
+pub(crate) struct ShapedConnections {
     active: Option<Arc<Active>>,
     conns: HashMap<usize, Box<Shaped>>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
 }
 
-impl Worker {
+impl ShapedConnections {
     /// Takes the faults now in force: a connection accepted from now on draws from them, and
     /// so does each one already open (`live`, with its key), for the bytes it reads next.
     pub(crate) fn refresh<'a, S: Connection>(
@@ -52,11 +52,11 @@ impl Worker {
                     )
                     .0
                 }
-                None => Verdict::Plain,
+                None => Treatment::Plain,
             };
             match (verdict, self.conns.get_mut(&key)) {
-                (Verdict::Shaped(new), Some(old)) => old.replan(*new),
-                (Verdict::Shaped(new), None) => {
+                (Treatment::Shaped(new), Some(old)) => old.replan(*new),
+                (Treatment::Shaped(new), None) => {
                     self.conns.insert(key, new);
                     // Driven once, so bytes already waiting in the socket are seen.
                     self.timers.push(Reverse((now, key)));
@@ -77,9 +77,9 @@ impl Worker {
         &mut self,
         peer: Address,
         counters: &Counters,
-    ) -> (Verdict, SessionFaults) {
+    ) -> (Treatment, SessionFaults) {
         let Some(active) = &self.active else {
-            return (Verdict::Plain, SessionFaults::default());
+            return (Treatment::Plain, SessionFaults::default());
         };
         let index = active
             .connections
@@ -138,15 +138,15 @@ impl Worker {
         counters: &Counters,
         max_pending: usize,
         activity: (&mut u32, u32),
-    ) -> Step {
+    ) -> Driven {
         let Some(shaped) = self.conns.get_mut(&key) else {
-            return Step::Wait;
+            return Driven::Wait;
         };
         let step = shaped.drive(stream, scratch, counters, max_pending, activity, &mut tap);
         if let Some(at) = shaped.wake.take() {
             self.timers.push(Reverse((at, key)));
         }
-        if matches!(step, Step::Finished | Step::Failed) || shaped.is_plain() {
+        if matches!(step, Driven::Finished | Driven::Failed) || shaped.is_plain() {
             self.conns.remove(&key);
         }
         step
