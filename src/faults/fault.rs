@@ -441,8 +441,8 @@ impl Fault {
             | FaultKind::SharedRate {
                 bytes_per_second: 0,
             } => Err(wrong("the rate must be at least 1 byte per second")),
-            FaultKind::Drop { burst: Some(burst) } if !(burst >= 1.0 && burst.is_finite()) => {
-                Err(wrong("the mean burst must be at least 1 datagram"))
+            FaultKind::Drop { burst: Some(burst) } if !is_mean_burst(burst) => {
+                Err(wrong(BURST_TOO_SHORT))
             }
             FaultKind::Delay { correlation, .. } if !(0.0..=1.0).contains(&correlation) => {
                 Err(wrong("the correlation must be between 0 and 1"))
@@ -480,4 +480,12 @@ impl Fault {
             None => true,
         }
     }
+}
+
+/// Why a mean burst length is refused.
+pub(super) const BURST_TOO_SHORT: &str = "the mean burst must be at least 1 datagram";
+
+/// True if `burst` can be the mean length of a burst of losses: at least one datagram.
+pub(super) fn is_mean_burst(burst: f64) -> bool {
+    burst >= 1.0 && burst.is_finite()
 }

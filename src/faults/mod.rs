@@ -1,10 +1,11 @@
 //! Faults on demand: a server that misbehaves exactly as a test asks, reproducibly from a
 //! seed.
 //!
-//! [`Faults`] is the value a user builds (or parses from the `KIND[=VALUE][,KEY=VALUE...]`
-//! text in `spec.rs`) and gives to a server; [`Switch`] is where a server keeps it, so a
-//! [`ServerHandle`](crate::ServerHandle) can change it while the workers run. What a fault
-//! does to a byte stream is in `stream.rs`, to datagrams in `datagram.rs`; both draw every
+//! [`Faults`] (`set.rs`) is the value a user builds from [`Fault`]s (`fault.rs`, each of a
+//! [`FaultKind`], `kind.rs`), or parses from the `KIND[=VALUE][,KEY=VALUE...]` text in
+//! `spec.rs`, and gives to a server; [`Switch`] (`switch.rs`) is where a server keeps it, so
+//! a [`ServerHandle`](crate::ServerHandle) can change it while the workers run. What a fault
+//! does to a byte stream is in `stream/`, to datagrams in `datagram.rs`; both draw every
 //! random choice from `rng.rs`.
 //!
 //! This module never touches a socket of a server that has no faults: the engines and the

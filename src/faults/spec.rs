@@ -12,6 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::fault::{BURST_TOO_SHORT, is_mean_burst};
 use super::{DEFAULT_REORDER_HOLD, Distribution, Fault, FaultKind, Faults, Peer};
 use crate::addr::{Address, UnixAddr};
 use crate::error::Error;
@@ -223,8 +224,8 @@ impl FromStr for Fault {
                     let mean: f64 = text
                         .parse()
                         .map_err(|_| wrong(part, "not a mean burst length like 4"))?;
-                    if !(mean >= 1.0 && mean.is_finite()) {
-                        return Err(wrong(part, "the mean burst must be at least 1 datagram"));
+                    if !is_mean_burst(mean) {
+                        return Err(wrong(part, BURST_TOO_SHORT));
                     }
                     *burst = Some(mean);
                 }
