@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 
 use bytes::Bytes;
 
-use crate::echo::{Echo, EchoFrom, Window};
+use crate::echo::{EchoFrom, EchoMessage, WindowSize};
 use crate::error::{Error, Result};
 use crate::options::{Knob, Options};
 use crate::transport::{Tcp, Transport};
@@ -144,7 +144,7 @@ impl<T: Transport> EchoClient<T> {
         options.refuse(&Knob::SERVER, "a client")?;
         first_ok::<T, _, _>(&addr, |candidate| {
             let socket = T::connect(&candidate, &options)?;
-            let window = T::visit_client(&socket, Window);
+            let window = T::visit_client(&socket, WindowSize);
             Ok(EchoClient {
                 socket,
                 peer: candidate,
@@ -212,7 +212,7 @@ impl<T: Transport> EchoClient<T> {
     pub fn echo(&mut self, message: &[u8]) -> Result<Bytes> {
         T::visit_client(
             &self.socket,
-            Echo {
+            EchoMessage {
                 peer: &self.peer,
                 message,
                 options: &self.options,

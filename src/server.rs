@@ -9,7 +9,7 @@ use std::thread;
 
 use crate::addr::Address;
 use crate::echo::ServeOnce;
-use crate::engine::{Control, Serve, ShutdownHandle, Stats, Worker};
+use crate::engine::{Control, Serve, ShutdownHandle, Stats, WorkerContext};
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
 use crate::faults::Faults;
@@ -613,7 +613,7 @@ fn engine<T: Transport>(
         .workers()
         .or_else(|| thread::available_parallelism().ok())
         .map_or(1, NonZeroUsize::get);
-    let worker = Worker {
+    let worker = WorkerContext {
         control,
         options,
         local: &local,

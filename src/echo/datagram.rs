@@ -8,8 +8,8 @@ use bytes::Bytes;
 
 use crate::addr::Address;
 use crate::buffer;
-use crate::echo::limits::{Direction, Limit, Limits};
 use crate::echo::stream::{first_difference, is_timeout};
+use crate::echo::timeouts::{Direction, Limits, WaitLimit};
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
 use crate::options::Options;
@@ -179,9 +179,9 @@ fn attempts<D: Datagram>(
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) if is_timeout(&e) => match limits.fired(Direction::Read) {
-                    Limit::Deadline => return Err(gave_up(mismatch, true)),
+                    WaitLimit::Deadline => return Err(gave_up(mismatch, true)),
                     // This attempt's time is up: send again.
-                    Limit::Call | Limit::Slice => break,
+                    WaitLimit::Call | WaitLimit::Slice => break,
                 },
                 Err(e) if is_unreachable(&e) => {
                     return Err(Error::Connect {

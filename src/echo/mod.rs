@@ -14,8 +14,8 @@ use crate::transport::Transport;
 use crate::transport::sealed::{ClientVisitor, Connection, Datagram, Listener, ServerVisitor};
 
 pub(crate) mod datagram;
-pub(crate) mod limits;
 pub(crate) mod stream;
+pub(crate) mod timeouts;
 
 /// Serves one connection or one datagram on a server socket of any transport.
 pub(crate) struct ServeOnce<'a, T: Transport> {
@@ -39,7 +39,7 @@ impl<T: Transport> ServerVisitor<T> for ServeOnce<'_, T> {
 }
 
 /// Sends a message and returns its verified echo, on a client socket of any transport.
-pub(crate) struct Echo<'a, T: Transport> {
+pub(crate) struct EchoMessage<'a, T: Transport> {
     pub(crate) peer: &'a T::Addr,
     pub(crate) message: &'a [u8],
     pub(crate) options: &'a Options,
@@ -47,7 +47,7 @@ pub(crate) struct Echo<'a, T: Transport> {
     pub(crate) window: usize,
 }
 
-impl<T: Transport> ClientVisitor<T> for Echo<'_, T> {
+impl<T: Transport> ClientVisitor<T> for EchoMessage<'_, T> {
     type Output = Result<Bytes>;
 
     fn stream<C: Connection>(self, connection: &C) -> Self::Output {
@@ -98,9 +98,9 @@ impl<T: Transport> ClientVisitor<T> for EchoFrom<'_, T> {
 }
 
 /// The window of a client socket: [`stream::window`] for a stream, unused for datagrams.
-pub(crate) struct Window;
+pub(crate) struct WindowSize;
 
-impl<T: Transport> ClientVisitor<T> for Window {
+impl<T: Transport> ClientVisitor<T> for WindowSize {
     type Output = usize;
 
     fn stream<C: Connection>(self, connection: &C) -> usize {

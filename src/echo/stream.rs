@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use crate::addr::Address;
 use crate::buffer;
-use crate::echo::limits::{Direction, Limit, Limits, SetTimeouts};
+use crate::echo::timeouts::{Direction, Limits, SetTimeouts, WaitLimit};
 use crate::error::{Error, Result};
 use crate::exchange::Exchange;
 use crate::faults::stream::Treatment;
@@ -270,13 +270,13 @@ fn exchange<S: Read + Write + SetTimeouts, A: Clone + Into<Address>>(
     let mut written = 0;
     let mut peer_gone = false;
     let expired = |limit, call, written, received| match limit {
-        Limit::Deadline => Error::Deadline {
+        WaitLimit::Deadline => Error::Deadline {
             addr: peer.clone().into(),
             deadline: options.echo_deadline().unwrap_or_default(),
             sent: written,
             received,
         },
-        Limit::Call | Limit::Slice => timeout(peer, call),
+        WaitLimit::Call | WaitLimit::Slice => timeout(peer, call),
     };
     // A reset seen by a write: the reads that follow see only an end-of-stream.
     let mut reset = None;
@@ -285,21 +285,21 @@ fn exchange<S: Read + Write + SetTimeouts, A: Clone + Into<Address>>(
             let end = min(message.len(), written + window.room());
             let call = options.write_timeout();
             match write_once(stream, &message[written..end], limits, call)? {
-                Step::Moved(0) => peer_gone = true,
-                Step::Moved(n) => {
+                CallOutcome::Moved(0) => peer_gone = true,
+                CallOutcome::Moved(n) => {
                     written += n;
                     window.wrote(n);
                 }
-                Step::Expired(limit) => return Err(expired(limit, call, written, received)),
+                CallOutcome::Expired(limit) => return Err(expired(limit, call, written, received)),
                 // The peer stopped reading and closed: what it did echo may still be waiting
                 // to be read, and tells the caller how far it got.
-                Step::Failed(e) if is_closed(&e) => {
+                CallOutcome::Failed(e) if is_closed(&e) => {
                     peer_gone = true;
                     if e.kind() == ErrorKind::ConnectionReset {
                         reset = Some(e);
                     }
                 }
-                Step::Failed(source) => {
+                CallOutcome::Failed(source) => {
                     return Err(Error::Send {
                         addr: peer.clone().into(),
                         source,
@@ -311,12 +311,12 @@ fn exchange<S: Read + Write + SetTimeouts, A: Clone + Into<Address>>(
         let chunk = min(message.len() - start, options.buffer_size());
         let call = options.read_timeout();
         let n = match read_once(stream, &mut reply[start..start + chunk], limits, call)? {
-            Step::Moved(n) => n,
-            Step::Expired(limit) => return Err(expired(limit, call, written, received)),
-            Step::Failed(e) if is_closed(&e) => {
+            CallOutcome::Moved(n) => n,
+            CallOutcome::Expired(limit) => return Err(expired(limit, call, written, received)),
+            CallOutcome::Failed(e) if is_closed(&e) => {
                 return Err(short(peer, message.len(), start, Some(e)));
             }
-            Step::Failed(source) => {
+            CallOutcome::Failed(source) => {
                 return Err(Error::Receive {
                     addr: peer.clone().into(),
                     source,
@@ -376,11 +376,11 @@ impl Window {
 
 /// What one read or write of an exchange came to.
 #[derive(Debug)]
-pub(crate) enum Step {
+pub(crate) enum CallOutcome {
     /// It moved this many bytes (0: end of stream, or a peer that takes nothing more).
     Moved(usize),
     /// It timed out, or the deadline passed before it could start: this limit ran out.
-    Expired(Limit),
+    Expired(WaitLimit),
     /// It failed.
     Failed(io::Error),
 }
@@ -392,16 +392,18 @@ pub(crate) fn read_once<S: Read + SetTimeouts>(
     buffer: &mut [u8],
     limits: &mut Limits,
     call: Option<Duration>,
-) -> Result<Step> {
+) -> Result<CallOutcome> {
     loop {
         if !limits.arm(stream, Direction::Read, call)? {
-            return Ok(Step::Expired(Limit::Deadline));
+            return Ok(CallOutcome::Expired(WaitLimit::Deadline));
         }
         match stream.read(buffer) {
-            Ok(n) => return Ok(Step::Moved(n)),
+            Ok(n) => return Ok(CallOutcome::Moved(n)),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if is_timeout(&e) => return Ok(Step::Expired(limits.fired(Direction::Read))),
-            Err(e) => return Ok(Step::Failed(e)),
+            Err(e) if is_timeout(&e) => {
+                return Ok(CallOutcome::Expired(limits.fired(Direction::Read)));
+            }
+            Err(e) => return Ok(CallOutcome::Failed(e)),
         }
     }
 }
@@ -413,10 +415,10 @@ pub(crate) fn write_once<S: Write + SetTimeouts>(
     data: &[u8],
     limits: &mut Limits,
     call: Option<Duration>,
-) -> Result<Step> {
+) -> Result<CallOutcome> {
     loop {
         if !limits.arm(stream, Direction::Write, call)? {
-            return Ok(Step::Expired(Limit::Deadline));
+            return Ok(CallOutcome::Expired(WaitLimit::Deadline));
         }
         match stream.write(data) {
             Ok(n) => {
@@ -424,11 +426,13 @@ pub(crate) fn write_once<S: Write + SetTimeouts>(
                 // yet (its wait ran out) goes with the next flush, and an error of the
                 // connection is the next call's to report.
                 let _ = stream.flush();
-                return Ok(Step::Moved(n));
+                return Ok(CallOutcome::Moved(n));
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) if is_timeout(&e) => return Ok(Step::Expired(limits.fired(Direction::Write))),
-            Err(e) => return Ok(Step::Failed(e)),
+            Err(e) if is_timeout(&e) => {
+                return Ok(CallOutcome::Expired(limits.fired(Direction::Write)));
+            }
+            Err(e) => return Ok(CallOutcome::Failed(e)),
         }
     }
 }

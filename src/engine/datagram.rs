@@ -11,7 +11,7 @@ use std::sync::Arc;
 use mio::Events;
 
 use super::loops::{Guard, Print};
-use super::{Counters, RateLimit, SOCKET, Worker, interrupted, would_block};
+use super::{Counters, RateLimit, SOCKET, WorkerContext, interrupted, would_block};
 use crate::buffer;
 use crate::error::Result;
 use crate::faults::datagram::DatagramFaults as Faults;
@@ -33,11 +33,11 @@ const BATCH_BYTES: usize = 1 << 20;
 /// One worker's view of the server's loop guard ([`Guard`]), if the server has a per-source
 /// rate limit.
 #[derive(Debug)]
-struct Limit<'a, K> {
+struct LoopLimit<'a, K> {
     guard: Option<&'a Guard<K>>,
 }
 
-impl<K: Hash + Eq + Clone> Limit<'_, K> {
+impl<K: Hash + Eq + Clone> LoopLimit<'_, K> {
     /// Whether `payload` from `source` may be answered now: false only for an answer to
     /// the server's recent replies to `source` once its bucket is empty.
     fn allow(&self, source: &K, payload: &[u8]) -> bool {
@@ -60,7 +60,7 @@ impl<K: Hash + Eq + Clone> Limit<'_, K> {
 pub(crate) fn serve<D: Datagram>(
     socket: &D,
     local: &D::Addr,
-    worker: Worker<'_>,
+    worker: WorkerContext<'_>,
     workers: usize,
 ) -> Result<()> {
     let guard = Guard::new(worker.options.source_rate_limit());
@@ -74,19 +74,19 @@ pub(crate) fn serve<D: Datagram>(
 fn run<D: Datagram>(
     socket: &D,
     local: &D::Addr,
-    worker: Worker<'_>,
+    worker: WorkerContext<'_>,
     guard: Option<&Guard<D::Addr>>,
     policy: &D::Policy,
 ) -> Result<()> {
-    let mut batch = Batch::new(D::new_batch(), worker.options.buffer_size())?;
+    let mut batch = BatchBuffer::new(D::new_batch(), worker.options.buffer_size())?;
     worker.run(|poll, counters, _| {
         socket.register_shared(poll.registry(), SOCKET)?;
-        let mut echo = Echo {
+        let mut responder = Responder {
             socket,
             local,
             options: worker.options,
             policy,
-            limit: Limit { guard },
+            limit: LoopLimit { guard },
             counters,
             log: RateLimit::default(),
             recorder: worker.control.recorder(),
@@ -111,7 +111,7 @@ fn run<D: Datagram>(
             // Fault hook: send the held replies whose time has come.
             faults.release(socket, counters);
             if more || events.iter().any(|e| e.token() == SOCKET) {
-                more = echo.some(&mut batch, &mut faults);
+                more = responder.some(&mut batch, &mut faults);
             }
             worker.control.progress.turn();
         }
@@ -123,7 +123,7 @@ fn run<D: Datagram>(
 /// A worker's receive buffer, cut into slots of one datagram each, the lists of the batch
 /// in it, and what the transport keeps between batches (`S`).
 #[derive(Debug)]
-struct Batch<A, S> {
+struct BatchBuffer<A, S> {
     state: S,
     scratch: Box<[u8]>,
     /// The bytes of one slot: the configured size and one more, so a datagram that fills
@@ -135,7 +135,7 @@ struct Batch<A, S> {
     replies: Vec<(usize, usize, A)>,
 }
 
-impl<A, S> Batch<A, S> {
+impl<A, S> BatchBuffer<A, S> {
     /// Slots of `capacity + 1` bytes: [`BATCH`] of them, or as many as [`BATCH_BYTES`]
     /// holds, and at least one.
     fn new(state: S, capacity: usize) -> Result<Self> {
@@ -143,7 +143,7 @@ impl<A, S> Batch<A, S> {
         let slots = (BATCH_BYTES / slot).clamp(1, BATCH);
         // `with_sentinel` adds the one byte more of the last slot.
         let scratch = buffer::with_sentinel("the receive buffer", slot * slots - 1)?;
-        Ok(Batch {
+        Ok(BatchBuffer {
             state,
             scratch: scratch.into_boxed_slice(),
             slot,
@@ -154,12 +154,12 @@ impl<A, S> Batch<A, S> {
 }
 
 /// What one worker answers datagrams with: its socket, its rules and its counters.
-struct Echo<'a, D: Datagram> {
+struct Responder<'a, D: Datagram> {
     socket: &'a D,
     local: &'a D::Addr,
     options: &'a Options,
     policy: &'a D::Policy,
-    limit: Limit<'a, D::Addr>,
+    limit: LoopLimit<'a, D::Addr>,
     counters: &'a Counters,
     log: RateLimit,
     /// The record, if the server records.
@@ -168,14 +168,14 @@ struct Echo<'a, D: Datagram> {
     availability: &'a crate::faults::down::Availability,
 }
 
-impl<D: Datagram> Echo<'_, D> {
+impl<D: Datagram> Responder<'_, D> {
     /// Echoes datagrams until the socket has none left (returns false) or the turn is over
     /// (returns true: call again). They are received and answered a batch at a time
     /// (`recvmmsg` and `sendmmsg` where the transport has them), or one at a time under a
     /// fault.
     fn some(
         &mut self,
-        batch: &mut Batch<D::Addr, D::Batch>,
+        batch: &mut BatchBuffer<D::Addr, D::Batch>,
         faults: &mut Faults<'_, D::Addr>,
     ) -> bool {
         let slot = batch.slot;

@@ -21,8 +21,8 @@ use crate::transport::Transport;
 use crate::transport::sealed::{Datagram, Listener, ServerVisitor};
 
 mod datagram;
+mod descriptors;
 mod limiter;
-mod limits;
 mod loops;
 mod progress;
 mod sources;
@@ -39,7 +39,7 @@ pub(crate) const SOCKET: Token = Token(usize::MAX - 1);
 /// Runs the engine of a transport's kind on its server socket: [`stream::serve`] for a
 /// listener, [`datagram::serve`] for a datagram socket.
 pub(crate) struct Serve<'a, T: Transport> {
-    pub(crate) worker: Worker<'a>,
+    pub(crate) worker: WorkerContext<'a>,
     pub(crate) workers: usize,
     pub(crate) local: &'a T::Addr,
 }
@@ -64,13 +64,13 @@ impl<T: Transport> ServerVisitor<T> for Serve<'_, T> {
 
 /// What one worker is given: the server's shared state, its options, its address.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Worker<'a> {
+pub(crate) struct WorkerContext<'a> {
     pub(crate) control: &'a Control,
     pub(crate) options: &'a Options,
     pub(crate) local: &'a Address,
 }
 
-impl Worker<'_> {
+impl WorkerContext<'_> {
     /// Runs `body(index)` for each of `count` workers, the first on this thread and the
     /// others on threads of their own, and returns the first error. One worker failing, or
     /// panicking ([`Error::WorkerPanicked`](crate::Error::WorkerPanicked)), stops the others,
@@ -428,13 +428,13 @@ impl RateLimit {
 mod tests {
     use super::*;
 
-    /// Runs [`Worker::spawn`] over `count` workers of which worker `bad` panics while the
+    /// Runs [`WorkerContext::spawn`] over `count` workers of which worker `bad` panics while the
     /// others serve until they are stopped, as an engine's do.
     fn spawn_with_a_panic(count: usize, bad: usize) -> crate::Result<()> {
         let control = Control::default();
         let options = Options::new();
         let local = Address::Ip("127.0.0.1:7".parse().unwrap());
-        let worker = Worker {
+        let worker = WorkerContext {
             control: &control,
             options: &options,
             local: &local,

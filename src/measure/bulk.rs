@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::client::EchoClient;
-use crate::echo::limits::SetTimeouts;
 use crate::echo::stream::{Io, is_timeout};
+use crate::echo::timeouts::SetTimeouts;
 use crate::error::{Error, Result};
 use crate::measure;
 use crate::measure::load::{
-    Counters, LoadErrorKind, LoadReport, PROGRESS_EVERY, Progress, STOP_GRACE,
+    LoadCounters, LoadErrorKind, LoadReport, PROGRESS_EVERY, Progress, STOP_GRACE,
 };
 use crate::measure::summary::Latency;
 use crate::options::Options;
@@ -160,8 +160,9 @@ impl Bulk {
     /// [`Error::InvalidOption`] for a zero write size, a timeout under one
     /// microsecond (zero included) or a refused option;
     /// the errors of [`EchoClient::connect_with`](crate::EchoClient::connect_with);
-    /// [`Error::Thread`] if the writer thread cannot be started. Failures during the run
-    /// (a mismatch, a stall, a closed connection) are counted in the report and end it.
+    /// [`Error::SetOption`] if the connection's timeouts cannot be set. Failures during the
+    /// run (a mismatch, a stall, a closed connection, a writer thread that cannot be started)
+    /// are counted in the report and end it.
     ///
     /// # Examples
     ///
@@ -324,7 +325,7 @@ impl Bulk {
         // Byte `i` of the stream is `i as u8`: any read or write starts `offset % 256` in.
         let pattern = measure::pattern(self.write_size.max(READ_SIZE).saturating_add(256))?;
         let limit = self.bytes.unwrap_or(u64::MAX);
-        let counters = Counters::default();
+        let counters = LoadCounters::default();
         let errors = || counters.errors().iter().sum::<u64>();
         let abort = AtomicBool::new(false);
         let stop = self.stop.as_deref();

@@ -12,7 +12,7 @@ const HIGHEST_NS: u64 = 60_000_000_000;
 
 /// Records round-trip times without allocating: the histogram's range is fixed up front.
 #[derive(Debug, Clone)]
-pub(crate) struct Recorder {
+pub(crate) struct RttRecorder {
     histogram: Histogram<u64>,
     count: u64,
     sum_ns: u128,
@@ -20,13 +20,13 @@ pub(crate) struct Recorder {
     max_ns: u64,
 }
 
-impl Recorder {
+impl RttRecorder {
     pub(crate) fn new() -> Self {
         // Three significant figures over 1 ns ..= 60 s: constant bounds that hdrhistogram
         // accepts, so creation cannot fail.
         let histogram = Histogram::new_with_bounds(1, HIGHEST_NS, 3)
             .expect("constant histogram bounds are valid");
-        Recorder {
+        RttRecorder {
             histogram,
             count: 0,
             sum_ns: 0,

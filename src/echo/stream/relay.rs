@@ -11,11 +11,12 @@ use std::io::{ErrorKind, Read, Write};
 use std::time::Instant;
 
 use super::{
-    Io, Step, first_difference, is_closed, read_once, refuse_surplus, short, timeout, write_once,
+    CallOutcome, Io, first_difference, is_closed, read_once, refuse_surplus, short, timeout,
+    write_once,
 };
 use crate::addr::Address;
 use crate::buffer;
-use crate::echo::limits::{Limit, Limits};
+use crate::echo::timeouts::{Limits, WaitLimit};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::transport::sealed::Connection;
@@ -135,19 +136,19 @@ impl<C: Connection, A: Clone + Into<Address>> Relay<'_, C, A> {
             };
             let call = self.options.write_timeout();
             match write_once(&mut Io(self.conn), unsent, limits, call)? {
-                Step::Moved(0) => self.peer_gone = true,
-                Step::Moved(n) => {
+                CallOutcome::Moved(0) => self.peer_gone = true,
+                CallOutcome::Moved(n) => {
                     self.sent += n;
                     self.total_sent += n as u64;
                 }
-                Step::Expired(limit) => return Err(self.expired(limit, call)),
-                Step::Failed(e) if is_closed(&e) => {
+                CallOutcome::Expired(limit) => return Err(self.expired(limit, call)),
+                CallOutcome::Failed(e) if is_closed(&e) => {
                     self.peer_gone = true;
                     if e.kind() == ErrorKind::ConnectionReset {
                         self.reset = Some(e);
                     }
                 }
-                Step::Failed(source) => {
+                CallOutcome::Failed(source) => {
                     return Err(Error::Send {
                         addr: self.peer.clone().into(),
                         source,
@@ -167,14 +168,14 @@ impl<C: Connection, A: Clone + Into<Address>> Relay<'_, C, A> {
     ) -> Result<()> {
         let call = self.options.read_timeout();
         let n = match read_once(&mut Io(self.conn), chunk, limits, call)? {
-            Step::Moved(0) => return Err(self.cut_short()),
-            Step::Moved(n) => n,
-            Step::Expired(limit) => return Err(self.expired(limit, call)),
-            Step::Failed(e) if is_closed(&e) => {
+            CallOutcome::Moved(0) => return Err(self.cut_short()),
+            CallOutcome::Moved(n) => n,
+            CallOutcome::Expired(limit) => return Err(self.expired(limit, call)),
+            CallOutcome::Failed(e) if is_closed(&e) => {
                 self.reset = Some(e);
                 return Err(self.cut_short());
             }
-            Step::Failed(source) => {
+            CallOutcome::Failed(source) => {
                 return Err(Error::Receive {
                     addr: self.peer.clone().into(),
                     source,
@@ -228,11 +229,11 @@ impl<C: Connection, A: Clone + Into<Address>> Relay<'_, C, A> {
     fn end_of_stream(&mut self, chunk: &mut [u8], limits: &mut Limits) -> Result<u64> {
         let call = self.options.read_timeout();
         match read_once(&mut Io(self.conn), chunk, limits, call)? {
-            Step::Moved(0) | Step::Expired(_) => Ok(self.echoed),
-            Step::Moved(n) => Err(self.excess(n)),
+            CallOutcome::Moved(0) | CallOutcome::Expired(_) => Ok(self.echoed),
+            CallOutcome::Moved(n) => Err(self.excess(n)),
             // A reset after the whole echo took nothing from it.
-            Step::Failed(e) if is_closed(&e) => Ok(self.echoed),
-            Step::Failed(source) => Err(Error::Receive {
+            CallOutcome::Failed(e) if is_closed(&e) => Ok(self.echoed),
+            CallOutcome::Failed(source) => Err(Error::Receive {
                 addr: self.peer.clone().into(),
                 source,
             }),
@@ -257,15 +258,15 @@ impl<C: Connection, A: Clone + Into<Address>> Relay<'_, C, A> {
         )
     }
 
-    fn expired(&self, limit: Limit, call: Option<std::time::Duration>) -> Error {
+    fn expired(&self, limit: WaitLimit, call: Option<std::time::Duration>) -> Error {
         match limit {
-            Limit::Deadline => Error::Deadline {
+            WaitLimit::Deadline => Error::Deadline {
                 addr: self.peer.clone().into(),
                 deadline: self.options.echo_deadline().unwrap_or_default(),
                 sent: usize::try_from(self.total_sent).unwrap_or(usize::MAX),
                 received: usize::try_from(self.echoed).unwrap_or(usize::MAX),
             },
-            Limit::Call | Limit::Slice => timeout(self.peer, call),
+            WaitLimit::Call | WaitLimit::Slice => timeout(self.peer, call),
         }
     }
 }

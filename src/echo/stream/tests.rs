@@ -6,9 +6,9 @@ use std::collections::VecDeque;
 use super::*;
 
 /// xorshift64: deterministic pseudo-random numbers.
-struct Rng(u64);
+struct Xorshift(u64);
 
-impl Rng {
+impl Xorshift {
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
@@ -31,7 +31,7 @@ impl Rng {
 /// As a server's peer, it yields `input` then end-of-stream and records what is written.
 /// As a client's peer (`echoing`), what is written comes back to be read.
 struct Stingy {
-    rng: Rng,
+    rng: Xorshift,
     input: VecDeque<u8>,
     output: Vec<u8>,
     echoing: bool,
@@ -42,7 +42,7 @@ struct Stingy {
 impl Stingy {
     fn new(seed: u64, input: &[u8], echoing: bool) -> Self {
         Stingy {
-            rng: Rng(seed),
+            rng: Xorshift(seed),
             input: input.iter().copied().collect(),
             output: Vec::new(),
             echoing,
@@ -115,7 +115,7 @@ fn peer() -> std::net::SocketAddr {
 #[test]
 fn serve_connection_echoes_everything_through_short_io() {
     for (seed, len) in [(1, 0), (2, 1), (3, 1000), (4, 100_000), (5, 1 << 20)] {
-        let message = Rng(seed).bytes(len);
+        let message = Xorshift(seed).bytes(len);
         let mut stream = Stingy::new(seed, &message, false);
         let options = Options::new().with_buffer_size(4096);
         let (total, first) = serve_connection(&mut stream, &peer(), &options).unwrap();
@@ -130,7 +130,7 @@ fn serve_connection_echoes_everything_through_short_io() {
 #[test]
 fn echo_round_trips_through_short_io() {
     for (seed, len) in [(6, 0), (7, 1), (8, 1000), (9, 100_000), (10, 1 << 20)] {
-        let message = Rng(seed).bytes(len);
+        let message = Xorshift(seed).bytes(len);
         for window in [1, 1024, 64 * 1024] {
             let mut stream = Stingy::new(seed, &[], true);
             let reply = echo(&mut stream, &peer(), &message, &Options::new(), window).unwrap();
@@ -176,7 +176,7 @@ fn echo_reports_a_difference_at_its_offset() {
             Ok(())
         }
     }
-    let message = Rng(11).bytes(50_000);
+    let message = Xorshift(11).bytes(50_000);
     let mut stream = Corrupting(Stingy::new(11, &[], true), 31_337);
     match echo(&mut stream, &peer(), &message, &Options::new(), 4096) {
         Err(Error::Mismatch { offset, sent, .. }) => {
@@ -188,7 +188,7 @@ fn echo_reports_a_difference_at_its_offset() {
 
 #[test]
 fn echo_reports_a_short_echo_at_end_of_stream() {
-    let message = Rng(12).bytes(3000);
+    let message = Xorshift(12).bytes(3000);
     // A peer that has already answered 1024 bytes and closed; writes still succeed.
     let mut stream = Stingy::new(12, &message[..1024], false);
     match echo(&mut stream, &peer(), &message, &Options::new(), 64 * 1024) {

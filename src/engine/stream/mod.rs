@@ -16,8 +16,10 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token};
 use slab::Slab;
 
-use super::limits::{self, Spare};
-use super::{Clock, Counters, RateLimit, SOCKET, WAKER, Worker, interrupted, millis, millis_until};
+use super::descriptors::{self, Spare};
+use super::{
+    Clock, Counters, RateLimit, SOCKET, WAKER, WorkerContext, interrupted, millis, millis_until,
+};
 use crate::buffer;
 use crate::error::Result;
 use crate::faults::Down;
@@ -74,7 +76,7 @@ struct Tap {
 pub(crate) fn serve<L: Listener>(
     listener: Listening<'_, L>,
     local: &L::Addr,
-    worker: Worker<'_>,
+    worker: WorkerContext<'_>,
     workers: usize,
 ) -> Result<()> {
     set_connection_cap(worker, workers);
@@ -101,9 +103,9 @@ pub(crate) fn serve<L: Listener>(
 
 /// Raises the descriptor limit as far as the connection cap needs, and lowers the cap to what
 /// the limit allows if it is still short, so that every connection accepted can be served.
-fn set_connection_cap(worker: Worker<'_>, workers: usize) {
+fn set_connection_cap(worker: WorkerContext<'_>, workers: usize) {
     let wanted = worker.options.max_connections();
-    let capacity = limits::fit_connections(wanted, workers);
+    let capacity = descriptors::fit_connections(wanted, workers);
     worker
         .control
         .max_connections
@@ -123,7 +125,7 @@ fn run<L: Listener>(
     mut listener: Option<Listening<'_, L>>,
     local: &L::Addr,
     inboxes: &[Inbox<Dealt<L::Stream>>],
-    worker: Worker<'_>,
+    worker: WorkerContext<'_>,
 ) -> Result<()> {
     let options = worker.options;
     let scratch_size = options.buffer_size().min(options.max_pending());

@@ -6,7 +6,7 @@ use mio::{Interest, Poll, Token};
 use super::datagram::run_datagrams;
 use super::poll::register;
 use super::stream::run_streams;
-use super::tally::{Counters, Shared, Tally};
+use super::tally::{LoadCounters, Shared, Tally};
 use crate::echo::stream::Io;
 use crate::error::{Error, Result};
 use crate::measure;
@@ -14,16 +14,16 @@ use crate::transport::Transport;
 use crate::transport::sealed::{ClientsVisitor, Connection, Datagram};
 
 /// Runs one thread's share of the connections until each has finished.
-pub(super) struct Drive<'s, 'a, T: Transport> {
+pub(super) struct LoadThread<'s, 'a, T: Transport> {
     pub(super) peer: &'s T::Addr,
     pub(super) shared: &'s Shared<'a>,
-    pub(super) counters: &'s Counters,
+    pub(super) counters: &'s LoadCounters,
     /// This thread's number, and how many threads share the connections.
     pub(super) thread: usize,
     pub(super) threads: usize,
 }
 
-impl<'c, T: Transport> ClientsVisitor<'c, T> for Drive<'_, '_, T> {
+impl<'c, T: Transport> ClientsVisitor<'c, T> for LoadThread<'_, '_, T> {
     type Output = Result<()>;
 
     fn stream<C: Connection>(self, connections: Vec<&'c C>) -> Result<()> {

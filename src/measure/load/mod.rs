@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::EchoClient;
 use crate::error::{Error, Result};
-use crate::measure::summary::Recorder;
+use crate::measure::summary::RttRecorder;
 use crate::measure::{self};
 use crate::options::Options;
 use crate::transport::Transport;
@@ -45,12 +45,12 @@ mod report;
 mod stream;
 mod tally;
 
-use drive::Drive;
+use drive::LoadThread;
 pub(crate) use kind::KINDS;
 pub use kind::LoadErrorKind;
 use pace::Schedule;
 pub use report::{LoadReport, Progress};
-pub(crate) use tally::Counters;
+pub(crate) use tally::LoadCounters;
 pub(crate) use tally::STOP_GRACE;
 use tally::Shared;
 
@@ -410,7 +410,7 @@ impl Load {
             groups[i % threads].push(client.socket());
         }
 
-        let counters: Vec<Counters> = (0..threads).map(|_| Counters::default()).collect();
+        let counters: Vec<LoadCounters> = (0..threads).map(|_| LoadCounters::default()).collect();
         let start = Instant::now();
         let shared = Shared {
             size: self.size,
@@ -425,7 +425,7 @@ impl Load {
                 connections: self.connections as u64,
             }),
             abort: AtomicBool::new(false),
-            recorder: Mutex::new(Recorder::new()),
+            recorder: Mutex::new(RttRecorder::new()),
         };
         let (done, finished) = mpsc::channel::<()>();
         let ran = std::thread::scope(|scope| -> Result<()> {
@@ -440,7 +440,7 @@ impl Load {
                     .spawn_scoped(scope, move || {
                         let ran = T::visit_clients(
                             group,
-                            Drive::<T> {
+                            LoadThread::<T> {
                                 peer,
                                 shared,
                                 counters,
@@ -508,7 +508,7 @@ impl Load {
 }
 
 /// The errors of every thread, by kind.
-fn sum_errors(counters: &[Counters]) -> [u64; KINDS] {
+fn sum_errors(counters: &[LoadCounters]) -> [u64; KINDS] {
     let mut sum = [0; KINDS];
     for counters in counters {
         for (total, count) in sum.iter_mut().zip(counters.errors()) {

@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::kind::{KINDS, LoadErrorKind};
-use super::tally::Counters;
+use super::tally::LoadCounters;
 use crate::measure::summary::Latency;
 
 /// The totals of a run so far, as [`Load::run_with_progress`](crate::Load::run_with_progress) and
@@ -39,7 +39,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub(super) fn sum(elapsed: Duration, size: usize, counters: &[Counters]) -> Self {
+    pub(super) fn sum(elapsed: Duration, size: usize, counters: &[LoadCounters]) -> Self {
         let mut progress = Progress {
             elapsed,
             ..Progress::default()

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::kind::{KINDS, LoadErrorKind};
 use super::pace::Schedule;
-use crate::measure::summary::Recorder;
+use crate::measure::summary::RttRecorder;
 
 /// Round trips kept by a thread before they are merged into the shared histogram.
 const BATCH: usize = 256;
@@ -30,7 +30,7 @@ pub(super) struct Shared<'a> {
     /// The open loop's schedule; `None` for a closed loop.
     pub(super) schedule: Option<Schedule>,
     pub(super) abort: AtomicBool,
-    pub(super) recorder: Mutex<Recorder>,
+    pub(super) recorder: Mutex<RttRecorder>,
 }
 
 impl Shared<'_> {
@@ -98,14 +98,14 @@ pub(super) enum Ending {
 /// sits on its own cache lines so threads do not slow each other down.
 #[derive(Debug, Default)]
 #[repr(align(128))]
-pub(crate) struct Counters {
+pub(crate) struct LoadCounters {
     pub(crate) messages: AtomicU64,
     /// Errors by kind, at the index of [`LoadErrorKind::index`].
     pub(crate) errors: [AtomicU64; KINDS],
     pub(crate) lost: AtomicU64,
 }
 
-impl Counters {
+impl LoadCounters {
     /// Counts an error. Errors are rare, and a bulk run counts them from two threads, so
     /// this is a locked add rather than the owner's plain store.
     pub(crate) fn error(&self, kind: LoadErrorKind) {
@@ -126,15 +126,15 @@ pub(super) fn bump(counter: &AtomicU64) {
 }
 
 /// Round trips gathered by one thread, merged into the shared histogram when full.
-pub(super) struct Batch<'s, 'a> {
+pub(super) struct RttBatch<'s, 'a> {
     pub(super) shared: &'s Shared<'a>,
     pub(super) samples: [u64; BATCH],
     pub(super) len: usize,
 }
 
-impl<'s, 'a> Batch<'s, 'a> {
+impl<'s, 'a> RttBatch<'s, 'a> {
     pub(super) fn new(shared: &'s Shared<'a>) -> Self {
-        Batch {
+        RttBatch {
             shared,
             samples: [0; BATCH],
             len: 0,
@@ -156,7 +156,7 @@ impl<'s, 'a> Batch<'s, 'a> {
     }
 }
 
-impl Drop for Batch<'_, '_> {
+impl Drop for RttBatch<'_, '_> {
     fn drop(&mut self) {
         self.flush();
     }
@@ -165,8 +165,8 @@ impl Drop for Batch<'_, '_> {
 /// What one load thread counts into, and where its round trips go.
 pub(super) struct Tally<'s, 'a> {
     pub(super) shared: &'s Shared<'a>,
-    pub(super) counters: &'s Counters,
-    pub(super) batch: Batch<'s, 'a>,
+    pub(super) counters: &'s LoadCounters,
+    pub(super) batch: RttBatch<'s, 'a>,
     /// The run-wide number of this thread's first connection, and the step to its next
     /// (connection `i` of the run goes to thread `i % threads`).
     pub(super) first: u64,
@@ -176,14 +176,14 @@ pub(super) struct Tally<'s, 'a> {
 impl<'s, 'a> Tally<'s, 'a> {
     pub(super) fn new(
         shared: &'s Shared<'a>,
-        counters: &'s Counters,
+        counters: &'s LoadCounters,
         first: usize,
         stride: usize,
     ) -> Self {
         Tally {
             shared,
             counters,
-            batch: Batch::new(shared),
+            batch: RttBatch::new(shared),
             first: first as u64,
             stride: stride as u64,
         }

@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 
 use super::{Outcome, Ping, PingSummary, Probe, STOP_CHECK, STOP_SLICE, WINDOW};
 use crate::addr::Address;
-use crate::echo::limits::{Limit, Limits, SetTimeouts};
-use crate::echo::stream::{Io, Step, Window, first_difference, is_timeout, read_once, write_once};
+use crate::echo::stream::{
+    CallOutcome, Io, Window, first_difference, is_timeout, read_once, write_once,
+};
+use crate::echo::timeouts::{Limits, SetTimeouts, WaitLimit};
 use crate::error::{Error, Result};
-use crate::measure::summary::Recorder;
+use crate::measure::summary::RttRecorder;
 use crate::measure::{self, HEADER};
 use crate::transport::is_unreachable;
 use crate::transport::sealed::{Connection, Datagram, Socket};
@@ -30,7 +32,7 @@ pub(super) struct Run<'p, F> {
     probe: Vec<u8>,
     reply: Vec<u8>,
     slots: Vec<Slot>,
-    recorder: Recorder,
+    recorder: RttRecorder,
     start: Instant,
     /// The receive timeout was shortened for the rest of a wait and must be reset.
     shortened: bool,
@@ -59,7 +61,7 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
             // One byte more than a probe, so a longer datagram shows as a difference.
             reply: crate::buffer::with_sentinel("the reply buffer", ping.size)?,
             slots: vec![empty; WINDOW],
-            recorder: Recorder::new(),
+            recorder: RttRecorder::new(),
             start,
             shortened: false,
             sent: 0,
@@ -229,14 +231,14 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                 while written < size && window.room() > 0 {
                     let end = size.min(written + window.room());
                     match write_once(stream, &self.probe[written..end], limits, write_timeout)? {
-                        Step::Moved(0) => {
+                        CallOutcome::Moved(0) => {
                             let source = ErrorKind::WriteZero.into();
                             return Err(Error::Send {
                                 addr: peer.clone(),
                                 source,
                             });
                         }
-                        Step::Moved(n) => {
+                        CallOutcome::Moved(n) => {
                             written += n;
                             window.wrote(n);
                             if written == size {
@@ -249,8 +251,8 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                             }
                         }
                         // Read what has come back, then look at the stop flag again.
-                        Step::Expired(Limit::Slice) => break,
-                        Step::Expired(Limit::Deadline) => {
+                        CallOutcome::Expired(WaitLimit::Slice) => break,
+                        CallOutcome::Expired(WaitLimit::Deadline) => {
                             return Err(Error::Deadline {
                                 addr: peer.clone(),
                                 deadline: timeout,
@@ -258,14 +260,14 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                                 received: received(oldest, filled),
                             });
                         }
-                        Step::Expired(Limit::Call) => {
+                        CallOutcome::Expired(WaitLimit::Call) => {
                             return Err(Error::Timeout {
                                 addr: peer.clone(),
                                 timeout: write_timeout.unwrap_or_default(),
                                 attempts: 1,
                             });
                         }
-                        Step::Failed(source) => {
+                        CallOutcome::Failed(source) => {
                             return Err(Error::Send {
                                 addr: peer.clone(),
                                 source,
@@ -274,16 +276,18 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                     }
                 }
                 let n = match read_once(stream, &mut self.reply[filled..size], limits, None)? {
-                    Step::Moved(0) => {
+                    CallOutcome::Moved(0) => {
                         return Err(Error::ShortEcho {
                             addr: peer.clone(),
                             sent: size,
                             received: filled,
                         });
                     }
-                    Step::Moved(n) => n,
-                    Step::Expired(Limit::Slice) => continue,
-                    Step::Expired(Limit::Deadline | Limit::Call) if written < size => {
+                    CallOutcome::Moved(n) => n,
+                    CallOutcome::Expired(WaitLimit::Slice) => continue,
+                    CallOutcome::Expired(WaitLimit::Deadline | WaitLimit::Call)
+                        if written < size =>
+                    {
                         return Err(Error::Deadline {
                             addr: peer.clone(),
                             deadline: timeout,
@@ -292,11 +296,11 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                         });
                     }
                     // Sent whole, not echoed in time: its echo is read later, as late.
-                    Step::Expired(Limit::Deadline | Limit::Call) => {
+                    CallOutcome::Expired(WaitLimit::Deadline | WaitLimit::Call) => {
                         self.report(seq, Outcome::Lost);
                         break;
                     }
-                    Step::Failed(source) => {
+                    CallOutcome::Failed(source) => {
                         return Err(Error::Receive {
                             addr: peer.clone(),
                             source,

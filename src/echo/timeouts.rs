@@ -43,7 +43,7 @@ pub(crate) enum Direction {
 
 /// The limit that set a call's wait, and so the one that ran out if it timed out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Limit {
+pub(crate) enum WaitLimit {
     /// The call's own timeout (a read or write timeout, or what is left of a UDP attempt).
     Call,
     /// The deadline of the whole exchange.
@@ -59,12 +59,12 @@ pub(crate) fn wait(
     call: Option<Duration>,
     left: Option<Duration>,
     slice: Option<Duration>,
-) -> Option<(Option<Duration>, Limit)> {
+) -> Option<(Option<Duration>, WaitLimit)> {
     if left.is_some_and(|left| left.is_zero()) {
         return None;
     }
-    let mut least = (call, Limit::Call);
-    for (limit, kind) in [(left, Limit::Deadline), (slice, Limit::Slice)] {
+    let mut least = (call, WaitLimit::Call);
+    for (limit, kind) in [(left, WaitLimit::Deadline), (slice, WaitLimit::Slice)] {
         if let Some(limit) = limit
             && least.0.is_none_or(|least| limit < least)
         {
@@ -92,7 +92,7 @@ pub(crate) struct Limits {
     /// What the socket holds now.
     current: [Option<Duration>; 2],
     /// The limit of the last wait set for each direction.
-    armed: [Limit; 2],
+    armed: [WaitLimit; 2],
 }
 
 impl Limits {
@@ -103,7 +103,7 @@ impl Limits {
             slice: None,
             initial: [read, write],
             current: [read, write],
-            armed: [Limit::Call; 2],
+            armed: [WaitLimit::Call; 2],
         }
     }
 
@@ -152,9 +152,9 @@ impl Limits {
     }
 
     /// The limit that ran out when the last call in `direction` timed out.
-    pub(crate) fn fired(&self, direction: Direction) -> Limit {
+    pub(crate) fn fired(&self, direction: Direction) -> WaitLimit {
         if self.expired() {
-            Limit::Deadline
+            WaitLimit::Deadline
         } else {
             self.armed[direction as usize]
         }
@@ -206,14 +206,17 @@ mod tests {
 
     #[test]
     fn the_least_limit_sets_the_wait() {
-        assert_eq!(wait(None, None, None), Some((None, Limit::Call)));
-        assert_eq!(wait(ms(10), None, None), Some((ms(10), Limit::Call)));
-        assert_eq!(wait(ms(10), ms(5), None), Some((ms(5), Limit::Deadline)));
-        assert_eq!(wait(None, ms(5), None), Some((ms(5), Limit::Deadline)));
-        assert_eq!(wait(ms(10), ms(50), ms(1)), Some((ms(1), Limit::Slice)));
-        assert_eq!(wait(None, None, ms(100)), Some((ms(100), Limit::Slice)));
+        assert_eq!(wait(None, None, None), Some((None, WaitLimit::Call)));
+        assert_eq!(wait(ms(10), None, None), Some((ms(10), WaitLimit::Call)));
+        assert_eq!(
+            wait(ms(10), ms(5), None),
+            Some((ms(5), WaitLimit::Deadline))
+        );
+        assert_eq!(wait(None, ms(5), None), Some((ms(5), WaitLimit::Deadline)));
+        assert_eq!(wait(ms(10), ms(50), ms(1)), Some((ms(1), WaitLimit::Slice)));
+        assert_eq!(wait(None, None, ms(100)), Some((ms(100), WaitLimit::Slice)));
         // A tie goes to the call's own timeout: that is the one to name.
-        assert_eq!(wait(ms(10), ms(10), None), Some((ms(10), Limit::Call)));
+        assert_eq!(wait(ms(10), ms(10), None), Some((ms(10), WaitLimit::Call)));
         assert_eq!(wait(ms(10), Some(Duration::ZERO), ms(1)), None);
     }
 
@@ -243,7 +246,7 @@ mod tests {
             assert!(limits.arm(&socket, Direction::Write, ms(10_000)).unwrap());
         }
         assert!(socket.0.borrow().is_empty());
-        assert_eq!(limits.fired(Direction::Read), Limit::Call);
+        assert_eq!(limits.fired(Direction::Read), WaitLimit::Call);
         limits.restore(&socket).unwrap();
         assert!(socket.0.borrow().is_empty());
     }
@@ -263,7 +266,7 @@ mod tests {
                 assert!(timeout <= Duration::from_secs(2) && timeout > Duration::from_secs(1));
             }
         }
-        assert_eq!(limits.fired(Direction::Read), Limit::Deadline);
+        assert_eq!(limits.fired(Direction::Read), WaitLimit::Deadline);
         limits.restore(&socket).unwrap();
         let set = socket.0.borrow();
         assert_eq!(
@@ -282,7 +285,7 @@ mod tests {
             assert!(limits.arm(&socket, Direction::Write, ms(10_000)).unwrap());
         }
         assert_eq!(*socket.0.borrow(), [(Direction::Write, ms(100))]);
-        assert_eq!(limits.fired(Direction::Write), Limit::Slice);
+        assert_eq!(limits.fired(Direction::Write), WaitLimit::Slice);
     }
 
     #[test]
@@ -292,7 +295,7 @@ mod tests {
         limits.set_deadline(Some(Instant::now()));
         assert!(!limits.arm(&socket, Direction::Read, None).unwrap());
         assert!(limits.expired());
-        assert_eq!(limits.fired(Direction::Read), Limit::Deadline);
+        assert_eq!(limits.fired(Direction::Read), WaitLimit::Deadline);
         assert!(socket.0.borrow().is_empty());
     }
 }
