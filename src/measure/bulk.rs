@@ -13,6 +13,7 @@ use crate::measure;
 use crate::measure::load::{
     LoadCounters, LoadErrorKind, LoadReport, PROGRESS_EVERY, Progress, STOP_GRACE,
 };
+use crate::measure::settings::{RunSettings, run_settings};
 use crate::measure::summary::Latency;
 use crate::options::Options;
 use crate::transport::ToAddrs;
@@ -65,12 +66,9 @@ const SLICE: Duration = Duration::from_millis(20);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Bulk {
-    duration: Duration,
     write_size: usize,
     bytes: Option<u64>,
-    timeout: Duration,
-    options: Options,
-    stop: Option<Arc<AtomicBool>>,
+    run: RunSettings,
 }
 
 impl Default for Bulk {
@@ -83,19 +81,10 @@ impl Bulk {
     /// The defaults in the table above.
     pub const fn new() -> Self {
         Bulk {
-            duration: Duration::from_secs(5),
             write_size: 64 * 1024,
             bytes: None,
-            timeout: Duration::from_secs(1),
-            options: Options::new(),
-            stop: None,
+            run: RunSettings::new(),
         }
-    }
-
-    /// How long the writer sends.
-    pub const fn with_duration(mut self, duration: Duration) -> Self {
-        self.duration = duration;
-        self
     }
 
     /// The size of each write in bytes; at least 1.
@@ -110,32 +99,24 @@ impl Bulk {
         self
     }
 
-    /// How long the reader waits for more echo before the run counts a stall, and how long
-    /// after the [`duration`](Self::with_duration) the rest of the echo may take to come
-    /// back (a server that trickles it a byte at a time is never silent): the run is over
-    /// one timeout after its duration at the latest. Zero is refused.
-    pub const fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The socket options of the connection.
-    pub fn with_options(mut self, options: Options) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// A flag that ends the run early when set: the writer stops within 20 ms, and the
-    /// writes whose echo has not all come back 50 ms after the flag are counted
-    /// [`lost`](LoadReport::lost), so the run ends promptly whatever the server does.
-    pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
-        self.stop = Some(stop);
-        self
-    }
-
-    /// How long the writer sends.
-    pub const fn duration(&self) -> Duration {
-        self.duration
+    run_settings! {
+        /// How long the writer sends.
+        with_duration;
+        /// How long the reader waits for more echo before the run counts a stall, and how
+        /// long after the [`duration`](Self::with_duration) the rest of the echo may take to
+        /// come back (a server that trickles it a byte at a time is never silent): the run
+        /// is over one timeout after its duration at the latest. Zero is refused.
+        with_timeout;
+        /// The socket options of the connection.
+        with_options;
+        /// A flag that ends the run early when set: the writer stops within 20 ms, and the
+        /// writes whose echo has not all come back 50 ms after the flag are counted
+        /// [`lost`](LoadReport::lost), so the run ends promptly whatever the server does.
+        with_stop;
+        /// How long the writer sends.
+        duration;
+        /// How long the reader waits for more echo.
+        timeout;
     }
 
     /// The size of each write.
@@ -146,11 +127,6 @@ impl Bulk {
     /// The most bytes to send, if bounded.
     pub const fn bytes(&self) -> Option<u64> {
         self.bytes
-    }
-
-    /// How long the reader waits for more echo.
-    pub const fn timeout(&self) -> Duration {
-        self.timeout
     }
 
     /// Runs the transfer against the TCP echo server at `addr`.
@@ -271,9 +247,12 @@ impl Bulk {
                 reason: "must be at least 1 byte".into(),
             });
         }
-        measure::check_timeout("timeout", self.timeout)?;
-        crate::options::check_duration("duration", self.duration)?;
-        let options = self.options.clone().with_read_timeout(Some(self.timeout));
+        self.run.check()?;
+        let options = self
+            .run
+            .options
+            .clone()
+            .with_read_timeout(Some(self.run.timeout));
         let client = EchoClient::connect_on_with(transport, addr, options)?;
         let mut report = T::visit_client(
             client.socket(),
@@ -327,16 +306,23 @@ impl Bulk {
         let limit = self.bytes.unwrap_or(u64::MAX);
         let counters = LoadCounters::default();
         let errors = || counters.errors().iter().sum::<u64>();
+        // The totals after `received` bytes of echo, whole writes counted as messages.
+        let totals = |elapsed, received: u64, lost| Progress {
+            elapsed,
+            messages: received / self.write_size as u64,
+            bytes: received,
+            errors: errors(),
+            lost,
+        };
         let abort = AtomicBool::new(false);
-        let stop = self.stop.as_deref();
+        let stop = self.run.stop.as_deref();
         let stopped = || stop.is_some_and(|stop| stop.load(Ordering::Relaxed));
         let write_size = self.write_size;
-        let write_timeout = self.options.write_timeout();
+        let write_timeout = self.run.options.write_timeout();
         sliced(&reader)?;
         let start = Instant::now();
-        let deadline = start + self.duration;
         // However the echo trickles in, it is all in one timeout after the run's end.
-        let last_echo = deadline.checked_add(self.timeout);
+        let (deadline, last_echo) = self.run.ends(start);
 
         let mut buffer = crate::buffer::zeroed("the read buffer", READ_SIZE)?;
         let (received, lost, elapsed) = std::thread::scope(|scope| {
@@ -415,13 +401,7 @@ impl Bulk {
                         received += n as u64;
                         heard = Instant::now();
                         if heard >= next {
-                            on_progress(&Progress {
-                                elapsed: heard - start,
-                                messages: received / write_size as u64,
-                                bytes: received,
-                                errors: errors(),
-                                lost: 0,
-                            });
+                            on_progress(&totals(heard - start, received, 0));
                             next = heard + PROGRESS_EVERY;
                         }
                     }
@@ -440,7 +420,7 @@ impl Bulk {
                     cut = true;
                     break;
                 }
-                if now.saturating_duration_since(heard) >= self.timeout
+                if now.saturating_duration_since(heard) >= self.run.timeout
                     || last_echo.is_some_and(|last| now >= last)
                 {
                     counters.error(LoadErrorKind::Timeout);
@@ -472,12 +452,8 @@ impl Bulk {
             transport: "",
             connections: 1,
             size: write_size,
-            elapsed,
-            messages: received / write_size as u64,
-            bytes: received,
-            errors: errors(),
+            totals: totals(elapsed, received, lost),
             errors_by_kind: counters.errors(),
-            lost,
             latency: Latency::default(),
         })
     }

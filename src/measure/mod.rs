@@ -15,6 +15,7 @@ use crate::transport::sealed::{ClientVisitor, Connection, Datagram, Socket};
 mod bulk;
 mod load;
 mod ping;
+mod settings;
 mod summary;
 
 pub use bulk::Bulk;

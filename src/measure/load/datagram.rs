@@ -9,7 +9,7 @@ use mio::{Events, Poll};
 use super::kind::LoadErrorKind;
 use super::pace::Pacer;
 use super::poll::{EVENTS, TICK, wait};
-use super::tally::{Ending, Tally, bump};
+use super::tally::{Ending, Place, Tally, bump};
 use crate::error::Result;
 use crate::measure::{self, HEADER};
 use crate::transport::is_unreachable;
@@ -18,21 +18,11 @@ use crate::transport::sealed::Datagram;
 /// A UDP socket in its closed loop.
 pub(super) struct DatagramConn<S> {
     pub(super) socket: S,
-    /// Messages sent so far; the one in flight, if any, is number `sent_count - 1`.
-    pub(super) sent_count: u64,
-    /// When the message in flight was due (closed loop: sent), what its round trip counts
-    /// from.
-    pub(super) sent: Instant,
     /// When the message in flight went, what its timeout counts from.
     pub(super) went: Instant,
     /// A message is in flight, waiting for its echo or its timeout.
     pub(super) waiting: bool,
-    /// The socket's run-wide number, its place in the open loop's schedule.
-    pub(super) index: u64,
-    /// Open loop: the next message is not yet due (it is due at `sent`); the socket waits
-    /// in the pacer.
-    pub(super) idle: bool,
-    pub(super) finished: bool,
+    pub(super) place: Place,
 }
 
 impl<D: Datagram> DatagramConn<&D> {
@@ -44,23 +34,10 @@ impl<D: Datagram> DatagramConn<&D> {
     /// Behind schedule, the round trip counts from when the message was due.
     pub(super) fn send_next(&mut self, now: Instant, probe: &mut [u8], tally: &Tally<'_, '_>) {
         self.waiting = false;
-        let shared = tally.shared;
-        let Some(due) = shared.due(now, self.index, self.sent_count) else {
-            self.finished = true;
-            return;
-        };
-        if shared.done(now.max(due), self.sent_count) {
-            self.finished = true;
+        if !self.place.take_next(now, tally.shared) {
             return;
         }
-        if due > now {
-            self.idle = true;
-            self.sent = due;
-            return;
-        }
-        measure::set_seq(probe, self.sent_count);
-        self.sent_count += 1;
-        self.sent = due;
+        measure::set_seq(probe, self.place.sent_count - 1);
         self.went = now;
         match self.socket.send(probe) {
             // A full send buffer drops the datagram, as the network may: the timeout then
@@ -70,7 +47,7 @@ impl<D: Datagram> DatagramConn<&D> {
             Err(e) if is_unreachable(&e) => tally.counters.error(LoadErrorKind::Refused),
             Err(e) => {
                 tally.counters.error(LoadErrorKind::of_io(&e));
-                self.finished = true;
+                self.place.finished = true;
             }
         }
     }
@@ -85,7 +62,7 @@ impl<D: Datagram> DatagramConn<&D> {
         tally: &mut Tally<'_, '_>,
     ) {
         let size = probe.len();
-        while !self.finished {
+        while !self.place.finished {
             let n = match self.socket.recv(reply) {
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
@@ -105,15 +82,15 @@ impl<D: Datagram> DatagramConn<&D> {
             };
             if self.waiting && n == size && reply[..n] == probe[..] {
                 let now = Instant::now();
-                tally.batch.record(now - self.sent);
+                tally.batch.record(now - self.place.sent);
                 bump(&tally.counters.messages);
                 self.send_next(now, probe, tally);
                 continue;
             }
             let current = if self.waiting {
-                self.sent_count - 1
+                self.place.sent_count - 1
             } else {
-                self.sent_count
+                self.place.sent_count
             };
             let late = n == size
                 && measure::seq_of(&reply[..n]).is_some_and(|s| s < current)
@@ -150,20 +127,16 @@ pub(super) fn run_datagrams<D: Datagram>(
         .enumerate()
         .map(|(local, socket)| DatagramConn {
             socket,
-            sent_count: 0,
-            sent: now,
             went: now,
             waiting: false,
-            index: tally.connection(local),
-            idle: false,
-            finished: false,
+            place: Place::new(tally.connection(local), now),
         })
         .collect();
     let mut pacer = Pacer::default();
     let mut active = conns.len();
     for (i, conn) in conns.iter_mut().enumerate() {
         conn.send_next(Instant::now(), &mut probe, tally);
-        pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
+        conn.place.settle(i, &mut pacer, &mut active);
     }
     let mut events = Events::with_capacity(EVENTS);
     let mut tick = Instant::now() + TICK;
@@ -172,51 +145,51 @@ pub(super) fn run_datagrams<D: Datagram>(
     while active > 0 {
         let until = pacer.next().map_or(tick, |due| due.min(tick));
         if !wait(&mut poll, &mut events, until) {
-            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+            for conn in conns.iter_mut().filter(|conn| !conn.place.finished) {
                 tally.counters.error(LoadErrorKind::Other);
-                conn.finished = true;
+                conn.place.finished = true;
             }
             return Ok(());
         }
         for event in &events {
             let i = event.token().0;
             if let Some(conn) = conns.get_mut(i) {
-                if conn.finished {
+                if conn.place.finished {
                     continue;
                 }
-                let was_idle = conn.idle;
+                let was_idle = conn.place.idle;
                 // The probe buffer holds this socket's message in flight.
-                measure::set_seq(&mut probe, conn.sent_count.saturating_sub(1));
+                measure::set_seq(&mut probe, conn.place.sent_count.saturating_sub(1));
                 conn.receive(&mut probe, &mut reply, tally);
                 if !was_idle {
-                    pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
+                    conn.place.settle(i, &mut pacer, &mut active);
                 }
             }
         }
         let now = Instant::now();
         while let Some(i) = pacer.pop_due(now) {
             if let Some(conn) = conns.get_mut(i) {
-                conn.idle = false;
+                conn.place.idle = false;
                 conn.send_next(now, &mut probe, tally);
                 // On time: the wait past the due time was the poll's timer, not the server.
                 if conn.waiting {
-                    conn.sent = now;
+                    conn.place.sent = now;
                 }
-                pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
+                conn.place.settle(i, &mut pacer, &mut active);
             }
         }
         if now >= tick {
             if shared.give_up(now, &mut halted) == Ending::Halted {
-                for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+                for conn in conns.iter_mut().filter(|conn| !conn.place.finished) {
                     if conn.waiting {
                         bump(&tally.counters.lost);
                     }
-                    conn.finished = true;
+                    conn.place.finished = true;
                 }
                 return Ok(());
             }
             for (i, conn) in conns.iter_mut().enumerate() {
-                if conn.finished || conn.idle {
+                if conn.place.finished || conn.place.idle {
                     continue;
                 }
                 if conn.waiting {
@@ -226,7 +199,7 @@ pub(super) fn run_datagrams<D: Datagram>(
                     bump(&tally.counters.lost);
                 }
                 conn.send_next(now, &mut probe, tally);
-                pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
+                conn.place.settle(i, &mut pacer, &mut active);
             }
             tick = now + TICK;
         }

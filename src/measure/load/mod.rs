@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::EchoClient;
 use crate::error::{Error, Result};
+use crate::measure::settings::{RunSettings, run_settings};
 use crate::measure::summary::RttRecorder;
 use crate::measure::{self};
 use crate::options::Options;
@@ -111,11 +112,8 @@ pub struct Load {
     connections: usize,
     threads: Option<usize>,
     size: usize,
-    duration: Duration,
     messages: Option<u64>,
-    timeout: Duration,
-    options: Options,
-    stop: Option<Arc<AtomicBool>>,
+    run: RunSettings,
     rate: Option<u64>,
 }
 
@@ -132,11 +130,8 @@ impl Load {
             connections: 50,
             threads: None,
             size: 512,
-            duration: Duration::from_secs(5),
             messages: None,
-            timeout: Duration::from_secs(1),
-            options: Options::new(),
-            stop: None,
+            run: RunSettings::new(),
             rate: None,
         }
     }
@@ -179,40 +174,32 @@ impl Load {
         self
     }
 
-    /// How long the load runs.
-    pub const fn with_duration(mut self, duration: Duration) -> Self {
-        self.duration = duration;
-        self
-    }
-
     /// The most messages each connection sends; the run ends earlier if all are done.
     pub const fn with_messages(mut self, messages: u64) -> Self {
         self.messages = Some(messages);
         self
     }
 
-    /// How long one message waits for its echo: over TCP, how long a connection may stay
-    /// silent, and how long after the run's [`duration`](Self::with_duration) a message
-    /// still in flight may take to come back whole (a server that trickles its echo a byte
-    /// at a time is never silent). The run is over one timeout after its duration at the
-    /// latest. Zero is refused.
-    pub const fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The socket options of every connection.
-    pub fn with_options(mut self, options: Options) -> Self {
-        self.options = options;
-        self
-    }
-
-    /// A flag that ends the run early when set: no message is sent after it, and a message
-    /// whose echo has not come 50 ms after it is counted [`lost`](LoadReport::lost), so the
-    /// run ends within about 50 ms whatever the server does.
-    pub fn with_stop(mut self, stop: Arc<AtomicBool>) -> Self {
-        self.stop = Some(stop);
-        self
+    run_settings! {
+        /// How long the load runs.
+        with_duration;
+        /// How long one message waits for its echo: over TCP, how long a connection may stay
+        /// silent, and how long after the run's [`duration`](Self::with_duration) a message
+        /// still in flight may take to come back whole (a server that trickles its echo a
+        /// byte at a time is never silent). The run is over one timeout after its duration
+        /// at the latest. Zero is refused.
+        with_timeout;
+        /// The socket options of every connection.
+        with_options;
+        /// A flag that ends the run early when set: no message is sent after it, and a
+        /// message whose echo has not come 50 ms after it is counted
+        /// [`lost`](LoadReport::lost), so the run ends within about 50 ms whatever the
+        /// server does.
+        with_stop;
+        /// How long the load runs.
+        duration;
+        /// How long one message waits.
+        timeout;
     }
 
     /// Makes the load an open loop of `rate` messages a second across all connections, and
@@ -273,19 +260,9 @@ impl Load {
         self.size
     }
 
-    /// How long the load runs.
-    pub const fn duration(&self) -> Duration {
-        self.duration
-    }
-
     /// The most messages per connection, if bounded.
     pub const fn messages(&self) -> Option<u64> {
         self.messages
-    }
-
-    /// How long one message waits.
-    pub const fn timeout(&self) -> Duration {
-        self.timeout
     }
 
     /// Runs the load against the echo server at `addr` and returns its report.
@@ -372,11 +349,10 @@ impl Load {
             });
         }
         measure::check_size("size", self.size)?;
-        measure::check_timeout("timeout", self.timeout)?;
-        crate::options::check_duration("duration", self.duration)?;
+        self.run.check()?;
         // The sockets are polled without blocking, so the per-message timeout is enforced
         // by the poll loop, not by a socket read timeout.
-        let options = &self.options;
+        let options = &self.run.options;
         let first = first_ok::<T, _, _>(&addr, |candidate| {
             EchoClient::connect_on_with(transport, candidate, options.clone())
         })?;
@@ -412,13 +388,14 @@ impl Load {
 
         let counters: Vec<LoadCounters> = (0..threads).map(|_| LoadCounters::default()).collect();
         let start = Instant::now();
+        let (deadline, last_echo) = self.run.ends(start);
         let shared = Shared {
             size: self.size,
-            deadline: start + self.duration,
-            last_echo: (start + self.duration).checked_add(self.timeout),
+            deadline,
+            last_echo,
             messages: self.messages.unwrap_or(u64::MAX),
-            timeout: self.timeout,
-            stop: self.stop.as_deref(),
+            timeout: self.run.timeout,
+            stop: self.run.stop.as_deref(),
             schedule: self.rate.map(|rate| Schedule {
                 start,
                 rate,
@@ -486,7 +463,6 @@ impl Load {
         });
         let elapsed = start.elapsed();
         ran?;
-        let progress = Progress::sum(elapsed, self.size, &counters);
         let latency = shared
             .recorder
             .lock()
@@ -496,12 +472,8 @@ impl Load {
             transport: T::NAME,
             connections: self.connections,
             size: self.size,
-            elapsed,
-            messages: progress.messages,
-            bytes: progress.bytes,
-            errors: progress.errors,
+            totals: Progress::sum(elapsed, self.size, &counters),
             errors_by_kind: sum_errors(&counters),
-            lost: progress.lost,
             latency,
         })
     }

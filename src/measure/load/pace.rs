@@ -46,21 +46,6 @@ impl Pacer {
         self.waiting.push(Reverse((due, index)));
     }
 
-    /// After connection `index` has moved: one fewer `active` if it `finished`, onto the
-    /// list if it is `idle`, waiting for its next message (sent at `sent`) to be due.
-    pub(super) fn settle(
-        &mut self,
-        index: usize,
-        (finished, idle, sent): (bool, bool, Instant),
-        active: &mut usize,
-    ) {
-        if finished {
-            *active -= 1;
-        } else if idle {
-            self.push(sent, index);
-        }
-    }
-
     /// The earliest time a waiting connection is due.
     pub(super) fn next(&self) -> Option<Instant> {
         self.waiting.peek().map(|Reverse((due, _))| *due)

@@ -105,12 +105,9 @@ pub struct LoadReport {
     pub(crate) transport: &'static str,
     pub(crate) connections: usize,
     pub(crate) size: usize,
-    pub(crate) elapsed: Duration,
-    pub(crate) messages: u64,
-    pub(crate) bytes: u64,
-    pub(crate) errors: u64,
+    /// The totals, as the last progress report would give them.
+    pub(crate) totals: Progress,
     pub(crate) errors_by_kind: [u64; KINDS],
-    pub(crate) lost: u64,
     pub(crate) latency: Latency,
 }
 
@@ -132,23 +129,23 @@ impl LoadReport {
 
     /// From the start of sending to the last echo.
     pub const fn elapsed(&self) -> Duration {
-        self.elapsed
+        self.totals.elapsed
     }
 
     /// Messages (or bulk writes) echoed and verified.
     pub const fn messages(&self) -> u64 {
-        self.messages
+        self.totals.messages
     }
 
     /// Bytes echoed and verified.
     pub const fn bytes(&self) -> u64 {
-        self.bytes
+        self.totals.bytes
     }
 
     /// Replies that differed, connections that closed or stalled, sends that failed: the sum
     /// of [`errors_of`](Self::errors_of) over every kind.
     pub const fn errors(&self) -> u64 {
-        self.errors
+        self.totals.errors
     }
 
     /// The errors of one kind.
@@ -177,7 +174,7 @@ impl LoadReport {
     /// UDP messages with no echo in time, and messages (for [`Bulk`](crate::Bulk), writes)
     /// whose echo was still on its way when a stop flag ended the run. Not errors.
     pub const fn lost(&self) -> u64 {
-        self.lost
+        self.totals.lost
     }
 
     /// Round-trip statistics (empty for [`Bulk`](crate::Bulk), which has no round trips).
@@ -187,12 +184,12 @@ impl LoadReport {
 
     /// Verified messages per second.
     pub fn messages_per_sec(&self) -> f64 {
-        rate(self.messages, self.elapsed)
+        rate(self.totals.messages, self.totals.elapsed)
     }
 
     /// Verified megabytes (10⁶ bytes) per second.
     pub fn megabytes_per_sec(&self) -> f64 {
-        rate(self.bytes, self.elapsed) / 1e6
+        rate(self.totals.bytes, self.totals.elapsed) / 1e6
     }
 }
 

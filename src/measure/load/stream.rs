@@ -9,7 +9,7 @@ use mio::{Events, Poll};
 use super::kind::LoadErrorKind;
 use super::pace::Pacer;
 use super::poll::{EVENTS, TICK, wait};
-use super::tally::{Ending, Shared, Tally, bump};
+use super::tally::{Ending, Place, Shared, Tally, bump};
 use crate::error::Result;
 use crate::measure;
 
@@ -20,17 +20,9 @@ pub(super) struct StreamConn<S> {
     /// Bytes of the message in flight written, and of its echo read.
     pub(super) written: usize,
     pub(super) filled: usize,
-    /// Messages sent, echoed or not: the count bound applies to them.
-    pub(super) sent_count: u64,
-    /// When the message in flight was sent.
-    pub(super) sent: Instant,
     /// When the connection last moved: the send, or the last bytes of echo read.
     pub(super) heard: Instant,
-    /// The connection's run-wide number, its place in the open loop's schedule.
-    pub(super) index: u64,
-    /// Open loop: the next message is not yet due; the connection waits in the pacer.
-    pub(super) idle: bool,
-    pub(super) finished: bool,
+    pub(super) place: Place,
 }
 
 impl<S: Read + Write> StreamConn<S> {
@@ -38,33 +30,20 @@ impl<S: Read + Write> StreamConn<S> {
     /// connection if it may send no more. Behind schedule, the message's round trip counts
     /// from when it was due: the wait behind a slow echo is the server's doing.
     pub(super) fn begin(&mut self, now: Instant, shared: &Shared<'_>) {
-        let Some(due) = shared.due(now, self.index, self.sent_count) else {
-            self.finished = true;
-            return;
-        };
-        if shared.done(now.max(due), self.sent_count) {
-            self.finished = true;
-            return;
+        if self.place.take_next(now, shared) {
+            self.written = 0;
+            self.filled = 0;
+            self.heard = now;
         }
-        if due > now {
-            self.idle = true;
-            self.sent = due;
-            return;
-        }
-        self.sent_count += 1;
-        self.written = 0;
-        self.filled = 0;
-        self.sent = due;
-        self.heard = now;
     }
 
     /// Starts the message an idle connection waited for. Its round trip counts from now:
     /// any wait past its due time was the poll's timer, not the server.
     pub(super) fn resume(&mut self, now: Instant, shared: &Shared<'_>) {
-        self.idle = false;
+        self.place.idle = false;
         self.begin(now, shared);
-        if !self.idle {
-            self.sent = now;
+        if !self.place.idle {
+            self.place.sent = now;
         }
     }
 
@@ -72,7 +51,7 @@ impl<S: Read + Write> StreamConn<S> {
     /// starting the next message. A closed or broken connection is counted and finishes.
     pub(super) fn advance(&mut self, message: &[u8], tally: &mut Tally<'_, '_>) {
         let size = message.len();
-        while !self.finished && !self.idle {
+        while !self.place.finished && !self.place.idle {
             while self.written < size {
                 match self.socket.write(&message[self.written..]) {
                     Ok(0) => return self.fail(tally, LoadErrorKind::Other),
@@ -105,7 +84,7 @@ impl<S: Read + Write> StreamConn<S> {
                 continue;
             }
             if self.reply == message {
-                tally.batch.record(now - self.sent);
+                tally.batch.record(now - self.place.sent);
                 bump(&tally.counters.messages);
             } else {
                 tally.counters.error(LoadErrorKind::Mismatch);
@@ -117,7 +96,7 @@ impl<S: Read + Write> StreamConn<S> {
     /// A connection out of step: counted, and it stops.
     pub(super) fn fail(&mut self, tally: &Tally<'_, '_>, kind: LoadErrorKind) {
         tally.counters.error(kind);
-        self.finished = true;
+        self.place.finished = true;
     }
 }
 
@@ -143,12 +122,8 @@ pub(super) fn run_streams<S: Read + Write>(
                 reply: crate::buffer::zeroed("the reply buffer", shared.size)?,
                 written: 0,
                 filled: 0,
-                sent_count: 0,
-                sent: now,
                 heard: now,
-                index: tally.connection(local),
-                idle: false,
-                finished: false,
+                place: Place::new(tally.connection(local), now),
             })
         })
         .collect::<Result<_>>()?;
@@ -157,7 +132,7 @@ pub(super) fn run_streams<S: Read + Write>(
     for (i, conn) in conns.iter_mut().enumerate() {
         conn.begin(Instant::now(), shared);
         conn.advance(&message, tally);
-        pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
+        conn.place.settle(i, &mut pacer, &mut active);
     }
     let mut events = Events::with_capacity(EVENTS);
     let mut tick = Instant::now() + TICK;
@@ -166,7 +141,7 @@ pub(super) fn run_streams<S: Read + Write>(
     while active > 0 {
         let until = pacer.next().map_or(tick, |due| due.min(tick));
         if !wait(&mut poll, &mut events, until) {
-            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
+            for conn in conns.iter_mut().filter(|conn| !conn.place.finished) {
                 conn.fail(tally, LoadErrorKind::Other);
             }
             return Ok(());
@@ -174,11 +149,11 @@ pub(super) fn run_streams<S: Read + Write>(
         for event in &events {
             let i = event.token().0;
             if let Some(conn) = conns.get_mut(i)
-                && !conn.finished
-                && !conn.idle
+                && !conn.place.finished
+                && !conn.place.idle
             {
                 conn.advance(&message, tally);
-                pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
+                conn.place.settle(i, &mut pacer, &mut active);
             }
         }
         let now = Instant::now();
@@ -186,16 +161,16 @@ pub(super) fn run_streams<S: Read + Write>(
             if let Some(conn) = conns.get_mut(i) {
                 conn.resume(now, shared);
                 conn.advance(&message, tally);
-                pacer.settle(i, (conn.finished, conn.idle, conn.sent), &mut active);
+                conn.place.settle(i, &mut pacer, &mut active);
             }
         }
         if now >= tick {
             let ending = shared.give_up(now, &mut halted);
-            for conn in conns.iter_mut().filter(|conn| !conn.finished) {
-                if conn.idle {
+            for conn in conns.iter_mut().filter(|conn| !conn.place.finished) {
+                if conn.place.idle {
                     // Open loop: nothing in flight, and nothing more will be due.
                     if ending == Ending::Halted {
-                        conn.finished = true;
+                        conn.place.finished = true;
                         active -= 1;
                     }
                     continue;
@@ -211,7 +186,7 @@ pub(super) fn run_streams<S: Read + Write>(
                     }
                     Ending::Running => continue,
                 }
-                conn.finished = true;
+                conn.place.finished = true;
                 active -= 1;
             }
             tick = now + TICK;

@@ -6,7 +6,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::kind::{KINDS, LoadErrorKind};
-use super::pace::Schedule;
+use super::pace::{Pacer, Schedule};
 use crate::measure::summary::RttRecorder;
 
 /// Round trips kept by a thread before they are merged into the shared histogram.
@@ -79,6 +79,70 @@ impl Shared<'_> {
         let mut recorder = self.recorder.lock().unwrap_or_else(PoisonError::into_inner);
         for &ns in samples {
             recorder.record_ns(ns);
+        }
+    }
+}
+
+/// Where one connection (or datagram socket) of a load thread is in its run: its place in
+/// the schedule, the messages it has sent, when the one in flight was due, and whether it
+/// waits for the next to be due or is done. The stream and the datagram loops keep one each.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Place {
+    /// The connection's run-wide number, its place in the open loop's schedule.
+    pub(super) index: u64,
+    /// Messages sent so far, echoed or not (the count bound applies to them); the one in
+    /// flight, if any, is number `sent_count - 1`.
+    pub(super) sent_count: u64,
+    /// When the message in flight was due (closed loop: sent), what its round trip counts
+    /// from; while idle, when the next one is due.
+    pub(super) sent: Instant,
+    /// Open loop: the next message is not yet due (it is due at `sent`); the connection
+    /// waits in the pacer.
+    pub(super) idle: bool,
+    pub(super) finished: bool,
+}
+
+impl Place {
+    /// Connection `index`, nothing sent yet at `now`.
+    pub(super) fn new(index: u64, now: Instant) -> Self {
+        Place {
+            index,
+            sent_count: 0,
+            sent: now,
+            idle: false,
+            finished: false,
+        }
+    }
+
+    /// Takes the next message if it may go at `now`: true, and it is counted sent, its round
+    /// trip counting from when it was due (behind schedule, the wait behind a slow echo is
+    /// the server's doing). False if the connection may send no more (it is finished) or,
+    /// in an open loop, if the message is not yet due (it is idle until then).
+    pub(super) fn take_next(&mut self, now: Instant, shared: &Shared<'_>) -> bool {
+        let Some(due) = shared.due(now, self.index, self.sent_count) else {
+            self.finished = true;
+            return false;
+        };
+        if shared.done(now.max(due), self.sent_count) {
+            self.finished = true;
+            return false;
+        }
+        self.sent = due;
+        if due > now {
+            self.idle = true;
+            return false;
+        }
+        self.sent_count += 1;
+        true
+    }
+
+    /// After connection `i` has moved: one fewer `active` if it finished, into the pacer if
+    /// it is idle, waiting for its next message to be due.
+    pub(super) fn settle(&self, i: usize, pacer: &mut Pacer, active: &mut usize) {
+        if self.finished {
+            *active -= 1;
+        } else if self.idle {
+            pacer.push(self.sent, i);
         }
     }
 }

@@ -253,6 +253,31 @@ impl Outcome {
     }
 }
 
+/// What a ping run counts of its probes: kept by the run as it goes, and handed whole to its
+/// [`PingSummary`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ProbeCounts {
+    pub(super) sent: u64,
+    pub(super) received: u64,
+    pub(super) lost: u64,
+    pub(super) late: u64,
+    pub(super) errors: u64,
+    pub(super) duplicates: u64,
+}
+
+impl ProbeCounts {
+    /// Counts what became of a probe (its sending is counted where it goes).
+    pub(super) fn count(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Reply { .. } => self.received += 1,
+            Outcome::Lost | Outcome::Refused => self.lost += 1,
+            Outcome::Late { .. } => self.late += 1,
+            Outcome::Mismatch { .. } | Outcome::Unexpected { .. } => self.errors += 1,
+            Outcome::Duplicate => self.duplicates += 1,
+        }
+    }
+}
+
 /// The totals of a ping run, and its round-trip statistics.
 ///
 /// `sent = received + lost + mismatched`, where `lost` counts timed-out and refused probes
@@ -283,12 +308,7 @@ impl Outcome {
 /// ```
 #[derive(Debug)]
 pub struct PingSummary {
-    sent: u64,
-    received: u64,
-    lost: u64,
-    late: u64,
-    errors: u64,
-    duplicates: u64,
+    counts: ProbeCounts,
     latency: Latency,
     elapsed: Duration,
     stopped: bool,
@@ -298,41 +318,42 @@ pub struct PingSummary {
 impl PingSummary {
     /// Probes sent.
     pub const fn sent(&self) -> u64 {
-        self.sent
+        self.counts.sent
     }
 
     /// Probes whose verified echo came back in time.
     pub const fn received(&self) -> u64 {
-        self.received
+        self.counts.received
     }
 
     /// Probes with no reply in time (timed out or refused).
     pub const fn lost(&self) -> u64 {
-        self.lost
+        self.counts.lost
     }
 
     /// Lost probes whose verified echo arrived later.
     pub const fn late(&self) -> u64 {
-        self.late
+        self.counts.late
     }
 
     /// Replies that differed from what was sent, and datagrams that named no probe.
     pub const fn errors(&self) -> u64 {
-        self.errors
+        self.counts.errors
     }
 
     /// UDP replies to probes already answered.
     pub const fn duplicates(&self) -> u64 {
-        self.duplicates
+        self.counts.duplicates
     }
 
     /// The share of probes sent that got no verified reply in time, in percent (0 when none
     /// was sent).
     pub fn loss_percent(&self) -> f64 {
-        if self.sent == 0 {
+        let ProbeCounts { sent, received, .. } = self.counts;
+        if sent == 0 {
             return 0.0;
         }
-        (self.sent - self.received) as f64 * 100.0 / self.sent as f64
+        (sent - received) as f64 * 100.0 / sent as f64
     }
 
     /// Round-trip statistics of the replies received in time.

@@ -4,7 +4,7 @@
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-use super::{Outcome, Ping, PingSummary, Probe, STOP_CHECK, STOP_SLICE, WINDOW};
+use super::{Outcome, Ping, PingSummary, Probe, ProbeCounts, STOP_CHECK, STOP_SLICE, WINDOW};
 use crate::addr::Address;
 use crate::echo::stream::{
     CallOutcome, Io, Window, first_difference, is_timeout, read_once, write_once,
@@ -36,12 +36,7 @@ pub(super) struct Run<'p, F> {
     start: Instant,
     /// The receive timeout was shortened for the rest of a wait and must be reset.
     shortened: bool,
-    sent: u64,
-    received: u64,
-    lost: u64,
-    late: u64,
-    errors: u64,
-    duplicates: u64,
+    counts: ProbeCounts,
     stopped: bool,
 }
 
@@ -64,24 +59,14 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
             recorder: RttRecorder::new(),
             start,
             shortened: false,
-            sent: 0,
-            received: 0,
-            lost: 0,
-            late: 0,
-            errors: 0,
-            duplicates: 0,
+            counts: ProbeCounts::default(),
             stopped: false,
         })
     }
 
     pub(super) fn finish(self, error: Option<Error>) -> PingSummary {
         PingSummary {
-            sent: self.sent,
-            received: self.received,
-            lost: self.lost,
-            late: self.late,
-            errors: self.errors,
-            duplicates: self.duplicates,
+            counts: self.counts,
             latency: self.recorder.latency(),
             elapsed: self.start.elapsed(),
             stopped: self.stopped,
@@ -90,16 +75,10 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
     }
 
     fn report(&mut self, seq: u64, outcome: Outcome) {
-        match outcome {
-            Outcome::Reply { rtt } => {
-                self.received += 1;
-                self.recorder.record(rtt);
-            }
-            Outcome::Lost | Outcome::Refused => self.lost += 1,
-            Outcome::Late { .. } => self.late += 1,
-            Outcome::Mismatch { .. } | Outcome::Unexpected { .. } => self.errors += 1,
-            Outcome::Duplicate => self.duplicates += 1,
+        if let Outcome::Reply { rtt } = outcome {
+            self.recorder.record(rtt);
         }
+        self.counts.count(&outcome);
         let probe = Probe {
             seq,
             size: self.ping.size,
@@ -242,7 +221,7 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                             written += n;
                             window.wrote(n);
                             if written == size {
-                                self.sent += 1;
+                                self.counts.sent += 1;
                                 *self.slot(seq) = Slot {
                                     seq,
                                     sent,
@@ -365,7 +344,7 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
             match socket.send(&self.probe) {
                 Ok(_) => {}
                 Err(e) if is_unreachable(&e) => {
-                    self.sent += 1;
+                    self.counts.sent += 1;
                     self.report(seq, Outcome::Refused);
                     continue;
                 }
@@ -376,7 +355,7 @@ impl<'p, F: FnMut(&Probe)> Run<'p, F> {
                     });
                 }
             }
-            self.sent += 1;
+            self.counts.sent += 1;
             *self.slot(seq) = Slot {
                 seq,
                 sent,
