@@ -182,7 +182,7 @@ pub(crate) struct Control {
     /// The faults the server injects, changeable while it runs.
     pub(crate) faults: crate::faults::Switch,
     /// What wakes a thread or task waiting for the counters to reach something.
-    pub(crate) progress: progress::Progress,
+    pub(crate) progress: progress::Waits,
     /// What the server keeps of what it receives, if it records (taken by each worker as it
     /// starts).
     pub(crate) recorder: Mutex<Option<Arc<Recorder>>>,

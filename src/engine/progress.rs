@@ -11,7 +11,7 @@ use std::time::Instant;
 
 /// The server's side of every wait: how many are waiting, and what wakes them.
 #[derive(Debug, Default)]
-pub(crate) struct Progress {
+pub(crate) struct Waits {
     /// Waits under way (blocking ones and futures that have been polled).
     waiters: AtomicUsize,
     state: Mutex<State>,
@@ -28,7 +28,7 @@ struct State {
     wakers: Vec<Waker>,
 }
 
-impl Progress {
+impl Waits {
     /// Called by a worker after a turn's counters are written: wakes the waits, if any.
     ///
     /// The fence pairs with the one in [`Waiting::check`]: either this worker sees the
@@ -72,10 +72,10 @@ impl Progress {
     }
 }
 
-/// One wait under way (see [`Progress::waiting`]).
+/// One wait under way (see [`Waits::waiting`]).
 #[derive(Debug)]
 pub(crate) struct Waiting<'a> {
-    progress: &'a Progress,
+    progress: &'a Waits,
 }
 
 /// What one look at the server found.
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn a_wait_sees_a_change_made_by_another_thread_and_ends_at_its_deadline_otherwise() {
-        let progress = Progress::default();
+        let progress = Waits::default();
         let count = AtomicU64::new(0);
         std::thread::scope(|scope| {
             let waiting = progress.waiting();
@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn a_finished_server_ends_every_wait() {
-        let progress = Progress::default();
+        let progress = Waits::default();
         progress.finish();
         let waiting = progress.waiting();
         assert_eq!(waiting.block_on(None, || None::<()>), None);
@@ -200,7 +200,7 @@ mod tests {
 
     #[test]
     fn nobody_waiting_costs_no_lock() {
-        let progress = Progress::default();
+        let progress = Waits::default();
         progress.turn();
         assert_eq!(progress.lock().generation, 0);
         let waiting = progress.waiting();
