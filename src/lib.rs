@@ -121,6 +121,8 @@ compile_error!(
 
 mod addr;
 mod buffer;
+#[cfg(feature = "tls")]
+mod certificate;
 mod client;
 mod echo;
 mod endpoint;
@@ -142,9 +144,13 @@ mod units;
 mod until;
 
 pub use addr::{Address, UnixAddr};
+#[cfg(feature = "tls")]
+pub use certificate::{Certificate, Fingerprint, Identity, Validity};
 pub use client::EchoClient;
 pub use endpoint::{Endpoint, EndpointVisitor};
 pub use engine::ShutdownHandle;
+#[cfg(feature = "tls")]
+pub use error::TlsFailure;
 pub use error::{Error, Result};
 pub use exchange::Exchange;
 pub use faults::{DEFAULT_REORDER_HOLD, Distribution, Down, Fault, FaultKind, Faults};
@@ -160,17 +166,16 @@ pub use options::{
     DEFAULT_SOURCE_RATE_LIMIT, DEFAULT_TIMEOUT, Keepalive, MAX_BUFFER_SIZE, MAX_DURATION,
     MAX_WORKERS, MIN_MAX_PENDING, Options, SourceRateLimit, check_duration,
 };
+#[cfg(feature = "tls")]
+pub use options::{DEFAULT_HANDSHAKE_TIMEOUT, TlsOptions};
 pub use record::{ConnectionEnd, Record, RecordedConnection, RecordedDatagram, Recording};
 pub use server::EchoServer;
 pub use stats::{FaultField, FaultStats, Field, Stats, TlsField, TlsStats};
+#[cfg(feature = "tls")]
+pub use transport::Tls;
 pub use transport::{
     BadCertificate, HandshakeStall, MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Tcp, ToAddrs, Transport, Udp,
     Unix, UnixDatagram,
-};
-#[cfg(feature = "tls")]
-pub use transport::{
-    Certificate, DEFAULT_HANDSHAKE_TIMEOUT, Fingerprint, Identity, Tls, TlsFailure, TlsOptions,
-    Validity,
 };
 pub use units::{ParseValueError, parse_duration, parse_rate, parse_size};
 pub use until::Until;

@@ -124,7 +124,7 @@ where
     /// println!("sha256 {}", server.certificate().fingerprint());
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
-    pub fn certificate(&self) -> &crate::transport::Certificate {
+    pub fn certificate(&self) -> &crate::certificate::Certificate {
         match self.tls_certificate() {
             Some(certificate) => certificate,
             None => unreachable!("every TLS server socket holds an identity"),
@@ -230,8 +230,8 @@ impl<T: Transport> EchoServer<T> {
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
     #[cfg(feature = "tls")]
-    pub fn tls_certificate(&self) -> Option<&crate::transport::Certificate> {
-        T::identity(&self.socket).map(crate::transport::Identity::certificate)
+    pub fn tls_certificate(&self) -> Option<&crate::certificate::Certificate> {
+        T::identity(&self.socket).map(crate::certificate::Identity::certificate)
     }
 
     /// The options the server was bound with.

@@ -8,10 +8,14 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 mod apply;
+#[cfg(feature = "tls")]
+mod tls;
 mod validate;
 mod values;
 
 pub(crate) use apply::Knob;
+#[cfg(feature = "tls")]
+pub use tls::{DEFAULT_HANDSHAKE_TIMEOUT, TlsOptions};
 #[cfg(feature = "measure")]
 pub(crate) use validate::SOCKET_TIMEOUT_RESOLUTION;
 pub(crate) use validate::TOO_LONG;
@@ -108,7 +112,7 @@ pub struct Options {
     source_rate_limit: Option<SourceRateLimit>,
     /// Shared: a TLS identity is copied into every clone of the options otherwise.
     #[cfg(feature = "tls")]
-    tls: Option<std::sync::Arc<crate::transport::TlsOptions>>,
+    tls: Option<std::sync::Arc<TlsOptions>>,
 }
 
 impl Default for Options {
@@ -527,7 +531,7 @@ impl Options {
     /// # Ok::<(), socket_echo::Error>(())
     /// ```
     #[cfg(feature = "tls")]
-    pub fn with_tls(mut self, tls: crate::transport::TlsOptions) -> Self {
+    pub fn with_tls(mut self, tls: TlsOptions) -> Self {
         self.tls = Some(std::sync::Arc::new(tls));
         self.set |= Knob::Tls as u32;
         self
@@ -535,7 +539,7 @@ impl Options {
 
     /// The TLS settings given with [`with_tls`](Self::with_tls), if any.
     #[cfg(feature = "tls")]
-    pub fn tls(&self) -> Option<&crate::transport::TlsOptions> {
+    pub fn tls(&self) -> Option<&TlsOptions> {
         self.tls.as_deref()
     }
 }

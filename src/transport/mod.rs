@@ -19,8 +19,6 @@ use crate::addr::Address;
 
 mod addrs;
 mod caps;
-#[cfg(feature = "tls")]
-mod certificate;
 mod descriptor;
 mod ip;
 mod plain;
@@ -41,17 +39,15 @@ pub(crate) use addrs::first_ok;
 /// `io::Error`), rather than the socket's.
 pub(crate) fn is_transport_failure(error: &io::Error) -> bool {
     #[cfg(feature = "tls")]
-    if tls::TlsFailure::in_io(error).is_some() {
+    if crate::error::TlsFailure::in_io(error).is_some() {
         return true;
     }
     let _ = error;
     false
 }
-#[cfg(feature = "tls")]
-pub use certificate::{Certificate, Fingerprint, Identity, Validity};
 pub use tcp::Tcp;
 #[cfg(feature = "tls")]
-pub use tls::{DEFAULT_HANDSHAKE_TIMEOUT, Tls, TlsFailure, TlsOptions};
+pub use tls::Tls;
 pub use udp::{MAX_DATAGRAM_V4, MAX_DATAGRAM_V6, Udp};
 pub use unix::Unix;
 pub use unix_datagram::UnixDatagram;
@@ -154,7 +150,7 @@ pub(crate) mod sealed {
 
         /// The identity a server socket presents, for a TLS transport.
         #[cfg(feature = "tls")]
-        fn identity(_server: &Self::Server) -> Option<&super::Identity> {
+        fn identity(_server: &Self::Server) -> Option<&crate::certificate::Identity> {
             None
         }
 

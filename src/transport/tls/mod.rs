@@ -22,7 +22,6 @@ use std::time::Duration;
 use mio::{Interest, Registry, Token};
 use rustls::ServerConfig;
 
-use super::certificate::{Identity, Validity};
 use super::sealed::{
     ClientVisitor, ClientsVisitor, Connection, Kind, Listener, Sealed, ServerVisitor,
     SessionFaults, Socket,
@@ -30,8 +29,9 @@ use super::sealed::{
 use super::{BadCertificate, HandshakeStall};
 use super::{Tcp, Transport, Unix};
 use crate::addr::UnixAddr;
-use crate::error::{Error, Result};
-use crate::options::Options;
+use crate::certificate::{Identity, Validity};
+use crate::error::{Error, Result, TlsFailure};
+use crate::options::{Options, TlsOptions};
 use crate::stats::Stats;
 
 mod session;
@@ -42,7 +42,6 @@ mod tests;
 pub use session::Session;
 pub(crate) use session::TlsCounters;
 use session::{RESET_HANDSHAKE, STALL_FINISHED, STALL_HELLO, TRUNCATE};
-pub use settings::{DEFAULT_HANDSHAKE_TIMEOUT, TlsFailure, TlsOptions};
 
 /// The TLS transport: TLS 1.2 and 1.3 (rustls, with ring) over a stream transport, [`Tcp`]
 /// or [`Unix`].

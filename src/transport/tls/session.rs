@@ -13,7 +13,7 @@ use crate::addr::Address;
 use crate::stats::TlsStats;
 use crate::transport::sealed::{Connection, Socket};
 
-use super::settings::TlsFailure;
+use crate::error::TlsFailure;
 
 /// One TLS session over a connection `C` of the wrapped transport: the capabilities' view of
 /// a TLS connection.

@@ -9,6 +9,11 @@ use std::time::Duration;
 
 use crate::addr::Address;
 
+#[cfg(feature = "tls")]
+mod tls;
+#[cfg(feature = "tls")]
+pub use tls::TlsFailure;
+
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -290,7 +295,7 @@ pub enum Error {
         /// The peer's address.
         addr: Address,
         /// What failed, for a test to match.
-        reason: crate::transport::TlsFailure,
+        reason: TlsFailure,
     },
     /// The local address of a client's socket could not be read (`getsockname`).
     #[error("failed to read the local address of the connection to {peer}")]
@@ -326,7 +331,7 @@ impl Error {
         if let Error::Receive { addr, source }
         | Error::Send { addr, source }
         | Error::Reset { addr, source, .. } = &self
-            && let Some(reason) = crate::transport::TlsFailure::in_io(source)
+            && let Some(reason) = TlsFailure::in_io(source)
         {
             return Error::Tls {
                 addr: addr.clone(),
