@@ -105,12 +105,10 @@ fn one_worker_wakes_per_datagram<T: DatagramKind>(site: &Site<T>) {
         site.name()
     );
     // A worker that finds the next datagram already queued goes on without sleeping, so
-    // fewer than one per datagram is normal; none at all would mean nothing was counted.
-    assert!(
-        woken >= DATAGRAMS / 10,
-        "{}: only {woken} wake-ups",
-        site.name()
-    );
+    // fewer than one per datagram is normal (on a loaded machine, far fewer: a worker
+    // descheduled before its poll finds the next one waiting); none at all would mean nothing
+    // was counted.
+    assert!(woken > 0, "{}: only {woken} wake-ups", site.name());
     handle.shutdown();
     // Its threads are gone before the next transport's server starts.
     handle.join().expect("serve");
