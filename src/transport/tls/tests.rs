@@ -11,7 +11,7 @@ use rustls::pki_types::ServerName;
 
 use super::{Session, TlsOptions};
 use crate::addr::Address;
-use crate::transport::certificate::Identity;
+use crate::certificate::Identity;
 use crate::transport::sealed::{Connection, Socket, socket_without_descriptor};
 
 /// A non-blocking connection with no socket: what the peer sent, what was written to it,
