@@ -161,3 +161,52 @@ fn serve_over_tls_on_unix_echoes_a_large_message() {
     let stats = server.join().unwrap();
     assert_eq!(stats.bytes_out, big.len() as u64);
 }
+
+/// A client that sends its last bytes and its `close_notify` in one segment (as socat does
+/// when its input ends) gets its echo and the server's own `close_notify`: the server, which
+/// read both in one read of the socket, ends the session then, rather than wait for an edge
+/// of readiness that no byte will raise.
+#[test]
+fn the_last_bytes_and_close_notify_in_one_segment_get_their_echo_and_the_end() {
+    let (server, client) = server_with(TlsOptions::new());
+    let certificate = client.tls().unwrap().trusted()[0].clone();
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(
+            certificate.der().to_vec(),
+        ))
+        .unwrap();
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let mut socket = TcpStream::connect(server.local_addr()).unwrap();
+    socket.set_read_timeout(Some(GENEROUS)).unwrap();
+    while tls.is_handshaking() {
+        tls.complete_io(&mut socket).unwrap();
+    }
+    tls.writer().write_all(b"the last words").unwrap();
+    tls.send_close_notify();
+    let mut records = Vec::new();
+    while tls.wants_write() {
+        tls.write_tls(&mut records).unwrap();
+    }
+    // One write of the socket: one segment on loopback, read by the server in one read.
+    socket.write_all(&records).unwrap();
+    let mut echoed = Vec::new();
+    let end = rustls::Stream::new(&mut tls, &mut socket).read_to_end(&mut echoed);
+    assert!(
+        end.is_ok(),
+        "no clean end after the echo of {:?} (got {echoed:?}): {end:?}",
+        "the last words"
+    );
+    assert_eq!(echoed, b"the last words");
+    server.shutdown();
+    let stats = server.join().unwrap();
+    assert_eq!((stats.bytes_in, stats.bytes_out), (14, 14));
+}

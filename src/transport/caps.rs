@@ -119,7 +119,10 @@ pub trait Listener: Socket {
 ///   left nothing to read (the engine then waits for the next edge instead of reading again):
 ///   a transport that buffers must have read its socket until it would block or until a
 ///   read of it came back short (which leaves the socket empty, as the engine's own rule
-///   has it), and have nothing left in its own buffers.
+///   has it), and have nothing left in its own buffers; or say, with
+///   [`holds_unread`](Self::holds_unread), that it holds what the next read returns (the
+///   peer's end, or a failure, found after the bytes this read returned), and the engine
+///   reads again.
 /// - After its writes, the engine calls `flush`; it stops reading while `flush` would block
 ///   (backpressure), and closes a connection cleanly only once nothing is pending and
 ///   [`wants_write`](Self::wants_write) is false.
@@ -153,6 +156,16 @@ pub trait Connection: Socket + 'static {
     /// engine. Never, for a plaintext connection.
     #[inline]
     fn wants_write(&self) -> bool {
+        false
+    }
+
+    /// Whether the next [`read`](Self::read) returns something the transport holds itself,
+    /// without the socket: the peer's end (a TLS `close_notify`) or a failure, found in the
+    /// same read of the socket as the bytes the last read returned. No edge of readiness
+    /// will come for it, so the engine reads again after a short read while this is true.
+    /// Never, for a plaintext connection.
+    #[inline]
+    fn holds_unread(&self) -> bool {
         false
     }
 

@@ -83,7 +83,8 @@ pub(super) fn write_pending<S: Connection>(
 /// one system call in three of a small echo. It is sound under edge-triggered readiness,
 /// because data or an end-of-stream arriving after the short read raises a new edge. It is
 /// only passed for an event that did not already report the peer's end-of-stream or an
-/// error, which no later edge would repeat.
+/// error, which no later edge would repeat, and not taken while the transport holds what its
+/// next read returns (`holds_unread`: a TLS `close_notify` read with the last bytes).
 ///
 /// `tap` is given every byte read, in order (a no-op unless the server records).
 pub(super) fn drive<S: Connection>(
@@ -139,7 +140,11 @@ pub(super) fn drive<S: Connection>(
             }
         }
         counters.bytes_out.add(sent as u64);
-        if short_read_drains && n < scratch.len() && conn.pending.is_none() {
+        if short_read_drains
+            && n < scratch.len()
+            && conn.pending.is_none()
+            && !conn.stream.holds_unread()
+        {
             // What the transport took into buffers of its own goes out before the wait.
             return match write_pending(conn, counters, now) {
                 Flush::Failed => Drive::Failed,

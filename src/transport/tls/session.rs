@@ -36,6 +36,9 @@ pub struct Session<C: Connection> {
     deadline: Instant,
     /// The server's counters (a client counts nothing).
     counters: Option<Arc<TlsCounters>>,
+    /// Whether the last read returned plaintext and left, for the next read, the peer's
+    /// end or a failure found with it ([`Connection::holds_unread`]).
+    holds_end: AtomicBool,
 }
 
 pub(super) const HANDSHAKING: u8 = 0;
@@ -156,6 +159,7 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
             faults: AtomicU8::new(0),
             deadline: Instant::now() + handshake_timeout,
             counters,
+            holds_end: AtomicBool::new(false),
         }
     }
 
@@ -337,14 +341,22 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
         let mut filled = 0;
         // Whether the last read of the socket found it empty (non-blocking mode only).
         let mut drained = false;
-        // What to return: the plaintext gathered so far, else `error`. An error after some
-        // plaintext is found again by the next read (rustls keeps a session's failure).
-        let done =
-            |filled: usize, error: io::Error| if filled > 0 { Ok(filled) } else { Err(error) };
+        self.holds_end.store(false, Ordering::Relaxed);
+        // What to return: the plaintext gathered so far, else `error`. An end or an error
+        // after some plaintext is found again by the next read (rustls keeps a session's
+        // end and its failure), and said meanwhile by `holds_end`.
+        let done = |filled: usize, error: io::Result<usize>| {
+            if filled > 0 {
+                self.holds_end.store(true, Ordering::Relaxed);
+                Ok(filled)
+            } else {
+                error
+            }
+        };
         loop {
             match tls.reader().read(&mut buf[filled..]) {
                 // The peer's close_notify: a clean end, after what came before it.
-                Ok(0) => return Ok(filled),
+                Ok(0) => return done(filled, Ok(0)),
                 Ok(n) => {
                     filled += n;
                     if filled == buf.len() {
@@ -354,20 +366,23 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    return done(filled, TlsFailure::Truncated.into_io());
+                    return done(filled, Err(TlsFailure::Truncated.into_io()));
                 }
-                Err(e) => return done(filled, e),
+                Err(e) => return done(filled, Err(e)),
             }
             if filled > 0 && !self.nonblocking.load(Ordering::Relaxed) {
                 return Ok(filled);
             }
             match self.write_records(&mut tls) {
                 // The answers wait for the socket's room; the reading goes on.
-                Err(e) if e.kind() != io::ErrorKind::WouldBlock => return done(filled, e),
+                Err(e) if e.kind() != io::ErrorKind::WouldBlock => return done(filled, Err(e)),
                 _ => {}
             }
             if drained {
-                return done(filled, io::ErrorKind::WouldBlock.into());
+                return match filled {
+                    0 => Err(io::ErrorKind::WouldBlock.into()),
+                    _ => Ok(filled),
+                };
             }
             match self.read_records(&mut tls) {
                 Ok(Came::Full) => {}
@@ -375,11 +390,11 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
                 // The socket's end: the reader says whether close_notify came before it.
                 Ok(Came::End) => {
                     return match tls.reader().read(&mut buf[filled..]) {
-                        Ok(n) => Ok(filled + n),
-                        Err(_) => done(filled, TlsFailure::Truncated.into_io()),
+                        Ok(n) => done(filled + n, Ok(0)),
+                        Err(_) => done(filled, Err(TlsFailure::Truncated.into_io())),
                     };
                 }
-                Err(e) => return done(filled, e),
+                Err(e) => return done(filled, Err(e)),
             }
         }
     }
@@ -594,6 +609,10 @@ impl<C: Connection> Connection for Session<C> {
 
     fn wants_write(&self) -> bool {
         Session::wants_write(self)
+    }
+
+    fn holds_unread(&self) -> bool {
+        self.holds_end.load(Ordering::Relaxed)
     }
 
     fn unread(&self) -> io::Result<usize> {

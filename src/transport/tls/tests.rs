@@ -200,3 +200,20 @@ fn the_records_of_one_write_go_out_in_one_write_of_the_socket() {
     );
     assert_eq!(to_client(&mut client, &server), sent);
 }
+
+#[test]
+fn an_end_read_with_the_last_bytes_is_held_for_the_next_read() {
+    let (server, mut client) = established();
+    client.writer().write_all(b"last").expect("write");
+    client.send_close_notify();
+    to_server(&mut client, &server);
+    let mut buf = [0u8; 1024];
+    let n = server.read(&mut buf).expect("read");
+    assert_eq!(&buf[..n], b"last");
+    assert!(
+        server.holds_unread(),
+        "the close_notify read with the last bytes must be said to be held"
+    );
+    assert_eq!(server.read(&mut buf).expect("the end"), 0);
+    assert!(!server.holds_unread(), "the end was returned");
+}
