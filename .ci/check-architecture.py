@@ -18,8 +18,7 @@ descriptor.
    edge to that sibling. One exception, documented in docs/architecture.md: `transport/
    descriptor.rs` names `EchoServer` and `EchoClient` to write their public `AsFd`.
 4. Fails if a leaf names another module: `addr`, `stats` and `token_bucket` name none;
-   `error` and `record`
-   name only `addr`.
+   `error` and `record` name only `addr`.
 
 Comments and doc comments are not code: they may name anything; unit tests (a `tests.rs`, or
 the `#[cfg(test)] mod tests` at the end of a file) are not counted by rules 3 and 4.

@@ -436,5 +436,23 @@ where
     ))
 }
 
+impl Switch {
+    /// The datagram state of this server, made on first use.
+    pub(crate) fn datagram_state<A>(&self) -> Arc<Mutex<State<A>>>
+    where
+        A: Clone + Into<Address> + Send + Sync + 'static,
+    {
+        let mut slot = self.datagram.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(state) = slot.clone()
+            && let Ok(state) = state.downcast::<Mutex<State<A>>>()
+        {
+            return state;
+        }
+        let state = Arc::new(Mutex::new(State::new()));
+        *slot = Some(state.clone());
+        state
+    }
+}
+
 #[cfg(test)]
 mod tests;

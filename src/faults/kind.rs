@@ -3,12 +3,10 @@
 use std::time::Duration;
 
 use super::Distribution;
-#[cfg(doc)]
-use super::Fault;
 use crate::transport::{BadCertificate, HandshakeStall};
 
-/// What a [`Fault`] does. Built through the constructors of [`Fault`]; read back through
-/// [`Fault::kind`].
+/// What a [`Fault`](super::Fault) does. Built through the constructors of
+/// [`Fault`](super::Fault); read back through [`Fault::kind`](super::Fault::kind).
 ///
 /// Stream kinds apply to TCP and Unix stream servers (and to the plaintext of a TLS one),
 /// datagram kinds to UDP and Unix datagram servers, [`Delay`](Self::Delay) to both, `Tls*`
@@ -30,7 +28,7 @@ use crate::transport::{BadCertificate, HandshakeStall};
 pub enum FaultKind {
     /// Every echo (stream) or reply (datagram) held back `delay`, give or take `jitter`
     /// (never below zero), drawn from `distribution` with netem's `correlation` between
-    /// consecutive draws (see [`Fault::delay_with`]). A stream keeps its order: a chunk is
+    /// consecutive draws (see [`Fault::delay_with`](super::Fault::delay_with)). A stream keeps its order: a chunk is
     /// never released before the one read before it. SPEC:
     /// `delay=50ms[,jitter=10ms][,dist=normal][,correlation=25%]`.
     Delay {

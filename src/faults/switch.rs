@@ -7,9 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
+use super::Faults;
 use super::set::Target;
-use super::{Faults, datagram};
-use crate::addr::Address;
 use crate::error::Result;
 use crate::token_bucket::TokenBucket;
 use crate::transport::Transport;
@@ -50,7 +49,7 @@ pub(crate) struct Switch {
     current: Mutex<Option<Arc<Active>>>,
     /// The datagram state shared by `serve_once` and the workers of `serve()` (its type
     /// depends on the transport's address, which this non-generic switch does not know).
-    datagram: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
+    pub(super) datagram: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
     /// What the server's transport is, once known (a handle checks the faults it is given
     /// against it).
     target: OnceLock<Target>,
@@ -103,21 +102,5 @@ impl Switch {
             .1
             .map(|active| active.faults.clone())
             .unwrap_or_default()
-    }
-
-    /// The datagram state of this server, made on first use.
-    pub(crate) fn datagram_state<A>(&self) -> Arc<Mutex<datagram::State<A>>>
-    where
-        A: Clone + Into<Address> + Send + Sync + 'static,
-    {
-        let mut slot = self.datagram.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(state) = slot.clone()
-            && let Ok(state) = state.downcast::<Mutex<datagram::State<A>>>()
-        {
-            return state;
-        }
-        let state = Arc::new(Mutex::new(datagram::State::new()));
-        *slot = Some(state.clone());
-        state
     }
 }

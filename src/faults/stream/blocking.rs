@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use super::drive::reset;
-use super::plan::{End, Treatment, decide};
+use super::plan::End;
 use super::shaped::{Next, Shaped};
+use super::treatment::{Treatment, decide};
 use crate::addr::Address;
 use crate::error::{Error, Result};
 use crate::faults::Switch;

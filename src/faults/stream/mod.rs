@@ -8,7 +8,7 @@
 //! [`max_pending`](crate::Options::with_max_pending) bytes: while they are held, the
 //! connection is not read, as for bytes a slow peer has not taken.
 //!
-//! `plan.rs` draws what a connection gets, `shaped.rs` is the state machine without I/O (what
+//! `plan.rs` is what a connection drew, `treatment.rs` draws it, `shaped.rs` is the state machine without I/O (what
 //! may be written when), `drive.rs` drives it over a non-blocking connection, `worker.rs`
 //! keeps the shaped connections of one worker of `serve()` and their timers, `blocking.rs`
 //! drives one for `serve_once`.
@@ -17,11 +17,12 @@ mod blocking;
 mod drive;
 mod plan;
 mod shaped;
+mod treatment;
 mod worker;
 
 pub(crate) use blocking::{once, serve};
 pub(crate) use drive::Driven;
-pub(crate) use plan::Treatment;
+pub(crate) use treatment::Treatment;
 pub(crate) use worker::ShapedConnections;
 
 #[cfg(test)]

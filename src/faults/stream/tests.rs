@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::plan::{End, Treatment, decide};
+use super::plan::End;
 use super::shaped::{Next, Shaped};
+use super::treatment::{Treatment, decide};
 use crate::faults::{Active, Fault, Faults};
 use crate::stats::Counters;
 

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::Driven;
-use super::plan::{Plan, Treatment, decide};
+use super::plan::Plan;
 use super::shaped::{Phase, Shaped};
+use super::treatment::{Treatment, decide};
 use crate::addr::Address;
 use crate::faults::{Active, Switch};
 use crate::stats::Counters;
