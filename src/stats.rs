@@ -291,6 +291,7 @@ pub struct Field<S: 'static> {
     label: &'static str,
     meaning: &'static str,
     get: fn(&S) -> u64,
+    at: fn(&mut S) -> &mut u64,
 }
 
 impl<S> Clone for Field<S> {
@@ -330,6 +331,13 @@ impl<S> Field<S> {
     }
 }
 
+/// Adds every count of `fields` in `other` to `into`.
+fn add_fields<S>(into: &mut S, other: &S, fields: &[Field<S>]) {
+    for field in fields {
+        *(field.at)(into) += field.of(other);
+    }
+}
+
 /// A [`Field`] whose name is the field's own, so the two cannot differ.
 macro_rules! field {
     ($name:ident, $label:literal, $meaning:literal) => {
@@ -338,6 +346,7 @@ macro_rules! field {
             label: $label,
             meaning: $meaning,
             get: |stats| stats.$name,
+            at: |stats| &mut stats.$name,
         }
     };
 }
@@ -456,25 +465,7 @@ impl FaultStats {
 /// Sums the fault counts of several servers, as [`Stats`](crate::Stats) does.
 impl std::ops::AddAssign for FaultStats {
     fn add_assign(&mut self, other: FaultStats) {
-        self.delayed += other.delayed;
-        self.sliced += other.sliced;
-        self.rate_limited += other.rate_limited;
-        self.stalled += other.stalled;
-        self.closed += other.closed;
-        self.reset += other.reset;
-        self.slow_closed += other.slow_closed;
-        self.blackholed += other.blackholed;
-        self.went_down += other.went_down;
-        self.reset_by_down += other.reset_by_down;
-        self.ignored_while_down += other.ignored_while_down;
-        self.accept_closed += other.accept_closed;
-        self.accept_delayed += other.accept_delayed;
-        self.dropped += other.dropped;
-        self.duplicated += other.duplicated;
-        self.reordered += other.reordered;
-        self.truncated += other.truncated;
-        self.corrupted += other.corrupted;
-        self.overflowed += other.overflowed;
+        add_fields(self, &other, Self::FIELDS);
     }
 }
 
@@ -552,6 +543,30 @@ mod tests {
             .collect();
         let listed: Vec<&str> = FaultStats::FIELDS.iter().map(|f| f.name()).collect();
         assert_eq!(listed, fields);
+    }
+
+    /// Summing adds every count: each field set to a distinct value in one operand is
+    /// found in the sum.
+    #[test]
+    fn summing_adds_every_count() {
+        let mut one = FaultStats::default();
+        let mut other = FaultStats::default();
+        let mut tls = TlsStats::default();
+        let mut other_tls = TlsStats::default();
+        for (n, field) in FaultStats::FIELDS.iter().enumerate() {
+            *(field.at)(&mut other) = n as u64 + 1;
+        }
+        for (n, field) in TlsStats::FIELDS.iter().enumerate() {
+            *(field.at)(&mut other_tls) = n as u64 + 1;
+        }
+        one += other;
+        tls += other_tls;
+        for (n, field) in FaultStats::FIELDS.iter().enumerate() {
+            assert_eq!(field.of(&one), n as u64 + 1, "{}", field.name());
+        }
+        for (n, field) in TlsStats::FIELDS.iter().enumerate() {
+            assert_eq!(field.of(&tls), n as u64 + 1, "{}", field.name());
+        }
     }
 
     #[test]
@@ -710,16 +725,6 @@ impl TlsStats {
 
 impl std::ops::AddAssign for TlsStats {
     fn add_assign(&mut self, other: TlsStats) {
-        self.handshakes += other.handshakes;
-        self.unknown_issuer += other.unknown_issuer;
-        self.expired += other.expired;
-        self.not_yet_valid += other.not_yet_valid;
-        self.name_mismatch += other.name_mismatch;
-        self.bad_certificate += other.bad_certificate;
-        self.handshake_timeout += other.handshake_timeout;
-        self.not_tls += other.not_tls;
-        self.alert_received += other.alert_received;
-        self.protocol += other.protocol;
-        self.truncated += other.truncated;
+        add_fields(self, &other, Self::FIELDS);
     }
 }
