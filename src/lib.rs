@@ -170,7 +170,7 @@ pub use options::{
 pub use options::{DEFAULT_HANDSHAKE_TIMEOUT, TlsOptions};
 pub use record::{ConnectionEnd, Record, RecordedConnection, RecordedDatagram, Recording};
 pub use server::EchoServer;
-pub use stats::{FaultField, FaultStats, Field, Stats, TlsField, TlsStats};
+pub use stats::{FaultField, FaultStats, Field, Stats, StatsField, TlsField, TlsStats};
 #[cfg(feature = "tls")]
 pub use transport::Tls;
 pub use transport::{

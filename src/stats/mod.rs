@@ -16,6 +16,7 @@ mod tests;
 pub(crate) use counters::Counters;
 pub use faults::{FaultField, FaultStats};
 pub use field::Field;
+use field::{add_all, field};
 pub use tls::{TlsField, TlsStats};
 
 /// What a running or finished [`EchoServer::serve`](crate::EchoServer::serve) has done, summed
@@ -123,26 +124,112 @@ pub struct Stats {
 /// ```
 impl std::ops::AddAssign for Stats {
     fn add_assign(&mut self, other: Stats) {
-        self.accepted += other.accepted;
-        self.active += other.active;
-        self.refused += other.refused;
-        self.refused_per_source += other.refused_per_source;
-        self.max_connections += other.max_connections;
-        self.timed_out += other.timed_out;
-        self.errors += other.errors;
-        self.shutdown_resets += other.shutdown_resets;
-        self.accept_errors += other.accept_errors;
-        self.accept_backoffs += other.accept_backoffs;
-        self.bytes_in += other.bytes_in;
-        self.bytes_out += other.bytes_out;
-        self.datagrams_echoed += other.datagrams_echoed;
-        self.dropped_denied_port += other.dropped_denied_port;
-        self.dropped_bad_source += other.dropped_bad_source;
-        self.dropped_own_address += other.dropped_own_address;
-        self.dropped_rate_limited += other.dropped_rate_limited;
-        self.dropped_truncated += other.dropped_truncated;
-        self.dropped_send_failed += other.dropped_send_failed;
+        add_all(self, &other, Self::FIELDS);
         self.faults += other.faults;
         self.tls += other.tls;
     }
+}
+
+/// One count of [`Stats`] outside its groups ([`faults`](Stats::faults),
+/// [`tls`](Stats::tls)).
+pub type StatsField = Field<Stats>;
+
+impl Stats {
+    /// Every count but those of the groups ([`FaultStats::FIELDS`], [`TlsStats::FIELDS`]),
+    /// in the order the crate's tool has always reported them: what its statistics line, its
+    /// JSON object and its metrics are made of, so a new count cannot be missing from one of
+    /// them. [`active`](Self::active) and [`max_connections`](Self::max_connections) are
+    /// figures of the moment ([`Field::is_cumulative`] is false); the others count from the
+    /// start of `serve`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::Stats;
+    ///
+    /// let stats = Stats::default();
+    /// for field in Stats::FIELDS {
+    ///     println!("{} {} ({})", field.of(&stats), field.label(), field.meaning());
+    /// }
+    /// assert_eq!(Stats::FIELDS[0].name(), "accepted");
+    /// assert!(!Stats::FIELDS[1].is_cumulative()); // active
+    /// ```
+    pub const FIELDS: &'static [StatsField] = &[
+        field!(
+            accepted,
+            "accepted",
+            "stream connections accepted, including those refused by the limit"
+        ),
+        field!(active, "active", "stream connections open now", now),
+        field!(
+            refused,
+            "refused by limit",
+            "stream connections closed at once because max_connections were open"
+        ),
+        field!(
+            timed_out,
+            "closed idle",
+            "stream connections closed by the idle timeout"
+        ),
+        field!(
+            errors,
+            "failed",
+            "stream connections that ended with an error (a reset, a broken pipe)"
+        ),
+        field!(accept_errors, "accept errors", "accept calls that failed"),
+        field!(
+            accept_backoffs,
+            "accept pauses",
+            "times accepting paused for lack of descriptors or memory"
+        ),
+        field!(bytes_in, "bytes in", "bytes received"),
+        field!(bytes_out, "bytes out", "bytes echoed"),
+        field!(datagrams_echoed, "datagrams echoed", "datagrams answered"),
+        field!(
+            dropped_denied_port,
+            "dropped from a denied port",
+            "datagrams from a denied port, not answered"
+        ),
+        field!(
+            dropped_bad_source,
+            "dropped from a bad source",
+            "datagrams from a multicast, broadcast, unspecified or unnamed source, not answered"
+        ),
+        field!(
+            dropped_own_address,
+            "dropped from the own address",
+            "datagrams whose source is the server's own address, not answered"
+        ),
+        field!(
+            dropped_rate_limited,
+            "dropped by the rate limit",
+            "datagrams answering the recent replies to their source past its rate limit, not answered"
+        ),
+        field!(
+            dropped_truncated,
+            "dropped as too large",
+            "datagrams larger than the buffer size, not answered"
+        ),
+        field!(
+            dropped_send_failed,
+            "replies not sent",
+            "replies the system would not send"
+        ),
+        field!(
+            refused_per_source,
+            "refused per source",
+            "stream connections closed at once because max_connections_per_source were open from their address"
+        ),
+        field!(
+            max_connections,
+            "cap in force",
+            "the cap on stream connections in force (0 for a datagram server)",
+            now
+        ),
+        field!(
+            shutdown_resets,
+            "reset at shutdown",
+            "connections reset at the end of the shutdown grace, still owed bytes"
+        ),
+    ];
 }

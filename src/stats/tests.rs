@@ -60,3 +60,63 @@ fn a_field_reads_its_own_count_and_total_adds_them_all() {
     assert_eq!(read("delayed"), Some(0));
     assert_eq!(stats.total(), 7);
 }
+
+/// Every count of `Stats` outside its groups is in `Stats::FIELDS`, once: the fields are
+/// read from the derived pretty `Debug` (one `name: value,` a line), so a new one is seen
+/// without being named here; the groups are the only fields left out.
+#[test]
+fn every_count_of_stats_is_a_field() {
+    let debug = format!("{:#?}", Stats::default());
+    let mut counts = Vec::new();
+    let mut groups = Vec::new();
+    for line in debug.lines() {
+        let Some(field) = line.strip_prefix("    ").filter(|l| !l.starts_with(' ')) else {
+            continue;
+        };
+        match field.split_once(": ") {
+            Some((name, "0,")) => counts.push(name),
+            Some((name, _)) => groups.push(name),
+            None if field.starts_with('}') => {}
+            None => panic!("unexpected Debug line: {line}"),
+        }
+    }
+    assert_eq!(groups, ["faults", "tls"]);
+    let mut listed: Vec<&str> = Stats::FIELDS.iter().map(|f| f.name()).collect();
+    listed.sort_unstable();
+    let before = listed.len();
+    listed.dedup();
+    assert_eq!(listed.len(), before, "a count listed twice");
+    counts.sort_unstable();
+    assert_eq!(listed, counts);
+}
+
+/// Summing `Stats` adds every count, the groups' too.
+#[test]
+fn summing_stats_adds_every_count_and_group() {
+    let mut other = Stats::default();
+    for (n, field) in Stats::FIELDS.iter().enumerate() {
+        *(field.at)(&mut other) = n as u64 + 1;
+    }
+    other.faults.tls_truncated = 7;
+    other.tls.handshakes = 8;
+    let mut sum = other;
+    sum += other;
+    for (n, field) in Stats::FIELDS.iter().enumerate() {
+        assert_eq!(field.of(&sum), 2 * (n as u64 + 1), "{}", field.name());
+    }
+    assert_eq!(sum.faults.tls_truncated, 14);
+    assert_eq!(sum.tls.handshakes, 16);
+}
+
+/// Only `active` and `max_connections` are figures of the moment.
+#[test]
+fn only_active_and_the_cap_are_not_cumulative() {
+    let now: Vec<&str> = Stats::FIELDS
+        .iter()
+        .filter(|f| !f.is_cumulative())
+        .map(|f| f.name())
+        .collect();
+    assert_eq!(now, ["active", "max_connections"]);
+    assert!(FaultStats::FIELDS.iter().all(|f| f.is_cumulative()));
+    assert!(TlsStats::FIELDS.iter().all(|f| f.is_cumulative()));
+}

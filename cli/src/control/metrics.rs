@@ -7,7 +7,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use serde_json::Value;
-use socket_echo::{FaultStats, TlsStats};
+use socket_echo::{FaultStats, Stats, TlsStats};
 
 use crate::running::Running;
 use crate::stats_line::StatsLine;
@@ -15,29 +15,8 @@ use crate::stats_line::StatsLine;
 /// The content type of the text format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Every field of a statistics object but the faults': its metric's name, type and help.
-#[rustfmt::skip]
-const METRICS: &[(&str, &str, &str, &str)] = &[
-    ("accepted", "socket_echo_accepted_total", "counter", "Stream connections accepted, including those refused by the limit."),
-    ("active", "socket_echo_active_connections", "gauge", "Stream connections open now."),
-    ("refused", "socket_echo_refused_total", "counter", "Stream connections closed at once because --max-connections were open."),
-    ("timed_out", "socket_echo_timed_out_total", "counter", "Stream connections closed by --idle-timeout."),
-    ("errors", "socket_echo_errors_total", "counter", "Stream connections that ended with an error (a reset, a broken pipe)."),
-    ("accept_errors", "socket_echo_accept_errors_total", "counter", "Accept calls that failed."),
-    ("accept_backoffs", "socket_echo_accept_backoffs_total", "counter", "Times accepting paused for lack of descriptors or memory."),
-    ("bytes_in", "socket_echo_bytes_in_total", "counter", "Bytes received."),
-    ("bytes_out", "socket_echo_bytes_out_total", "counter", "Bytes echoed."),
-    ("datagrams_echoed", "socket_echo_datagrams_echoed_total", "counter", "Datagrams answered."),
-    ("dropped_denied_port", "socket_echo_dropped_denied_port_total", "counter", "Datagrams from a --deny-ports port, not answered."),
-    ("dropped_bad_source", "socket_echo_dropped_bad_source_total", "counter", "Datagrams from a multicast, broadcast, unspecified or unnamed source, not answered."),
-    ("dropped_own_address", "socket_echo_dropped_own_address_total", "counter", "Datagrams whose source is the server's own address, not answered."),
-    ("dropped_rate_limited", "socket_echo_dropped_rate_limited_total", "counter", "Datagrams answering the recent replies to their source past --source-rate-limit, not answered."),
-    ("dropped_truncated", "socket_echo_dropped_truncated_total", "counter", "Datagrams larger than --buffer-size, not answered."),
-    ("dropped_send_failed", "socket_echo_dropped_send_failed_total", "counter", "Replies the system would not send."),
-    ("refused_per_source", "socket_echo_refused_per_source_total", "counter", "Stream connections closed at once because --max-connections-per-source were open from their address."),
-    ("max_connections", "socket_echo_max_connections", "gauge", "The connection cap in force (0 on a datagram address)."),
-    ("shutdown_resets", "socket_echo_shutdown_resets_total", "counter", "Connections reset at the end of the shutdown grace, still owed bytes."),
-];
+/// The metric of a gauge whose name is not `socket_echo_FIELD`, as first published.
+const ACTIVE: (&str, &str) = ("active", "socket_echo_active_connections");
 
 /// One metric: the field of the statistics object it reads, its name, type and help.
 struct Metric {
@@ -47,16 +26,28 @@ struct Metric {
     help: String,
 }
 
-/// Every metric: those of [`METRICS`], then one counter per fault count
+/// Every metric: one per count of [`Stats::FIELDS`], `NAME` as `socket_echo_NAME_total`
+/// for a counter and `socket_echo_NAME` for a gauge (`active`:
+/// `socket_echo_active_connections`), then one counter per fault count
 /// ([`FaultStats::FIELDS`]), `faults.NAME` as `socket_echo_faults_NAME_total`, and one per
 /// TLS count ([`TlsStats::FIELDS`], zero on a plain address), `tls.NAME` as
 /// `socket_echo_tls_NAME_total`.
 fn metrics() -> Vec<Metric> {
-    let plain = METRICS.iter().map(|&(field, name, kind, help)| Metric {
-        field: field.to_owned(),
-        name: name.to_owned(),
-        kind,
-        help: help.to_owned(),
+    let plain = Stats::FIELDS.iter().map(|field| {
+        let field_name = field.name();
+        let (name, kind) = if field.is_cumulative() {
+            (format!("socket_echo_{field_name}_total"), "counter")
+        } else if field_name == ACTIVE.0 {
+            (ACTIVE.1.to_owned(), "gauge")
+        } else {
+            (format!("socket_echo_{field_name}"), "gauge")
+        };
+        Metric {
+            field: field_name.to_owned(),
+            name,
+            kind,
+            help: format!("{}.", sentence(field.meaning())),
+        }
     });
     let faults = FaultStats::FIELDS.iter().map(|field| Metric {
         field: format!("faults.{}", field.name()),
@@ -124,6 +115,14 @@ pub fn render(servers: &[Box<dyn Running>], elapsed: Duration) -> String {
     text
 }
 
+/// `meaning` with a capital first letter.
+fn sentence(meaning: &str) -> String {
+    let mut chars = meaning.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
 /// A label value, escaped as the text format wants it.
 fn label(value: &str) -> String {
     value
@@ -135,7 +134,6 @@ fn label(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use socket_echo::Stats;
 
     /// Every field of the statistics object has a metric, and every metric a field: a
     /// counter added to `Stats` and printed by `--json` cannot be missing from `/metrics`.
@@ -147,6 +145,48 @@ mod tests {
         fields.sort();
         metrics.sort();
         assert_eq!(fields, metrics);
+    }
+
+    /// The metrics of the counts of `Stats` keep the names they were published with.
+    #[test]
+    fn the_plain_metrics_keep_their_names() {
+        let names: Vec<(String, &str)> = metrics()
+            .into_iter()
+            .filter(|m| !m.field.contains('.'))
+            .map(|m| (m.name, m.kind))
+            .collect();
+        let expected = [
+            ("socket_echo_accepted_total", "counter"),
+            ("socket_echo_active_connections", "gauge"),
+            ("socket_echo_refused_total", "counter"),
+            ("socket_echo_timed_out_total", "counter"),
+            ("socket_echo_errors_total", "counter"),
+            ("socket_echo_accept_errors_total", "counter"),
+            ("socket_echo_accept_backoffs_total", "counter"),
+            ("socket_echo_bytes_in_total", "counter"),
+            ("socket_echo_bytes_out_total", "counter"),
+            ("socket_echo_datagrams_echoed_total", "counter"),
+            ("socket_echo_dropped_denied_port_total", "counter"),
+            ("socket_echo_dropped_bad_source_total", "counter"),
+            ("socket_echo_dropped_own_address_total", "counter"),
+            ("socket_echo_dropped_rate_limited_total", "counter"),
+            ("socket_echo_dropped_truncated_total", "counter"),
+            ("socket_echo_dropped_send_failed_total", "counter"),
+            ("socket_echo_refused_per_source_total", "counter"),
+            ("socket_echo_max_connections", "gauge"),
+            ("socket_echo_shutdown_resets_total", "counter"),
+        ];
+        let expected: Vec<(String, &str)> = expected
+            .into_iter()
+            .map(|(name, kind)| (name.to_owned(), kind))
+            .collect();
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn help_is_a_sentence() {
+        assert_eq!(sentence("bytes echoed"), "Bytes echoed");
+        assert_eq!(sentence(""), "");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
-use socket_echo::{Certificate, FaultStats, Stats, TlsStats};
+use socket_echo::{Certificate, FaultStats, Field, Stats, TlsStats};
 
 use crate::flags::Failure;
 use crate::out::Out;
@@ -81,6 +81,39 @@ pub(super) fn sum(servers: &[Box<dyn Running>]) -> Stats {
     total
 }
 
+/// The counts of `Stats` outside its groups as text, one `{NAME}` for each count of
+/// [`Stats::FIELDS`] (a test checks that each is here, once).
+const TEXT: &str = "  \
+    connections: {accepted} accepted, {active} active, {refused} refused by limit, \
+    {timed_out} closed idle, {errors} failed
+  refused: {refused_per_source} per source; cap in force {max_connections}; \
+    {shutdown_resets} reset at shutdown
+  accept errors: {accept_errors} ({accept_backoffs} pauses)
+  bytes: {bytes_in} in, {bytes_out} out
+  datagrams: {datagrams_echoed} echoed; dropped: {dropped_denied_port} denied port, \
+    {dropped_bad_source} bad source, {dropped_own_address} own address, \
+    {dropped_rate_limited} rate-limited, {dropped_truncated} truncated, \
+    {dropped_send_failed} send failed";
+
+/// Every count of a group, `N label` each, joined by commas.
+fn counts<S>(stats: &S, fields: &[Field<S>]) -> String {
+    let counts: Vec<String> = fields
+        .iter()
+        .map(|field| format!("{} {}", field.of(stats), field.label()))
+        .collect();
+    counts.join(", ")
+}
+
+/// [`TEXT`] with the counts of `stats`.
+fn text(stats: &Stats) -> String {
+    Stats::FIELDS.iter().fold(TEXT.to_owned(), |text, field| {
+        text.replace(
+            &format!("{{{}}}", field.name()),
+            &field.of(stats).to_string(),
+        )
+    })
+}
+
 pub(super) fn print_stats(
     out: &mut Out,
     json: bool,
@@ -98,46 +131,54 @@ pub(super) fn print_stats(
     } else {
         format!("statistics after {:.1} s:", elapsed.as_secs_f64())
     };
-    out.line(format_args!(
-        "{title}\n\
-         \x20 connections: {} accepted, {} active, {} refused by limit, {} closed idle, {} failed\n\
-         \x20 refused: {} per source; cap in force {}; {} reset at shutdown\n\
-         \x20 accept errors: {} ({} pauses)\n\
-         \x20 bytes: {} in, {} out\n\
-         \x20 datagrams: {} echoed; dropped: {} denied port, {} bad source, {} own address, \
-         {} rate-limited, {} truncated, {} send failed",
-        stats.accepted,
-        stats.active,
-        stats.refused,
-        stats.timed_out,
-        stats.errors,
-        stats.refused_per_source,
-        stats.max_connections,
-        stats.shutdown_resets,
-        stats.accept_errors,
-        stats.accept_backoffs,
-        stats.bytes_in,
-        stats.bytes_out,
-        stats.datagrams_echoed,
-        stats.dropped_denied_port,
-        stats.dropped_bad_source,
-        stats.dropped_own_address,
-        stats.dropped_rate_limited,
-        stats.dropped_truncated,
-        stats.dropped_send_failed
-    ));
+    out.line(format_args!("{title}\n{}", text(stats)));
     if stats.faults.total() > 0 {
-        let counts: Vec<String> = FaultStats::FIELDS
-            .iter()
-            .map(|field| format!("{} {}", field.of(&stats.faults), field.label()))
-            .collect();
-        out.line(format_args!("  faults: {}", counts.join(", ")));
+        out.line(format_args!(
+            "  faults: {}",
+            counts(&stats.faults, FaultStats::FIELDS)
+        ));
     }
     if stats.tls != TlsStats::default() {
-        let counts: Vec<String> = TlsStats::FIELDS
-            .iter()
-            .map(|field| format!("{} {}", field.of(&stats.tls), field.label()))
-            .collect();
-        out.line(format_args!("  tls: {}", counts.join(", ")));
+        out.line(format_args!(
+            "  tls: {}",
+            counts(&stats.tls, TlsStats::FIELDS)
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every count of `Stats::FIELDS` is in the text once, and the text names nothing else:
+    /// a count added to `Stats` cannot be left out of the statistics line.
+    #[test]
+    fn the_text_shows_every_count_once() {
+        for field in Stats::FIELDS {
+            let slot = format!("{{{}}}", field.name());
+            assert_eq!(TEXT.matches(&slot).count(), 1, "{slot}");
+        }
+        let filled = text(&Stats::default());
+        assert!(!filled.contains('{'), "{filled}");
+    }
+
+    /// The text as it has always been printed (the README shows it).
+    #[test]
+    fn the_text_is_unchanged() {
+        let mut stats = Stats::default();
+        stats.accepted = 63;
+        stats.bytes_in = 1567167834;
+        stats.bytes_out = 1567167834;
+        stats.datagrams_echoed = 201779;
+        stats.max_connections = 16384;
+        assert_eq!(
+            text(&stats),
+            "  connections: 63 accepted, 0 active, 0 refused by limit, 0 closed idle, 0 failed\n\
+             \x20 refused: 0 per source; cap in force 16384; 0 reset at shutdown\n\
+             \x20 accept errors: 0 (0 pauses)\n\
+             \x20 bytes: 1567167834 in, 1567167834 out\n\
+             \x20 datagrams: 201779 echoed; dropped: 0 denied port, 0 bad source, 0 own address, \
+             0 rate-limited, 0 truncated, 0 send failed"
+        );
     }
 }
