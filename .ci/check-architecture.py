@@ -19,6 +19,10 @@ descriptor.
    descriptor.rs` names `EchoServer` and `EchoClient` to write their public `AsFd`.
 4. Fails if a leaf names another module: `addr`, `stats` and `token_bucket` name none;
    `error` and `record` name only `addr`.
+5. Fails unless docs/architecture.md tells the truth about the layers: its table lists every
+   module of the crate, in an order calls flow down (a module names only modules below it,
+   the exception of rule 3 aside), and every path it names under src/, tests/, cli/,
+   bench/ or docs/ exists.
 
 Comments and doc comments are not code: they may name anything; unit tests (a `tests.rs`, or
 the `#[cfg(test)] mod tests` at the end of a file) are not counted by rules 3 and 4.
@@ -247,7 +251,25 @@ def graph_self_test() -> int:
         ({"src/lib.rs": "mod a; mod b; mod c;", "src/a.rs": "use crate::{b::{X, Y}};",
           "src/b.rs": "use crate::c::Z;", "src/c.rs": "use crate::a::W;"}, 1, 0),
     ]
+    doc = "## Layers\n| `src/lib.rs` | x |\n| `src/a.rs` | x |\n| `src/b/` | x |\n## Next\n"
+    edges = module_graph({"src/lib.rs": "", "src/a.rs": "use crate::b::X;", "src/b/mod.rs": ""})
+    scratch = tempfile.TemporaryDirectory()
+    here = pathlib.Path(scratch.name)
+    for made in ("src/lib.rs", "src/a.rs", "src/b/mod.rs"):
+        (here / made).parent.mkdir(parents=True, exist_ok=True)
+        (here / made).write_text("")
+    doc_cases = [
+        (doc, {"a", "b"}, 0),
+        (doc, {"a", "b", "c"}, 1),
+        (doc.replace("`src/a.rs`", "`src/z.rs`").replace("`src/b/`", "`src/a.rs`").replace("`src/z.rs`", "`src/b/`"), {"a", "b"}, 1),
+        (doc + "see `tests/no_such_file.rs`\n", {"a", "b"}, 1),
+    ]
     failed = 0
+    for text, modules, expected in doc_cases:
+        got = len(doc_breaches(text, edges, modules, here))
+        if got != expected:
+            failed += 1
+            print(f"self-test: doc {text!r} with {sorted(modules)}: {got} breaches, expected {expected}")
     for sources, n_circles, n_leaves in cases:
         edges = module_graph(sources)
         got = (len(circles(edges)), len(leaf_breaches(edges)))
@@ -255,6 +277,34 @@ def graph_self_test() -> int:
             failed += 1
             print(f"self-test: {sorted(sources.items())}: found {got}, expected {(n_circles, n_leaves)}")
     return failed
+
+
+def layer_order(doc: str) -> list[str]:
+    """The crate's modules as the layer table of docs/architecture.md lists them, in order."""
+    section = doc.split("## Layers", 1)[-1].split("\n## ", 1)[0]
+    order = []
+    for m in re.finditer(r"^\| `src/([\w.]+)(/?)` \|", section, re.M):
+        name, is_dir = m.group(1), m.group(2)
+        if name == "lib.rs":
+            continue
+        order.append(name.removesuffix(".rs") if not is_dir else name)
+    return order
+
+
+def doc_breaches(doc: str, edges: dict, modules: set[str], root: pathlib.Path) -> list[str]:
+    """Where docs/architecture.md's layers or paths disagree with the tree."""
+    out = []
+    order = layer_order(doc)
+    for missing in sorted(modules - set(order)):
+        out.append(f"module `{missing}` is not in the layer table")
+    where = {name: i for i, name in enumerate(order)}
+    for (a, b), files in sorted(edges.get((), {}).items()):
+        if a in where and b in where and where[a] > where[b]:
+            out.append(f"`{a}` is listed below `{b}`, which it names ({', '.join(sorted(files))})")
+    for path in sorted(set(re.findall(r"`((?:src|tests|cli|bench|docs)/[\w/.*-]+)`", doc))):
+        if not any(root.glob(path.rstrip("/"))):
+            out.append(f"`{path}` does not exist")
+    return out
 
 
 def self_test() -> int:
@@ -301,11 +351,14 @@ def main() -> int:
     }
     edges = module_graph(sources)
     found, leaves = circles(edges), leaf_breaches(edges)
+    modules = {module_of(name)[0] for name in sources if module_of(name)}
+    doc = doc_breaches((root / "docs/architecture.md").read_text(), edges, modules, root)
     breaches = [
         ("concrete socket types named outside src/transport/", stray_sockets),
         ("descriptors reached outside src/transport/ (go through the capabilities)", stray_descriptors),
         ("import circles (a module that names, directly or through others, one that names it)", found),
         ("leaves that name another module (addr, stats, token_bucket: none; error, record: addr only)", leaves),
+        ("docs/architecture.md disagrees with the tree", doc),
     ]
     for what, lines in breaches:
         if lines:
@@ -315,6 +368,7 @@ def main() -> int:
         return 1
     print("only src/transport/ names concrete socket types or reaches a descriptor")
     print("no import circle; the leaves name no other module")
+    print("docs/architecture.md lists every module, in an order calls flow down, and its paths exist")
     return 0
 
 
