@@ -167,3 +167,43 @@ fn a_given_identity_is_presented() {
     let server = EchoServer::bind_on_with(Tls::over(Tcp), "127.0.0.1:0", options).unwrap();
     assert_eq!(server.certificate(), identity.certificate());
 }
+
+#[test]
+fn serve_once_ends_a_stalled_handshake_at_the_handshake_timeout_as_serve_does() {
+    // The read timeout is the longer: the handshake's own timeout must end the wait, and
+    // be named as such, as `serve()` counts it.
+    let options = Options::new()
+        .with_read_timeout(Some(util::GENEROUS))
+        .with_tls(TlsOptions::new().with_handshake_timeout(std::time::Duration::from_millis(300)));
+    let server = EchoServer::bind_on_with(Tls::over(Tcp), "127.0.0.1:0", options).unwrap();
+    let addr = server.local_addr();
+    let served = thread::spawn(move || server.serve_once());
+    // Half a ClientHello: a record header announcing 512 bytes, and 5 of them; then nothing.
+    let mut stalled = TcpStream::connect(addr).unwrap();
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03])
+        .unwrap();
+    let error = served.join().unwrap().unwrap_err();
+    assert_eq!(reason(&error), &TlsFailure::HandshakeTimeout, "{error:?}");
+}
+
+#[test]
+fn serve_once_keeps_its_read_timeout_once_the_handshake_is_over() {
+    // A short handshake timeout must not become the echo's read timeout: a client that
+    // waits longer than it between two messages is still served.
+    let options = Options::new()
+        .with_read_timeout(Some(util::GENEROUS))
+        .with_tls(TlsOptions::new().with_handshake_timeout(std::time::Duration::from_millis(300)));
+    let server = EchoServer::bind_on_with(Tls::over(Tcp), "127.0.0.1:0", options).unwrap();
+    let client = trusting(server.certificate());
+    let addr = server.local_addr();
+    let served = thread::spawn(move || server.serve_once());
+    let mut echo = EchoClient::connect_on_with(Tls::over(Tcp), addr, client).unwrap();
+    assert_eq!(&echo.echo(b"first").unwrap()[..], b"first");
+    // Past the handshake's deadline (no sleep stands in for synchronisation here: the
+    // wait is the behaviour under test).
+    thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(&echo.echo(b"second").unwrap()[..], b"second");
+    drop(echo);
+    assert_eq!(served.join().unwrap().unwrap().bytes_echoed(), 11);
+}

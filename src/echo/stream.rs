@@ -157,8 +157,11 @@ fn refuse_surplus<C: Connection, A: Clone + Into<Address>>(conn: &C, peer: &A) -
 }
 
 /// True for the errors a socket with `SO_RCVTIMEO`/`SO_SNDTIMEO` reports when the time is up.
+/// A timeout of the transport's own (a TLS handshake's) is not one: the caller reports it
+/// as it is, never as the read or write timeout.
 pub(crate) fn is_timeout(error: &io::Error) -> bool {
     matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+        && !crate::transport::is_transport_failure(error)
 }
 
 /// True for the errors that mean the peer has closed or reset the connection. A failure of

@@ -38,7 +38,10 @@ impl<T: Transport> EchoServer<T> {
     ///
     /// [`Error::Accept`] if accepting fails; [`Error::Receive`], [`Error::Send`] or
     /// [`Error::Timeout`] if the exchange fails; [`Error::Truncated`] for a datagram larger
-    /// than the [`buffer_size`](Options::with_buffer_size), which is not echoed.
+    /// than the [`buffer_size`](Options::with_buffer_size), which is not echoed. Over TLS,
+    /// `Error::Tls` for a session that fails, one whose handshake outlasts the handshake
+    /// timeout included (named `HandshakeTimeout`, as [`serve`](Self::serve) counts it,
+    /// whatever the read timeout).
     ///
     /// # Examples
     ///

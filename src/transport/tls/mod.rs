@@ -255,7 +255,9 @@ impl<L: Listener> Listener for TlsServer<L> {
         options: &Options,
         blocking: bool,
     ) -> Result<()> {
-        self.inner.prepare(stream.inner(), options, blocking)
+        self.inner.prepare(stream.inner(), options, blocking)?;
+        stream.record_read_timeout(options.read_timeout());
+        Ok(())
     }
 
     fn keep(&self) -> KeptTls<L::Kept> {
@@ -390,16 +392,11 @@ macro_rules! tls_over {
                     reason: TlsFailure::of(&e),
                 })?;
                 let session = Session::new(inner, tls.into(), settings.handshake_timeout(), None);
+                // The handshake waits for its own deadline, then sets this one back.
+                session.record_read_timeout(options.read_timeout());
                 session
                     .handshake()
                     .map_err(|source| handshake_error(addr.clone().into(), source))?;
-                session
-                    .inner()
-                    .set_read_timeout(options.read_timeout())
-                    .map_err(|source| Error::SetOption {
-                        option: "read_timeout",
-                        source,
-                    })?;
                 Ok(session)
             }
 

@@ -34,12 +34,19 @@ pub struct Session<C: Connection> {
     pub(super) faults: AtomicU8,
     /// When the handshake must be over: the handshake timeout after the accept or connect.
     deadline: Instant,
+    /// The socket's read timeout as the caller set it ([`NO_TIMEOUT`] for none), in
+    /// nanoseconds: a blocking handshake waits for its own deadline instead, and puts this
+    /// one back once it is over.
+    read_timeout: AtomicU64,
     /// The server's counters (a client counts nothing).
     counters: Option<Arc<TlsCounters>>,
     /// Whether the last read returned plaintext and left, for the next read, the peer's
     /// end or a failure found with it ([`Connection::holds_unread`]).
     holds_end: AtomicBool,
 }
+
+/// [`Session::read_timeout`] of a socket whose reads wait without limit.
+const NO_TIMEOUT: u64 = u64::MAX;
 
 pub(super) const HANDSHAKING: u8 = 0;
 pub(super) const ESTABLISHED: u8 = 1;
@@ -158,6 +165,7 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
             phase: AtomicU8::new(HANDSHAKING),
             faults: AtomicU8::new(0),
             deadline: Instant::now() + handshake_timeout,
+            read_timeout: AtomicU64::new(NO_TIMEOUT),
             counters,
             holds_end: AtomicBool::new(false),
         }
@@ -304,11 +312,34 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
             std::thread::sleep(self.deadline.saturating_duration_since(Instant::now()));
             return Err(TlsFailure::HandshakeTimeout.into_io());
         }
+        // A blocking read during the handshake waits until the handshake's deadline, not
+        // the read timeout: the handshake ends at its own timeout in `serve_once` and a
+        // client's connect as it does in the engine, and is named for it.
+        let handshaking = tls.is_handshaking() && !self.nonblocking.load(Ordering::Relaxed);
+        if handshaking {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(TlsFailure::HandshakeTimeout.into_io());
+            }
+            self.inner.set_read_timeout(Some(left))?;
+        }
         let mut wire = Measured {
             wire: Wire(&self.inner),
             short: false,
         };
-        if tls.read_tls(&mut wire)? == 0 {
+        let read = match tls.read_tls(&mut wire) {
+            Err(e)
+                if handshaking
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+            {
+                return Err(TlsFailure::HandshakeTimeout.into_io());
+            }
+            read => read?,
+        };
+        if read == 0 {
             return Ok(Came::End);
         }
         if let Err(error) = tls.process_new_packets() {
@@ -316,7 +347,28 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
             let _ = self.write_records(tls);
             return Err(TlsFailure::of(&error).into_io());
         }
+        if handshaking && !tls.is_handshaking() {
+            self.inner.set_read_timeout(self.read_timeout())?;
+        }
         Ok(if wire.short { Came::Short } else { Came::Full })
+    }
+
+    /// The read timeout the caller set.
+    fn read_timeout(&self) -> Option<Duration> {
+        match self.read_timeout.load(Ordering::Relaxed) {
+            NO_TIMEOUT => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// Records `timeout` as the socket's read timeout (the caller sets it on the socket).
+    pub(super) fn record_read_timeout(&self, timeout: Option<Duration>) {
+        let nanos = timeout.map_or(NO_TIMEOUT, |t| {
+            u64::try_from(t.as_nanos())
+                .unwrap_or(NO_TIMEOUT - 1)
+                .min(NO_TIMEOUT - 1)
+        });
+        self.read_timeout.store(nanos, Ordering::Relaxed);
     }
 
     /// Plaintext into `buf`: what the session holds, then records read from the socket (the
@@ -463,21 +515,13 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
     /// `serve_once`), or as far as a non-blocking one allows (`WouldBlock`).
     ///
     /// On a blocking socket each read waits at most until the handshake's deadline, so a
-    /// server that stalls the handshake ends it as [`TlsFailure::HandshakeTimeout`] (the
-    /// caller sets the socket's own read timeout back afterwards).
+    /// peer that stalls the handshake ends it as [`TlsFailure::HandshakeTimeout`].
     fn handshake_inner(&self) -> io::Result<()> {
         let mut tls = self.lock();
         while tls.is_handshaking() {
             self.write_records(&mut tls)?;
             if !tls.is_handshaking() {
                 break;
-            }
-            if !self.nonblocking.load(Ordering::Relaxed) {
-                let left = self.deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(TlsFailure::HandshakeTimeout.into_io());
-                }
-                self.inner.set_read_timeout(Some(left))?;
             }
             if tls.wants_read() && self.read_records(&mut tls)? == Came::End {
                 return Err(TlsFailure::Truncated.into_io());
@@ -578,7 +622,9 @@ impl<C: Connection> Socket for Session<C> {
     }
 
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.inner.set_read_timeout(timeout)
+        self.inner.set_read_timeout(timeout)?;
+        self.record_read_timeout(timeout);
+        Ok(())
     }
 
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
