@@ -168,14 +168,19 @@ fn a_given_identity_is_presented() {
     assert_eq!(server.certificate(), identity.certificate());
 }
 
+/// A TLS server whose handshake timeout (300 ms) is far shorter than its read timeout.
+fn short_handshake_server() -> EchoServer<Tls<Tcp>> {
+    let options = Options::new()
+        .with_read_timeout(Some(util::GENEROUS))
+        .with_tls(TlsOptions::new().with_handshake_timeout(std::time::Duration::from_millis(300)));
+    EchoServer::bind_on_with(Tls::over(Tcp), "127.0.0.1:0", options).unwrap()
+}
+
 #[test]
 fn serve_once_ends_a_stalled_handshake_at_the_handshake_timeout_as_serve_does() {
     // The read timeout is the longer: the handshake's own timeout must end the wait, and
     // be named as such, as `serve()` counts it.
-    let options = Options::new()
-        .with_read_timeout(Some(util::GENEROUS))
-        .with_tls(TlsOptions::new().with_handshake_timeout(std::time::Duration::from_millis(300)));
-    let server = EchoServer::bind_on_with(Tls::over(Tcp), "127.0.0.1:0", options).unwrap();
+    let server = short_handshake_server();
     let addr = server.local_addr();
     let served = thread::spawn(move || server.serve_once());
     // Half a ClientHello: a record header announcing 512 bytes, and 5 of them; then nothing.
@@ -191,10 +196,7 @@ fn serve_once_ends_a_stalled_handshake_at_the_handshake_timeout_as_serve_does() 
 fn serve_once_keeps_its_read_timeout_once_the_handshake_is_over() {
     // A short handshake timeout must not become the echo's read timeout: a client that
     // waits longer than it between two messages is still served.
-    let options = Options::new()
-        .with_read_timeout(Some(util::GENEROUS))
-        .with_tls(TlsOptions::new().with_handshake_timeout(std::time::Duration::from_millis(300)));
-    let server = EchoServer::bind_on_with(Tls::over(Tcp), "127.0.0.1:0", options).unwrap();
+    let server = short_handshake_server();
     let client = trusting(server.certificate());
     let addr = server.local_addr();
     let served = thread::spawn(move || server.serve_once());

@@ -7,14 +7,34 @@ use std::time::{Duration, Instant};
 
 use socket_echo::{Down, Fault, Faults, ServerHandle, Stats, Transport};
 
-/// Whether a server of that kind takes `fault` (a stream fault a stream server, a datagram
-/// fault a datagram one), as `--fault` and `PUT /faults` give faults to every address.
-pub fn takes(datagram: bool, fault: &Fault) -> bool {
+/// Whether a server of the transport named `transport` (`tcp`, `udp`, `tls`, ...) takes
+/// `fault`: a stream fault a stream server, a datagram fault a datagram one, a TLS fault a
+/// TLS one, as `--fault` and `PUT /faults` give faults to every address.
+pub fn takes(transport: &str, fault: &Fault) -> bool {
     let kind = fault.kind();
-    if datagram {
+    if kind.is_tls() {
+        transport.starts_with("tls")
+    } else if is_datagram(transport) {
         kind.applies_to_datagram()
     } else {
         kind.applies_to_stream()
+    }
+}
+
+/// Whether the transport named `transport` is a datagram one.
+fn is_datagram(transport: &str) -> bool {
+    matches!(transport, "udp" | "unixgram")
+}
+
+/// What kind of address a fault goes to, as a usage error names it.
+pub fn fault_kind(fault: &Fault) -> &'static str {
+    let kind = fault.kind();
+    if kind.is_tls() {
+        "TLS"
+    } else if kind.applies_to_stream() {
+        "stream"
+    } else {
+        "datagram"
     }
 }
 
@@ -83,7 +103,7 @@ impl<T: Transport> Running for Served<T> {
     }
 
     fn is_datagram(&self) -> bool {
-        matches!(T::NAME, "udp" | "unixgram")
+        is_datagram(T::NAME)
     }
 
     fn stats(&self) -> Stats {

@@ -182,7 +182,7 @@ fn put_faults(request: &Request, state: &State) -> Result<Response, Response> {
         let chosen = parsed
             .faults()
             .iter()
-            .filter(|fault| one || takes(server.is_datagram(), fault))
+            .filter(|fault| one || takes(server.transport(), fault))
             .cloned();
         let faults = chosen.fold(Faults::new().with_seed(seed), Faults::with);
         server
@@ -193,7 +193,7 @@ fn put_faults(request: &Request, state: &State) -> Result<Response, Response> {
     for fault in parsed.faults() {
         if !servers
             .iter()
-            .any(|server| takes(server.is_datagram(), fault))
+            .any(|server| takes(server.transport(), fault))
         {
             return Err(Response::error(
                 400,

@@ -9,6 +9,7 @@ use socket_echo::{Endpoint, Fault, Faults, Options, SourceRateLimit, TlsOptions}
 
 use crate::control::Place;
 use crate::flags::{self, DEFAULT_ADDRESS, MIN_DURATION, at_least, duration, size_at_least};
+use crate::running::takes;
 
 /// A long-running echo server, on one or more addresses at once.
 #[derive(Debug, clap::Args)]
@@ -116,9 +117,11 @@ pub struct Args {
     /// Misbehave as asked: KIND[=VALUE][,KEY=VALUE...], for example delay=50ms,jitter=10ms,
     /// slice=16,pause=5ms, rate=64KiB, stall-after=1000, close-after=1000, reset-after=1000,
     /// close-in=2s, reset-in=2s, slow-close=500ms, blackhole, drop=0.3, drop=0.05,burst=4, duplicate=0.1, reorder=0.1, truncate=100, corrupt=0.01;
+    /// tls-stall=hello|finished, tls-reset=handshake,
+    /// tls-cert=expired|not-yet-valid|wrong-name|untrusted, tls-truncate[=N];
     /// every kind takes probability=, connections=, after= and peer= (repeatable; see
     /// docs/faults.md). A stream fault goes to the stream addresses, a datagram fault to the
-    /// datagram ones.
+    /// datagram ones, a TLS fault to the tls:// and tls+unix: ones.
     #[arg(long = "fault", value_name = "SPEC", value_parser = parse_fault)]
     pub(super) faults: Vec<Fault>,
     /// The seed of every random choice of the faults: the same seed and the same traffic
@@ -337,17 +340,17 @@ impl Args {
         options
     }
 
-    /// The faults for `endpoint`: those of its kind (stream or datagram), with the seed.
+    /// The faults for `endpoint`: those it takes (of its kind, stream or datagram; TLS ones
+    /// for a TLS address only), with the seed.
     pub(super) fn faults(&self, endpoint: &Endpoint) -> Faults {
-        let datagram = endpoint.is_datagram();
-        let mut faults = Faults::new().with_seed(self.seed.unwrap_or(0));
-        for fault in &self.faults {
-            let kind = fault.kind();
-            if (datagram && kind.applies_to_datagram()) || (!datagram && kind.applies_to_stream()) {
-                faults = faults.with(fault.clone());
-            }
-        }
-        faults
+        self.faults
+            .iter()
+            .filter(|fault| takes(endpoint.transport(), fault))
+            .cloned()
+            .fold(
+                Faults::new().with_seed(self.seed.unwrap_or(0)),
+                Faults::with,
+            )
     }
 }
 

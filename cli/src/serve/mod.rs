@@ -18,7 +18,7 @@ use crate::control::{self, Control};
 use crate::flags::{self, Failure};
 use crate::json::ErrorJson;
 use crate::out::Out;
-use crate::running::{self, Running, Served, Wake, takes};
+use crate::running::{self, Running, Served, Wake, fault_kind, takes};
 
 mod args;
 mod report;
@@ -68,18 +68,13 @@ pub fn run(args: &Args) -> Result<Exit, Failure> {
         endpoints.push(flags::endpoint(address, args.udp).map_err(|f| f.at(address))?);
     }
     for fault in &args.faults {
-        let kind = fault.kind();
         let fits = endpoints
             .iter()
-            .any(|endpoint| takes(endpoint.is_datagram(), fault));
+            .any(|endpoint| takes(endpoint.transport(), fault));
         if !fits {
             return Err(Failure::usage(format!(
                 "--fault {fault}: a {} fault applies to none of these addresses",
-                if kind.applies_to_stream() {
-                    "stream"
-                } else {
-                    "datagram"
-                }
+                fault_kind(fault)
             )));
         }
     }
