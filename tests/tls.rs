@@ -209,3 +209,64 @@ fn serve_once_keeps_its_read_timeout_once_the_handshake_is_over() {
     drop(echo);
     assert_eq!(served.join().unwrap().unwrap().bytes_echoed(), 11);
 }
+
+/// A fresh Linux abstract name for this test: `@socket-echo-tls-NAME-PID`.
+#[cfg(target_os = "linux")]
+fn abstract_name(name: &str) -> String {
+    format!("@socket-echo-tls-{name}-{}", std::process::id())
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn tls_on_an_abstract_unix_name_serves_once_and_spawns() {
+    let name = abstract_name("abstract");
+    let server = EchoServer::bind_on(Tls::over(Unix), name.as_str()).unwrap();
+    assert_eq!(server.local_addr().to_string(), name);
+    let options = trusting(server.certificate());
+    let addr = server.local_addr();
+    let served = thread::spawn(move || server.serve_once());
+    let mut client =
+        EchoClient::connect_on_with(Tls::over(Unix), addr.clone(), options.clone()).unwrap();
+    assert_eq!(
+        &client.echo(b"no file behind it").unwrap()[..],
+        b"no file behind it"
+    );
+    drop(client);
+    assert_eq!(served.join().unwrap().unwrap().bytes_echoed(), 17);
+
+    // The name is free again once its server is gone: serve() on it.
+    let server = EchoServer::bind_on(Tls::over(Unix), name.as_str()).unwrap();
+    let options = trusting(server.certificate());
+    let handle = server.spawn().unwrap();
+    // A live server's name is refused to another, which leaves it untouched.
+    let second = EchoServer::bind_on(Tls::over(Unix), name.as_str()).unwrap_err();
+    assert_eq!(
+        second.io_kind(),
+        Some(std::io::ErrorKind::AddrInUse),
+        "{second:?}"
+    );
+    for round in 0..3u8 {
+        let mut client =
+            EchoClient::connect_on_with(Tls::over(Unix), handle.local_addr(), options.clone())
+                .unwrap();
+        assert_eq!(&client.echo(&[round; 100]).unwrap()[..], &[round; 100]);
+    }
+    handle.shutdown();
+    let stats = handle.join().unwrap();
+    assert_eq!((stats.tls.handshakes, stats.tls.failed()), (3, 0));
+    EchoServer::bind_on(Tls::over(Unix), name.as_str()).unwrap();
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn tls_on_an_abstract_unix_name_refuses_a_client_that_trusts_another() {
+    let name = abstract_name("untrusted");
+    let server = EchoServer::bind_on(Tls::over(Unix), name.as_str()).unwrap();
+    let addr = server.local_addr();
+    let served = thread::spawn(move || server.serve_once());
+    let other = Identity::self_signed(&["localhost"]).unwrap();
+    let error = EchoClient::connect_on_with(Tls::over(Unix), addr, trusting(other.certificate()))
+        .unwrap_err();
+    assert_eq!(reason(&error), &TlsFailure::UnknownIssuer);
+    assert!(served.join().unwrap().is_err());
+}

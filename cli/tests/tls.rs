@@ -495,3 +495,59 @@ fn completions_and_manual_pages_name_the_tls_flags() {
         }
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_abstract_unix_name_serves_ping_bench_and_send() {
+    let test = "abstract";
+    let cert = dir(test).join("server.pem");
+    let address = format!("tls+unix:@socket-echo-cli-tls-{}", std::process::id());
+    let mut server = Server::start(&[address.as_str(), "--cert-out", path(&cert)]);
+    assert_eq!(server.addresses, std::slice::from_ref(&address));
+    let trusted = Certificate::from_pem_file(&cert).unwrap();
+    assert_eq!(
+        read_fingerprint(&mut server),
+        trusted[0].fingerprint().to_string()
+    );
+    let ca = path(&cert);
+    let ping = run(socket_echo([
+        "ping", &address, "--ca", ca, "-c", "2", "-i", "10ms",
+    ]));
+    assert_eq!(ping.code(), Some(0), "{ping:?}");
+    assert!(
+        ping.stdout.contains("2 probes sent, 2 received"),
+        "{ping:?}"
+    );
+    let send = run_with_input(socket_echo(["send", &address, "--ca", ca]), b"no file");
+    assert_eq!(send.code(), Some(0), "{send:?}");
+    assert_eq!(send.stdout, "no file");
+    let bench = run(socket_echo([
+        "bench", &address, "--ca", ca, "-d", "200ms", "-c", "2", "--json",
+    ]));
+    assert_eq!(bench.code(), Some(0), "{bench:?}");
+    assert_eq!(bench.json_lines()[0]["transport"], "tls+unix");
+    assert_eq!(bench.json_lines()[0]["errors"], 0);
+    // A client that trusts another certificate is refused, naming why.
+    let (_, other, _) = identity(test, "other", &["localhost"]);
+    let refused = run(socket_echo([
+        "ping",
+        &address,
+        "--ca",
+        path(&other),
+        "-c",
+        "1",
+    ]));
+    assert_eq!(refused.code(), Some(1), "{refused:?}");
+    assert!(
+        refused.stderr.contains("unknown issuer"),
+        "{}",
+        refused.stderr
+    );
+    let stopped = server.stop();
+    assert_eq!(stopped.code(), Some(0), "{stopped:?}");
+    assert!(
+        stopped.stdout.contains("  tls: 4 handshakes"),
+        "{}",
+        stopped.stdout
+    );
+}
