@@ -11,7 +11,7 @@ mod util;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -82,18 +82,46 @@ fn spawned(files: &Files) -> (ServerHandle<Tls<Tcp>>, PathBuf) {
     (server.spawn().unwrap(), ca)
 }
 
-#[test]
-fn python_ssl_client_is_echoed() {
-    if !tool("python3", "python_ssl_client_is_echoed") {
-        return;
-    }
-    let files = Files::new("python-client");
-    let (server, ca) = spawned(&files);
-    let addr = server.local_addr();
-    let script = r#"
-import socket, ssl, sys
+/// What every Python client script starts with: the server's host, port and certificate
+/// from its arguments, and a context that trusts exactly that certificate.
+const PYTHON_CLIENT: &str = "import os, socket, ssl, sys
 host, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 context = ssl.create_default_context(cafile=ca)
+";
+
+/// Python running `script` (after [`PYTHON_CLIENT`]) against `addr`, trusting `ca`, its
+/// standard output piped.
+fn python_client(script: &str, addr: SocketAddr, ca: &Path) -> Child {
+    Command::new("python3")
+        .arg("-c")
+        .arg(format!("{PYTHON_CLIENT}{script}"))
+        .args(["127.0.0.1", &addr.port().to_string()])
+        .arg(ca)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// For a test `test` of a Python client: its files, a spawned server and its certificate's
+/// PEM, or `None` (the test skips) without python3.
+fn python_and_server(test: &str, dir: &str) -> Option<(Files, ServerHandle<Tls<Tcp>>, PathBuf)> {
+    if !tool("python3", test) {
+        return None;
+    }
+    let files = Files::new(dir);
+    let (server, ca) = spawned(&files);
+    Some((files, server, ca))
+}
+
+#[test]
+fn python_ssl_client_is_echoed() {
+    let Some((_files, server, ca)) =
+        python_and_server("python_ssl_client_is_echoed", "python-client")
+    else {
+        return;
+    };
+    let addr = server.local_addr();
+    let script = r#"
 message = b"Hola, soy el cliente" * 100
 with socket.create_connection((host, port), timeout=20) as raw:
     with context.wrap_socket(raw, server_hostname=host) as tls:
@@ -108,12 +136,7 @@ with socket.create_connection((host, port), timeout=20) as raw:
         tls.unwrap()
 print("echoed", len(message))
 "#;
-    let child = Command::new("python3")
-        .args(["-c", script, "127.0.0.1", &addr.port().to_string()])
-        .arg(&ca)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = python_client(script, addr, &ca);
     let out = output_of(child);
     assert!(out.contains("echoed 2000"), "python said: {out}");
     server.shutdown();
@@ -357,19 +380,14 @@ fn the_crate_client_echoes_through_openssl_s_server() {
 /// bare end of stream for a clean one, reads a clean end.
 #[test]
 fn a_shutdown_ends_an_idle_session_with_close_notify() {
-    if !tool(
-        "python3",
+    let Some((_files, server, ca)) = python_and_server(
         "a_shutdown_ends_an_idle_session_with_close_notify",
-    ) {
+        "close-notify",
+    ) else {
         return;
-    }
-    let files = Files::new("close-notify");
-    let (server, ca) = spawned(&files);
+    };
     let addr = server.local_addr();
     let script = r#"
-import socket, ssl, sys
-host, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-context = ssl.create_default_context(cafile=ca)
 with socket.create_connection((host, port), timeout=20) as raw:
     with context.wrap_socket(raw, server_hostname=host, suppress_ragged_eofs=False) as tls:
         tls.sendall(b"then idle")
@@ -380,14 +398,7 @@ with socket.create_connection((host, port), timeout=20) as raw:
         except ssl.SSLEOFError:
             print("truncated", flush=True)
 "#;
-    let mut child = Peer(
-        Command::new("python3")
-            .args(["-c", script, "127.0.0.1", &addr.port().to_string()])
-            .arg(&ca)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = Peer(python_client(script, addr, &ca));
     let mut out = BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
@@ -403,34 +414,23 @@ with socket.create_connection((host, port), timeout=20) as raw:
 /// A client that closes without `close_notify` after its echo is counted as a truncation.
 #[test]
 fn a_peer_that_closes_without_close_notify_is_counted_as_truncated() {
-    if !tool(
-        "python3",
+    let Some((_files, server, ca)) = python_and_server(
         "a_peer_that_closes_without_close_notify_is_counted_as_truncated",
-    ) {
+        "truncated",
+    ) else {
         return;
-    }
-    let files = Files::new("truncated");
-    let (server, ca) = spawned(&files);
+    };
     let addr = server.local_addr();
     let script = r#"
-import socket, ssl, sys
-host, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-context = ssl.create_default_context(cafile=ca)
 raw = socket.create_connection((host, port), timeout=20)
 tls = context.wrap_socket(raw, server_hostname=host)
 tls.sendall(b"cut")
 assert tls.recv(100) == b"cut"
 # Close the socket under the session: no close_notify.
-import os
 os.close(tls.detach())
 print("closed", flush=True)
 "#;
-    let child = Command::new("python3")
-        .args(["-c", script, "127.0.0.1", &addr.port().to_string()])
-        .arg(&ca)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = python_client(script, addr, &ca);
     assert_eq!(output_of(child), "closed\n");
     assert!(
         server
