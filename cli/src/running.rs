@@ -43,14 +43,18 @@ pub fn fault_kind(fault: &Fault) -> &'static str {
 pub trait Running: Send + Sync {
     /// Where it listens, as the other subcommands take the address (`udp://127.0.0.1:9999`).
     fn address(&self) -> &str;
-    /// True for UDP and Unix datagrams.
-    fn is_datagram(&self) -> bool;
     /// Its statistics now (the last ones once it was joined).
     fn stats(&self) -> Stats;
     /// The faults in force.
     fn faults(&self) -> Faults;
     /// Checks `faults` against its transport ([`Faults::check`]), changing nothing.
     fn check_faults(&self, faults: &Faults) -> socket_echo::Result<()>;
+    /// Whether it takes `fault` (a stream fault a stream server, a datagram fault a
+    /// datagram one, a TLS fault a TLS one), as `PUT /faults` gives faults to every address.
+    fn takes(&self, fault: &Fault) -> bool {
+        self.check_faults(&Faults::new().with(fault.clone()))
+            .is_ok()
+    }
     /// Replaces the faults in force; a fault the server cannot take changes nothing.
     fn set_faults(&self, faults: Faults) -> socket_echo::Result<()>;
     /// Takes it down on its address ([`ServerHandle::down`]), its open connections reset or
@@ -100,10 +104,6 @@ impl<T: Transport> Served<T> {
 impl<T: Transport> Running for Served<T> {
     fn address(&self) -> &str {
         &self.address
-    }
-
-    fn is_datagram(&self) -> bool {
-        is_datagram(T::NAME)
     }
 
     fn stats(&self) -> Stats {

@@ -10,7 +10,7 @@ use socket_echo::{Down, Faults};
 use super::http::{Request, Response};
 use super::metrics;
 use crate::flags;
-use crate::running::{Running, takes};
+use crate::running::Running;
 use crate::stats_line::StatsLine;
 
 /// What the routes read and change.
@@ -182,7 +182,7 @@ fn put_faults(request: &Request, state: &State) -> Result<Response, Response> {
         let chosen = parsed
             .faults()
             .iter()
-            .filter(|fault| one || takes(server.transport(), fault))
+            .filter(|fault| one || server.takes(fault))
             .cloned();
         let faults = chosen.fold(Faults::new().with_seed(seed), Faults::with);
         server
@@ -191,10 +191,7 @@ fn put_faults(request: &Request, state: &State) -> Result<Response, Response> {
         plans.push((*server, faults));
     }
     for fault in parsed.faults() {
-        if !servers
-            .iter()
-            .any(|server| takes(server.transport(), fault))
-        {
+        if !servers.iter().any(|server| server.takes(fault)) {
             return Err(Response::error(
                 400,
                 format!("`{fault}` applies to none of the addresses"),
