@@ -34,13 +34,14 @@ use crate::error::{Error, Result, TlsFailure};
 use crate::options::{Options, TlsOptions};
 use crate::stats::Stats;
 
+mod counters;
 mod session;
 mod settings;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use counters::TlsCounters;
 pub use session::Session;
-pub(crate) use session::TlsCounters;
 use session::{RESET_HANDSHAKE, STALL_FINISHED, STALL_HELLO, TRUNCATE};
 
 /// The TLS transport: TLS 1.2 and 1.3 (rustls, with ring) over a stream transport, [`Tcp`]

@@ -1,19 +1,23 @@
-//! One TLS session over a connection of the wrapped transport: the capabilities' view of a
-//! TLS connection (plaintext reads and writes, records flushed, `close_notify`, the
-//! handshake's deadline and faults), and the counters the sessions of a server share.
+//! One TLS session over a connection of the wrapped transport: plaintext reads and writes,
+//! records flushed, `close_notify`, the handshake's deadline and faults. `wire.rs` is the
+//! wrapped connection as rustls reads and writes it; `caps.rs` the session's capabilities
+//! (and its end when dropped); the counters the sessions of a server share are
+//! `../counters.rs`.
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use mio::{Interest, Registry, Token};
-
-use crate::addr::Address;
-use crate::stats::TlsStats;
-use crate::transport::sealed::{Connection, Socket};
+use crate::transport::sealed::Connection;
 
 use crate::error::TlsFailure;
+
+mod caps;
+mod wire;
+
+use super::counters::TlsCounters;
+use wire::{Came, Measured, Wire};
 
 /// One TLS session over a connection `C` of the wrapped transport: the capabilities' view of
 /// a TLS connection.
@@ -63,92 +67,6 @@ pub(super) const TRUNCATE: u8 = 8;
 /// Set once a stalled handshake has written what it writes: from then on, nothing more is
 /// read or written while the handshake lasts.
 pub(super) const STALLED: u8 = 16;
-
-/// What a TLS server's sessions came to, counted by the sessions themselves (one count per
-/// handshake, a handshake being far dearer than the shared atomic it adds to).
-#[derive(Debug, Default)]
-pub(crate) struct TlsCounters {
-    handshakes: AtomicU64,
-    /// Indexed as [`TlsStats::FIELDS`], whose first is the handshakes.
-    by_reason: [AtomicU64; 11],
-}
-
-const _: () = assert!(
-    TlsStats::FIELDS.len() == 11,
-    "one counter per field of TlsStats"
-);
-
-impl TlsCounters {
-    fn count(&self, reason: &TlsFailure) {
-        if let Some(index) = TlsStats::FIELDS
-            .iter()
-            .position(|field| field.name() == reason.name())
-        {
-            self.by_reason[index].fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// The counts so far.
-    pub(crate) fn snapshot(&self) -> TlsStats {
-        let mut counts = [0; 11];
-        for (count, atomic) in counts.iter_mut().zip(&self.by_reason) {
-            *count = atomic.load(Ordering::Relaxed);
-        }
-        counts[0] = self.handshakes.load(Ordering::Relaxed);
-        TlsStats::from_counts(counts)
-    }
-}
-
-/// The wrapped connection as `io::Read`/`io::Write`, for rustls.
-pub(super) struct Wire<'a, C>(&'a C);
-
-impl<C: crate::transport::sealed::Connection> Read for Wire<'_, C> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-/// What one read of the socket brought ([`Session::read_records`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Came {
-    /// The wrapped connection's end-of-stream.
-    End,
-    /// As many bytes as rustls offered room for: more may be waiting on the socket.
-    Full,
-    /// Fewer: the socket held nothing more. Whatever comes after the read raises a new
-    /// edge of readiness, so a non-blocking reader need not read again to see "would block".
-    Short,
-}
-
-/// The wrapped connection as `io::Read` for one read of records, telling whether the read
-/// filled the room rustls offered.
-struct Measured<'a, C> {
-    wire: Wire<'a, C>,
-    short: bool,
-}
-
-impl<C: crate::transport::sealed::Connection> Read for Measured<'_, C> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.wire.read(buf)?;
-        self.short = n < buf.len();
-        Ok(n)
-    }
-}
-
-impl<C: crate::transport::sealed::Connection> Write for Wire<'_, C> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
-    }
-
-    /// The records rustls holds, in one system call (it hands over up to 64 at once).
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        self.0.write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 impl<C: crate::transport::sealed::Connection> Session<C> {
     pub(crate) fn new(
@@ -571,118 +489,5 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
             }
             other => other,
         }
-    }
-}
-
-/// A session dropped without [`shutdown_write`](Session::shutdown_write) or a reset still
-/// ends cleanly: `close_notify` is queued and written if the socket takes it now (a few dozen
-/// bytes, which a socket with room for nothing more is the only one to refuse).
-impl<C: Connection> Drop for Session<C> {
-    fn drop(&mut self) {
-        if self.closing.load(Ordering::Relaxed)
-            || self.faults.load(Ordering::Relaxed) & TRUNCATE != 0
-        {
-            return;
-        }
-        let tls = self.tls.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if tls.is_handshaking() {
-            return;
-        }
-        tls.send_close_notify();
-        let mut wire = Wire(&self.inner);
-        while tls.wants_write() {
-            match tls.write_tls(&mut wire) {
-                Ok(n) if n > 0 => {}
-                _ => break,
-            }
-        }
-    }
-}
-
-/// The socket of a TLS connection is the wrapped connection's, registered for both
-/// directions whatever the application waits for: a session may have to write while the
-/// application reads (a handshake's answers) and read while it writes.
-impl<C: Connection> Socket for Session<C> {
-    fn register(&self, registry: &Registry, token: Token, interest: Interest) -> io::Result<()> {
-        self.inner.register(registry, token, both(interest))
-    }
-
-    fn reregister(&self, registry: &Registry, token: Token, interest: Interest) -> io::Result<()> {
-        self.inner.reregister(registry, token, both(interest))
-    }
-
-    fn deregister(&self, registry: &Registry) -> io::Result<()> {
-        self.inner.deregister(registry)
-    }
-
-    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.inner.set_nonblocking(nonblocking)?;
-        self.nonblocking.store(nonblocking, Ordering::Relaxed);
-        Ok(())
-    }
-
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.inner.set_read_timeout(timeout)?;
-        self.record_read_timeout(timeout);
-        Ok(())
-    }
-
-    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.inner.set_write_timeout(timeout)
-    }
-}
-
-pub(super) fn both(_: Interest) -> Interest {
-    Interest::READABLE | Interest::WRITABLE
-}
-
-impl<C: Connection> Connection for Session<C> {
-    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        Session::read(self, buf)
-    }
-
-    fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        Session::write(self, buf)
-    }
-
-    fn shutdown_write(&self) -> io::Result<()> {
-        Session::shutdown_write(self)
-    }
-
-    fn flush(&self) -> io::Result<()> {
-        Session::flush(self)
-    }
-
-    fn wants_write(&self) -> bool {
-        Session::wants_write(self)
-    }
-
-    fn holds_unread(&self) -> bool {
-        self.holds_end.load(Ordering::Relaxed)
-    }
-
-    fn unread(&self) -> io::Result<usize> {
-        Session::unread(self)
-    }
-
-    fn reset(&self) -> io::Result<()> {
-        // A reset ends the session without close_notify: the peer must not take what it
-        // read for a clean end.
-        self.closing.store(true, Ordering::Relaxed);
-        self.inner.reset()
-    }
-
-    fn peer_addr(&self) -> io::Result<Address> {
-        self.inner.peer_addr()
-    }
-
-    fn recv_buffer_size(&self) -> io::Result<usize> {
-        self.inner.recv_buffer_size()
-    }
-
-    const EXPIRES: bool = true;
-
-    fn expired(&self, now: Instant) -> bool {
-        self.handshake_expired(now)
     }
 }
