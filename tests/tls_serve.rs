@@ -210,3 +210,62 @@ fn the_last_bytes_and_close_notify_in_one_segment_get_their_echo_and_the_end() {
     let stats = server.join().unwrap();
     assert_eq!((stats.bytes_in, stats.bytes_out), (14, 14));
 }
+
+#[test]
+fn handshakes_are_counted_by_the_alpn_protocol_agreed() {
+    let (server, client) =
+        server_with(TlsOptions::new().with_alpn(&[b"h2", b"http/1.1", b"x-other"]));
+    let offering = |protocols: &[&[u8]]| {
+        let tls = client.tls().unwrap().clone().with_alpn(protocols);
+        client.clone().with_tls(tls)
+    };
+    echo_once(&server, &offering(&[b"h2"]), b"h2");
+    echo_once(&server, &offering(&[b"h2c", b"http/1.1"]), b"http/1.1");
+    echo_once(&server, &offering(&[b"x-other"]), b"x-other");
+    echo_once(&server, &offering(&[b"x-other"]), b"x-other again");
+    echo_once(&server, &client, b"no alpn offered");
+    // Offering only protocols the server does not accept fails the handshake.
+    let refused =
+        EchoClient::connect_on_with(Tls::over(Tcp), server.local_addr(), offering(&[b"h2c"]))
+            .and_then(|mut client| client.echo(b"refused"));
+    assert!(refused.is_err(), "{refused:?}");
+    assert!(
+        server
+            .wait_until(|stats| stats.tls.failed() == 1, GENEROUS)
+            .is_some(),
+        "{:?}",
+        server.stats().tls
+    );
+    server.shutdown();
+    let tls = server.join().unwrap().tls;
+    assert_eq!(tls.handshakes, 5);
+    assert_eq!(
+        (
+            tls.alpn_h2,
+            tls.alpn_http_1_1,
+            tls.alpn_other,
+            tls.alpn_none
+        ),
+        (1, 1, 2, 1),
+        "{tls:?}"
+    );
+}
+
+#[test]
+fn a_server_without_alpn_counts_every_handshake_as_none() {
+    let (server, client) = server_with(TlsOptions::new());
+    let tls = client.tls().unwrap().clone().with_alpn(&[b"h2"]);
+    echo_once(
+        &server,
+        &client.clone().with_tls(tls),
+        b"offered, not agreed",
+    );
+    echo_once(&server, &client, b"not offered");
+    server.shutdown();
+    let tls = server.join().unwrap().tls;
+    assert_eq!(
+        (tls.handshakes, tls.alpn_none, tls.alpn_h2),
+        (2, 2, 0),
+        "{tls:?}"
+    );
+}

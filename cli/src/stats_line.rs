@@ -90,6 +90,7 @@ mod tests {
             ]
         );
         assert!(json.contains(",\"faults\":{\"delayed\":0,"), "{json}");
-        assert!(json.ends_with("\"truncated\":0}}"), "{json}");
+        assert!(json.contains(",\"truncated\":0,"), "{json}");
+        assert!(json.ends_with("\"alpn_none\":0}}"), "{json}");
     }
 }

@@ -35,6 +35,47 @@ pub struct ClientArgs {
     /// the traffic (warned about on standard error on every run).
     #[arg(long)]
     insecure: bool,
+    /// Offer this ALPN protocol (repeatable, or several separated by commas: "h2,http/1.1"),
+    /// in order of preference; a server that accepts only others refuses the handshake
+    /// [default: none offered].
+    #[arg(long, value_name = "PROTO", value_parser = parse_alpn)]
+    alpn: Vec<Alpn>,
+}
+
+/// ALPN protocols, as one `--alpn` takes them: names separated by commas, in order of
+/// preference.
+#[derive(Debug, Clone)]
+pub struct Alpn(Vec<Vec<u8>>);
+
+/// `tls` offering (a client) or accepting (a server) the protocols of every `--alpn`, in
+/// the order given; unchanged with none.
+pub fn with_alpn(tls: TlsOptions, alpn: &[Alpn]) -> TlsOptions {
+    if alpn.is_empty() {
+        return tls;
+    }
+    let protocols: Vec<&[u8]> = alpn
+        .iter()
+        .flat_map(|Alpn(protocols)| protocols.iter().map(Vec::as_slice))
+        .collect();
+    tls.with_alpn(&protocols)
+}
+
+/// `--alpn`'s value: protocols of 1 to 255 bytes each (RFC 7301), separated by commas.
+pub fn parse_alpn(text: &str) -> Result<Alpn, String> {
+    text.split(',')
+        .map(|protocol| {
+            if protocol.is_empty() || protocol.len() > 255 {
+                Err(format!(
+                    "an ALPN protocol is 1 to 255 bytes (\"h2\", \"http/1.1\"), \
+                     not {protocol:?} ({} bytes)",
+                    protocol.len()
+                ))
+            } else {
+                Ok(protocol.as_bytes().to_vec())
+            }
+        })
+        .collect::<Result<_, _>>()
+        .map(Alpn)
 }
 
 impl ClientArgs {
@@ -46,6 +87,7 @@ impl ClientArgs {
             (self.cert.is_some(), "--cert"),
             (self.key.is_some(), "--key"),
             (self.insecure, "--insecure"),
+            (!self.alpn.is_empty(), "--alpn"),
         ]
         .into_iter()
         .filter_map(|(given, flag)| given.then_some(flag))
@@ -84,7 +126,7 @@ impl ClientArgs {
         if let Some(identity) = identity(self.cert.as_deref(), self.key.as_deref())? {
             tls = tls.with_identity(identity);
         }
-        Ok(options.with_tls(tls))
+        Ok(options.with_tls(with_alpn(tls, &self.alpn)))
     }
 }
 

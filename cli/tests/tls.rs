@@ -437,6 +437,55 @@ fn json_lines_carry_the_fingerprint_and_the_tls_counts() {
 }
 
 #[test]
+fn alpn_is_offered_by_ping_bench_and_send_and_counted_by_serve() {
+    let (server, cert) = serve("alpn", &["--alpn", "h2", "--json"]);
+    let address = server.addresses[0].as_str();
+    let ca = path(&cert);
+    let ping = run(socket_echo([
+        "ping", address, "--ca", ca, "--alpn", "h2", "-c", "1",
+    ]));
+    assert_eq!(ping.code(), Some(0), "{ping:?}");
+    let bench = run(socket_echo([
+        "bench", address, "--ca", ca, "--alpn", "x-other", "--alpn", "h2", "-d", "200ms", "-c",
+        "1", "--json",
+    ]));
+    assert_eq!(bench.code(), Some(0), "{bench:?}");
+    let send = run_with_input(
+        socket_echo(["send", address, "--ca", ca, "--alpn", "x-other,h2"]),
+        b"alpn",
+    );
+    assert_eq!(send.code(), Some(0), "{send:?}");
+    let plain = run_with_input(socket_echo(["send", address, "--ca", ca]), b"none");
+    assert_eq!(plain.code(), Some(0), "{plain:?}");
+    // Offering only a protocol the server does not accept fails the handshake.
+    let refused = run(socket_echo([
+        "ping", address, "--ca", ca, "--alpn", "http/1.1", "-c", "1",
+    ]));
+    assert_eq!(refused.code(), Some(1), "{refused:?}");
+    let last = server.stop().json_lines().pop().unwrap();
+    assert_eq!(last["type"], "stopped");
+    let tls = &last["tls"];
+    let handshakes = tls["handshakes"].as_u64().unwrap();
+    assert!(handshakes >= 4, "{tls}");
+    assert_eq!(tls["alpn_h2"].as_u64().unwrap(), handshakes - 1, "{tls}");
+    assert_eq!(tls["alpn_none"], 1, "{tls}");
+    assert_eq!(tls["alpn_http_1_1"], 0, "{tls}");
+    assert_eq!(tls["alpn_other"], 0, "{tls}");
+}
+
+#[test]
+fn an_alpn_protocol_of_no_bytes_is_a_usage_error() {
+    for command in [
+        &["serve", "tls://127.0.0.1:0", "--alpn", "h2,"][..],
+        &["ping", "tls://127.0.0.1:1", "--insecure", "--alpn", ""],
+    ] {
+        let output = run(socket_echo(command.iter().copied()));
+        assert_eq!(output.code(), Some(2), "{output:?}");
+        assert!(output.stderr.contains("ALPN protocol"), "{output:?}");
+    }
+}
+
+#[test]
 fn metrics_count_the_handshakes_of_a_tls_address() {
     let (server, cert) = serve("metrics", &["--control", "127.0.0.1:0"]);
     let control = server.control.clone().unwrap();
@@ -457,6 +506,12 @@ fn metrics_count_the_handshakes_of_a_tls_address() {
     );
     assert!(page.contains(&series), "{page}");
     assert!(page.contains("# TYPE socket_echo_tls_truncated_total counter\n"));
+    let alpn_none = format!(
+        "socket_echo_tls_alpn_none_total{{address=\"{}\"}} 1\n",
+        server.addresses[0]
+    );
+    assert!(page.contains(&alpn_none), "{page}");
+    assert!(page.contains("# TYPE socket_echo_tls_alpn_h2_total counter\n"));
     let (_, stats) = http(&control, "GET", "/stats", "");
     assert!(stats.contains("\"handshakes\":1"), "{stats}");
     server.stop();
@@ -473,6 +528,7 @@ fn completions_and_manual_pages_name_the_tls_flags() {
         "--ca",
         "--server-name",
         "--insecure",
+        "--alpn",
     ] {
         assert!(bash.stdout.contains(flag), "{flag}");
     }

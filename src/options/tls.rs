@@ -98,7 +98,31 @@ impl TlsOptions {
         self
     }
 
-    /// The ALPN protocols offered (client) or accepted (server), in order of preference.
+    /// The ALPN protocols offered (client) or accepted (server), in order of preference. A
+    /// server refuses a client that offers only others (its handshake fails with the alert
+    /// `no_application_protocol`) and serves one that offers none; it counts its handshakes
+    /// by the protocol agreed in [`TlsStats`](crate::TlsStats) (`alpn_h2`, `alpn_http_1_1`,
+    /// `alpn_other`, `alpn_none`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use socket_echo::{EchoClient, EchoServer, Options, Tcp, Tls, TlsOptions};
+    ///
+    /// let accepts = Options::new().with_tls(TlsOptions::new().with_alpn(&[b"h2", b"echo"]));
+    /// let server = EchoServer::bind_on_with(Tls::over(Tcp), "127.0.0.1:0", accepts)?;
+    /// let offers = TlsOptions::new()
+    ///     .with_trusted(server.certificate().clone())
+    ///     .with_alpn(&[b"echo"]);
+    /// let handle = server.spawn()?;
+    /// let options = Options::new().with_tls(offers);
+    /// let mut client = EchoClient::connect_on_with(Tls::over(Tcp), handle.local_addr(), options)?;
+    /// client.echo(b"hello")?;
+    /// drop(client);
+    /// handle.shutdown();
+    /// assert_eq!(handle.join()?.tls.alpn_other, 1);
+    /// # Ok::<(), socket_echo::Error>(())
+    /// ```
     pub fn with_alpn(mut self, protocols: &[&[u8]]) -> TlsOptions {
         self.alpn = protocols.iter().map(|p| p.to_vec()).collect();
         self

@@ -120,3 +120,29 @@ fn only_active_and_the_cap_are_not_cumulative() {
     assert!(FaultStats::FIELDS.iter().all(|f| f.is_cumulative()));
     assert!(TlsStats::FIELDS.iter().all(|f| f.is_cumulative()));
 }
+
+#[test]
+fn tls_failed_counts_the_failures_only_not_truncations_nor_alpn() {
+    let mut tls = TlsStats::default();
+    for field in TlsStats::FIELDS {
+        *(field.at)(&mut tls) = 1;
+    }
+    let failures = [
+        "unknown_issuer",
+        "expired",
+        "not_yet_valid",
+        "name_mismatch",
+        "bad_certificate",
+        "handshake_timeout",
+        "not_tls",
+        "alert_received",
+        "protocol",
+    ];
+    assert_eq!(tls.failed(), failures.len() as u64);
+    for field in TlsStats::FIELDS {
+        let mut one = TlsStats::default();
+        *(field.at)(&mut one) = 1;
+        let counted = failures.contains(&field.name());
+        assert_eq!(one.failed(), u64::from(counted), "{}", field.name());
+    }
+}

@@ -3,8 +3,10 @@
 use super::field::{Field, add_all, field};
 
 /// What a TLS server's sessions came to (see [`Stats::tls`](crate::Stats::tls)): handshakes completed, and
-/// failed by reason (the names of `TlsFailure`, with the `tls` feature), and sessions whose peer
-/// closed without `close_notify`. All zero for the plain transports.
+/// failed by reason (the names of `TlsFailure`, with the `tls` feature), sessions whose peer
+/// closed without `close_notify`, and the handshakes completed by the ALPN protocol they
+/// agreed on (a fixed set: `h2`, `http/1.1`, any other, none, so that the counts of several
+/// servers add up whatever each accepts). All zero for the plain transports.
 ///
 /// # Examples
 ///
@@ -42,6 +44,15 @@ pub struct TlsStats {
     pub protocol: u64,
     /// Sessions whose peer closed without `close_notify`, after the handshake.
     pub truncated: u64,
+    /// Handshakes completed that agreed on the ALPN protocol `h2`.
+    pub alpn_h2: u64,
+    /// Handshakes completed that agreed on the ALPN protocol `http/1.1`.
+    pub alpn_http_1_1: u64,
+    /// Handshakes completed that agreed on any other ALPN protocol.
+    pub alpn_other: u64,
+    /// Handshakes completed that agreed on no ALPN protocol (the client offered none, or the
+    /// server accepts none).
+    pub alpn_none: u64,
 }
 
 /// One count of [`TlsStats`].
@@ -97,7 +108,32 @@ impl TlsStats {
             "truncated",
             "tls sessions closed by the peer without close_notify"
         ),
+        field!(
+            alpn_h2,
+            "alpn h2",
+            "tls handshakes completed with alpn protocol h2"
+        ),
+        field!(
+            alpn_http_1_1,
+            "alpn http/1.1",
+            "tls handshakes completed with alpn protocol http/1.1"
+        ),
+        field!(
+            alpn_other,
+            "alpn other",
+            "tls handshakes completed with another alpn protocol"
+        ),
+        field!(
+            alpn_none,
+            "alpn none",
+            "tls handshakes completed with no alpn protocol"
+        ),
     ];
+
+    /// Where the failures are in [`FIELDS`](Self::FIELDS): after `handshakes`, up to
+    /// `protocol`; neither `truncated` (a session ended badly after its handshake) nor the
+    /// counts by ALPN protocol are failures.
+    const FAILURES: std::ops::Range<usize> = 1..10;
 
     /// The counts in the order of [`FIELDS`](Self::FIELDS).
     #[cfg(feature = "tls")]
@@ -111,7 +147,7 @@ impl TlsStats {
 
     /// Handshakes failed, for every reason.
     pub fn failed(&self) -> u64 {
-        Self::FIELDS[1..Self::FIELDS.len() - 1]
+        Self::FIELDS[Self::FAILURES]
             .iter()
             .map(|field| field.of(self))
             .sum()

@@ -161,6 +161,12 @@ pub struct Args {
     /// How long a TLS handshake may take before the connection is closed [default: 10s].
     #[arg(long, value_name = "DURATION", value_parser = duration(MIN_DURATION), allow_hyphen_values = true, help_heading = TLS)]
     handshake_timeout: Option<Duration>,
+    /// Accept this ALPN protocol (repeatable, or several separated by commas:
+    /// "h2,http/1.1"), in order of preference: a client that offers only others is refused,
+    /// one that offers none is served; the statistics count the handshakes by the protocol
+    /// agreed [default: no ALPN].
+    #[arg(long, value_name = "PROTO", value_parser = crate::tls::parse_alpn, help_heading = TLS)]
+    alpn: Vec<crate::tls::Alpn>,
 }
 
 /// The heading of the TLS flags in `--help`.
@@ -178,7 +184,7 @@ impl Args {
     }
 
     /// Every flag that sets an option: whether it was given, its name, and the option's.
-    fn flags(&self) -> [(bool, &'static str, &'static str); 22] {
+    fn flags(&self) -> [(bool, &'static str, &'static str); 23] {
         [
             (self.workers.is_some(), "--workers", "workers"),
             (
@@ -238,6 +244,7 @@ impl Args {
                 "--handshake-timeout",
                 "tls",
             ),
+            (!self.alpn.is_empty(), "--alpn", "tls"),
         ]
     }
 
@@ -258,7 +265,7 @@ impl Args {
         if let Some(timeout) = self.handshake_timeout {
             tls = tls.with_handshake_timeout(timeout);
         }
-        Ok(Some(tls))
+        Ok(Some(crate::tls::with_alpn(tls, &self.alpn)))
     }
 
     /// The options the command line set that concern `endpoint`, with `tls` (from

@@ -181,4 +181,22 @@ mod tests {
              0 rate-limited, 0 truncated, 0 send failed"
         );
     }
+
+    /// The `tls` line ends with the handshakes by ALPN protocol.
+    #[test]
+    fn the_tls_line_shows_the_alpn_counts() {
+        let mut tls = TlsStats::default();
+        tls.handshakes = 3;
+        tls.alpn_h2 = 2;
+        tls.alpn_other = 1;
+        let line = counts(&tls, TlsStats::FIELDS);
+        assert!(
+            line.starts_with("3 handshakes, 0 unknown issuer, "),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(", 0 truncated, 2 alpn h2, 0 alpn http/1.1, 1 alpn other, 0 alpn none"),
+            "{line}"
+        );
+    }
 }

@@ -109,9 +109,12 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
             self.phase.store(ENDED, Ordering::Relaxed);
             return;
         }
-        if phase == HANDSHAKING && !self.lock().is_handshaking() {
-            counters.handshakes.fetch_add(1, Ordering::Relaxed);
-            self.phase.store(ESTABLISHED, Ordering::Relaxed);
+        if phase == HANDSHAKING {
+            let tls = self.lock();
+            if !tls.is_handshaking() {
+                counters.handshake(tls.alpn_protocol());
+                self.phase.store(ESTABLISHED, Ordering::Relaxed);
+            }
         }
     }
 
