@@ -283,20 +283,7 @@ fn first_flight(at: HandshakeStall) -> (Vec<u8>, bool) {
     server
         .set_faults(Faults::new().with(Fault::tls_stall(at)))
         .unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    let trusted = client.tls().unwrap().trusted()[0].der().to_vec();
-    roots.add(trusted.into()).unwrap();
-    #[allow(deprecated)]
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let name = "127.0.0.1".try_into().unwrap();
-    let mut session = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
-    let mut socket = std::net::TcpStream::connect(server.local_addr()).unwrap();
-    socket.set_read_timeout(Some(GENEROUS)).unwrap();
+    let (mut session, mut socket) = util::tls::raw_client(&client, server.local_addr());
     let mut hello = Vec::new();
     session.write_tls(&mut hello).unwrap();
     socket.write_all(&hello).unwrap();

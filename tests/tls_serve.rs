@@ -169,24 +169,7 @@ fn serve_over_tls_on_unix_echoes_a_large_message() {
 #[test]
 fn the_last_bytes_and_close_notify_in_one_segment_get_their_echo_and_the_end() {
     let (server, client) = server_with(TlsOptions::new());
-    let certificate = client.tls().unwrap().trusted()[0].clone();
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls::pki_types::CertificateDer::from(
-            certificate.der().to_vec(),
-        ))
-        .unwrap();
-    #[allow(deprecated)]
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let mut tls = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
-    let mut socket = TcpStream::connect(server.local_addr()).unwrap();
-    socket.set_read_timeout(Some(GENEROUS)).unwrap();
+    let (mut tls, mut socket) = util::tls::raw_client(&client, server.local_addr());
     while tls.is_handshaking() {
         tls.complete_io(&mut socket).unwrap();
     }

@@ -6,6 +6,8 @@
 
 pub mod process;
 pub mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
 pub mod tools;
 
 use std::net::{SocketAddr, TcpListener};
