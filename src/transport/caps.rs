@@ -63,6 +63,12 @@ pub trait Socket: Debug + Send + Sync {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
     /// How long a blocking write may wait (`None`: forever).
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Waits until the socket is ready for `interest` (or has an error or an end to
+    /// report), or `timeout` has passed (`None`: no limit), whatever its blocking mode.
+    /// Returns at the first of these, or early on a signal: the caller tries its call again
+    /// and looks at the time itself. How a transport that wraps this one blocks without
+    /// holding its own state (a TLS session waits for its socket unlocked).
+    fn wait(&self, interest: Interest, timeout: Option<Duration>) -> io::Result<()>;
 }
 
 /// A listening stream socket.
@@ -278,7 +284,7 @@ pub trait Datagram: Socket + 'static {
 }
 
 /// `Socket` for a connection with no socket, the fake of a unit test: registering, the
-/// blocking mode and the timeouts are accepted and do nothing.
+/// blocking mode and the timeouts are accepted and do nothing, and a wait returns at once.
 #[cfg(test)]
 macro_rules! socket_without_descriptor {
     ($type:ty) => {
@@ -314,6 +320,14 @@ macro_rules! socket_without_descriptor {
             }
 
             fn set_write_timeout(&self, _: Option<std::time::Duration>) -> std::io::Result<()> {
+                Ok(())
+            }
+
+            fn wait(
+                &self,
+                _: mio::Interest,
+                _: Option<std::time::Duration>,
+            ) -> std::io::Result<()> {
                 Ok(())
             }
         }

@@ -52,7 +52,32 @@ impl<P: Plain> Socket for P {
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         SockRef::from(self).set_write_timeout(timeout)
     }
+
+    fn wait(&self, interest: Interest, timeout: Option<Duration>) -> io::Result<()> {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        let mut flags = PollFlags::empty();
+        if interest.is_readable() {
+            flags |= PollFlags::IN;
+        }
+        if interest.is_writable() {
+            flags |= PollFlags::OUT;
+        }
+        // Some systems refuse a wait over `c_int::MAX` milliseconds: a longer one is cut
+        // there, which the caller's loop makes up.
+        let timeout = timeout
+            .map(|timeout| Timespec::try_from(timeout.min(LONGEST_WAIT)))
+            .transpose()
+            .map_err(|_| io::Error::new(ErrorKind::InvalidInput, "a wait too long to express"))?;
+        let mut fds = [PollFd::new(self, flags)];
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
+
+/// The longest one [`Socket::wait`] waits before it returns for its caller to look again.
+const LONGEST_WAIT: Duration = Duration::from_millis(i32::MAX as u64);
 
 /// The most unread bytes [`unread`] counts.
 const UNREAD_COUNTED: usize = 4096;

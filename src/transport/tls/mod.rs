@@ -216,6 +216,10 @@ impl<L: Listener> Socket for TlsServer<L> {
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.inner.set_write_timeout(timeout)
     }
+
+    fn wait(&self, interest: Interest, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.wait(interest, timeout)
+    }
 }
 
 /// What a closed TLS listener keeps, so that the server comes back up with the same
@@ -239,15 +243,13 @@ impl<L: Listener> Listener for TlsServer<L> {
         let (stream, addr) = self.inner.accept()?;
         let tls = rustls::ServerConnection::new(self.config.clone())
             .map_err(|e| TlsFailure::of(&e).into_io())?;
-        Ok((
-            Session::new(
-                stream,
-                tls.into(),
-                self.handshake_timeout,
-                Some(self.counters.clone()),
-            ),
-            addr,
-        ))
+        let session = Session::new(
+            stream,
+            tls.into(),
+            self.handshake_timeout,
+            Some(self.counters.clone()),
+        )?;
+        Ok((session, addr))
     }
 
     fn prepare(
@@ -257,7 +259,13 @@ impl<L: Listener> Listener for TlsServer<L> {
         blocking: bool,
     ) -> Result<()> {
         self.inner.prepare(stream.inner(), options, blocking)?;
-        stream.record_read_timeout(options.read_timeout());
+        stream
+            .keep_nonblocking(!blocking)
+            .map_err(|source| Error::SetOption {
+                option: "nonblocking",
+                source,
+            })?;
+        stream.record_timeouts(options.read_timeout(), options.write_timeout());
         Ok(())
     }
 
@@ -392,9 +400,14 @@ macro_rules! tls_over {
                     addr: addr.clone().into(),
                     reason: TlsFailure::of(&e),
                 })?;
-                let session = Session::new(inner, tls.into(), settings.handshake_timeout(), None);
-                // The handshake waits for its own deadline, then sets this one back.
-                session.record_read_timeout(options.read_timeout());
+                let session = Session::new(inner, tls.into(), settings.handshake_timeout(), None)
+                    .map_err(|source| Error::SetOption {
+                    option: "nonblocking",
+                    source,
+                })?;
+                // The handshake waits for its own deadline; the reads and writes after it,
+                // for these.
+                session.record_timeouts(options.read_timeout(), options.write_timeout());
                 session
                     .handshake()
                     .map_err(|source| handshake_error(addr.clone().into(), source))?;

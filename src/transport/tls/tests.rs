@@ -100,7 +100,8 @@ fn established() -> (Session<Pipe>, rustls::ClientConnection) {
         .client_config()
         .expect("client config");
     let tls = rustls::ServerConnection::new(server_config).expect("server connection");
-    let server = Session::new(Pipe::default(), tls.into(), Duration::from_secs(60), None);
+    let server =
+        Session::new(Pipe::default(), tls.into(), Duration::from_secs(60), None).expect("session");
     server.set_nonblocking(true).expect("non-blocking");
     let name = ServerName::try_from("localhost").expect("name");
     let mut client = rustls::ClientConnection::new(client_config, name).expect("client");

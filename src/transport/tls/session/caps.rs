@@ -54,20 +54,32 @@ impl<C: Connection> Socket for Session<C> {
         self.inner.deregister(registry)
     }
 
+    /// The session's mode: its socket stays in non-blocking mode, and a session in
+    /// blocking mode waits for it between tries ([`Session::drive`]).
     fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.inner.set_nonblocking(nonblocking)?;
         self.nonblocking.store(nonblocking, Ordering::Relaxed);
         Ok(())
     }
 
+    /// Kept by the session, which waits this long at most; set on the socket as well, for
+    /// whoever reads the socket's options.
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.inner.set_read_timeout(timeout)?;
-        self.record_read_timeout(timeout);
+        self.read_timeout.set(timeout);
         Ok(())
     }
 
+    /// As [`set_read_timeout`](Self::set_read_timeout), for writes.
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.inner.set_write_timeout(timeout)
+        self.inner.set_write_timeout(timeout)?;
+        self.write_timeout.set(timeout);
+        Ok(())
+    }
+
+    /// The socket's readiness. Plaintext the session already holds is not waited for: a
+    /// read returns it.
+    fn wait(&self, interest: Interest, timeout: Option<Duration>) -> io::Result<()> {
+        self.inner.wait(interest, timeout)
     }
 }
 

@@ -5,7 +5,7 @@
 //! `../counters.rs`.
 
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -13,22 +13,29 @@ use crate::transport::sealed::Connection;
 
 use crate::error::TlsFailure;
 
+mod blocking;
 mod caps;
+#[cfg(test)]
+mod threads;
 mod wire;
 
 use super::counters::TlsCounters;
+use blocking::{Op, Timeout, would_block};
 use wire::{Came, Measured, Wire};
 
 /// One TLS session over a connection `C` of the wrapped transport: the capabilities' view of
 /// a TLS connection.
 ///
-/// The session sits behind a lock because the capabilities read and write through `&self`;
-/// only the connection's one worker (or client) takes it, so it is never contended.
+/// The session sits behind a lock because the capabilities read and write through `&self`.
+/// The socket stays in non-blocking mode: the lock is held only while the socket is read or
+/// written, never while a call in blocking mode waits for it (`blocking.rs`), so a client
+/// may read on one thread while it writes on another.
 #[derive(Debug)]
 pub struct Session<C: Connection> {
     inner: C,
     tls: Mutex<rustls::Connection>,
-    /// Whether the socket is in non-blocking mode (the engine's), as last set.
+    /// Whether the session is in non-blocking mode (the engine's), as last set; its socket
+    /// always is.
     nonblocking: AtomicBool,
     /// Whether `close_notify` was queued: the write side is shut once it is written.
     closing: AtomicBool,
@@ -38,19 +45,17 @@ pub struct Session<C: Connection> {
     pub(super) faults: AtomicU8,
     /// When the handshake must be over: the handshake timeout after the accept or connect.
     deadline: Instant,
-    /// The socket's read timeout as the caller set it ([`NO_TIMEOUT`] for none), in
-    /// nanoseconds: a blocking handshake waits for its own deadline instead, and puts this
-    /// one back once it is over.
-    read_timeout: AtomicU64,
+    /// How long a read in blocking mode waits, as the caller set it. A handshake waits for
+    /// its own deadline instead.
+    read_timeout: Timeout,
+    /// How long a write or flush in blocking mode waits.
+    write_timeout: Timeout,
     /// The server's counters (a client counts nothing).
     counters: Option<Arc<TlsCounters>>,
     /// Whether the last read returned plaintext and left, for the next read, the peer's
     /// end or a failure found with it ([`Connection::holds_unread`]).
     holds_end: AtomicBool,
 }
-
-/// [`Session::read_timeout`] of a socket whose reads wait without limit.
-const NO_TIMEOUT: u64 = u64::MAX;
 
 pub(super) const HANDSHAKING: u8 = 0;
 pub(super) const ESTABLISHED: u8 = 1;
@@ -69,13 +74,20 @@ pub(super) const TRUNCATE: u8 = 8;
 pub(super) const STALLED: u8 = 16;
 
 impl<C: crate::transport::sealed::Connection> Session<C> {
+    /// A session over `inner`, in blocking mode with no timeouts, its socket put in
+    /// non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// The socket's, if it cannot be put in non-blocking mode.
     pub(crate) fn new(
         inner: C,
         tls: rustls::Connection,
         handshake_timeout: Duration,
         counters: Option<Arc<TlsCounters>>,
-    ) -> Session<C> {
-        Session {
+    ) -> io::Result<Session<C>> {
+        inner.set_nonblocking(true)?;
+        Ok(Session {
             inner,
             tls: Mutex::new(tls),
             nonblocking: AtomicBool::new(false),
@@ -83,10 +95,11 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
             phase: AtomicU8::new(HANDSHAKING),
             faults: AtomicU8::new(0),
             deadline: Instant::now() + handshake_timeout,
-            read_timeout: AtomicU64::new(NO_TIMEOUT),
+            read_timeout: Timeout::none(),
+            write_timeout: Timeout::none(),
             counters,
             holds_end: AtomicBool::new(false),
-        }
+        })
     }
 
     /// Counts, once, the handshake's end (completed) or the session's failure (by reason),
@@ -130,21 +143,41 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
 
     /// Plaintext into `buf` (see [`read_inner`](Self::read_inner)).
     pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let result = self.read_inner(buf);
+        let result = self.drive(Op::Read, Instant::now(), |tls| self.read_inner(tls, buf));
         self.observe(&result);
         result
     }
 
-    /// Plaintext from `buf` into records (see [`write_inner`](Self::write_inner)).
+    /// Plaintext from `buf` into records (see [`write_inner`](Self::write_inner)). In
+    /// blocking mode, as a plain socket's write, it returns once the records are written or
+    /// the write timeout has passed (then the records are held for the next write or flush).
     pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
-        let result = self.write_inner(buf);
+        let since = Instant::now();
+        let result = self
+            .drive(Op::Write, since, |tls| self.write_inner(tls, buf))
+            .and_then(|taken| {
+                if self.nonblocking.load(Ordering::Relaxed) {
+                    return Ok(taken);
+                }
+                match self.drive(Op::Write, since, |tls| self.write_records(tls)) {
+                    Err(e) if !would_block(&e) => Err(e),
+                    _ => Ok(taken),
+                }
+            });
         self.observe(&result);
         result
     }
 
-    /// Writes what the session holds (see [`flush_inner`](Self::flush_inner)).
+    /// Writes what the session holds (see [`finish_writes`](Self::finish_writes)): in
+    /// non-blocking mode until the socket would block, in blocking mode until done or the
+    /// write timeout. Once the session is closing, records the socket will not take yet
+    /// are held ([`wants_write`](Self::wants_write)) for the next flush, with no error.
     pub(crate) fn flush(&self) -> io::Result<()> {
-        let result = self.flush_inner();
+        let result = self.drive(Op::Write, Instant::now(), |tls| self.finish_writes(tls));
+        let result = match result {
+            Err(e) if would_block(&e) && self.closing.load(Ordering::Relaxed) => Ok(()),
+            other => other,
+        };
         self.observe(&result);
         result
     }
@@ -158,7 +191,7 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
 
     /// Drives the handshake (see [`handshake_inner`](Self::handshake_inner)).
     pub(crate) fn handshake(&self) -> io::Result<()> {
-        let result = self.handshake_inner();
+        let result = self.drive(Op::Read, Instant::now(), |tls| self.handshake_inner(tls));
         self.observe(&result);
         result
     }
@@ -168,6 +201,21 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
         let result = self.shutdown_write_inner();
         self.observe(&result);
         result
+    }
+
+    /// Puts the session in non-blocking mode (the engine's) or in blocking mode, and its
+    /// socket (again, after the wrapped listener prepared it) in non-blocking mode.
+    pub(super) fn keep_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.inner.set_nonblocking(true)?;
+        self.nonblocking.store(nonblocking, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Records the timeouts of reads and writes in blocking mode (the caller has set them
+    /// on the socket).
+    pub(super) fn record_timeouts(&self, read: Option<Duration>, write: Option<Duration>) {
+        self.read_timeout.set(read);
+        self.write_timeout.set(write);
     }
 
     /// The wrapped connection.
@@ -222,10 +270,11 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
         Ok(())
     }
 
-    /// Reads records from the socket once and processes them.
+    /// Reads records from the socket once and processes them; `WouldBlock` if it has none.
     fn read_records(&self, tls: &mut rustls::Connection) -> io::Result<Came> {
-        // A stalled handshake reads nothing more: the socket keeps what comes. A blocking
-        // read (`serve_once`) waits out the handshake's deadline, as the engine's timer does.
+        // A stalled handshake reads nothing more: the socket keeps what comes. In blocking
+        // mode (`serve_once`) it waits out the handshake's deadline, as the engine's timer
+        // does.
         if self.stalled(tls) {
             if self.nonblocking.load(Ordering::Relaxed) {
                 return Err(io::ErrorKind::WouldBlock.into());
@@ -233,34 +282,11 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
             std::thread::sleep(self.deadline.saturating_duration_since(Instant::now()));
             return Err(TlsFailure::HandshakeTimeout.into_io());
         }
-        // A blocking read during the handshake waits until the handshake's deadline, not
-        // the read timeout: the handshake ends at its own timeout in `serve_once` and a
-        // client's connect as it does in the engine, and is named for it.
-        let handshaking = tls.is_handshaking() && !self.nonblocking.load(Ordering::Relaxed);
-        if handshaking {
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(TlsFailure::HandshakeTimeout.into_io());
-            }
-            self.inner.set_read_timeout(Some(left))?;
-        }
         let mut wire = Measured {
             wire: Wire(&self.inner),
             short: false,
         };
-        let read = match tls.read_tls(&mut wire) {
-            Err(e)
-                if handshaking
-                    && matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-            {
-                return Err(TlsFailure::HandshakeTimeout.into_io());
-            }
-            read => read?,
-        };
-        if read == 0 {
+        if tls.read_tls(&mut wire)? == 0 {
             return Ok(Came::End);
         }
         if let Err(error) = tls.process_new_packets() {
@@ -268,33 +294,13 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
             let _ = self.write_records(tls);
             return Err(TlsFailure::of(&error).into_io());
         }
-        if handshaking && !tls.is_handshaking() {
-            self.inner.set_read_timeout(self.read_timeout())?;
-        }
         Ok(if wire.short { Came::Short } else { Came::Full })
-    }
-
-    /// The read timeout the caller set.
-    fn read_timeout(&self) -> Option<Duration> {
-        match self.read_timeout.load(Ordering::Relaxed) {
-            NO_TIMEOUT => None,
-            nanos => Some(Duration::from_nanos(nanos)),
-        }
-    }
-
-    /// Records `timeout` as the socket's read timeout (the caller sets it on the socket).
-    pub(super) fn record_read_timeout(&self, timeout: Option<Duration>) {
-        let nanos = timeout.map_or(NO_TIMEOUT, |t| {
-            u64::try_from(t.as_nanos())
-                .unwrap_or(NO_TIMEOUT - 1)
-                .min(NO_TIMEOUT - 1)
-        });
-        self.read_timeout.store(nanos, Ordering::Relaxed);
     }
 
     /// Plaintext into `buf`: what the session holds, then records read from the socket (the
     /// handshake's answers written on the way). `Ok(0)` is the peer's `close_notify`; an end
-    /// of stream without it is [`TlsFailure::Truncated`].
+    /// of stream without it is [`TlsFailure::Truncated`]. `WouldBlock` when there is no
+    /// plaintext and the socket has no more records (in blocking mode, the caller waits).
     ///
     /// In blocking mode it returns as soon as it has any plaintext. In non-blocking mode it
     /// reads on until `buf` is full, the socket would block, or a read of the socket came
@@ -303,16 +309,15 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
     /// session or on the socket, as the engine takes it to mean (edge-triggered readiness
     /// raises no new edge for bytes that were already there, and one for any that come
     /// after).
-    fn read_inner(&self, buf: &mut [u8]) -> io::Result<usize> {
+    fn read_inner(&self, tls: &mut rustls::Connection, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let mut tls = self.lock();
         if self.faults.load(Ordering::Relaxed) & RESET_HANDSHAKE != 0 && tls.is_handshaking() {
-            return self.reset_handshake(&mut tls);
+            return self.reset_handshake(tls);
         }
         let mut filled = 0;
-        // Whether the last read of the socket found it empty (non-blocking mode only).
+        // Whether the last read of the socket found it empty.
         let mut drained = false;
         self.holds_end.store(false, Ordering::Relaxed);
         // What to return: the plaintext gathered so far, else `error`. An end or an error
@@ -346,7 +351,7 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
             if filled > 0 && !self.nonblocking.load(Ordering::Relaxed) {
                 return Ok(filled);
             }
-            match self.write_records(&mut tls) {
+            match self.write_records(tls) {
                 // The answers wait for the socket's room; the reading goes on.
                 Err(e) if e.kind() != io::ErrorKind::WouldBlock => return done(filled, Err(e)),
                 _ => {}
@@ -357,9 +362,9 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
                     _ => Ok(filled),
                 };
             }
-            match self.read_records(&mut tls) {
+            match self.read_records(tls) {
                 Ok(Came::Full) => {}
-                Ok(Came::Short) => drained = self.nonblocking.load(Ordering::Relaxed),
+                Ok(Came::Short) => drained = true,
                 // The socket's end: the reader says whether close_notify came before it.
                 Ok(Came::End) => {
                     return match tls.reader().read(&mut buf[filled..]) {
@@ -367,6 +372,8 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
                         Err(_) => done(filled, Err(TlsFailure::Truncated.into_io())),
                     };
                 }
+                // The socket is empty: nothing is held for the next read.
+                Err(e) if would_block(&e) && filled > 0 => return Ok(filled),
                 Err(e) => return done(filled, Err(e)),
             }
         }
@@ -406,24 +413,16 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
     /// records of an earlier write are still unwritten because the socket is full, says
     /// `WouldBlock` and takes nothing: the caller keeps what it could not send, and the
     /// session holds at most one write's records (the backpressure of a plain socket).
-    fn write_inner(&self, buf: &[u8]) -> io::Result<usize> {
-        let mut tls = self.lock();
-        self.write_records(&mut tls)?;
+    fn write_inner(&self, tls: &mut rustls::Connection, buf: &[u8]) -> io::Result<usize> {
+        self.write_records(tls)?;
         let taken = tls.writer().write(buf)?;
         if taken == 0 && !buf.is_empty() {
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        match self.write_records(&mut tls) {
+        match self.write_records(tls) {
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
             _ => Ok(taken),
         }
-    }
-
-    /// Writes the records the session still holds (`WouldBlock` if the socket will not
-    /// take them all now).
-    fn flush_inner(&self) -> io::Result<()> {
-        let mut tls = self.lock();
-        self.finish_writes(&mut tls)
     }
 
     /// Whether the session holds records to write.
@@ -432,37 +431,34 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
         tls.wants_write() && !self.stalled(&tls)
     }
 
-    /// Drives the handshake to its end on a blocking socket (the client's connect, and
-    /// `serve_once`), or as far as a non-blocking one allows (`WouldBlock`).
-    ///
-    /// On a blocking socket each read waits at most until the handshake's deadline, so a
-    /// peer that stalls the handshake ends it as [`TlsFailure::HandshakeTimeout`].
-    fn handshake_inner(&self) -> io::Result<()> {
-        let mut tls = self.lock();
+    /// Drives the handshake as far as the socket allows now (`WouldBlock`): to its end in
+    /// blocking mode (the client's connect), where each wait lasts at most until the
+    /// handshake's deadline, so a peer that stalls the handshake ends it as
+    /// [`TlsFailure::HandshakeTimeout`] ([`drive`](Self::drive)).
+    fn handshake_inner(&self, tls: &mut rustls::Connection) -> io::Result<()> {
         while tls.is_handshaking() {
-            self.write_records(&mut tls)?;
+            self.write_records(tls)?;
             if !tls.is_handshaking() {
                 break;
             }
-            if tls.wants_read() && self.read_records(&mut tls)? == Came::End {
+            if tls.wants_read() && self.read_records(tls)? == Came::End {
                 return Err(TlsFailure::Truncated.into_io());
             }
         }
-        self.write_records(&mut tls)
+        self.write_records(tls)
     }
 
     /// Queues `close_notify` and writes it with what else is held, then shuts down the
-    /// write side of the socket. If the socket will not take it all now, what is left is
-    /// held ([`wants_write`](Self::wants_write)), and the [`flush`](Self::flush) that
-    /// writes it shuts the write side.
+    /// write side of the socket. If the socket will not take it all now (in blocking mode,
+    /// within the write timeout), what is left is held ([`wants_write`](Self::wants_write)),
+    /// and the [`flush`](Self::flush) that writes it shuts the write side.
     fn shutdown_write_inner(&self) -> io::Result<()> {
-        let mut tls = self.lock();
         if !self.closing.swap(true, Ordering::Relaxed)
             && self.faults.load(Ordering::Relaxed) & TRUNCATE == 0
         {
-            tls.send_close_notify();
+            self.lock().send_close_notify();
         }
-        match self.finish_writes(&mut tls) {
+        match self.flush() {
             // The peer has closed already: there is no one left to tell, as a plain
             // socket's shutdown of a closed connection tells no one either.
             Err(e)
@@ -479,18 +475,13 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
         }
     }
 
-    /// Writes what is held and, once the session is closing and nothing is held, shuts
-    /// the socket's write side.
+    /// Writes what is held (`WouldBlock` if the socket will not take it all now) and, once
+    /// the session is closing and nothing is held, shuts the socket's write side.
     fn finish_writes(&self, tls: &mut rustls::Connection) -> io::Result<()> {
-        match self.write_records(tls) {
-            Ok(()) if self.closing.load(Ordering::Relaxed) => self.inner.shutdown_write(),
-            Err(e)
-                if e.kind() == io::ErrorKind::WouldBlock
-                    && self.closing.load(Ordering::Relaxed) =>
-            {
-                Ok(())
-            }
-            other => other,
+        self.write_records(tls)?;
+        if self.closing.load(Ordering::Relaxed) {
+            self.inner.shutdown_write()?;
         }
+        Ok(())
     }
 }
