@@ -258,13 +258,9 @@ impl<L: Listener> Listener for TlsServer<L> {
         options: &Options,
         blocking: bool,
     ) -> Result<()> {
+        // The socket stays in non-blocking mode (the wrapped listener's `prepare` leaves
+        // the mode alone); the session keeps the mode and the timeouts it was given.
         self.inner.prepare(stream.inner(), options, blocking)?;
-        stream
-            .keep_nonblocking(!blocking)
-            .map_err(|source| Error::SetOption {
-                option: "nonblocking",
-                source,
-            })?;
         stream.record_timeouts(options.read_timeout(), options.write_timeout());
         Ok(())
     }

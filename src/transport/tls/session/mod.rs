@@ -203,14 +203,6 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
         result
     }
 
-    /// Puts the session in non-blocking mode (the engine's) or in blocking mode, and its
-    /// socket (again, after the wrapped listener prepared it) in non-blocking mode.
-    pub(super) fn keep_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
-        self.inner.set_nonblocking(true)?;
-        self.nonblocking.store(nonblocking, Ordering::Relaxed);
-        Ok(())
-    }
-
     /// Records the timeouts of reads and writes in blocking mode (the caller has set them
     /// on the socket).
     pub(super) fn record_timeouts(&self, read: Option<Duration>, write: Option<Duration>) {
