@@ -16,7 +16,7 @@ use crate::error::TlsFailure;
 mod blocking;
 mod caps;
 #[cfg(test)]
-mod threads;
+mod tests;
 mod wire;
 
 use super::counters::TlsCounters;

@@ -1,6 +1,7 @@
-//! One session read on one thread while another writes on it, over real sockets in blocking
-//! mode with no timeouts (what `Bulk` does, in slices): neither may hold the session while
-//! it waits for its socket, or each waits for the other for ever.
+//! A session in blocking mode over real sockets: one thread reading while another writes
+//! with no timeouts (what `Bulk` does, in slices), where neither may hold the session while
+//! it waits for its socket or each waits for the other for ever; and the timeouts of its
+//! reads and writes, kept by the session over a socket in non-blocking mode.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use super::Session;
 use crate::certificate::Identity;
 use crate::options::{Options, TlsOptions};
 use crate::transport::sealed::{Sealed, Socket};
@@ -19,16 +21,7 @@ const STUCK: Duration = Duration::from_secs(60);
 
 #[test]
 fn a_reader_and_a_writer_on_two_threads_never_wait_for_each_other() {
-    let identity = Identity::self_signed(&["localhost"]).expect("identity");
-    let addr = echo_peer(&identity);
-    let trust = Options::new().with_tls(
-        TlsOptions::new()
-            .with_trusted(identity.certificate().clone())
-            .with_server_name("localhost"),
-    );
-    let session = Arc::new(<Tls<Tcp> as Sealed>::connect(&addr, &trust).expect("connect"));
-    session.set_read_timeout(None).expect("read timeout");
-    session.set_write_timeout(None).expect("write timeout");
+    let session = client(true);
 
     // More than the socket buffers of both ends hold: the writer blocks until the reader
     // has taken echo, and the echo waits for the writer's records.
@@ -94,18 +87,35 @@ fn a_reader_and_a_writer_on_two_threads_never_wait_for_each_other() {
     writer.join().expect("writer");
 }
 
-/// A rustls echo on one thread, for one connection: each read written back whole before
-/// the next read, so it stops reading while the client does not read its echo.
-fn echo_peer(identity: &Identity) -> SocketAddr {
+/// A rustls server on one thread, for one connection, that echoes (each read written back
+/// whole before the next read, so it stops reading while the client does not read its
+/// echo) or, with `echo` false, completes the handshake and then reads nothing until the
+/// client is gone.
+fn peer(identity: &Identity, echo: bool) -> SocketAddr {
     let config = TlsOptions::new()
         .server_config(identity)
         .expect("server config");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("local address");
     std::thread::spawn(move || {
-        let (socket, _) = listener.accept().expect("accept");
-        let tls = rustls::ServerConnection::new(config).expect("server connection");
+        let (mut socket, _) = listener.accept().expect("accept");
+        let mut tls = rustls::ServerConnection::new(config).expect("server connection");
+        while tls.is_handshaking() {
+            if tls.complete_io(&mut socket).is_err() {
+                return;
+            }
+        }
         let mut stream = rustls::StreamOwned::new(tls, socket);
+        if !echo {
+            // The client's end (or its reset) ends the wait: the socket is read then, not
+            // before.
+            let _ = stream.sock.set_read_timeout(None);
+            let mut byte = [0u8; 1];
+            while stream.sock.peek(&mut byte).is_ok_and(|n| n > 0) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            return;
+        }
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             match stream.read(&mut buf) {
@@ -119,4 +129,65 @@ fn echo_peer(identity: &Identity) -> SocketAddr {
         }
     });
     addr
+}
+
+/// A session in blocking mode with no timeouts, connected to a [`peer`].
+fn client(echo: bool) -> Arc<Session<<Tcp as Sealed>::Client>> {
+    let identity = Identity::self_signed(&["localhost"]).expect("identity");
+    let addr = peer(&identity, echo);
+    let trust = Options::new().with_tls(
+        TlsOptions::new()
+            .with_trusted(identity.certificate().clone())
+            .with_server_name("localhost"),
+    );
+    let session = <Tls<Tcp> as Sealed>::connect(&addr, &trust).expect("connect");
+    session.set_read_timeout(None).expect("read timeout");
+    session.set_write_timeout(None).expect("write timeout");
+    Arc::new(session)
+}
+
+/// Runs `call` on a thread of its own and returns what it returned, or panics naming
+/// `what` if it is still waiting after [`STUCK`].
+fn within<T: Send + 'static>(what: &str, call: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(call());
+    });
+    finished
+        .recv_timeout(STUCK)
+        .unwrap_or_else(|_| panic!("{what} still waits after {STUCK:?}"))
+}
+
+#[test]
+fn a_read_with_a_timeout_from_a_silent_peer_would_block_once_it_is_over() {
+    let session = client(false);
+    session
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("read timeout");
+    let result = within("the read", move || {
+        session.read(&mut [0u8; 64]).map_err(|e| e.kind())
+    });
+    assert_eq!(result, Err(ErrorKind::WouldBlock));
+}
+
+#[test]
+fn a_write_with_a_timeout_to_a_peer_that_reads_nothing_would_block_once_it_is_over() {
+    let session = client(false);
+    session
+        .set_write_timeout(Some(Duration::from_millis(100)))
+        .expect("write timeout");
+    let result = within("the writes", move || {
+        let chunk = vec![7u8; 64 * 1024];
+        // The socket buffers of both ends fill; then the write's timeout runs out. The
+        // count bounds the loop should a write never block (64 MiB: far more than both
+        // buffers hold).
+        for _ in 0..1024 {
+            match session.write(&chunk) {
+                Ok(_) => {}
+                Err(e) => return Err(e.kind()),
+            }
+        }
+        Ok(())
+    });
+    assert_eq!(result, Err(ErrorKind::WouldBlock));
 }
