@@ -85,19 +85,21 @@ impl<C: Connection> Session<C> {
             };
             let left = if handshaking {
                 since = Instant::now();
-                Some(self.deadline.saturating_duration_since(since))
-                    .filter(|left| !left.is_zero())
-                    .ok_or_else(|| TlsFailure::HandshakeTimeout.into_io())?
-            } else {
-                match timeout {
-                    None => Duration::MAX,
-                    Some(timeout) => Some(timeout.saturating_sub(since.elapsed()))
-                        .filter(|left| !left.is_zero())
-                        .ok_or_else(|| io::Error::from(io::ErrorKind::WouldBlock))?,
+                let left = self.deadline.saturating_duration_since(since);
+                if left.is_zero() {
+                    return Err(TlsFailure::HandshakeTimeout.into_io());
                 }
+                Some(left)
+            } else if let Some(timeout) = timeout {
+                let left = timeout.saturating_sub(since.elapsed());
+                if left.is_zero() {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Some(left)
+            } else {
+                None
             };
-            self.inner
-                .wait(interest, Some(left).filter(|&left| left != Duration::MAX))?;
+            self.inner.wait(interest, left)?;
         }
     }
 
@@ -105,12 +107,11 @@ impl<C: Connection> Session<C> {
     /// a handshake that waits for the peer, writable while the session holds records.
     fn waits_for(&self, tls: &rustls::Connection, op: Op) -> Interest {
         let read = op == Op::Read || (tls.is_handshaking() && tls.wants_read());
-        let write = tls.wants_write() && !self.stalled(tls);
+        let write = op == Op::Write || (tls.wants_write() && !self.stalled(tls));
         match (read, write) {
             (true, true) => Interest::READABLE | Interest::WRITABLE,
-            (false, true) => Interest::WRITABLE,
-            (_, false) if op == Op::Write => Interest::WRITABLE,
-            _ => Interest::READABLE,
+            (true, false) => Interest::READABLE,
+            (false, _) => Interest::WRITABLE,
         }
     }
 }
