@@ -70,10 +70,6 @@ impl<C: Connection> Session<C> {
         mut since: Instant,
         mut attempt: impl FnMut(&mut rustls::Connection) -> io::Result<T>,
     ) -> io::Result<T> {
-        let timeout = match op {
-            Op::Read => self.read_timeout.get(),
-            Op::Write => self.write_timeout.get(),
-        };
         loop {
             let (interest, handshaking) = {
                 let mut tls = self.lock();
@@ -90,7 +86,7 @@ impl<C: Connection> Session<C> {
                     return Err(TlsFailure::HandshakeTimeout.into_io());
                 }
                 Some(left)
-            } else if let Some(timeout) = timeout {
+            } else if let Some(timeout) = self.timeout(op) {
                 let left = timeout.saturating_sub(since.elapsed());
                 if left.is_zero() {
                     return Err(io::ErrorKind::WouldBlock.into());
@@ -100,6 +96,14 @@ impl<C: Connection> Session<C> {
                 None
             };
             self.inner.wait(interest, left)?;
+        }
+    }
+
+    /// The caller's timeout for `op`: asked only once a call in blocking mode must wait.
+    fn timeout(&self, op: Op) -> Option<Duration> {
+        match op {
+            Op::Read => self.read_timeout.get(),
+            Op::Write => self.write_timeout.get(),
         }
     }
 
