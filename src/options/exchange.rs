@@ -17,9 +17,11 @@ impl Options {
 
     option!(
         /// How long a stream client (TCP, Unix) waits for the connection to be established;
-        /// `None` waits as long as the operating system does. Zero, or anything under one
-        /// microsecond, is refused. A server takes it and does not use it; the datagram
-        /// transports refuse it.
+        /// `None` waits as long as the operating system does. A Unix client waits here for
+        /// room in a server's full listen queue (`None`: until there is room). A connect
+        /// that runs out of time is [`Error::Connect`](crate::Error::Connect) with an
+        /// `io::ErrorKind::TimedOut` source. Zero, or anything under one microsecond, is
+        /// refused. A server takes it and does not use it; the datagram transports refuse it.
         connect_timeout, with_connect_timeout: Option<Duration>, ConnectTimeout
     );
 

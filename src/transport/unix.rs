@@ -12,6 +12,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
@@ -110,13 +111,10 @@ impl Sealed for Unix {
         };
         let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(connect_error)?;
         options.apply_buffers(&socket)?;
-        options.apply_timeouts(&socket)?;
         let target = sock_addr(addr).map_err(connect_error)?;
-        match options.connect_timeout() {
-            Some(limit) => socket.connect_timeout(&target, limit),
-            None => socket.connect(&target),
-        }
-        .map_err(connect_error)?;
+        connect_within(&socket, &target, options.connect_timeout()).map_err(connect_error)?;
+        // The send timeout was the connect's: the options' from now on.
+        options.apply_timeouts(&socket)?;
         Ok(socket.into())
     }
 
@@ -169,6 +167,29 @@ impl Listener for UnixServer {
             options.apply_timeouts(&socket)
         } else {
             options.apply_served_connection_buffers(&socket)
+        }
+    }
+}
+
+/// Connects `socket` to `target`, waiting at most `limit` (`None`: without limit).
+///
+/// A Unix stream connect has no handshake to wait for, only room in the server's listen
+/// queue. Linux answers a non-blocking connect to a full queue with "would block", not "in
+/// progress", so there is no connect under way to poll for (socket2's `connect_timeout`
+/// fails at once). A blocking connect waits for room, for at most the socket's send timeout:
+/// that is set to `limit` for the connect, and the queue still full then is a timeout.
+fn connect_within(socket: &Socket, target: &SockAddr, limit: Option<Duration>) -> io::Result<()> {
+    socket.set_write_timeout(limit)?;
+    loop {
+        match socket.connect(target) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                return Err(io::Error::new(
+                    ErrorKind::TimedOut,
+                    "the server's listen queue stayed full for the connect timeout",
+                ));
+            }
+            connected => return connected,
         }
     }
 }
