@@ -87,3 +87,23 @@ fn a_connect_to_a_full_listen_queue_waits_for_room() {
         .unwrap()
         .expect("the connect completes once the queue has room");
 }
+
+#[cfg(feature = "measure")]
+#[test]
+fn a_load_of_many_connections_against_a_queue_of_one_connects_them_all() {
+    use socket_echo::{EchoServer, Load};
+    let dir = Dir::new("full-queue-load");
+    let path = dir.0.join("echo.sock");
+    let server = EchoServer::bind_on_with(Unix, &path, Options::new().with_backlog(1))
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let report = Load::new()
+        .with_connections(200)
+        .with_threads(2)
+        .with_size(64)
+        .with_messages(2)
+        .run(Unix, server.local_addr())
+        .unwrap();
+    assert_eq!((report.messages(), report.errors()), (400, 0), "{report:?}");
+}
