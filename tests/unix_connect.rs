@@ -5,6 +5,7 @@
 //! Linux answers a non-blocking connect to a full Unix listen queue with "would block", not
 //! "in progress": the socket is not connecting, so there is nothing to poll for.
 
+mod transports;
 mod util;
 
 use std::io::ErrorKind;
@@ -13,25 +14,8 @@ use std::time::Duration;
 
 use socket_echo::{EchoClient, Error, Options, Unix, UnixAddr};
 use socket2::{Domain, SockAddr, Socket, Type};
+use transports::{Place, Site};
 use util::{assert_io_source, assert_names};
-
-/// A directory of its own for one test, removed when dropped.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let dir = std::env::temp_dir().join(format!("socket-echo-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A Unix listener at `path` that never accepts by itself, its queue (one connection) full,
 /// and the connections that fill it.
@@ -56,8 +40,8 @@ fn full_listener(path: &Path) -> (Socket, Vec<Socket>) {
 
 #[test]
 fn a_connect_to_a_full_listen_queue_times_out_naming_the_path() {
-    let dir = Dir::new("full-queue-timeout");
-    let path = dir.0.join("echo.sock");
+    let site = Site::new(Unix, Place::Path, "full_queue_timeout");
+    let path = PathBuf::from(site.text());
     let (_listener, _queued) = full_listener(&path);
     let options = Options::new().with_connect_timeout(Some(Duration::from_millis(200)));
     let addr = UnixAddr::from_pathname(&path).unwrap();
@@ -72,8 +56,8 @@ fn a_connect_to_a_full_listen_queue_times_out_naming_the_path() {
 
 #[test]
 fn a_connect_to_a_full_listen_queue_waits_for_room() {
-    let dir = Dir::new("full-queue-wait");
-    let path = dir.0.join("echo.sock");
+    let site = Site::new(Unix, Place::Path, "full_queue_wait");
+    let path = PathBuf::from(site.text());
     let (listener, _queued) = full_listener(&path);
     let addr = UnixAddr::from_pathname(&path).unwrap();
     // The default connect timeout (10 s): far longer than the wait below.
@@ -92,8 +76,8 @@ fn a_connect_to_a_full_listen_queue_waits_for_room() {
 #[test]
 fn a_load_of_many_connections_against_a_queue_of_one_connects_them_all() {
     use socket_echo::{EchoServer, Load};
-    let dir = Dir::new("full-queue-load");
-    let path = dir.0.join("echo.sock");
+    let site = Site::new(Unix, Place::Path, "full_queue_load");
+    let path = PathBuf::from(site.text());
     let server = EchoServer::bind_on_with(Unix, &path, Options::new().with_backlog(1))
         .unwrap()
         .spawn()
