@@ -254,7 +254,19 @@ fn a_client_still_owed_its_echo_when_the_grace_ends_is_cut_and_counted<T: Stream
     let message = Rng::new(3).bytes(40_000);
     (&client).write_all(&message).unwrap();
     client.shutdown(Shutdown::Write).unwrap();
-    wait_for_stats(&handle, "every byte read", |s| s.bytes_in == 40_000);
+    if T::TRANSPORT == "unix" {
+        // The client reads end-of-stream, not an error, only if the server read it all.
+        wait_for_stats(&handle, "every byte read", |s| s.bytes_in == 40_000);
+    } else {
+        // How much a TCP server reads before its echo backs up depends on how the kernel
+        // packs the segments into the small buffers (under load, 32,741 bytes read and
+        // 16,384 echoed once). Its echo backing up is enough: 40,000 bytes are more than
+        // the buffers of the echo's way hold, so it owes bytes when the grace ends however
+        // much of the rest it reads meanwhile.
+        wait_for_stats(&handle, "an echo the client does not take", |s| {
+            s.bytes_in > s.bytes_out
+        });
+    }
     handle.shutdown();
     let stats = handle.join().expect("server stopped with an error");
     let (read, ending) = transports::read_to_end_or_reset(&client, 1 << 20);
