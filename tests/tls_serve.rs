@@ -1,5 +1,6 @@
 //! TLS under `serve()`: handshakes driven inside the event loop, counted by outcome; a
-//! handshake that stalls times out without holding a worker; bad input is refused and counted
+//! handshake that stalls times out without holding a worker, as do a ClientHello sent a byte
+//! at a time and a thousand handshakes left half done; bad input is refused and counted
 //! while other clients' echoes go on; a shutdown ends sessions with `close_notify`.
 
 mod util;
@@ -251,4 +252,95 @@ fn a_server_without_alpn_counts_every_handshake_as_none() {
         (2, 2, 0),
         "{tls:?}"
     );
+}
+
+/// RELIABILITY 45: a handshake sent one byte at a time is not kept alive by its bytes. The
+/// handshake timeout counts from the accept, so the server ends it, counted as timed out,
+/// before the ClientHello is whole, while another client is served on the only worker.
+#[test]
+fn a_client_hello_sent_a_byte_at_a_time_ends_at_the_handshake_timeout() {
+    let (server, client) =
+        server_with(TlsOptions::new().with_handshake_timeout(Duration::from_millis(300)));
+    let (mut tls, mut socket) = util::tls::raw_client(&client, server.local_addr());
+    let mut hello = Vec::new();
+    while tls.wants_write() {
+        tls.write_tls(&mut hello).unwrap();
+    }
+    echo_once(&server, &client, b"served meanwhile");
+    // A byte every 20 ms: the whole ClientHello (over 200 bytes) would take seconds, and
+    // each byte arrives long before the last one's turn would time anything out.
+    let mut sent = 0;
+    for byte in &hello {
+        if server.stats().tls.handshake_timeout == 1 || socket.write_all(&[*byte]).is_err() {
+            break;
+        }
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        sent < hello.len(),
+        "the whole ClientHello ({} bytes) went out a byte at a time and the handshake was not \
+         timed out: {:?}",
+        hello.len(),
+        server.stats().tls
+    );
+    assert!(
+        server
+            .wait_until(|stats| stats.tls.handshake_timeout == 1, GENEROUS)
+            .is_some(),
+        "{:?}",
+        server.stats().tls
+    );
+    // The server closed it: the client reads the end, an alert or a reset, never an answer
+    // to its handshake.
+    let mut rest = Vec::new();
+    let _ = socket.read_to_end(&mut rest);
+    assert!(rest.is_empty() || rest[0] == 0x15, "not an alert: {rest:?}");
+    echo_once(&server, &client, b"still served");
+    server.shutdown();
+    let stats = server.join().unwrap();
+    assert_eq!(
+        (stats.tls.handshakes, stats.tls.failed()),
+        (2, 1),
+        "{:?}",
+        stats.tls
+    );
+}
+
+/// RELIABILITY 45: a thousand handshakes left half done (half a ClientHello each, then
+/// nothing) hold no worker: another client is served while they wait, and each is ended at
+/// the handshake timeout and counted.
+#[test]
+fn a_thousand_half_done_handshakes_time_out_while_echoes_go_on() {
+    const STALLED: u64 = 1000;
+    // Both ends of every connection are in this process.
+    let (soft, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+    let wanted = 4 * STALLED + 256;
+    if soft < wanted {
+        rlimit::setrlimit(rlimit::Resource::NOFILE, wanted.min(hard), hard).unwrap();
+    }
+    let (server, client) =
+        server_with(TlsOptions::new().with_handshake_timeout(Duration::from_secs(2)));
+    // Half a ClientHello: a record header announcing 512 bytes, and 5 of them.
+    let half = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03];
+    let mut stalled = Vec::new();
+    for _ in 0..STALLED {
+        let mut socket = TcpStream::connect(server.local_addr()).unwrap();
+        socket.write_all(&half).unwrap();
+        stalled.push(socket);
+    }
+    echo_once(&server, &client, b"served while a thousand wait");
+    assert!(
+        server
+            .wait_until(|stats| stats.tls.handshake_timeout == STALLED, GENEROUS)
+            .is_some(),
+        "{:?}",
+        server.stats()
+    );
+    echo_once(&server, &client, b"and after");
+    server.shutdown();
+    let stats = server.join().unwrap();
+    assert_eq!(stats.tls.handshakes, 2, "{:?}", stats.tls);
+    assert_eq!(stats.tls.failed(), STALLED, "{:?}", stats.tls);
+    assert_eq!(stats.accepted, STALLED + 2, "{stats:?}");
 }
