@@ -1,8 +1,10 @@
 //! TLS under `serve()`: handshakes driven inside the event loop, counted by outcome; a
 //! handshake that stalls times out without holding a worker, as do a ClientHello sent a byte
 //! at a time and a thousand handshakes left half done; bad input is refused and counted
-//! while other clients' echoes go on; a shutdown ends sessions with `close_notify`.
+//! while other clients' echoes go on; `max_connections` holds; a shutdown ends sessions with
+//! `close_notify`, except one still owed its echo, which never gets a clean TLS end.
 
+mod transports;
 mod util;
 
 use std::io::{Read, Write};
@@ -12,6 +14,7 @@ use std::time::Duration;
 use socket_echo::{
     EchoClient, EchoServer, Error, Options, ServerHandle, Tcp, Tls, TlsFailure, TlsOptions, Unix,
 };
+use transports::{Place, Site};
 use util::GENEROUS;
 
 /// A spawned TLS server on loopback with one worker (so a stalled handshake would hold the
@@ -343,4 +346,105 @@ fn a_thousand_half_done_handshakes_time_out_while_echoes_go_on() {
     assert_eq!(stats.tls.handshakes, 2, "{:?}", stats.tls);
     assert_eq!(stats.tls.failed(), STALLED, "{:?}", stats.tls);
     assert_eq!(stats.accepted, STALLED + 2, "{stats:?}");
+}
+
+/// `max_connections` over TLS: the connection beyond it is closed before any handshake (the
+/// client's connect fails, and the server counts it refused), the others go on, and a freed
+/// slot is taken again.
+#[test]
+fn the_tls_connection_beyond_max_connections_is_refused_and_a_freed_slot_is_reused() {
+    let options = Options::new()
+        .with_max_connections(2)
+        .with_tls(TlsOptions::new());
+    let server = EchoServer::bind_on_with(Tls::over(Tcp), "127.0.0.1:0", options).unwrap();
+    let trust =
+        Options::new().with_tls(TlsOptions::new().with_trusted(server.certificate().clone()));
+    let server = server.spawn().unwrap();
+    let connect =
+        || EchoClient::connect_on_with(Tls::over(Tcp), server.local_addr(), trust.clone());
+    let mut first = connect().unwrap();
+    let mut second = connect().unwrap();
+    assert_eq!(&first.echo(b"one").unwrap()[..], b"one");
+    assert_eq!(&second.echo(b"two").unwrap()[..], b"two");
+    match connect() {
+        Err(Error::Tls { .. } | Error::Connect { .. } | Error::Receive { .. }) => {}
+        other => panic!("the third connection got {other:?}"),
+    }
+    assert!(
+        server
+            .wait_until(|stats| stats.refused == 1, GENEROUS)
+            .is_some(),
+        "{:?}",
+        server.stats()
+    );
+    assert_eq!(&first.echo(b"still").unwrap()[..], b"still");
+    drop(second);
+    assert!(
+        server
+            .wait_until(|stats| stats.active == 1, GENEROUS)
+            .is_some(),
+        "{:?}",
+        server.stats()
+    );
+    let mut third = connect().unwrap();
+    assert_eq!(&third.echo(b"again").unwrap()[..], b"again");
+    server.shutdown();
+    let stats = server.join().unwrap();
+    assert_eq!((stats.tls.handshakes, stats.refused), (3, 1), "{stats:?}");
+}
+
+/// RELIABILITY 29 and 46 over TLS: a client that sent everything, ended its side with
+/// `close_notify` and left its echo unread is still owed bytes when the grace period ends.
+/// The server counts it in `shutdown_resets`, and the client never reads a clean TLS end
+/// after its cut echo: over a Unix socket, which cannot be reset, the end comes without
+/// `close_notify` (a truncation).
+#[test]
+fn a_client_still_owed_its_echo_at_the_grace_end_never_gets_a_clean_tls_end() {
+    let site = Site::new(Unix, Place::Path, "tls_owed");
+    let path = std::path::PathBuf::from(site.text());
+    // Small buffers, so most of the echo waits in the server.
+    let options = Options::new()
+        .with_shutdown_grace(Duration::from_millis(200))
+        .with_connection_socket_buffers(Some(4096))
+        .with_tls(TlsOptions::new());
+    let server = EchoServer::bind_on_with(Tls::over(Unix), &path, options).unwrap();
+    let trust =
+        Options::new().with_tls(TlsOptions::new().with_trusted(server.certificate().clone()));
+    let server = server.spawn().unwrap();
+    let mut tls = util::tls::raw_session(&trust, "localhost");
+    let mut socket = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    socket.set_read_timeout(Some(GENEROUS)).unwrap();
+    while tls.is_handshaking() {
+        tls.complete_io(&mut socket).unwrap();
+    }
+    let message = vec![7u8; 40_000];
+    tls.writer().write_all(&message).unwrap();
+    tls.send_close_notify();
+    while tls.wants_write() {
+        tls.write_tls(&mut socket).unwrap();
+    }
+    socket.shutdown(std::net::Shutdown::Write).unwrap();
+    assert!(
+        server
+            .wait_until(|stats| stats.bytes_in == 40_000, GENEROUS)
+            .is_some(),
+        "not every byte read: {:?}",
+        server.stats()
+    );
+    server.shutdown();
+    let stats = server.join().unwrap();
+    assert_eq!(stats.shutdown_resets, 1, "{stats:?}");
+    let mut echoed = Vec::new();
+    let end = rustls::Stream::new(&mut tls, &mut socket).read_to_end(&mut echoed);
+    assert!(
+        echoed.len() < message.len(),
+        "the whole echo came back: {stats:?}"
+    );
+    let error = end.expect_err("a clean TLS end after a cut echo");
+    assert_eq!(
+        error.kind(),
+        std::io::ErrorKind::UnexpectedEof,
+        "after {} bytes: {error}",
+        echoed.len()
+    );
 }

@@ -8,9 +8,8 @@ use socket_echo::Options;
 use super::GENEROUS;
 
 /// A rustls client session that trusts what `client` trusts (its first certificate) and
-/// verifies `127.0.0.1`, and a TCP socket connected to `addr` with a read timeout of
-/// [`GENEROUS`]; nothing is sent yet.
-pub fn raw_client(client: &Options, addr: SocketAddr) -> (rustls::ClientConnection, TcpStream) {
+/// verifies `name`; nothing is sent yet.
+pub fn raw_session(client: &Options, name: &str) -> rustls::ClientConnection {
     let trusted = client.tls().unwrap().trusted()[0].der().to_vec();
     let mut roots = rustls::RootCertStore::empty();
     roots
@@ -23,8 +22,14 @@ pub fn raw_client(client: &Options, addr: SocketAddr) -> (rustls::ClientConnecti
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let session = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let name = rustls::pki_types::ServerName::try_from(name.to_owned()).unwrap();
+    rustls::ClientConnection::new(Arc::new(config), name).unwrap()
+}
+
+/// A [`raw_session`] that verifies `127.0.0.1`, and a TCP socket connected to `addr` with a
+/// read timeout of [`GENEROUS`]; nothing is sent yet.
+pub fn raw_client(client: &Options, addr: SocketAddr) -> (rustls::ClientConnection, TcpStream) {
+    let session = raw_session(client, "127.0.0.1");
     let socket = TcpStream::connect(addr).unwrap();
     socket.set_read_timeout(Some(GENEROUS)).unwrap();
     (session, socket)
