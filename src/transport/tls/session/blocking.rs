@@ -51,12 +51,6 @@ pub(super) enum Op {
     Write,
 }
 
-/// Whether `error` is the socket's "would block" (or its timeout), not a failure of the
-/// session's that happens to have that kind.
-pub(super) fn would_block(error: &io::Error) -> bool {
-    error.kind() == io::ErrorKind::WouldBlock && !crate::transport::is_transport_failure(error)
-}
-
 impl<C: Connection> Session<C> {
     /// Runs `attempt` on the locked session. In non-blocking mode that is all. In blocking
     /// mode, while the attempt would block, waits for the socket with the session unlocked
@@ -74,7 +68,9 @@ impl<C: Connection> Session<C> {
             let (interest, handshaking) = {
                 let mut tls = self.lock();
                 match attempt(&mut tls) {
-                    Err(e) if would_block(&e) && !self.nonblocking.load(Ordering::Relaxed) => {}
+                    Err(e)
+                        if e.kind() == io::ErrorKind::WouldBlock
+                            && !self.nonblocking.load(Ordering::Relaxed) => {}
                     done => return done,
                 }
                 (self.waits_for(&tls, op), tls.is_handshaking())

@@ -20,7 +20,7 @@ mod tests;
 mod wire;
 
 use super::counters::TlsCounters;
-use blocking::{Op, Timeout, would_block};
+use blocking::{Op, Timeout};
 use wire::{Came, Measured, Wire};
 
 /// One TLS session over a connection `C` of the wrapped transport: the capabilities' view of
@@ -160,7 +160,7 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
                     return Ok(taken);
                 }
                 match self.drive(Op::Write, since, |tls| self.write_records(tls)) {
-                    Err(e) if !would_block(&e) => Err(e),
+                    Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
                     _ => Ok(taken),
                 }
             });
@@ -175,7 +175,12 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
     pub(crate) fn flush(&self) -> io::Result<()> {
         let result = self.drive(Op::Write, Instant::now(), |tls| self.finish_writes(tls));
         let result = match result {
-            Err(e) if would_block(&e) && self.closing.load(Ordering::Relaxed) => Ok(()),
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    && self.closing.load(Ordering::Relaxed) =>
+            {
+                Ok(())
+            }
             other => other,
         };
         self.observe(&result);
@@ -365,7 +370,7 @@ impl<C: crate::transport::sealed::Connection> Session<C> {
                     };
                 }
                 // The socket is empty: nothing is held for the next read.
-                Err(e) if would_block(&e) && filled > 0 => return Ok(filled),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && filled > 0 => return Ok(filled),
                 Err(e) => return done(filled, Err(e)),
             }
         }
